@@ -1,0 +1,209 @@
+# Top-level build for the ptrace-based DMTCP.
+#
+#   make              build every command into bin/ and libdmtcp into lib/
+#   make check        install missing packages (as root), build, run unit + integration tests
+#   make demo         install, build, and show launch -> checkpoint -> kill -> restart
+#   make bench        benchmarks (figures and ratios, never pass/fail)
+#   make ASAN=1 ...   AddressSanitizer/UBSan build of the libc-side code
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Sources are picked up by directory: every common/*.c goes into libcommon, every tracer/*.c
+# but the command mains into libtracer, and so on. Blob sources (parasite/*.c and
+# restart/restorer*.c) are built freestanding and embedded.
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+WARN := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wundef \
+	-Wwrite-strings -Wimplicit-fallthrough -Werror
+CPPFLAGS := -D_GNU_SOURCE -DDMTCP_VERSION='"$(VERSION)"' -Iinclude -Icommon -Iarch/x86_64 -I.
+OPT     ?= -O2 -g
+SAN :=
+ifeq ($(ASAN),1)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+CFLAGS  := $(OPT) $(WARN) $(SAN) -pthread
+LDFLAGS := $(SAN) -pthread
+LIBS    := -lz -lelf -lseccomp -lunwind-ptrace -lunwind-generic -lunwind
+
+# Freestanding blobs: no libc, no sanitizers, position independent, flat.
+BLOB_CFLAGS := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Werror \
+	-Os -ffreestanding -nostdlib -fno-stack-protector -fpie -fno-asynchronous-unwind-tables \
+	-fno-unwind-tables -fno-builtin -fno-jump-tables -fno-plt -fvisibility=hidden \
+	-mno-red-zone -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE -Iarch/x86_64 -Inolibc -I.
+
+B := build
+
+COMMON_SRCS  := $(wildcard common/*.c)
+COORD_MAINS  := coord/dmtcp_coordinator.c coord/dmtcp_command.c
+COORD_SRCS   := $(filter-out $(COORD_MAINS),$(wildcard coord/*.c))
+TRACER_MAINS := tracer/dmtcp_launch.c tracer/dmtcp_nocheckpoint.c
+TRACER_SRCS  := $(filter-out $(TRACER_MAINS),$(wildcard tracer/*.c))
+RESTORER_SRCS := $(wildcard restart/restorer*.c)
+RESTART_MAINS := restart/dmtcp_restart.c restart/mtcp_restart.c
+RESTART_SRCS := $(filter-out $(RESTART_MAINS) $(RESTORER_SRCS),$(wildcard restart/*.c))
+PARASITE_SRCS := $(wildcard parasite/*.c)
+API_SRCS     := $(wildcard api/*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+LIBCOMMON := $(B)/libcommon.a
+LIBCOORD  := $(B)/libcoord.a
+LIBTRACER := $(B)/libtracer.a
+LIBRESTART := $(B)/librestart.a
+
+BINS := $(foreach m,$(COORD_MAINS) $(TRACER_MAINS) $(RESTART_MAINS),\
+	$(if $(wildcard $(m)),bin/$(basename $(notdir $(m)))))
+
+# Blobs are embedded with .incbin from an assembly stub; each blob's symbol offsets are
+# exported to a generated header (build/gen/<blob>-syms.h).
+BLOBS := $(if $(PARASITE_SRCS),parasite) $(if $(RESTORER_SRCS),restorer)
+BLOB_OBJS := $(foreach b,$(BLOBS),$(B)/gen/$(b)-embed.o)
+
+.PHONY: all coord tracer restart unit check check-unit check-integration demo bench \
+	install clean deps blobs progs
+all: $(BINS) lib/libdmtcp.a lib/libdmtcp.so progs
+
+deps:
+	@./scripts/install-deps.sh
+
+coord: $(filter bin/dmtcp_coordinator bin/dmtcp_command,$(BINS))
+tracer: $(filter bin/dmtcp_launch bin/dmtcp_nocheckpoint,$(BINS))
+restart: $(filter bin/dmtcp_restart bin/mtcp_restart,$(BINS))
+blobs: $(foreach b,$(BLOBS),$(B)/gen/$(b).bin)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBCOORD): $(call obj,$(COORD_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBTRACER): $(call obj,$(TRACER_SRCS)) $(if $(filter parasite,$(BLOBS)),$(B)/gen/parasite-embed.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBRESTART): $(call obj,$(RESTART_SRCS)) $(if $(filter restorer,$(BLOBS)),$(B)/gen/restorer-embed.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# Objects that include a generated blob header must wait for it.
+$(call obj,$(TRACER_SRCS) $(TRACER_MAINS)): | $(if $(filter parasite,$(BLOBS)),$(B)/gen/parasite-syms.h)
+$(call obj,$(RESTART_SRCS) $(RESTART_MAINS)): | $(if $(filter restorer,$(BLOBS)),$(B)/gen/restorer-syms.h) $(if $(filter parasite,$(BLOBS)),$(B)/gen/parasite-syms.h)
+
+bin/dmtcp_coordinator: $(B)/coord/dmtcp_coordinator.o $(LIBCOORD) $(LIBCOMMON)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+bin/dmtcp_command: $(B)/coord/dmtcp_command.o $(LIBCOORD) $(LIBCOMMON)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+bin/dmtcp_launch: $(B)/tracer/dmtcp_launch.o $(LIBTRACER) $(LIBCOMMON)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+bin/dmtcp_nocheckpoint: $(B)/tracer/dmtcp_nocheckpoint.o $(LIBCOMMON)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+bin/dmtcp_restart: $(B)/restart/dmtcp_restart.o $(LIBRESTART) $(LIBTRACER) $(LIBCOMMON)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+bin/mtcp_restart: $(B)/restart/mtcp_restart.o $(LIBRESTART) $(LIBTRACER) $(LIBCOMMON)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- freestanding blobs ------------------------------------------------------------------
+$(B)/blob/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BLOB_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/blob/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(BLOB_CFLAGS) -MMD -MP -c $< -o $@
+
+BLOB_LINK = $(CC) -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,norelro -Wl,--build-id=none \
+	-Wl,-z,noexecstack -Wl,--hash-style=sysv
+$(B)/gen/parasite.elf: $(patsubst %.c,$(B)/blob/%.o,$(PARASITE_SRCS)) $(wildcard parasite/*.S) parasite/parasite.lds
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -Wl,-T,parasite/parasite.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
+		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
+$(B)/gen/restorer.elf: $(patsubst %.c,$(B)/blob/%.o,$(RESTORER_SRCS)) restart/restorer.lds
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -Wl,-T,restart/restorer.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
+		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
+$(B)/gen/%.bin: $(B)/gen/%.elf scripts/check-blob.sh
+	./scripts/check-blob.sh $<
+	objcopy -O binary $< $@
+$(B)/gen/%-syms.h: $(B)/gen/%.elf scripts/blob-syms.sh
+	./scripts/blob-syms.sh $* $< > $@.tmp && mv $@.tmp $@
+$(B)/gen/%-embed.S: $(B)/gen/%.bin
+	printf '\t.section .rodata\n\t.balign 64\n\t.globl %s_blob\n%s_blob:\n\t.incbin "%s"\n\t.globl %s_blob_end\n%s_blob_end:\n\t.section .note.GNU-stack,"",@progbits\n' \
+		$* $* $< $* $* > $@
+$(B)/gen/%-embed.o: $(B)/gen/%-embed.S $(B)/gen/%.bin
+	$(CC) -c $< -o $@
+
+# ---- libdmtcp (the dmtcp.h API) ------------------------------------------------------------
+lib/libdmtcp.a: $(call obj,$(API_SRCS))
+	@mkdir -p lib
+	rm -f $@ && ar rcs $@ $^
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+lib/libdmtcp.so: $(patsubst %.c,$(B)/pic/%.o,$(API_SRCS))
+	@mkdir -p lib
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libdmtcp.so -o $@ $^
+
+# ---- test programs: each built dynamic and static -------------------------------------------
+PROG_SRCS := $(wildcard tests/progs/*.c)
+PROG_BINS := $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(PROG_SRCS)) \
+	$(patsubst tests/progs/%.c,$(B)/tests/progs/%.static,$(PROG_SRCS))
+PROG_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Iinclude
+progs: $(PROG_BINS)
+$(B)/tests/progs/%: tests/progs/%.c lib/libdmtcp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -o $@ $< lib/libdmtcp.a -lm
+$(B)/tests/progs/%.static: tests/progs/%.c lib/libdmtcp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -static -o $@ $< lib/libdmtcp.a -lm
+
+# ---- tests ----------------------------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/check_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
+$(B)/tests/unit/%: tests/unit/%.c $(LIBRESTART) $(LIBTRACER) $(LIBCOORD) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBRESTART) $(LIBTRACER) $(LIBCOORD) $(LIBCOMMON) \
+		$(LIBS) $$(pkg-config --libs check)
+unit: $(UNIT_BINS)
+
+check: deps
+	$(MAKE) all unit
+	./tests/run-unit.sh $(UNIT_BINS)
+	./tests/run-integration.sh
+
+check-unit: unit
+	./tests/run-unit.sh $(UNIT_BINS)
+check-integration: all
+	./tests/run-integration.sh $(T)
+
+demo: deps
+	$(MAKE) all
+	./scripts/demo.sh
+
+bench: all
+	./bench/run.sh
+
+# ---- install --------------------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 lib/libdmtcp.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 lib/libdmtcp.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/dmtcp.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(wildcard docs/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf $(B) bin lib
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,47 @@
+/*
+ * Finding, starting and joining a coordinator, as dmtcp_launch, dmtcp_restart and
+ * dmtcp_command do.
+ *
+ * Host and port come from the command line, else DMTCP_COORD_HOST / DMTCP_COORD_PORT, else the
+ * older DMTCP_HOST / DMTCP_PORT, else "127.0.0.1" and 7779 (DMTCP's default port).
+ */
+#ifndef DMTCP_COORDCLIENT_H
+#define DMTCP_COORDCLIENT_H
+
+#include "proto.h"
+
+#define DMTCP_DEFAULT_PORT 7779
+
+enum coord_mode {
+	COORD_ANY = 0, /* join one if it answers, else start one in the background (default) */
+	COORD_JOIN,    /* join; fail if none answers */
+	COORD_NEW,     /* start a new one; fail if the port is taken */
+};
+
+struct coord_opts {
+	char host[256];
+	int port;	       /* -1: not given anywhere -> default; 0: let a new coordinator pick */
+	enum coord_mode mode;
+	const char *port_file; /* --port-file: where the coordinator writes the port it took */
+	const char *ckptdir;   /* passed on to a coordinator we start (may be NULL) */
+	long interval;	       /* -1: not given; passed on to a coordinator we start */
+	int quiet;
+};
+
+/* Defaults, then environment; command-line parsing overrides fields afterwards. */
+void coord_opts_from_env(struct coord_opts *o);
+
+/* TCP connect with a bound on the time; returns fd or -errno. */
+int coord_tcp_connect(const char *host, int port, int timeout_ms);
+
+/*
+ * Apply o->mode: connect, or start "dmtcp_coordinator --daemon --exit-on-last" (found next to
+ * the running executable, else in PATH) and connect to it. On success returns the connected
+ * fd and sets o->port to the port in use. On failure logs the reason and returns -errno.
+ */
+int coord_ensure(struct coord_opts *o);
+
+/* Parse a port number "0".."65535"; returns -1 on garbage. */
+int coord_parse_port(const char *s);
+
+#endif
