@@ -1,0 +1,378 @@
+/*
+ * The content model of a checkpoint image: what is saved about one process, shared by the
+ * dumper (tracer/collect_*.c, tracer/dump_*.c) and the restarter (restart/).
+ *
+ * One image holds one process (struct ckpt_proc): its ids and credentials, its threads, its
+ * signal dispositions and timers, its rlimits, its open files and fds, its memory map, and the
+ * page runs whose data follows in page sections. Everything here is plain data: tracee
+ * addresses are kept as uint64_t because they are never dereferenced on this side; code that
+ * does talk to a live tracee uses its own address type.
+ *
+ * In the image container each part is one section of the type number given in enum
+ * ckpt_sec (common/ckpt_state_io.c writes and validates them; docs/image-format.md lists the
+ * encodings). Counts and sizes are bounded by the CKPT_MAX_* limits below, which the loader
+ * enforces so that a corrupt image that still passes its checksums is rejected by name.
+ */
+#ifndef DMTCP_CKPT_STATE_H
+#define DMTCP_CKPT_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Version of the section encodings below; bumped on any incompatible change. */
+#define CKPT_STATE_VERSION 1
+
+/*
+ * Section type numbers in the image container. The container's own types stay below 0x100;
+ * ours start there. Order in an image: PROC first, then the rest in this order, then page data.
+ */
+enum ckpt_sec {
+	CKPT_SEC_PROC = 0x100,	   /* struct ckpt_proc scalars, strings, rlimits, zombies */
+	CKPT_SEC_THREAD = 0x101,   /* one per thread: struct ckpt_thread (+ xsave, siginfos) */
+	CKPT_SEC_SIGNALS = 0x102,  /* dispositions, shared pending queue, itimers, POSIX timers */
+	CKPT_SEC_FILES = 0x103,	   /* the open file descriptions (struct ckpt_file) */
+	CKPT_SEC_FDS = 0x104,	   /* fd number -> file id (struct ckpt_fd) */
+	CKPT_SEC_VMAS = 0x105,	   /* memory map (struct ckpt_vma) */
+	CKPT_SEC_PAGEMAP = 0x106,  /* page runs stored (struct ckpt_pagerun), in data order */
+	CKPT_SEC_PAGES = 0x107,	   /* page data: the runs' bytes, concatenated, in PAGEMAP order */
+	CKPT_SEC_FILEDATA = 0x108, /* bytes of a file: deleted file contents, pipe buffers */
+};
+
+/* Limits the loader enforces (and the collector respects). */
+#define CKPT_MAX_THREADS   65536
+#define CKPT_MAX_VMAS	   262144
+#define CKPT_MAX_FDS	   1048576
+#define CKPT_MAX_FILES	   1048576
+#define CKPT_MAX_RUNS	   (1u << 24)
+#define CKPT_MAX_PATH	   4096
+#define CKPT_MAX_ARGS	   (2u << 20) /* cmdline / environ bytes kept */
+#define CKPT_MAX_GROUPS	   65536
+#define CKPT_MAX_NS_LEVELS 32
+#define CKPT_MAX_ZOMBIES   65536
+#define CKPT_MAX_SIGINFO   65536      /* queued signals per queue */
+#define CKPT_MAX_XSAVE	   (64u << 10)
+#define CKPT_MAX_TIMERS	   65536
+#define CKPT_MAX_FILEDATA  (1ull << 40)
+#define CKPT_NSIG	   64	      /* signals 1..64 */
+#define CKPT_NRLIMITS	   16	      /* RLIMIT_CPU .. RLIMIT_RTTIME */
+#define CKPT_SIGINFO_SIZE  128
+#define CKPT_PAGE_SIZE	   4096ull
+
+/* ---- process ---------------------------------------------------------------------------- */
+
+struct ckpt_rlimit {
+	uint64_t cur, max; /* RLIM_INFINITY as ~0 */
+};
+
+struct ckpt_zombie {
+	int32_t pid;	     /* a child in state Z when the checkpoint was taken */
+	int32_t exit_code;   /* its wait status (/proc/PID/stat exit_code) */
+};
+
+struct ckpt_mm {
+	/* /proc/PID/stat fields start_code..env_end, and the brk area */
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+};
+
+struct ckpt_creds {
+	uint32_t uid[4]; /* real, effective, saved, filesystem */
+	uint32_t gid[4];
+	uint32_t ngroups;
+	uint32_t *groups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t no_new_privs;
+	uint32_t seccomp_mode;
+};
+
+struct ckpt_proc {
+	uint32_t version; /* CKPT_STATE_VERSION */
+	int32_t pid, ppid, pgid, sid;
+	/* As seen in each PID namespace, outermost first: NSpid, NSpgid, NSsid. */
+	uint32_t ns_levels;
+	int32_t ns_pid[CKPT_MAX_NS_LEVELS], ns_pgid[CKPT_MAX_NS_LEVELS],
+		ns_sid[CKPT_MAX_NS_LEVELS];
+	char comm[16];
+	char *uniquepid; /* the coordinator's "<host>-<pid>-<time>" id; may be "" */
+	char *exe;	 /* readlink /proc/PID/exe */
+	char *cwd, *root;
+	uint8_t *cmdline; /* raw NUL-separated argv bytes */
+	uint32_t cmdline_len;
+	uint8_t *environ; /* for information only */
+	uint32_t environ_len;
+	uint32_t umask;	      /* ~0u when unknown */
+	uint32_t personality; /* ~0u when unknown */
+	uint64_t start_time;  /* /proc/PID/stat starttime, clock ticks */
+	struct ckpt_mm mm;
+	struct ckpt_creds creds;
+	struct ckpt_rlimit rlim[CKPT_NRLIMITS];
+	uint32_t nzombies;
+	struct ckpt_zombie *zombies;
+
+	uint32_t nthreads;
+	struct ckpt_thread *threads;
+	struct ckpt_signals *sig;
+
+	uint32_t nfiles;
+	struct ckpt_file *files;
+	uint32_t nfds;
+	struct ckpt_fd *fds;
+
+	uint32_t nvmas;
+	struct ckpt_vma *vmas;
+	uint32_t nruns;
+	struct ckpt_pagerun *runs;
+	uint64_t pages_stored; /* sum of runs' npages */
+};
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+/* x86_64 struct user_regs_struct, field for field (27 x u64). */
+struct ckpt_regs {
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi;
+	uint64_t orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs;
+};
+
+/* What was done to the saved registers of a thread stopped inside a syscall. */
+enum ckpt_sysfix {
+	CKPT_SYSFIX_NONE = 0,	 /* not in a syscall, or its result is final */
+	CKPT_SYSFIX_RESTART = 1, /* -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND: rip -= 2,
+				    rax = orig_rax, so the restored thread re-executes it */
+	CKPT_SYSFIX_EINTR = 2,	 /* -ERESTART_RESTARTBLOCK: the restart block lives in the
+				    kernel and is lost, so the syscall returns -EINTR */
+};
+
+struct ckpt_siginfo {
+	uint8_t raw[CKPT_SIGINFO_SIZE]; /* siginfo_t as PTRACE_PEEKSIGINFO returns it */
+};
+
+struct ckpt_thread {
+	int32_t tid;
+	int32_t ns_tid[CKPT_MAX_NS_LEVELS]; /* NStgid of the task, outermost first */
+	uint32_t ns_levels;
+	char comm[16];
+	struct ckpt_regs regs;	  /* after the syscall fix-up */
+	uint64_t orig_rax_result; /* rax as the thread was stopped (before the fix-up) */
+	uint32_t sysfix;	  /* enum ckpt_sysfix */
+	uint32_t xsave_size;	  /* NT_X86_XSTATE size from the kernel; 0 if unavailable */
+	uint8_t *xsave;
+	uint64_t sigmask; /* blocked signals, bit n-1 = signal n */
+	/* sigaltstack (parasite); ss_flags SS_DISABLE when none */
+	uint64_t ss_sp, ss_size;
+	uint32_t ss_flags;
+	uint32_t have_altstack; /* 0 when the stack could not be read */
+	/* rseq registration (PTRACE_GET_RSEQ_CONFIGURATION); rseq_len 0 when none */
+	uint64_t rseq_addr;
+	uint32_t rseq_len, rseq_sig, rseq_flags;
+	/* robust futex list (get_robust_list) */
+	uint64_t robust_head, robust_len;
+	/* set_tid_address (parasite PR_GET_TID_ADDRESS); have_clear_tid 0 when unknown */
+	uint64_t clear_tid;
+	uint32_t have_clear_tid;
+	uint32_t npending;
+	struct ckpt_siginfo *pending; /* thread-directed queue */
+};
+
+/* ---- signals and timers ----------------------------------------------------------------- */
+
+struct ckpt_sigaction {
+	uint64_t handler; /* SIG_DFL 0, SIG_IGN 1, else an address */
+	uint64_t flags;	  /* SA_* */
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+struct ckpt_itimer {
+	uint64_t interval_ns, value_ns;
+};
+
+struct ckpt_posix_timer {
+	int32_t id;
+	int32_t clock;	    /* CLOCK_* */
+	int32_t signo;	    /* sigev_signo */
+	int32_t notify;	    /* SIGEV_* (with SIGEV_THREAD_ID as 4) */
+	int32_t notify_tid; /* for SIGEV_THREAD_ID */
+	int32_t overrun;
+	uint64_t sigval;
+	uint64_t interval_ns, value_ns;
+};
+
+enum ckpt_sigsrc {
+	CKPT_SIGSRC_NONE = 0,	/* not collected */
+	CKPT_SIGSRC_PROC = 1,	/* only ignored/caught masks from /proc/PID/status */
+	CKPT_SIGSRC_TRACEE = 2, /* read in the process (parasite / remote syscall): exact */
+};
+
+struct ckpt_signals {
+	uint32_t act_source; /* enum ckpt_sigsrc for act[] */
+	struct ckpt_sigaction act[CKPT_NSIG]; /* act[n-1] for signal n */
+	uint64_t sig_ignored, sig_caught;     /* /proc masks, always present */
+	uint32_t npending;
+	struct ckpt_siginfo *pending; /* shared (process) queue */
+	uint32_t timer_source;	      /* enum ckpt_sigsrc for itimers and POSIX timers */
+	struct ckpt_itimer itimer[3]; /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+	uint32_t ntimers;
+	struct ckpt_posix_timer *timers;
+};
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+enum ckpt_file_type {
+	CKPT_FILE_REG = 1,
+	CKPT_FILE_DIR,
+	CKPT_FILE_CHR,	  /* character device other than a terminal */
+	CKPT_FILE_BLK,
+	CKPT_FILE_TTY,	  /* a terminal: termios and window size saved */
+	CKPT_FILE_PIPE,	  /* anonymous pipe: pipe:[ino] */
+	CKPT_FILE_FIFO,	  /* named pipe */
+	CKPT_FILE_SOCKET, /* socket:[ino]; only type and inode for now */
+	CKPT_FILE_ANON,	  /* anon_inode:[eventfd] and the like: name only */
+	CKPT_FILE_OTHER,
+	CKPT_FILE__MAX
+};
+
+/* ckpt_file.flags bits (ours, not O_*) */
+#define CKPT_FF_DELETED	   0x1 /* path ended in " (deleted)"; data stored */
+#define CKPT_FF_HAS_DATA   0x2 /* data_len bytes in a FILEDATA section (data_id) */
+#define CKPT_FF_TERMIOS	   0x4 /* termios/winsize valid */
+#define CKPT_FF_DATA_TRUNC 0x8 /* pipe bytes could not all be read (see docs) */
+
+/* struct termios as the kernel's TCGETS returns it (struct termios of asm-generic) */
+struct ckpt_termios {
+	uint32_t iflag, oflag, cflag, lflag;
+	uint8_t line;
+	uint8_t cc[19];
+	uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;
+};
+
+struct ckpt_file {
+	uint32_t id;	     /* index in proc->files, also the FILEDATA key */
+	uint32_t type;	     /* enum ckpt_file_type */
+	uint32_t oflags;     /* file status flags (fdinfo "flags", O_*), octal in /proc */
+	uint32_t flags;	     /* CKPT_FF_* */
+	uint64_t pos;	     /* fdinfo "pos" */
+	uint32_t mnt_id;
+	uint32_t mode;	     /* st_mode */
+	uint64_t dev, ino, rdev;
+	uint64_t size;	     /* st_size when regular */
+	/* The same open description, process-wide and tree-wide: the tracer's key, e.g. the
+	 * pid:fd that first showed it. Equal keys in two images = one shared description. */
+	uint64_t share_key;
+	int32_t pipe_end;    /* pipes: 0 read end, 1 write end, -1 both/unknown */
+	uint32_t sock_type;  /* SOCK_* for sockets */
+	uint64_t data_len;   /* CKPT_FF_HAS_DATA: bytes in the FILEDATA section */
+	struct ckpt_termios tio;
+	char *path;	     /* /proc/PID/fd/N link text, " (deleted)" stripped */
+	uint8_t *data;	     /* in memory only after load when wanted; NULL otherwise */
+};
+
+struct ckpt_fd {
+	int32_t fd;
+	uint32_t fd_flags; /* FD_CLOEXEC */
+	uint32_t file;	   /* index into proc->files */
+};
+
+/* ---- memory ----------------------------------------------------------------------------- */
+
+enum ckpt_vma_kind {
+	CKPT_VMA_ANON = 1,    /* private anonymous */
+	CKPT_VMA_FILE_PRIV,   /* private file mapping: only written (COW) pages stored */
+	CKPT_VMA_FILE_SHARED, /* shared file mapping: by reference (data if deleted) */
+	CKPT_VMA_SHMEM,	      /* shared anonymous, /dev/zero, memfd, SysV shm: one object */
+	CKPT_VMA_HEAP,
+	CKPT_VMA_STACK,	      /* [stack] */
+	CKPT_VMA_VDSO,
+	CKPT_VMA_VVAR,
+	CKPT_VMA_VVAR_VCLOCK,
+	CKPT_VMA_VSYSCALL,
+	CKPT_VMA_OTHER,	      /* a device mapping or anything not restorable as data */
+	CKPT_VMA__MAX
+};
+
+/* ckpt_vma.flags */
+#define CKPT_VMA_F_SHARED    0x1  /* 's' in maps */
+#define CKPT_VMA_F_GROWSDOWN 0x2  /* VM_GROWSDOWN ("gd" in smaps VmFlags) */
+#define CKPT_VMA_F_DELETED   0x4  /* backing file was deleted */
+#define CKPT_VMA_F_DATA_HERE 0x8  /* this image holds the (shared object's) data */
+#define CKPT_VMA_F_LOCKED    0x10 /* "lo" */
+#define CKPT_VMA_F_DONTDUMP  0x20 /* "dd": data not stored by request of the program */
+#define CKPT_VMA_F_GUARD     0x40 /* no access at all (PROT_NONE): a guard area */
+
+struct ckpt_vma {
+	uint64_t start, end; /* [start, end), page aligned */
+	uint32_t prot;	     /* PROT_READ|PROT_WRITE|PROT_EXEC */
+	uint32_t flags;	     /* CKPT_VMA_F_* */
+	uint32_t kind;	     /* enum ckpt_vma_kind */
+	uint32_t pad;
+	uint64_t pgoff;	     /* file offset in bytes */
+	uint64_t dev;	     /* makedev(major, minor) from maps */
+	uint64_t ino;
+	/* Shared memory object id (CKPT_VMA_SHMEM, and shared mappings of deleted files):
+	 * dev/ino of the object, tree-wide. The data of an object is stored in exactly one
+	 * image of the tree, the one with CKPT_VMA_F_DATA_HERE; owner_pid names it. */
+	uint64_t shm_id;
+	int32_t owner_pid;
+	uint32_t npages_stored; /* pages of this vma present in the page runs */
+	char *path;		/* "" for anonymous; [heap] etc. for the named ones */
+};
+
+/*
+ * A run of stored pages. The data of all runs follows in the PAGES sections, concatenated in
+ * run order, npages * CKPT_PAGE_SIZE bytes each. Runs are sorted by address, do not overlap,
+ * and lie inside vma[vma]. Pages not in any run were never touched (or are zero pages): at
+ * restore they are left to the kernel's zero fill (private) or to the backing file.
+ */
+struct ckpt_pagerun {
+	uint64_t vaddr;
+	uint32_t npages;
+	uint32_t vma; /* index into proc->vmas */
+};
+
+/* ---- names, for logs and --show --------------------------------------------------------- */
+const char *ckpt_sec_name(uint32_t type);	   /* "PROC", ...; NULL when not ours */
+const char *ckpt_file_type_name(uint32_t type);	   /* "reg", "pipe", ... */
+const char *ckpt_vma_kind_name(uint32_t kind);	   /* "anon", "file-private", ... */
+const char *ckpt_sysfix_name(uint32_t fix);
+
+/* ---- lifetime --------------------------------------------------------------------------- */
+void ckpt_proc_init(struct ckpt_proc *p);
+void ckpt_proc_free(struct ckpt_proc *p); /* frees everything the model points to */
+
+/* ---- encodings (common/ckpt_state_io.c) ---------------------------------------------------
+ * A section body is produced into a malloc'ed buffer and parsed back with full validation.
+ * Decoders return 0 or -EINVAL with *why set to a static text naming the bad field (e.g.
+ * "vma 12: end before start"); they never read outside [buf, buf+len).
+ */
+struct ckpt_buf {
+	uint8_t *p;
+	size_t len, cap;
+	int err; /* first -ENOMEM */
+};
+void ckpt_buf_free(struct ckpt_buf *b);
+
+int ckpt_encode_proc(const struct ckpt_proc *p, struct ckpt_buf *b);
+int ckpt_encode_thread(const struct ckpt_thread *t, struct ckpt_buf *b);
+int ckpt_encode_signals(const struct ckpt_signals *s, struct ckpt_buf *b);
+int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b);
+int ckpt_encode_fds(const struct ckpt_proc *p, struct ckpt_buf *b);
+int ckpt_encode_vmas(const struct ckpt_proc *p, struct ckpt_buf *b);
+int ckpt_encode_pagemap(const struct ckpt_proc *p, struct ckpt_buf *b);
+/* FILEDATA section header: u32 file id, u64 length; the bytes follow. */
+int ckpt_encode_filedata_hdr(uint32_t file_id, uint64_t len, struct ckpt_buf *b);
+
+int ckpt_decode_proc(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why);
+int ckpt_decode_thread(const uint8_t *buf, size_t len, struct ckpt_thread *t, const char **why);
+int ckpt_decode_signals(const uint8_t *buf, size_t len, struct ckpt_signals *s,
+			const char **why);
+int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why);
+int ckpt_decode_fds(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why);
+int ckpt_decode_vmas(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why);
+int ckpt_decode_pagemap(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why);
+int ckpt_decode_filedata_hdr(const uint8_t *buf, size_t len, uint32_t *file_id, uint64_t *dlen,
+			     const char **why);
+/* Cross-checks after all sections were decoded: fds point at files, runs inside vmas, sorted,
+ * counts agree. */
+int ckpt_validate_proc(const struct ckpt_proc *p, const char **why);
+
+#endif
