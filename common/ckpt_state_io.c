@@ -1,0 +1,1054 @@
+/*
+ * Encoding and validating decoding of the checkpoint content model (common/ckpt_state.h).
+ *
+ * Every section body is a flat little-endian sequence: fixed-width integers, strings as
+ * u32 length + bytes (no NUL), arrays as u32 count + elements. The decoders trust nothing:
+ * each count is checked against its CKPT_MAX_* limit and against the bytes left before any
+ * allocation, each enum against its range, each string for length and embedded NULs, and the
+ * body must be consumed exactly. A checksummed but corrupt image thus fails with a reason that
+ * names the field instead of misrestoring a process.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt_state.h"
+
+/* ---- names ---------------------------------------------------------------------------- */
+
+static const char *const sec_names[] = {
+	[CKPT_SEC_PROC - CKPT_SEC_PROC] = "PROC",
+	[CKPT_SEC_THREAD - CKPT_SEC_PROC] = "THREAD",
+	[CKPT_SEC_SIGNALS - CKPT_SEC_PROC] = "SIGNALS",
+	[CKPT_SEC_FILES - CKPT_SEC_PROC] = "FILES",
+	[CKPT_SEC_FDS - CKPT_SEC_PROC] = "FDS",
+	[CKPT_SEC_VMAS - CKPT_SEC_PROC] = "VMAS",
+	[CKPT_SEC_PAGEMAP - CKPT_SEC_PROC] = "PAGEMAP",
+	[CKPT_SEC_PAGES - CKPT_SEC_PROC] = "PAGES",
+	[CKPT_SEC_FILEDATA - CKPT_SEC_PROC] = "FILEDATA",
+};
+
+const char *ckpt_sec_name(uint32_t type)
+{
+	if (type < CKPT_SEC_PROC || type - CKPT_SEC_PROC >= sizeof(sec_names) / sizeof(sec_names[0]))
+		return NULL;
+	return sec_names[type - CKPT_SEC_PROC];
+}
+
+static const char *const file_type_names[CKPT_FILE__MAX] = {
+	[CKPT_FILE_REG] = "reg",       [CKPT_FILE_DIR] = "dir",	  [CKPT_FILE_CHR] = "chr",
+	[CKPT_FILE_BLK] = "blk",       [CKPT_FILE_TTY] = "tty",	  [CKPT_FILE_PIPE] = "pipe",
+	[CKPT_FILE_FIFO] = "fifo",     [CKPT_FILE_SOCKET] = "socket", [CKPT_FILE_ANON] = "anon",
+	[CKPT_FILE_OTHER] = "other",
+};
+
+const char *ckpt_file_type_name(uint32_t type)
+{
+	if (type == 0 || type >= CKPT_FILE__MAX)
+		return "?";
+	return file_type_names[type];
+}
+
+static const char *const vma_kind_names[CKPT_VMA__MAX] = {
+	[CKPT_VMA_ANON] = "anon",
+	[CKPT_VMA_FILE_PRIV] = "file-private",
+	[CKPT_VMA_FILE_SHARED] = "file-shared",
+	[CKPT_VMA_SHMEM] = "shmem",
+	[CKPT_VMA_HEAP] = "heap",
+	[CKPT_VMA_STACK] = "stack",
+	[CKPT_VMA_VDSO] = "vdso",
+	[CKPT_VMA_VVAR] = "vvar",
+	[CKPT_VMA_VVAR_VCLOCK] = "vvar_vclock",
+	[CKPT_VMA_VSYSCALL] = "vsyscall",
+	[CKPT_VMA_OTHER] = "other",
+};
+
+const char *ckpt_vma_kind_name(uint32_t kind)
+{
+	if (kind == 0 || kind >= CKPT_VMA__MAX)
+		return "?";
+	return vma_kind_names[kind];
+}
+
+const char *ckpt_sysfix_name(uint32_t fix)
+{
+	switch (fix) {
+	case CKPT_SYSFIX_NONE: return "none";
+	case CKPT_SYSFIX_RESTART: return "restart";
+	case CKPT_SYSFIX_EINTR: return "eintr";
+	}
+	return "?";
+}
+
+/* ---- lifetime ------------------------------------------------------------------------- */
+
+void ckpt_proc_init(struct ckpt_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->version = CKPT_STATE_VERSION;
+	p->umask = ~0u;
+	p->personality = ~0u;
+}
+
+static void free_thread(struct ckpt_thread *t)
+{
+	free(t->xsave);
+	free(t->pending);
+	t->xsave = NULL;
+	t->pending = NULL;
+}
+
+void ckpt_proc_free(struct ckpt_proc *p)
+{
+	uint32_t i;
+
+	free(p->uniquepid);
+	free(p->exe);
+	free(p->cwd);
+	free(p->root);
+	free(p->cmdline);
+	free(p->environ);
+	free(p->creds.groups);
+	free(p->zombies);
+	for (i = 0; p->threads && i < p->nthreads; i++)
+		free_thread(&p->threads[i]);
+	free(p->threads);
+	if (p->sig) {
+		free(p->sig->pending);
+		free(p->sig->timers);
+		free(p->sig);
+	}
+	for (i = 0; p->files && i < p->nfiles; i++) {
+		free(p->files[i].path);
+		free(p->files[i].data);
+	}
+	free(p->files);
+	free(p->fds);
+	for (i = 0; p->vmas && i < p->nvmas; i++)
+		free(p->vmas[i].path);
+	free(p->vmas);
+	free(p->runs);
+	ckpt_proc_init(p);
+}
+
+/* ---- encoder -------------------------------------------------------------------------- */
+
+void ckpt_buf_free(struct ckpt_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static void put(struct ckpt_buf *b, const void *v, size_t n)
+{
+	if (b->err || n == 0)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		uint8_t *np;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, v, n);
+	b->len += n;
+}
+
+/* x86_64 only: host order is the image's little-endian order. */
+static void put_u8(struct ckpt_buf *b, uint8_t v) { put(b, &v, 1); }
+static void put_u16(struct ckpt_buf *b, uint16_t v) { put(b, &v, 2); }
+static void put_u32(struct ckpt_buf *b, uint32_t v) { put(b, &v, 4); }
+static void put_i32(struct ckpt_buf *b, int32_t v) { put(b, &v, 4); }
+static void put_u64(struct ckpt_buf *b, uint64_t v) { put(b, &v, 8); }
+
+static void put_bytes(struct ckpt_buf *b, const void *v, uint32_t n)
+{
+	put_u32(b, n);
+	put(b, v, n);
+}
+
+static void put_str(struct ckpt_buf *b, const char *s)
+{
+	put_bytes(b, s ? s : "", s ? (uint32_t)strlen(s) : 0);
+}
+
+static void put_siginfos(struct ckpt_buf *b, const struct ckpt_siginfo *si, uint32_t n)
+{
+	put_u32(b, n);
+	put(b, si, (size_t)n * sizeof(*si));
+}
+
+int ckpt_encode_proc(const struct ckpt_proc *p, struct ckpt_buf *b)
+{
+	uint32_t i;
+
+	put_u32(b, p->version);
+	put_i32(b, p->pid);
+	put_i32(b, p->ppid);
+	put_i32(b, p->pgid);
+	put_i32(b, p->sid);
+	put_u32(b, p->ns_levels);
+	for (i = 0; i < p->ns_levels && i < CKPT_MAX_NS_LEVELS; i++) {
+		put_i32(b, p->ns_pid[i]);
+		put_i32(b, p->ns_pgid[i]);
+		put_i32(b, p->ns_sid[i]);
+	}
+	put(b, p->comm, sizeof(p->comm));
+	put_str(b, p->uniquepid);
+	put_str(b, p->exe);
+	put_str(b, p->cwd);
+	put_str(b, p->root);
+	put_bytes(b, p->cmdline, p->cmdline_len);
+	put_bytes(b, p->environ, p->environ_len);
+	put_u32(b, p->umask);
+	put_u32(b, p->personality);
+	put_u64(b, p->start_time);
+	put(b, &p->mm, sizeof(p->mm));
+	put(b, p->creds.uid, sizeof(p->creds.uid));
+	put(b, p->creds.gid, sizeof(p->creds.gid));
+	put_u32(b, p->creds.ngroups);
+	put(b, p->creds.groups, (size_t)p->creds.ngroups * 4);
+	put_u64(b, p->creds.cap_inh);
+	put_u64(b, p->creds.cap_prm);
+	put_u64(b, p->creds.cap_eff);
+	put_u64(b, p->creds.cap_bnd);
+	put_u64(b, p->creds.cap_amb);
+	put_u32(b, p->creds.no_new_privs);
+	put_u32(b, p->creds.seccomp_mode);
+	for (i = 0; i < CKPT_NRLIMITS; i++) {
+		put_u64(b, p->rlim[i].cur);
+		put_u64(b, p->rlim[i].max);
+	}
+	put_u32(b, p->nzombies);
+	for (i = 0; i < p->nzombies; i++) {
+		put_i32(b, p->zombies[i].pid);
+		put_i32(b, p->zombies[i].exit_code);
+	}
+	/* Counts of the other sections, so the loader can tell a missing one. */
+	put_u32(b, p->nthreads);
+	put_u32(b, p->nfiles);
+	put_u32(b, p->nfds);
+	put_u32(b, p->nvmas);
+	put_u32(b, p->nruns);
+	put_u64(b, p->pages_stored);
+	return b->err;
+}
+
+int ckpt_encode_thread(const struct ckpt_thread *t, struct ckpt_buf *b)
+{
+	uint32_t i;
+
+	put_i32(b, t->tid);
+	put_u32(b, t->ns_levels);
+	for (i = 0; i < t->ns_levels && i < CKPT_MAX_NS_LEVELS; i++)
+		put_i32(b, t->ns_tid[i]);
+	put(b, t->comm, sizeof(t->comm));
+	put(b, &t->regs, sizeof(t->regs));
+	put_u64(b, t->orig_rax_result);
+	put_u32(b, t->sysfix);
+	put_bytes(b, t->xsave, t->xsave_size);
+	put_u64(b, t->sigmask);
+	put_u64(b, t->ss_sp);
+	put_u64(b, t->ss_size);
+	put_u32(b, t->ss_flags);
+	put_u32(b, t->have_altstack);
+	put_u64(b, t->rseq_addr);
+	put_u32(b, t->rseq_len);
+	put_u32(b, t->rseq_sig);
+	put_u32(b, t->rseq_flags);
+	put_u64(b, t->robust_head);
+	put_u64(b, t->robust_len);
+	put_u64(b, t->clear_tid);
+	put_u32(b, t->have_clear_tid);
+	put_siginfos(b, t->pending, t->npending);
+	return b->err;
+}
+
+int ckpt_encode_signals(const struct ckpt_signals *s, struct ckpt_buf *b)
+{
+	uint32_t i;
+
+	put_u32(b, s->act_source);
+	for (i = 0; i < CKPT_NSIG; i++) {
+		put_u64(b, s->act[i].handler);
+		put_u64(b, s->act[i].flags);
+		put_u64(b, s->act[i].restorer);
+		put_u64(b, s->act[i].mask);
+	}
+	put_u64(b, s->sig_ignored);
+	put_u64(b, s->sig_caught);
+	put_siginfos(b, s->pending, s->npending);
+	put_u32(b, s->timer_source);
+	for (i = 0; i < 3; i++) {
+		put_u64(b, s->itimer[i].interval_ns);
+		put_u64(b, s->itimer[i].value_ns);
+	}
+	put_u32(b, s->ntimers);
+	for (i = 0; i < s->ntimers; i++) {
+		const struct ckpt_posix_timer *pt = &s->timers[i];
+
+		put_i32(b, pt->id);
+		put_i32(b, pt->clock);
+		put_i32(b, pt->signo);
+		put_i32(b, pt->notify);
+		put_i32(b, pt->notify_tid);
+		put_i32(b, pt->overrun);
+		put_u64(b, pt->sigval);
+		put_u64(b, pt->interval_ns);
+		put_u64(b, pt->value_ns);
+	}
+	return b->err;
+}
+
+int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
+{
+	uint32_t i;
+
+	put_u32(b, p->nfiles);
+	for (i = 0; i < p->nfiles; i++) {
+		const struct ckpt_file *f = &p->files[i];
+
+		put_u32(b, f->id);
+		put_u32(b, f->type);
+		put_u32(b, f->oflags);
+		put_u32(b, f->flags);
+		put_u64(b, f->pos);
+		put_u32(b, f->mnt_id);
+		put_u32(b, f->mode);
+		put_u64(b, f->dev);
+		put_u64(b, f->ino);
+		put_u64(b, f->rdev);
+		put_u64(b, f->size);
+		put_u64(b, f->share_key);
+		put_i32(b, f->pipe_end);
+		put_u32(b, f->sock_type);
+		put_u64(b, f->data_len);
+		put_u32(b, f->tio.iflag);
+		put_u32(b, f->tio.oflag);
+		put_u32(b, f->tio.cflag);
+		put_u32(b, f->tio.lflag);
+		put_u8(b, f->tio.line);
+		put(b, f->tio.cc, sizeof(f->tio.cc));
+		put_u16(b, f->tio.ws_row);
+		put_u16(b, f->tio.ws_col);
+		put_u16(b, f->tio.ws_xpixel);
+		put_u16(b, f->tio.ws_ypixel);
+		put_str(b, f->path);
+	}
+	return b->err;
+}
+
+int ckpt_encode_fds(const struct ckpt_proc *p, struct ckpt_buf *b)
+{
+	uint32_t i;
+
+	put_u32(b, p->nfds);
+	for (i = 0; i < p->nfds; i++) {
+		put_i32(b, p->fds[i].fd);
+		put_u32(b, p->fds[i].fd_flags);
+		put_u32(b, p->fds[i].file);
+	}
+	return b->err;
+}
+
+int ckpt_encode_vmas(const struct ckpt_proc *p, struct ckpt_buf *b)
+{
+	uint32_t i;
+
+	put_u32(b, p->nvmas);
+	for (i = 0; i < p->nvmas; i++) {
+		const struct ckpt_vma *v = &p->vmas[i];
+
+		put_u64(b, v->start);
+		put_u64(b, v->end);
+		put_u32(b, v->prot);
+		put_u32(b, v->flags);
+		put_u32(b, v->kind);
+		put_u64(b, v->pgoff);
+		put_u64(b, v->dev);
+		put_u64(b, v->ino);
+		put_u64(b, v->shm_id);
+		put_i32(b, v->owner_pid);
+		put_u32(b, v->npages_stored);
+		put_str(b, v->path);
+	}
+	return b->err;
+}
+
+int ckpt_encode_pagemap(const struct ckpt_proc *p, struct ckpt_buf *b)
+{
+	uint32_t i;
+
+	put_u32(b, p->nruns);
+	for (i = 0; i < p->nruns; i++) {
+		put_u64(b, p->runs[i].vaddr);
+		put_u32(b, p->runs[i].npages);
+		put_u32(b, p->runs[i].vma);
+	}
+	return b->err;
+}
+
+int ckpt_encode_filedata_hdr(uint32_t file_id, uint64_t len, struct ckpt_buf *b)
+{
+	put_u32(b, file_id);
+	put_u64(b, len);
+	return b->err;
+}
+
+/* ---- decoder -------------------------------------------------------------------------- */
+
+struct dec {
+	const uint8_t *p;
+	size_t len, pos;
+	const char *why; /* first failure */
+};
+
+/* Failures name the field; the text lives in a static buffer per thread so that *why stays
+ * valid after the decoder returns. */
+static __thread char why_text[160];
+
+static int dec_fail(struct dec *d, const char *what)
+{
+	if (!d->why) {
+		snprintf(why_text, sizeof(why_text), "%s", what);
+		d->why = why_text;
+	}
+	return -EINVAL;
+}
+
+static int dec_failf(struct dec *d, const char *fmt, unsigned long a, const char *what)
+{
+	if (!d->why) {
+		snprintf(why_text, sizeof(why_text), fmt, a, what);
+		d->why = why_text;
+	}
+	return -EINVAL;
+}
+
+static void get(struct dec *d, void *v, size_t n, const char *what)
+{
+	if (d->why) {
+		memset(v, 0, n);
+		return;
+	}
+	if (d->len - d->pos < n) {
+		memset(v, 0, n);
+		snprintf(why_text, sizeof(why_text), "truncated at %s", what);
+		d->why = why_text;
+		return;
+	}
+	memcpy(v, d->p + d->pos, n);
+	d->pos += n;
+}
+
+static uint8_t get_u8(struct dec *d, const char *w) { uint8_t v; get(d, &v, 1, w); return v; }
+static uint16_t get_u16(struct dec *d, const char *w) { uint16_t v; get(d, &v, 2, w); return v; }
+static uint32_t get_u32(struct dec *d, const char *w) { uint32_t v; get(d, &v, 4, w); return v; }
+static int32_t get_i32(struct dec *d, const char *w) { int32_t v; get(d, &v, 4, w); return v; }
+static uint64_t get_u64(struct dec *d, const char *w) { uint64_t v; get(d, &v, 8, w); return v; }
+
+/* A count of elements of at least elem_min bytes each: bounded by max and by what is left. */
+static uint32_t get_count(struct dec *d, uint32_t max, size_t elem_min, const char *what)
+{
+	uint32_t n = get_u32(d, what);
+
+	if (d->why)
+		return 0;
+	if (n > max) {
+		dec_failf(d, "%lu %s is over the limit", n, what);
+		return 0;
+	}
+	if (elem_min && (size_t)n * elem_min > d->len - d->pos) {
+		dec_failf(d, "%lu %s do not fit in the section", n, what);
+		return 0;
+	}
+	return n;
+}
+
+/* Length-prefixed bytes, copied to a fresh buffer with a NUL after them. */
+static uint8_t *get_blob(struct dec *d, uint32_t max, uint32_t *lenp, const char *what)
+{
+	uint32_t n = get_count(d, max, 1, what);
+	uint8_t *v;
+
+	*lenp = 0;
+	if (d->why)
+		return NULL;
+	v = malloc((size_t)n + 1);
+	if (!v) {
+		dec_fail(d, "out of memory");
+		return NULL;
+	}
+	get(d, v, n, what);
+	v[n] = 0;
+	*lenp = n;
+	return v;
+}
+
+static char *get_str(struct dec *d, const char *what)
+{
+	uint32_t n;
+	char *s = (char *)get_blob(d, CKPT_MAX_PATH, &n, what);
+
+	if (s && memchr(s, 0, n)) {
+		dec_failf(d, "%lu-byte %s has a NUL byte inside", n, what);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static struct ckpt_siginfo *get_siginfos(struct dec *d, uint32_t *np, const char *what)
+{
+	uint32_t n = get_count(d, CKPT_MAX_SIGINFO, CKPT_SIGINFO_SIZE, what), i;
+	struct ckpt_siginfo *si;
+
+	*np = 0;
+	if (d->why || n == 0)
+		return NULL;
+	si = calloc(n, sizeof(*si));
+	if (!si) {
+		dec_fail(d, "out of memory");
+		return NULL;
+	}
+	get(d, si, (size_t)n * sizeof(*si), what);
+	for (i = 0; i < n && !d->why; i++) {
+		int32_t signo;
+
+		memcpy(&signo, si[i].raw, 4); /* si_signo is the first int of siginfo_t */
+		if (signo < 1 || signo > CKPT_NSIG)
+			dec_failf(d, "pending signal number %lu out of range in %s",
+				  (unsigned long)(uint32_t)signo, what);
+	}
+	*np = n;
+	return si;
+}
+
+static int dec_end(struct dec *d, const char **why, const char *sec)
+{
+	if (!d->why && d->pos != d->len) {
+		snprintf(why_text, sizeof(why_text), "%zu trailing bytes in %s section",
+			 d->len - d->pos, sec);
+		d->why = why_text;
+	}
+	if (d->why) {
+		*why = d->why;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void dec_init(struct dec *d, const uint8_t *buf, size_t len)
+{
+	memset(d, 0, sizeof(*d));
+	d->p = buf;
+	d->len = len;
+}
+
+static int check_comm(struct dec *d, const char *comm, const char *what)
+{
+	if (!memchr(comm, 0, 16))
+		return dec_fail(d, what);
+	return 0;
+}
+
+int ckpt_decode_proc(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
+{
+	struct dec d;
+	uint32_t i, n;
+	int rc;
+
+	dec_init(&d, buf, len);
+	ckpt_proc_init(p);
+	p->version = get_u32(&d, "version");
+	if (!d.why && p->version != CKPT_STATE_VERSION)
+		dec_failf(&d, "process record version %lu is not %s", p->version,
+			  "supported");
+	p->pid = get_i32(&d, "pid");
+	p->ppid = get_i32(&d, "ppid");
+	p->pgid = get_i32(&d, "pgid");
+	p->sid = get_i32(&d, "sid");
+	if (!d.why && (p->pid <= 0 || p->ppid < 0 || p->pgid < 0 || p->sid < 0))
+		dec_fail(&d, "negative or zero process id");
+	p->ns_levels = get_count(&d, CKPT_MAX_NS_LEVELS, 12, "pid namespace levels");
+	for (i = 0; i < p->ns_levels; i++) {
+		p->ns_pid[i] = get_i32(&d, "NSpid");
+		p->ns_pgid[i] = get_i32(&d, "NSpgid");
+		p->ns_sid[i] = get_i32(&d, "NSsid");
+	}
+	get(&d, p->comm, sizeof(p->comm), "comm");
+	if (!d.why)
+		check_comm(&d, p->comm, "process name is not NUL-terminated");
+	p->uniquepid = get_str(&d, "uniquepid");
+	p->exe = get_str(&d, "exe path");
+	p->cwd = get_str(&d, "cwd");
+	p->root = get_str(&d, "root");
+	p->cmdline = get_blob(&d, CKPT_MAX_ARGS, &p->cmdline_len, "command line");
+	p->environ = get_blob(&d, CKPT_MAX_ARGS, &p->environ_len, "environment");
+	p->umask = get_u32(&d, "umask");
+	if (!d.why && p->umask != ~0u && p->umask > 0777)
+		dec_failf(&d, "umask %lo is not a %s", p->umask, "permission mask");
+	p->personality = get_u32(&d, "personality");
+	p->start_time = get_u64(&d, "start time");
+	get(&d, &p->mm, sizeof(p->mm), "mm boundaries");
+	if (!d.why && (p->mm.start_code > p->mm.end_code || p->mm.start_brk > p->mm.brk ||
+		       p->mm.arg_start > p->mm.arg_end || p->mm.env_start > p->mm.env_end))
+		dec_fail(&d, "mm boundaries: an end is before its start");
+	get(&d, p->creds.uid, sizeof(p->creds.uid), "uids");
+	get(&d, p->creds.gid, sizeof(p->creds.gid), "gids");
+	n = get_count(&d, CKPT_MAX_GROUPS, 4, "supplementary groups");
+	if (!d.why && n) {
+		p->creds.groups = calloc(n, 4);
+		if (!p->creds.groups)
+			dec_fail(&d, "out of memory");
+		else
+			p->creds.ngroups = n;
+		get(&d, p->creds.groups, (size_t)p->creds.ngroups * 4, "groups");
+	}
+	p->creds.cap_inh = get_u64(&d, "CapInh");
+	p->creds.cap_prm = get_u64(&d, "CapPrm");
+	p->creds.cap_eff = get_u64(&d, "CapEff");
+	p->creds.cap_bnd = get_u64(&d, "CapBnd");
+	p->creds.cap_amb = get_u64(&d, "CapAmb");
+	p->creds.no_new_privs = get_u32(&d, "NoNewPrivs");
+	p->creds.seccomp_mode = get_u32(&d, "Seccomp");
+	if (!d.why && (p->creds.no_new_privs > 1 || p->creds.seccomp_mode > 2))
+		dec_fail(&d, "NoNewPrivs or Seccomp mode out of range");
+	for (i = 0; i < CKPT_NRLIMITS; i++) {
+		p->rlim[i].cur = get_u64(&d, "rlimit");
+		p->rlim[i].max = get_u64(&d, "rlimit");
+		if (!d.why && p->rlim[i].cur > p->rlim[i].max)
+			dec_failf(&d, "rlimit %lu: soft limit above %s", i, "hard limit");
+	}
+	n = get_count(&d, CKPT_MAX_ZOMBIES, 8, "zombies");
+	if (!d.why && n) {
+		p->zombies = calloc(n, sizeof(*p->zombies));
+		if (!p->zombies)
+			dec_fail(&d, "out of memory");
+		else
+			p->nzombies = n;
+	}
+	for (i = 0; i < p->nzombies; i++) {
+		p->zombies[i].pid = get_i32(&d, "zombie pid");
+		p->zombies[i].exit_code = get_i32(&d, "zombie status");
+		if (!d.why && p->zombies[i].pid <= 0)
+			dec_failf(&d, "zombie %lu has a bad %s", i, "pid");
+	}
+	/* Declared counts; the arrays come with their own sections. */
+	n = get_u32(&d, "thread count");
+	if (!d.why && (n == 0 || n > CKPT_MAX_THREADS))
+		dec_failf(&d, "thread count %lu out of %s", n, "range");
+	p->nthreads = 0;
+	/* Stash the declared counts in the fields the later sections fill; callers of the
+	 * section decoders compare against them (ckpt_validate_proc). */
+	if (!d.why) {
+		p->threads = calloc(n, sizeof(*p->threads));
+		if (!p->threads)
+			dec_fail(&d, "out of memory");
+		else
+			p->nthreads = n;
+	}
+	p->nfiles = get_u32(&d, "file count");
+	p->nfds = get_u32(&d, "fd count");
+	p->nvmas = get_u32(&d, "vma count");
+	p->nruns = get_u32(&d, "page run count");
+	p->pages_stored = get_u64(&d, "pages stored");
+	if (!d.why && (p->nfiles > CKPT_MAX_FILES || p->nfds > CKPT_MAX_FDS ||
+		       p->nvmas > CKPT_MAX_VMAS || p->nruns > CKPT_MAX_RUNS))
+		dec_fail(&d, "file, fd, vma or page run count over the limit");
+	rc = dec_end(&d, why, "PROC");
+	/* The arrays of files/fds/vmas/runs are not allocated yet: their decoders do it. Keep the
+	 * declared counts in the decoded record and let the section decoders check them. */
+	return rc;
+}
+
+int ckpt_decode_thread(const uint8_t *buf, size_t len, struct ckpt_thread *t, const char **why)
+{
+	struct dec d;
+	uint32_t i;
+
+	dec_init(&d, buf, len);
+	memset(t, 0, sizeof(*t));
+	t->tid = get_i32(&d, "tid");
+	if (!d.why && t->tid <= 0)
+		dec_failf(&d, "thread id %lu is not %s", (unsigned long)(uint32_t)t->tid,
+			  "positive");
+	t->ns_levels = get_count(&d, CKPT_MAX_NS_LEVELS, 4, "thread pid namespace levels");
+	for (i = 0; i < t->ns_levels; i++)
+		t->ns_tid[i] = get_i32(&d, "NStid");
+	get(&d, t->comm, sizeof(t->comm), "thread comm");
+	if (!d.why)
+		check_comm(&d, t->comm, "thread name is not NUL-terminated");
+	get(&d, &t->regs, sizeof(t->regs), "registers");
+	t->orig_rax_result = get_u64(&d, "stopped rax");
+	t->sysfix = get_u32(&d, "syscall fix-up");
+	if (!d.why && t->sysfix > CKPT_SYSFIX_EINTR)
+		dec_failf(&d, "syscall fix-up %lu is not a known %s", t->sysfix, "value");
+	t->xsave = get_blob(&d, CKPT_MAX_XSAVE, &t->xsave_size, "xsave area");
+	/* The xsave area starts with the 512-byte legacy FXSAVE region and a 64-byte header. */
+	if (!d.why && t->xsave_size && t->xsave_size < 576)
+		dec_failf(&d, "xsave area of %lu bytes is shorter than %s", t->xsave_size,
+			  "its 576-byte header");
+	t->sigmask = get_u64(&d, "signal mask");
+	t->ss_sp = get_u64(&d, "sigaltstack sp");
+	t->ss_size = get_u64(&d, "sigaltstack size");
+	t->ss_flags = get_u32(&d, "sigaltstack flags");
+	t->have_altstack = get_u32(&d, "sigaltstack presence");
+	t->rseq_addr = get_u64(&d, "rseq address");
+	t->rseq_len = get_u32(&d, "rseq length");
+	t->rseq_sig = get_u32(&d, "rseq signature");
+	t->rseq_flags = get_u32(&d, "rseq flags");
+	if (!d.why && t->rseq_len && (t->rseq_len < 32 || t->rseq_len > 4096 || !t->rseq_addr))
+		dec_failf(&d, "rseq area of %lu bytes %s", t->rseq_len, "is not valid");
+	t->robust_head = get_u64(&d, "robust list head");
+	t->robust_len = get_u64(&d, "robust list length");
+	t->clear_tid = get_u64(&d, "clear-tid address");
+	t->have_clear_tid = get_u32(&d, "clear-tid presence");
+	if (!d.why && (t->have_altstack > 1 || t->have_clear_tid > 1))
+		dec_fail(&d, "thread presence flag out of range");
+	t->pending = get_siginfos(&d, &t->npending, "thread pending signals");
+	if (dec_end(&d, why, "THREAD")) {
+		free_thread(t);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ckpt_decode_signals(const uint8_t *buf, size_t len, struct ckpt_signals *s,
+			const char **why)
+{
+	struct dec d;
+	uint32_t i, n;
+
+	dec_init(&d, buf, len);
+	memset(s, 0, sizeof(*s));
+	s->act_source = get_u32(&d, "disposition source");
+	if (!d.why && s->act_source > CKPT_SIGSRC_TRACEE)
+		dec_fail(&d, "signal disposition source out of range");
+	for (i = 0; i < CKPT_NSIG; i++) {
+		s->act[i].handler = get_u64(&d, "sigaction handler");
+		s->act[i].flags = get_u64(&d, "sigaction flags");
+		s->act[i].restorer = get_u64(&d, "sigaction restorer");
+		s->act[i].mask = get_u64(&d, "sigaction mask");
+	}
+	s->sig_ignored = get_u64(&d, "SigIgn");
+	s->sig_caught = get_u64(&d, "SigCgt");
+	s->pending = get_siginfos(&d, &s->npending, "shared pending signals");
+	s->timer_source = get_u32(&d, "timer source");
+	if (!d.why && s->timer_source > CKPT_SIGSRC_TRACEE)
+		dec_fail(&d, "timer source out of range");
+	for (i = 0; i < 3; i++) {
+		s->itimer[i].interval_ns = get_u64(&d, "itimer interval");
+		s->itimer[i].value_ns = get_u64(&d, "itimer value");
+	}
+	n = get_count(&d, CKPT_MAX_TIMERS, 48, "POSIX timers");
+	if (!d.why && n) {
+		s->timers = calloc(n, sizeof(*s->timers));
+		if (!s->timers)
+			dec_fail(&d, "out of memory");
+		else
+			s->ntimers = n;
+	}
+	for (i = 0; i < s->ntimers; i++) {
+		struct ckpt_posix_timer *pt = &s->timers[i];
+
+		pt->id = get_i32(&d, "timer id");
+		pt->clock = get_i32(&d, "timer clock");
+		pt->signo = get_i32(&d, "timer signal");
+		pt->notify = get_i32(&d, "timer notify");
+		pt->notify_tid = get_i32(&d, "timer thread");
+		pt->overrun = get_i32(&d, "timer overrun");
+		pt->sigval = get_u64(&d, "timer value");
+		pt->interval_ns = get_u64(&d, "timer interval");
+		pt->value_ns = get_u64(&d, "timer expiry");
+		if (!d.why && (pt->id < 0 || pt->signo < 0 || pt->signo > CKPT_NSIG))
+			dec_failf(&d, "POSIX timer %lu: id or %s out of range", i, "signal");
+	}
+	if (dec_end(&d, why, "SIGNALS")) {
+		free(s->pending);
+		free(s->timers);
+		memset(s, 0, sizeof(*s));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
+{
+	struct dec d;
+	uint32_t i, n;
+
+	dec_init(&d, buf, len);
+	n = get_count(&d, CKPT_MAX_FILES, 100, "files");
+	if (!d.why && n != p->nfiles)
+		dec_failf(&d, "FILES section has %lu files, the %s", n,
+			  "process record says otherwise");
+	if (!d.why && n) {
+		p->files = calloc(n, sizeof(*p->files));
+		if (!p->files)
+			dec_fail(&d, "out of memory");
+	}
+	for (i = 0; i < n && !d.why; i++) {
+		struct ckpt_file *f = &p->files[i];
+
+		f->id = get_u32(&d, "file id");
+		f->type = get_u32(&d, "file type");
+		f->oflags = get_u32(&d, "file flags");
+		f->flags = get_u32(&d, "file state");
+		f->pos = get_u64(&d, "file position");
+		f->mnt_id = get_u32(&d, "mount id");
+		f->mode = get_u32(&d, "file mode");
+		f->dev = get_u64(&d, "file device");
+		f->ino = get_u64(&d, "inode");
+		f->rdev = get_u64(&d, "rdev");
+		f->size = get_u64(&d, "file size");
+		f->share_key = get_u64(&d, "share key");
+		f->pipe_end = get_i32(&d, "pipe end");
+		f->sock_type = get_u32(&d, "socket type");
+		f->data_len = get_u64(&d, "data length");
+		f->tio.iflag = get_u32(&d, "termios");
+		f->tio.oflag = get_u32(&d, "termios");
+		f->tio.cflag = get_u32(&d, "termios");
+		f->tio.lflag = get_u32(&d, "termios");
+		f->tio.line = get_u8(&d, "termios");
+		get(&d, f->tio.cc, sizeof(f->tio.cc), "termios");
+		f->tio.ws_row = get_u16(&d, "winsize");
+		f->tio.ws_col = get_u16(&d, "winsize");
+		f->tio.ws_xpixel = get_u16(&d, "winsize");
+		f->tio.ws_ypixel = get_u16(&d, "winsize");
+		f->path = get_str(&d, "file path");
+		if (d.why)
+			break;
+		if (f->id != i)
+			dec_failf(&d, "file %lu has %s", i, "the wrong id");
+		else if (f->type == 0 || f->type >= CKPT_FILE__MAX)
+			dec_failf(&d, "file %lu has an unknown %s", i, "type");
+		else if (f->flags & ~(uint32_t)(CKPT_FF_DELETED | CKPT_FF_HAS_DATA |
+						CKPT_FF_TERMIOS | CKPT_FF_DATA_TRUNC))
+			dec_failf(&d, "file %lu has unknown %s", i, "state flags");
+		else if (!(f->flags & CKPT_FF_HAS_DATA) && f->data_len)
+			dec_failf(&d, "file %lu has a data length but %s", i, "no data");
+		else if (f->data_len > CKPT_MAX_FILEDATA)
+			dec_failf(&d, "file %lu: %s too large", i, "data");
+		else if (f->pipe_end < -1 || f->pipe_end > 1)
+			dec_failf(&d, "file %lu: %s out of range", i, "pipe end");
+		else if ((f->flags & CKPT_FF_TERMIOS) && f->type != CKPT_FILE_TTY)
+			dec_failf(&d, "file %lu: termios on a %s", i, "non-terminal");
+	}
+	if (dec_end(&d, why, "FILES"))
+		return -EINVAL;
+	return 0;
+}
+
+int ckpt_decode_fds(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
+{
+	struct dec d;
+	uint32_t i, n;
+
+	dec_init(&d, buf, len);
+	n = get_count(&d, CKPT_MAX_FDS, 12, "fds");
+	if (!d.why && n != p->nfds)
+		dec_failf(&d, "FDS section has %lu fds, the %s", n,
+			  "process record says otherwise");
+	if (!d.why && n) {
+		p->fds = calloc(n, sizeof(*p->fds));
+		if (!p->fds)
+			dec_fail(&d, "out of memory");
+	}
+	for (i = 0; i < n && !d.why; i++) {
+		struct ckpt_fd *f = &p->fds[i];
+
+		f->fd = get_i32(&d, "fd");
+		f->fd_flags = get_u32(&d, "fd flags");
+		f->file = get_u32(&d, "fd file");
+		if (d.why)
+			break;
+		if (f->fd < 0)
+			dec_failf(&d, "fd entry %lu has a %s", i, "negative number");
+		else if (i && f->fd <= p->fds[i - 1].fd)
+			dec_failf(&d, "fd %lu is out of order or %s", (unsigned long)f->fd,
+				  "duplicated");
+		else if (f->fd_flags & ~1u)
+			dec_failf(&d, "fd %lu has unknown %s", (unsigned long)f->fd, "fd flags");
+		else if (f->file >= p->nfiles)
+			dec_failf(&d, "fd %lu points at a %s", (unsigned long)f->fd,
+				  "file that does not exist");
+	}
+	return dec_end(&d, why, "FDS");
+}
+
+int ckpt_decode_vmas(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
+{
+	struct dec d;
+	uint32_t i, n;
+
+	dec_init(&d, buf, len);
+	n = get_count(&d, CKPT_MAX_VMAS, 72, "vmas");
+	if (!d.why && n != p->nvmas)
+		dec_failf(&d, "VMAS section has %lu vmas, the %s", n,
+			  "process record says otherwise");
+	if (!d.why && n) {
+		p->vmas = calloc(n, sizeof(*p->vmas));
+		if (!p->vmas)
+			dec_fail(&d, "out of memory");
+	}
+	for (i = 0; i < n && !d.why; i++) {
+		struct ckpt_vma *v = &p->vmas[i];
+
+		v->start = get_u64(&d, "vma start");
+		v->end = get_u64(&d, "vma end");
+		v->prot = get_u32(&d, "vma protection");
+		v->flags = get_u32(&d, "vma flags");
+		v->kind = get_u32(&d, "vma kind");
+		v->pgoff = get_u64(&d, "vma offset");
+		v->dev = get_u64(&d, "vma device");
+		v->ino = get_u64(&d, "vma inode");
+		v->shm_id = get_u64(&d, "shared object id");
+		v->owner_pid = get_i32(&d, "shared object owner");
+		v->npages_stored = get_u32(&d, "vma pages stored");
+		v->path = get_str(&d, "vma path");
+		if (d.why)
+			break;
+		if (v->start >= v->end || (v->start | v->end) % CKPT_PAGE_SIZE)
+			dec_failf(&d, "vma %lu: bad %s", i, "range");
+		else if (i && v->start < p->vmas[i - 1].end)
+			dec_failf(&d, "vma %lu overlaps or is %s", i, "out of order");
+		else if (v->end > (1ull << 57))
+			dec_failf(&d, "vma %lu: %s above the user address space", i, "end");
+		else if (v->prot & ~7u)
+			dec_failf(&d, "vma %lu: unknown %s bits", i, "protection");
+		else if (v->flags & ~0x7fu)
+			dec_failf(&d, "vma %lu: unknown %s", i, "flags");
+		else if (v->kind == 0 || v->kind >= CKPT_VMA__MAX)
+			dec_failf(&d, "vma %lu: unknown %s", i, "kind");
+		else if (v->pgoff % CKPT_PAGE_SIZE)
+			dec_failf(&d, "vma %lu: %s not page aligned", i, "file offset");
+		else if (v->npages_stored > (v->end - v->start) / CKPT_PAGE_SIZE)
+			dec_failf(&d, "vma %lu: more pages stored than %s", i, "it has");
+	}
+	return dec_end(&d, why, "VMAS");
+}
+
+int ckpt_decode_pagemap(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
+{
+	struct dec d;
+	uint32_t i, n;
+
+	dec_init(&d, buf, len);
+	n = get_count(&d, CKPT_MAX_RUNS, 16, "page runs");
+	if (!d.why && n != p->nruns)
+		dec_failf(&d, "PAGEMAP section has %lu runs, the %s", n,
+			  "process record says otherwise");
+	if (!d.why && n) {
+		p->runs = calloc(n, sizeof(*p->runs));
+		if (!p->runs)
+			dec_fail(&d, "out of memory");
+	}
+	for (i = 0; i < n && !d.why; i++) {
+		p->runs[i].vaddr = get_u64(&d, "run address");
+		p->runs[i].npages = get_u32(&d, "run length");
+		p->runs[i].vma = get_u32(&d, "run vma");
+	}
+	return dec_end(&d, why, "PAGEMAP");
+}
+
+int ckpt_decode_filedata_hdr(const uint8_t *buf, size_t len, uint32_t *file_id, uint64_t *dlen,
+			     const char **why)
+{
+	struct dec d;
+
+	dec_init(&d, buf, len);
+	*file_id = get_u32(&d, "file data id");
+	*dlen = get_u64(&d, "file data length");
+	return dec_end(&d, why, "FILEDATA header");
+}
+
+/* ---- cross-section checks ----------------------------------------------------------- */
+
+int ckpt_validate_proc(const struct ckpt_proc *p, const char **why)
+{
+	uint64_t total = 0;
+	uint32_t i, *per_vma;
+
+	for (i = 0; i < p->nthreads; i++) {
+		if (p->threads[i].tid <= 0) {
+			snprintf(why_text, sizeof(why_text), "thread record %u of %u is missing",
+				 i + 1, p->nthreads);
+			*why = why_text;
+			return -EINVAL;
+		}
+	}
+	if (!p->sig) {
+		*why = "SIGNALS section missing";
+		return -EINVAL;
+	}
+	if ((p->nfiles && !p->files) || (p->nfds && !p->fds) || (p->nvmas && !p->vmas) ||
+	    (p->nruns && !p->runs)) {
+		*why = "FILES, FDS, VMAS or PAGEMAP section missing";
+		return -EINVAL;
+	}
+	for (i = 0; i < p->nfds; i++) {
+		if (p->fds[i].file >= p->nfiles) {
+			snprintf(why_text, sizeof(why_text), "fd %d points at file %u of %u",
+				 p->fds[i].fd, p->fds[i].file, p->nfiles);
+			*why = why_text;
+			return -EINVAL;
+		}
+	}
+	per_vma = calloc(p->nvmas ? p->nvmas : 1, sizeof(*per_vma));
+	if (!per_vma) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nruns; i++) {
+		const struct ckpt_pagerun *r = &p->runs[i];
+		const struct ckpt_vma *v;
+		const char *bad = NULL;
+
+		if (r->vma >= p->nvmas)
+			bad = "names a vma that does not exist";
+		else if (r->npages == 0 || r->vaddr % CKPT_PAGE_SIZE)
+			bad = "is empty or not page aligned";
+		else if ((v = &p->vmas[r->vma]), r->vaddr < v->start ||
+			 r->vaddr + (uint64_t)r->npages * CKPT_PAGE_SIZE > v->end)
+			bad = "lies outside its vma";
+		else if (i && r->vaddr < p->runs[i - 1].vaddr +
+						(uint64_t)p->runs[i - 1].npages * CKPT_PAGE_SIZE)
+			bad = "overlaps the previous one or is out of order";
+		if (bad) {
+			snprintf(why_text, sizeof(why_text), "page run %u at %#llx %s", i,
+				 (unsigned long long)r->vaddr, bad);
+			*why = why_text;
+			free(per_vma);
+			return -EINVAL;
+		}
+		per_vma[r->vma] += r->npages;
+		total += r->npages;
+	}
+	for (i = 0; i < p->nvmas; i++) {
+		if (per_vma[i] != p->vmas[i].npages_stored) {
+			snprintf(why_text, sizeof(why_text),
+				 "vma %u says %u pages stored, its runs hold %u", i,
+				 p->vmas[i].npages_stored, per_vma[i]);
+			*why = why_text;
+			free(per_vma);
+			return -EINVAL;
+		}
+	}
+	free(per_vma);
+	if (total != p->pages_stored) {
+		snprintf(why_text, sizeof(why_text), "%llu pages in runs, process record says %llu",
+			 (unsigned long long)total, (unsigned long long)p->pages_stored);
+		*why = why_text;
+		return -EINVAL;
+	}
+	return 0;
+}
