@@ -1,0 +1,117 @@
+/*
+ * Libc-side API of the restorer: describe one process's saved memory and threads, stage the
+ * data, and turn the calling process into the saved one.
+ *
+ * Use, in the process that will become the restored one (its PID already the right one, its
+ * fds already in place, single-threaded):
+ *
+ *	struct restore_req *req;
+ *	restore_req_new(&req);
+ *	restore_req_add_vma(req, &vma) ...   every saved region but [vvar]/[vvar_vclock]/[vdso]
+ *	p = restore_stage_alloc(req, len, flags); fill p; the vma's .staged = p
+ *	restore_req_set_vdso(req, &vdso)     the saved vdso block (and its pages, for the proxy)
+ *	restore_req_add_thread(req, &thr) ... main thread first
+ *	prepare_restore(req);                returns only on failure (-errno), before anything
+ *	                                     of the caller is lost
+ *
+ * Staging memory must come from restore_stage_alloc(): it lies clear of every saved region
+ * (added before the call) and the blob mremap()s it into place. So add all vmas first, then
+ * stage.
+ */
+#ifndef DMTCP_PREPARE_RESTORE_H
+#define DMTCP_PREPARE_RESTORE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "restart/restore_plan.h"
+
+struct restore_req;
+
+/* Where a saved region's contents come from. */
+enum restore_src {
+	RESTORE_SRC_ZERO,   /* nothing saved: fresh zero pages */
+	RESTORE_SRC_STAGED, /* .staged: a restore_stage_alloc() mapping of the region's length */
+	RESTORE_SRC_FILE,   /* .fd at .pgoff (private: plus .runs of written pages; shared: as is) */
+};
+
+/* Written pages of a private file mapping; .data is a restore_stage_alloc() mapping. */
+struct restore_run {
+	uint64_t offset; /* from the region's start, page aligned */
+	uint64_t len;
+	void *data;
+};
+
+struct restore_vma_desc {
+	uint64_t start, end;
+	int prot;  /* PROT_* */
+	int flags; /* MAP_PRIVATE or MAP_SHARED, plus MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_NORESERVE */
+	enum restore_src src;
+	void *staged;      /* RESTORE_SRC_STAGED */
+	int fd;            /* RESTORE_SRC_FILE: kept open until the blob has mapped it */
+	int close_fd;      /* the blob closes fd after mapping (an fd only the restore used) */
+	uint64_t pgoff;    /* bytes */
+	const struct restore_run *runs; /* copied by restore_req_add_vma() */
+	unsigned int nr_runs;
+};
+
+/* The saved [vvar]/[vvar_vclock]/[vdso] block; zero lengths for parts the kernel had not. */
+struct restore_vdso_desc {
+	uint64_t vvar_start, vvar_end;
+	uint64_t vclock_start, vclock_end;
+	uint64_t vdso_start, vdso_end;
+	const void *vdso_image; /* the saved [vdso] pages (proxy path), NULL if not saved */
+	size_t vdso_image_len;
+};
+
+struct restore_thread_desc {
+	pid_t tid;
+	int exact_tid;          /* ask clone3 set_tid for tid (threads other than the main one) */
+	struct user_regs_struct regs; /* PTRACE_GETREGS, restart-syscall fix-up already done */
+	const void *xsave;      /* PTRACE_GETREGSET NT_X86_XSTATE; NULL: reset FPU state */
+	size_t xsave_len;
+	uint64_t sigmask;
+	stack_t altstack;       /* ss_flags SS_DISABLE: none */
+	uint64_t clear_tid;     /* prctl(PR_GET_TID_ADDRESS) */
+	uint64_t robust_list, robust_len; /* get_robust_list() */
+	uint64_t rseq;          /* PTRACE_GET_RSEQ_CONFIGURATION: 0 if none */
+	uint32_t rseq_len, rseq_sig;
+};
+
+/* vdso handling choice (the env DMTCP_RESTORE_VDSO=auto|move|proxy overrides AUTO). */
+enum restore_vdso_policy {
+	RESTORE_VDSO_AUTO,  /* move when the saved vdso is this kernel's, else proxy */
+	RESTORE_VDSO_MOVE,
+	RESTORE_VDSO_PROXY,
+};
+
+int restore_req_new(struct restore_req **out);
+/* Frees the request and every staging mapping it still owns (only when not restoring). */
+void restore_req_free(struct restore_req *req);
+int restore_req_add_vma(struct restore_req *req, const struct restore_vma_desc *vma);
+int restore_req_set_vdso(struct restore_req *req, const struct restore_vdso_desc *vdso,
+			 enum restore_vdso_policy policy);
+int restore_req_add_thread(struct restore_req *req, const struct restore_thread_desc *thr);
+/* Signal dispositions the blob installs (raw kernel layout; flags must include SA_RESTORER). */
+int restore_req_set_sigaction(struct restore_req *req, int sig, const struct rp_sigaction *act);
+/* mm boundaries for PR_SET_MM_MAP; applied only when this process has CAP_SYS_RESOURCE. */
+int restore_req_set_mm(struct restore_req *req, const struct rp_mm *mm);
+/* Where the blob writes its error lines (default 2), and the exit code on a late failure. */
+void restore_req_set_log(struct restore_req *req, int fd, int fail_rc);
+
+/*
+ * Anonymous read+write memory at an address clear of every saved region added so far and of
+ * every current mapping; flags may add MAP_GROWSDOWN/MAP_NORESERVE. NULL + errno on failure.
+ */
+void *restore_stage_alloc(struct restore_req *req, size_t len, int flags);
+
+/*
+ * Build the restore area and plan and jump into the blob. Validates everything first; on any
+ * failure returns -errno with nothing of the caller lost. Never returns on success.
+ */
+int prepare_restore(struct restore_req *req);
+
+#endif
