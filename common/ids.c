@@ -1,0 +1,81 @@
+/*
+ * Unique pids and computation ids (see ids.h).
+ */
+#include "ids.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+unsigned long read_hostid(void)
+{
+	return (unsigned long)gethostid() & 0xffffffffUL;
+}
+
+int make_uniquepid(pid_t pid, char *buf, size_t n)
+{
+	char path[64], stat[1024], *p;
+	unsigned long long start = 0;
+	ssize_t r;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	r = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (r <= 0)
+		return r < 0 ? -errno : -ESRCH;
+	stat[r] = '\0';
+	/* comm may hold spaces and parentheses: fields are counted after the last ')'. */
+	p = strrchr(stat, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	/* After ')' come fields 3 (state) ... 22 (starttime). */
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p + 1, ' ');
+	}
+	if (!p || sscanf(p, " %llu", &start) != 1)
+		return -EINVAL;
+	snprintf(buf, n, "%lx-%d-%llx", read_hostid(), (int)pid, start);
+	return 0;
+}
+
+void make_compid(char *buf, size_t n)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, n, "%lx-%d-%llx", read_hostid(), (int)getpid(),
+		 (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
+}
+
+static const char *skip_digits(const char *s, int hex)
+{
+	const char *b = s;
+
+	while (hex ? isxdigit((unsigned char)*s) : isdigit((unsigned char)*s))
+		s++;
+	return s == b ? NULL : s;
+}
+
+int check_id_syntax(const char *s)
+{
+	if (!s || strlen(s) >= IDS_MAX)
+		return 0;
+	s = skip_digits(s, 1);
+	if (!s || *s++ != '-')
+		return 0;
+	s = skip_digits(s, 0);
+	if (!s || *s++ != '-')
+		return 0;
+	s = skip_digits(s, 1);
+	return s && *s == '\0';
+}
