@@ -375,4 +375,25 @@ int ckpt_decode_filedata_hdr(const uint8_t *buf, size_t len, uint32_t *file_id, 
  * counts agree. */
 int ckpt_validate_proc(const struct ckpt_proc *p, const char **why);
 
+/* ---- with the image container (common/ckpt_image.c) ----------------------------------------
+ * Image order: PROC, THREAD x nthreads, SIGNALS, FILES, FDS, VMAS, PAGEMAP, FILEDATA x n, PAGES
+ * (one page section holding the runs of PAGEMAP in order; the container may merge adjacent
+ * runs, the byte stream is the same).
+ */
+struct image_writer;
+struct image_reader;
+/* Writes every record section of p (not FILEDATA, not PAGES). */
+int ckpt_write_records(struct image_writer *w, const struct ckpt_proc *p);
+/* A FILEDATA section: header + len bytes. */
+int ckpt_write_filedata(struct image_writer *w, uint32_t file_id, const void *data,
+			uint64_t len);
+/*
+ * Opens and validates the image (container checksums, then every content section and their
+ * cross-checks, FILEDATA against the files, PAGES byte count against the runs), fills p (file
+ * data loaded into files[i].data). On success *rp, if rp is not NULL, is the open reader for
+ * image_read_pages(); else it is closed. On failure logs the reason naming the image and
+ * returns -errno (-EINVAL for bad content); p is left freed.
+ */
+int ckpt_load(const char *path, struct ckpt_proc *p, struct image_reader **rp);
+
 #endif
