@@ -106,6 +106,14 @@ static inline long sys_setitimer(int which, const void *val, void *old)
 {
 	return raw_syscall3(__NR_setitimer, which, (long)val, (long)old);
 }
+static inline long sys_timer_gettime(int timer_id, void *cur)
+{
+	return raw_syscall2(__NR_timer_gettime, timer_id, (long)cur);
+}
+static inline long sys_timer_getoverrun(int timer_id)
+{
+	return raw_syscall1(__NR_timer_getoverrun, timer_id);
+}
 
 /* processes and threads */
 static inline long sys_getpid(void)
@@ -115,6 +123,18 @@ static inline long sys_getpid(void)
 static inline long sys_gettid(void)
 {
 	return raw_syscall0(__NR_gettid);
+}
+static inline long sys_getppid(void)
+{
+	return raw_syscall0(__NR_getppid);
+}
+static inline long sys_umask(int mask)
+{
+	return raw_syscall1(__NR_umask, mask);
+}
+static inline long sys_personality(unsigned long persona)
+{
+	return raw_syscall1(__NR_personality, (long)persona);
 }
 static inline long sys_exit(int code)
 {

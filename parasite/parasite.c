@@ -1,0 +1,268 @@
+/*
+ * The parasite: freestanding code that the tracer loads into a stopped process (through
+ * tracer/infect.c) to read state only the process itself can read, and to write its memory
+ * straight to an image file.
+ *
+ * It is one command dispatcher. The tracer puts a command in the shared struct parasite_args
+ * (parasite/parasite-cmd.h), sets rip = parasite_entry, rsp = top of the area's stack,
+ * rdi = &args, and continues the thread; the command runs, stores args->ret, and the entry
+ * stub executes int3 so the tracer gets a SIGTRAP stop at parasite_entry_done.
+ *
+ * No libc, no errno, no globals that need relocation: only nolibc/sys.h.
+ */
+#include <asm/errno.h>
+#include <asm/unistd.h>
+#include <linux/prctl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parasite/parasite-cmd.h"
+#include "sys.h"
+
+/*
+ * The entry stub comes first in the blob (section .text.entry, placed first by
+ * parasite.lds). The tracer sets rsp 16-byte aligned; the call pushes the return address as
+ * the ABI expects. After int3 the tracer never continues past the trap, but ud2 makes a bug
+ * there crash loudly instead of running whatever follows.
+ *
+ * parasite_syscall is a "syscall; int3" gadget that infect_*() uses for remote syscalls once
+ * the blob is loaded, so that it does not have to patch the target's own code again.
+ */
+__asm__(".section .text.entry,\"ax\",@progbits\n"
+	".globl parasite_entry\n"
+	".type parasite_entry,@function\n"
+	"parasite_entry:\n"
+	"	andq $-16, %rsp\n"
+	"	call parasite_dispatch\n"
+	"	int3\n"
+	".globl parasite_entry_done\n"
+	"parasite_entry_done:\n"
+	"	ud2\n"
+	".globl parasite_syscall\n"
+	".type parasite_syscall,@function\n"
+	"parasite_syscall:\n"
+	"	syscall\n"
+	"	int3\n"
+	".globl parasite_syscall_done\n"
+	"parasite_syscall_done:\n"
+	"	ud2\n"
+	".previous\n");
+
+void parasite_dispatch(struct parasite_args *a);
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+/*
+ * The compiler may emit calls to memset/memcpy for struct copies and zeroing even with
+ * -fno-builtin; define them here so the blob has no undefined symbols. The optimize attribute
+ * keeps gcc from recognising the loops and turning them back into calls to themselves.
+ */
+__attribute__((used, optimize("no-tree-loop-distribute-patterns"))) void *memset(void *d, int c,
+										  size_t n)
+{
+	return nl_memset(d, c, n);
+}
+
+__attribute__((used, optimize("no-tree-loop-distribute-patterns"))) void *
+memcpy(void *d, const void *s, size_t n)
+{
+	return nl_memcpy(d, s, n);
+}
+
+/* Write len bytes of the target's own memory at addr, looping over short writes. */
+static long dump_one_run(const struct parasite_dump_pages_args *d, uint64_t addr, uint64_t len,
+			 uint64_t file_off, uint64_t *done)
+{
+	while (len) {
+		long r;
+
+		if (d->mode == PARASITE_DUMP_PWRITE)
+			r = sys_pwrite(d->fd, (const void *)addr, len, (long)file_off);
+		else
+			r = sys_write(d->fd, (const void *)addr, len);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return -EIO; /* a zero-length write would loop forever */
+		addr += (uint64_t)r;
+		len -= (uint64_t)r;
+		file_off += (uint64_t)r;
+		*done += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* vmsplice takes an iovec array; parasite_page_run has the same layout (base, len). */
+static long dump_vmsplice(struct parasite_dump_pages_args *d)
+{
+	uint32_t i = 0;
+	uint64_t off_in_run = 0;
+
+	while (i < d->nr_runs) {
+		struct parasite_page_run iov = { d->runs[i].addr + off_in_run,
+						 d->runs[i].len - off_in_run };
+		long r = sys_vmsplice(d->fd, &iov, 1, d->vmsplice_flags);
+
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return -EIO;
+		d->bytes_done += (uint64_t)r;
+		off_in_run += (uint64_t)r;
+		if (off_in_run == d->runs[i].len) {
+			off_in_run = 0;
+			d->runs_done = ++i;
+		}
+	}
+	return 0;
+}
+
+static long dump_pages(struct parasite_dump_pages_args *d)
+{
+	uint64_t off = d->file_off;
+	uint32_t i;
+
+	d->bytes_done = 0;
+	d->runs_done = 0;
+	if (d->nr_runs > PARASITE_MAX_RUNS)
+		return -EINVAL;
+	if (d->mode == PARASITE_DUMP_VMSPLICE)
+		return dump_vmsplice(d);
+	if (d->mode != PARASITE_DUMP_PWRITE && d->mode != PARASITE_DUMP_WRITE)
+		return -EINVAL;
+	for (i = 0; i < d->nr_runs; i++) {
+		long r = dump_one_run(d, d->runs[i].addr, d->runs[i].len, off, &d->bytes_done);
+
+		if (r < 0)
+			return r;
+		off += d->runs[i].len;
+		d->runs_done = i + 1;
+	}
+	return 0;
+}
+
+static long get_sigactions(struct parasite_sigactions_args *s)
+{
+	int sig;
+
+	for (sig = 1; sig <= PARASITE_NSIG; sig++) {
+		s->err[sig - 1] = (int32_t)sys_rt_sigaction(sig, NULL, &s->act[sig - 1], 8);
+	}
+	return 0;
+}
+
+static long get_itimers(struct parasite_itimers_args *t)
+{
+	int which;
+
+	for (which = 0; which < 3; which++)
+		t->err[which] = (int32_t)sys_getitimer(which, &t->it[which]);
+	return 0;
+}
+
+static long get_posix_timers(struct parasite_posix_timers_args *t)
+{
+	uint32_t i;
+
+	if (t->nr > PARASITE_MAX_TIMERS)
+		return -EINVAL;
+	for (i = 0; i < t->nr; i++) {
+		struct parasite_posix_timer *p = &t->t[i];
+		long r;
+
+		/* struct itimerspec is { interval, value }, each { sec, nsec }: our field order. */
+		r = sys_timer_gettime(p->id, &p->interval_sec);
+		p->err = (int32_t)r;
+		p->overrun = r < 0 ? (int32_t)r : (int32_t)sys_timer_getoverrun(p->id);
+	}
+	return 0;
+}
+
+static long get_thread_state(struct parasite_thread_state_args *t)
+{
+	struct {
+		uint64_t sp;
+		int32_t flags;
+		int32_t pad;
+		uint64_t size;
+	} ss;
+	uint64_t mask = 0;
+	long r;
+
+	t->tid = (int32_t)sys_gettid();
+	r = sys_sigaltstack(NULL, &ss);
+	t->err_altstack = (int32_t)r;
+	if (r == 0) {
+		t->ss_sp = ss.sp;
+		t->ss_flags = ss.flags;
+		t->ss_size = ss.size;
+	}
+	t->err_tid_addr = (int32_t)sys_prctl(PR_GET_TID_ADDRESS, (long)&t->clear_tid_addr, 0, 0, 0);
+	/* how is ignored when set is NULL; SIG_BLOCK (0) keeps it a valid value anyway. */
+	r = sys_rt_sigprocmask(0, NULL, &mask, 8);
+	t->err_sigmask = (int32_t)r;
+	t->sigmask = mask;
+	return 0;
+}
+
+static long get_misc(struct parasite_misc_args *m)
+{
+	long old;
+
+	m->pid = (int32_t)sys_getpid();
+	m->tid = (int32_t)sys_gettid();
+	m->ppid = (int32_t)sys_getppid();
+	/* umask cannot be read without setting it: set 0, read the old value, put it back. */
+	old = sys_umask(0);
+	sys_umask((int)old);
+	m->umask = (int32_t)old;
+	m->personality = sys_personality(0xffffffffUL);
+	m->dumpable = (int32_t)sys_prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	m->pdeathsig = 0;
+	old = sys_prctl(PR_GET_PDEATHSIG, (long)&m->pdeathsig, 0, 0, 0);
+	if (old < 0)
+		m->pdeathsig = (int32_t)old;
+	m->child_subreaper = 0;
+	old = sys_prctl(PR_GET_CHILD_SUBREAPER, (long)&m->child_subreaper, 0, 0, 0);
+	if (old < 0)
+		m->child_subreaper = (int32_t)old;
+	m->no_new_privs = (int32_t)sys_prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	nl_memset(m->name, 0, sizeof(m->name));
+	m->err_name = (int32_t)sys_prctl(PR_GET_NAME, (long)m->name, 0, 0, 0);
+	m->name[15] = 0;
+	return 0;
+}
+
+__attribute__((used)) void parasite_dispatch(struct parasite_args *a)
+{
+	long r;
+
+	if (a->magic != PARASITE_ARGS_MAGIC) {
+		a->ret = -EINVAL; /* not our args block */
+		return;
+	}
+	switch (a->cmd) {
+	case PARASITE_DUMP_PAGES:
+		r = dump_pages(&a->u.dump);
+		break;
+	case PARASITE_GET_SIGACTIONS:
+		r = get_sigactions(&a->u.sigacts);
+		break;
+	case PARASITE_GET_ITIMERS:
+		r = get_itimers(&a->u.itimers);
+		break;
+	case PARASITE_GET_POSIX_TIMERS:
+		r = get_posix_timers(&a->u.timers);
+		break;
+	case PARASITE_GET_THREAD_STATE:
+		r = get_thread_state(&a->u.thread);
+		break;
+	case PARASITE_GET_MISC:
+		r = get_misc(&a->u.misc);
+		break;
+	default:
+		r = -ENOSYS; /* unknown command */
+		break;
+	}
+	a->ret = (int32_t)r;
+}
