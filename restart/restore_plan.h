@@ -214,6 +214,6 @@ enum rp_step {
 };
 
 /* The blob's entry point (restorer.lds puts it first, at offset 0 of the blob). */
-#define RESTORER_ENTRY restore_entry
+#define RESTORER_ENTRY restorer_entry
 
 #endif
