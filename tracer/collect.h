@@ -1,0 +1,70 @@
+/*
+ * Collecting the checkpoint content model (common/ckpt_state.h) from a suspended process.
+ *
+ * The collectors only look: /proc, ptrace requests on threads the caller holds in a
+ * ptrace-stop, process_vm_readv, pidfd_getfd. They take pids and tids rather than the tracer's
+ * table so that they can be used (and tested) with any ptrace-stopped process. Each returns 0
+ * or -errno; -ESRCH means the process vanished and is returned without a log line (the caller
+ * decides whether that is an error).
+ */
+#ifndef DMTCP_TRACER_COLLECT_H
+#define DMTCP_TRACER_COLLECT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ckpt_state.h"
+
+/* ids, creds, names, cwd/root/exe, cmdline/environ, mm boundaries, personality, umask,
+ * rlimits, zombie children (collect_proc.c). */
+int collect_proc(pid_t pid, struct ckpt_proc *p);
+
+/* One thread held in a ptrace-stop: registers (with the restart-syscall fix-up), xsave,
+ * signal mask, its pending queue, rseq, robust list (collect_threads.c). */
+int collect_thread(pid_t pid, pid_t tid, struct ckpt_thread *t);
+/* All threads: tids[] are held in ptrace-stops; fills p->threads/p->nthreads. */
+int collect_threads(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p);
+
+/* The process-wide (shared) pending queue, read through held thread tid. */
+int collect_shared_pending(pid_t tid, struct ckpt_siginfo **sip, uint32_t *np);
+
+/* Dispositions (as far as /proc tells), the shared pending queue via thread any_tid, and the
+ * POSIX timers listed in /proc/PID/timers (collect_signals.c). */
+int collect_signals(pid_t pid, pid_t any_tid, struct ckpt_signals **sp);
+
+/*
+ * Memory (collect_mem.c): the vmas of /proc/PID/maps with their kinds and flags, and the page
+ * runs to store, found with the PAGEMAP_SCAN ioctl (probed once) or /proc/PID/pagemap.
+ * shm_owner(arg, vma) is asked for every shared object (CKPT_VMA_SHMEM, deleted shared file):
+ * it returns 1 if this image stores the object's data (the first process of the tree that
+ * shows it), else 0 with *owner_pid set. NULL: always store.
+ */
+typedef int (*collect_shm_owner_fn)(void *arg, const struct ckpt_vma *v, int32_t *owner_pid);
+int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void *arg);
+/* Which page-finding method collect_mem uses here: "PAGEMAP_SCAN" or "pagemap". */
+const char *collect_mem_method(void);
+
+/*
+ * File descriptors (collect_fds.c): every fd of /proc/PID/fd with fdinfo, the open file
+ * descriptions (one record per description within the process; share_key equal across the
+ * tree for one description, see collect_fd_share_fn), termios of terminals, and the data of
+ * deleted files and of pipes (read without consuming: tee from a pidfd_getfd copy).
+ * share(arg, pid, fd, file) returns the tree-wide key of the description (the tracer keeps
+ * the table; kcmp KCMP_FILE tells two equal). NULL: the key is (pid << 32 | fd).
+ */
+typedef uint64_t (*collect_fd_share_fn)(void *arg, pid_t pid, int fd,
+					const struct ckpt_file *f);
+int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg);
+
+/* Everything above, in order. */
+int collect_all(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p,
+		collect_shm_owner_fn owner, collect_fd_share_fn share, void *arg);
+
+/* Helpers shared by the collectors (collect_proc.c). */
+/* Reads a whole /proc file into a malloc'ed NUL-terminated buffer; -errno on failure. */
+int collect_read_file(const char *path, char **bufp, size_t *lenp);
+char *collect_readlink(const char *path); /* malloc'ed, NULL on failure (errno set) */
+/* The tids of /proc/PID/task, malloc'ed. */
+int collect_list_tids(pid_t pid, pid_t **tidsp, uint32_t *np);
+
+#endif
