@@ -1,0 +1,282 @@
+/*
+ * Option parsing for dmtcp_restart and mtcp_restart (see restart_opts.h).
+ *
+ * DMTCP's quirks are kept on purpose: -h is --coord-host (not help), --join is an alias of
+ * --join-coordinator, and the mode options are last-one-wins as in DMTCP.
+ */
+#include "restart/restart_opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	OPT_PORT_FILE = 0x100,
+	OPT_NEW_COORD,
+	OPT_ANY_COORD,
+	OPT_NO_STRICT,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_SHOW,
+	OPT_TMPDIR,
+	OPT_PIDNS,
+};
+
+static const struct option restart_long[] = {
+	{ "coord-host", required_argument, NULL, 'h' },
+	{ "host", required_argument, NULL, 'h' },
+	{ "coord-port", required_argument, NULL, 'p' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "join-coordinator", no_argument, NULL, 'j' },
+	{ "join", no_argument, NULL, 'j' },
+	{ "new-coordinator", no_argument, NULL, OPT_NEW_COORD },
+	{ "any-coordinator", no_argument, NULL, OPT_ANY_COORD },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "ckptdir", required_argument, NULL, 'c' },
+	{ "restartdir", required_argument, NULL, 'r' },
+	{ "tmpdir", required_argument, NULL, OPT_TMPDIR },
+	{ "no-strict-checking", no_argument, NULL, OPT_NO_STRICT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "show", required_argument, NULL, OPT_SHOW },
+	{ "pid-namespace", no_argument, NULL, OPT_PIDNS },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int opt_err(struct restart_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int opt_err(struct restart_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->err, sizeof(o->err), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_interval(const char *s, long *out)
+{
+	char *end;
+	long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0 || v > INT_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void opts_init(struct restart_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	coord_opts_from_env(&o->coord);
+}
+
+int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
+{
+	int c, port;
+
+	opts_init(o);
+	/* getopt keeps state across calls; reset it so that unit tests can parse twice. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h:p:ji:c:r:q", restart_long, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			if (!*optarg || strlen(optarg) >= sizeof(o->coord.host))
+				return opt_err(o, "--coord-host: bad host name '%s'", optarg);
+			snprintf(o->coord.host, sizeof(o->coord.host), "%s", optarg);
+			break;
+		case 'p':
+			port = coord_parse_port(optarg);
+			if (port < 0)
+				return opt_err(o, "--coord-port: '%s' is not a port number (0..65535)",
+					       optarg);
+			o->coord.port = port;
+			break;
+		case OPT_PORT_FILE:
+			o->coord.port_file = optarg;
+			break;
+		case 'j':
+			o->coord.mode = COORD_JOIN;
+			break;
+		case OPT_NEW_COORD:
+			o->coord.mode = COORD_NEW;
+			break;
+		case OPT_ANY_COORD:
+			o->coord.mode = COORD_ANY;
+			break;
+		case 'i':
+			if (parse_interval(optarg, &o->coord.interval))
+				return opt_err(o, "--interval: '%s' is not a number of seconds", optarg);
+			break;
+		case 'c':
+			if (!*optarg)
+				return opt_err(o, "--ckptdir: empty directory name");
+			o->coord.ckptdir = optarg;
+			break;
+		case 'r':
+			if (!*optarg)
+				return opt_err(o, "--restartdir: empty directory name");
+			o->restartdir = optarg;
+			break;
+		case OPT_TMPDIR:
+			o->tmpdir = optarg;
+			break;
+		case OPT_NO_STRICT:
+			o->no_strict = 1;
+			break;
+		case 'q':
+			o->quiet++;
+			o->coord.quiet = 1;
+			break;
+		case OPT_HELP:
+			o->action = RESTART_HELP;
+			return 0;
+		case OPT_VERSION:
+			o->action = RESTART_VERSION;
+			return 0;
+		case OPT_SHOW:
+			o->action = RESTART_SHOW;
+			o->show = optarg;
+			break;
+		case OPT_PIDNS:
+			o->force_newns = 1;
+			break;
+		case ':':
+			return opt_err(o, "option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return opt_err(o, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	o->images = argv + optind;
+	o->nimages = argc - optind;
+	if (o->action == RESTART_SHOW) {
+		if (o->nimages)
+			return opt_err(o, "--show takes one image, not also '%s'", o->images[0]);
+		return 0;
+	}
+	if (o->restartdir && o->nimages)
+		return opt_err(o, "give either --restartdir or image files, not both");
+	if (!o->restartdir && !o->nimages)
+		return opt_err(o, "no checkpoint image given");
+	return 0;
+}
+
+void restart_usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS] <ckpt1.dmtcp> [ckpt2.dmtcp...]\n"
+		"       %s [OPTIONS] --restartdir DIR\n"
+		"       %s --show IMG\n\n"
+		"Restart the processes of a computation from their checkpoint images.\n\n"
+		"Connecting to the DMTCP Coordinator:\n"
+		"  -h, --coord-host HOSTNAME (environment variable DMTCP_COORD_HOST)\n"
+		"              Hostname where dmtcp_coordinator is run (default: localhost)\n"
+		"  -p, --coord-port PORT_NUM (environment variable DMTCP_COORD_PORT)\n"
+		"              Port where dmtcp_coordinator is run (default: 7779)\n"
+		"  --port-file FILENAME\n"
+		"              File to write listener port number.\n"
+		"              (Useful with '--port 0', in order to assign a random port)\n"
+		"  -j, --join-coordinator\n"
+		"              Join an existing coordinator, raise error if one doesn't\n"
+		"              already exist\n"
+		"  --new-coordinator\n"
+		"              Create a new coordinator at the given port. Fail if one\n"
+		"              already exists on the given port. The port can be specified\n"
+		"              with --coord-port, or with environment variable\n"
+		"              DMTCP_COORD_PORT.\n"
+		"              If no port is specified, start coordinator at a random port\n"
+		"              (same as specifying port '0').\n"
+		"  --any-coordinator\n"
+		"              Use --join-coordinator if possible, but only if port was specified.\n"
+		"              Else use --new-coordinator with specified port (if avail.),\n"
+		"              and otherwise with the default port: --port 7779.\n"
+		"              (This is the default.)\n"
+		"  -i, --interval SECONDS (environment variable DMTCP_CHECKPOINT_INTERVAL)\n"
+		"              Time in seconds between automatic checkpoints.\n"
+		"              0 implies never (manual ckpt only); if not set and no env var,\n"
+		"              use default value set in dmtcp_coordinator or dmtcp_command.\n"
+		"              Not allowed if --join-coordinator is specified\n\n"
+		"Other options:\n"
+		"  -c, --ckptdir (environment variable DMTCP_CHECKPOINT_DIR):\n"
+		"              Directory to store checkpoint images\n"
+		"              (default: use the same dir used in previous checkpoint)\n"
+		"  -r, --restartdir PATH\n"
+		"              Directory to read checkpoint images from (every ckpt_*.dmtcp)\n"
+		"  --tmpdir PATH\n"
+		"              Directory to store temporary files (accepted, unused)\n"
+		"  --no-strict-checking\n"
+		"              Disable the check that the images belong to the current user\n"
+		"  --pid-namespace\n"
+		"              Always restore in a new PID namespace, even when the original\n"
+		"              PIDs are free here\n"
+		"  --show IMG  Describe one image and exit\n"
+		"  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
+		"              Skip NOTE messages; if given twice, also skip WARNINGs\n"
+		"  --help      Print this message and exit.\n"
+		"  --version   Print version information and exit.\n\n"
+		"Exit status: the restored root program's, or DMTCP_FAIL_RC (default 99) when the\n"
+		"restart itself fails.\n",
+		prog, prog, prog);
+}
+
+int mtcp_parse_opts(int argc, char **argv, struct restart_opts *o)
+{
+	int i;
+
+	opts_init(o);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || !a[1])
+			break;
+		if (!strcmp(a, "--no-strict-checking"))
+			o->no_strict = 1;
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			o->quiet++;
+		else if (!strcmp(a, "--help")) {
+			o->action = RESTART_HELP;
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			o->action = RESTART_VERSION;
+			return 0;
+		} else
+			return opt_err(o, "unknown option '%s'", a);
+	}
+	o->images = argv + i;
+	o->nimages = argc - i;
+	if (o->nimages != 1)
+		return opt_err(o, o->nimages ? "exactly one image, please (got %d)"
+					     : "no checkpoint image given%.0d",
+			       o->nimages);
+	return 0;
+}
+
+void mtcp_usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [--no-strict-checking] [-q] <ckpt.dmtcp>\n\n"
+		"Restore one process from its checkpoint image, standalone: no coordinator and\n"
+		"no tracing afterwards. The process comes back as a child of this command with\n"
+		"its saved pid (in a new PID namespace when that pid is taken or cannot be\n"
+		"chosen), and this command exits with its exit status.\n\n"
+		"  --no-strict-checking  do not check that the image belongs to the current user\n"
+		"  -q, --quiet           fewer messages\n"
+		"  --help, --version\n",
+		prog);
+}
