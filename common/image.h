@@ -25,7 +25,8 @@
  * first failure the writer is poisoned: later calls return the same error, image_commit()
  * refuses, and image_discard() removes the temporary file. The final name is touched only by
  * the rename in image_commit(), so an older image of the same name stays intact until it is
- * atomically replaced.
+ * atomically replaced. A write beyond RLIMIT_FSIZE fails with -EFBIG only if SIGXFSZ is
+ * ignored or handled (its default action kills the process); the tracer should ignore it.
  *
  * With compression on, page data is copied into chunk buffers and compressed by a pool of
  * worker threads (one per online CPU) while the caller keeps producing; chunks that do not
@@ -216,6 +217,12 @@ int image_show(FILE *f, const char *path, const struct image_show_hooks *hooks, 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 /* The CRC of A||B from crc(A), crc(B) and len(B). */
 uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
+/*
+ * The message of the last image_open()/image_peek()/read failure in this thread ("<path>: what
+ * is wrong"), e.g. for F_REASON; "" if none.
+ */
+const char *image_last_error(void);
 
 /* "x86_64", "aarch64", ... or "machine-<n>". */
 const char *image_arch_name(uint32_t arch);
