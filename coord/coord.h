@@ -1,0 +1,155 @@
+/*
+ * The coordinator's internal state, shared by the files of coord/: connections, the
+ * computation and its state machine, barrier runs (checkpoint, restart), the key-value store,
+ * status output and the restart script. Everything runs in one thread, driven by the poll
+ * loop of dmtcp_coordinator.c; nothing here blocks.
+ */
+#ifndef DMTCP_COORD_H
+#define DMTCP_COORD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ids.h"
+#include "proto.h"
+
+enum comp_state { CS_RUNNING, CS_SUSPENDED, CS_CHECKPOINTED, CS_RESTARTING };
+
+enum conn_role { ROLE_NONE, ROLE_PEER, ROLE_CLIENT };
+
+/* What a client waits for after a command. */
+enum client_wait { WAIT_NONE, WAIT_CKPT_DONE };
+
+struct conn {
+	struct proto_conn pc;
+	enum conn_role role;
+	bool closing; /* close once the output queue is written (after REFUSE / q reply) */
+	bool dead;    /* closed; reaped by the main loop */
+	char name[64]; /* "peer 3 (prog pid 123)" or "client fd 7", for logs */
+	struct conn *next;
+
+	/* peers */
+	uint64_t id;
+	char prog[256];
+	char host[256];
+	char uniquepid[IDS_MAX];
+	char state[32];
+	uint64_t pid, ppid;
+	bool restarted;
+	bool in_run;   /* takes part in the current barrier run */
+	bool done;     /* answered the current barrier */
+	int sent_upto; /* index of the last barrier sent to it in the current run, -1 none */
+	char *image;   /* final image path reported at the checkpoint barrier */
+
+	/* clients */
+	enum client_wait wait;
+};
+
+enum run_kind { RUN_NONE, RUN_CKPT, RUN_RESTART };
+
+struct barrier_run {
+	enum run_kind kind;
+	const char *const *seq; /* barrier names */
+	int nseq;
+	int idx;	   /* current barrier in seq */
+	uint64_t generation;
+	bool aborting;     /* the current barrier is BARRIER_ABORT */
+	bool kill_after;   /* kc / --kill-after-ckpt: kill the peers after commit */
+	bool committed;    /* commit completed: the checkpoint can no longer abort */
+	char why[256];     /* abort reason */
+};
+
+struct kv_entry {
+	char *key, *value;
+	struct kv_entry *next;
+};
+struct kv_waiter {
+	struct conn *c;
+	char *key;
+	long deadline_ms;
+	struct kv_waiter *next;
+};
+
+struct coord_opts_c {
+	int port;
+	const char *port_file;
+	const char *status_file;
+	const char *logfile;
+	char ckptdir[PATH_MAX];
+	bool exit_on_last;
+	bool kill_after_ckpt;
+	long timeout_s;	      /* 0: none */
+	long stale_timeout_s; /* 0: none */
+	bool daemon;
+	bool quiet;
+	long interval;
+};
+
+struct coord {
+	struct coord_opts_c o;
+	int listen_fd;
+	int port;
+	char host[256];
+	char compid[IDS_MAX];	 /* "" until the first peer arrives */
+	enum comp_state state;
+	uint64_t num_expected;	 /* restart: processes of the computation being restarted */
+	long interval;		 /* seconds, 0 = none */
+	uint64_t generation;	 /* last barrier run number */
+	uint64_t ckpt_count;
+	char last_script[PATH_MAX];
+	char self_dir[PATH_MAX]; /* directory of our executable (for the restart script) */
+	uint64_t next_peer_id;
+	bool ever_had_peer;
+	bool quit;		/* leave the loop once output is flushed */
+	int exit_code;
+	long stale_since_ms;	/* when the peer count last became 0; -1 while peers exist */
+	bool timer_dirty;	/* interval changed: re-arm the timerfd */
+	struct barrier_run run;
+	struct conn *conns;
+	struct kv_entry *kv;
+	struct kv_waiter *kv_waiters;
+};
+
+/* conn.c */
+struct conn *coord_accept(struct coord *co);
+void coord_handle_input(struct coord *co, struct conn *c);
+void coord_close_conn(struct coord *co, struct conn *c, const char *why);
+void coord_send(struct coord *co, struct conn *c, struct proto_msg *m);
+int coord_num_peers(const struct coord *co);
+bool coord_all_running(const struct coord *co);
+/* Run a command from a client or stdin; fills the reply (F_STATUS...). Returns true when
+ * the reply must wait for the end of a checkpoint (bc/kc). */
+bool coord_run_command(struct coord *co, const char *cmd, uint64_t arg, bool has_arg,
+		       struct proto_msg *reply, struct conn *client);
+void coord_kill_peers(struct coord *co);
+
+/* barrier.c */
+int coord_start_ckpt(struct coord *co, bool kill_after, const char **why);
+void coord_start_restart(struct coord *co);
+void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in *in);
+void coord_peer_joined_run(struct coord *co, struct conn *c);
+void coord_peer_left(struct coord *co, struct conn *c);
+const char *coord_state_name(enum comp_state s);
+
+/* kvstore.c */
+void coord_kv_put(struct coord *co, const char *key, const char *value);
+void coord_kv_get(struct coord *co, struct conn *c, const char *key, bool wait,
+		  uint64_t timeout_ms);
+void coord_kv_expire(struct coord *co, long now_ms);
+long coord_kv_next_deadline(const struct coord *co); /* -1: none */
+void coord_kv_forget_conn(struct coord *co, struct conn *c);
+void coord_kv_clear(struct coord *co);
+
+/* status.c */
+void coord_put_status(const struct coord *co, struct proto_msg *m);
+void coord_print_status(const struct coord *co, FILE *f);
+void coord_print_list(const struct coord *co, FILE *f);
+void coord_write_status_file(const struct coord *co);
+void coord_state_changed(struct coord *co);
+
+/* restart_script.c */
+int coord_write_restart_script(struct coord *co);
+
+#endif

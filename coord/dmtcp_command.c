@@ -1,0 +1,315 @@
+/*
+ * dmtcp_command: send one command to a running coordinator and print its answer.
+ * Exit codes: 0 success, 1 usage, 2 coordinator unreachable, refused, or the command failed.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coordclient.h"
+#include "log.h"
+#include "util.h"
+
+#define RC_USAGE 1
+#define RC_COORD 2
+#define REPLY_TIMEOUT_MS 30000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: dmtcp_command [OPTIONS] COMMAND\n"
+		"Send a command to the dmtcp_coordinator.\n\n"
+		"Options:\n"
+		"  -h, --coord-host H   coordinator host (default $DMTCP_COORD_HOST, $DMTCP_HOST,\n"
+		"                       else 127.0.0.1)\n"
+		"  -p, --coord-port N   coordinator port (default $DMTCP_COORD_PORT, $DMTCP_PORT,\n"
+		"                       else 7779)\n"
+		"      --json           print status and list as one JSON object\n"
+		"      --help           this text\n"
+		"      --version        print the version\n\n"
+		"Commands:\n"
+		"  -s, --status         status of the computation\n"
+		"  -l, --list           list the processes\n"
+		"  -c, --checkpoint     start a checkpoint\n"
+		"  -bc, --bcheckpoint   checkpoint; return when done and the restart script is written\n"
+		"  -kc, --kcheckpoint   checkpoint, then kill the computation; return when done\n"
+		"  -i, --interval N     set the checkpoint interval to N seconds (0 = none)\n"
+		"  -k, --kill           kill the computation\n"
+		"  -q, --quit           kill the computation and the coordinator\n\n"
+		"Exit status: 0 success, 1 usage error, 2 coordinator unreachable or command failed.\n");
+}
+
+static void __attribute__((noreturn)) bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "dmtcp_command: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'dmtcp_command --help'.\n");
+	exit(RC_USAGE);
+}
+
+struct cmd_spec {
+	const char *shortopt, *longopt, *bare, *cmd;
+	bool has_arg;
+};
+
+static const struct cmd_spec cmds[] = {
+	{ "-s", "--status", "s", "s", false },	    { "-l", "--list", "l", "l", false },
+	{ "-c", "--checkpoint", "c", "c", false },   { "-bc", "--bcheckpoint", "bc", "bc", false },
+	{ "-kc", "--kcheckpoint", "kc", "kc", false }, { "-i", "--interval", "i", "i", true },
+	{ "-k", "--kill", "k", "k", false },	    { "-q", "--quit", "q", "q", false },
+};
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static uint64_t get_u(const struct proto_in *in, uint16_t tag)
+{
+	uint64_t v = 0;
+
+	proto_get_u64(in, tag, &v);
+	return v;
+}
+
+static const char *get_s(const struct proto_in *in, uint16_t tag)
+{
+	const char *s = proto_get_str(in, tag);
+
+	return s ? s : "";
+}
+
+/* Split "id\tprog\tpid\thost\tstate\tuniquepid" into 6 parts (in a copy). */
+static int split_peer(const char *line, char *copy, size_t n, char *part[6])
+{
+	int k = 0;
+	char *save = NULL, *t;
+
+	snprintf(copy, n, "%s", line);
+	for (t = strtok_r(copy, "\t", &save); t && k < 6; t = strtok_r(NULL, "\t", &save))
+		part[k++] = t;
+	for (int i = k; i < 6; i++)
+		part[i] = (char *)"";
+	return k;
+}
+
+static void print_json(const struct proto_in *in)
+{
+	uint32_t pos = 0;
+	const char *p;
+	bool first = true;
+
+	printf("{\"num_peers\":%llu,\"running\":%s,\"checkpoint_interval\":%llu,",
+	       (unsigned long long)get_u(in, F_NUM_PEERS), get_u(in, F_RUNNING) ? "true" : "false",
+	       (unsigned long long)get_u(in, F_INTERVAL));
+	printf("\"computation_id\":");
+	json_str(get_s(in, F_COMPID));
+	printf(",\"ckpt_dir\":");
+	json_str(get_s(in, F_CKPTDIR));
+	printf(",\"host\":");
+	json_str(get_s(in, F_HOST));
+	printf(",\"port\":%llu,\"coord_state\":", (unsigned long long)get_u(in, F_PORT));
+	json_str(get_s(in, F_COORD_STATE));
+	printf(",\"ckpt_count\":%llu,\"last_ckpt\":", (unsigned long long)get_u(in, F_CKPT_COUNT));
+	json_str(get_s(in, F_LAST_CKPT));
+	printf(",\"peers\":[");
+	while ((p = proto_next_str(in, F_PEER, &pos))) {
+		char copy[2048], *part[6];
+
+		split_peer(p, copy, sizeof(copy), part);
+		printf("%s{\"id\":%s,\"prog\":", first ? "" : ",", atoll(part[0]) ? part[0] : "0");
+		json_str(part[1]);
+		printf(",\"pid\":%lld,\"host\":", atoll(part[2]));
+		json_str(part[3]);
+		printf(",\"state\":");
+		json_str(part[4]);
+		printf(",\"uniquepid\":");
+		json_str(part[5]);
+		printf("}");
+		first = false;
+	}
+	printf("]}\n");
+}
+
+static void print_status(const struct proto_in *in)
+{
+	uint64_t interval = get_u(in, F_INTERVAL);
+
+	printf("Coordinator:\n");
+	printf("  Host: %s\n", get_s(in, F_HOST));
+	printf("  Port: %llu\n", (unsigned long long)get_u(in, F_PORT));
+	if (interval)
+		printf("  Checkpoint Interval: %llu\n", (unsigned long long)interval);
+	else
+		printf("  Checkpoint Interval: disabled (checkpoint manually)\n");
+	printf("  Computation Id: %s\n", *get_s(in, F_COMPID) ? get_s(in, F_COMPID) : "-");
+	printf("  Checkpoint Dir: %s\n", get_s(in, F_CKPTDIR));
+	printf("Status...\n");
+	printf("NUM_PEERS=%llu\n", (unsigned long long)get_u(in, F_NUM_PEERS));
+	printf("RUNNING=%s\n", get_u(in, F_RUNNING) ? "yes" : "no");
+	printf("COORD_STATE=%s\n", get_s(in, F_COORD_STATE));
+	printf("CKPT_COUNT=%llu\n", (unsigned long long)get_u(in, F_CKPT_COUNT));
+	printf("LAST_CKPT=%s\n", get_s(in, F_LAST_CKPT));
+}
+
+static void print_list(const struct proto_in *in)
+{
+	uint32_t pos = 0;
+	const char *p;
+
+	printf("Client List:\n");
+	printf("#, PROG[PID]@HOST, STATE, UNIQUEPID\n");
+	while ((p = proto_next_str(in, F_PEER, &pos))) {
+		char copy[2048], *part[6];
+
+		split_peer(p, copy, sizeof(copy), part);
+		printf("%s, %s[%s]@%s, %s, %s\n", part[0], part[1], part[2], part[3], part[4],
+		       part[5]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd_spec *spec = NULL;
+	struct coord_opts o;
+	struct proto_msg m;
+	struct proto_in in;
+	const char *why, *reason;
+	bool json = false;
+	long arg = 0;
+	uint64_t st;
+	int fd, ret;
+
+	log_set_prog(argv[0]);
+	coord_opts_from_env(&o);
+	o.mode = COORD_JOIN;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		const struct cmd_spec *found = NULL;
+		size_t k;
+
+		if (!strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("dmtcp_command %s\n", DMTCP_VERSION);
+			return 0;
+		}
+		if (!strcmp(a, "--json")) {
+			json = true;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--coord-host") ||
+		    !strncmp(a, "--coord-host=", 13)) {
+			val = a[1] == '-' && a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val || !*val || strlen(val) >= sizeof(o.host))
+				bad_usage("option '%s' needs a host name", a);
+			snprintf(o.host, sizeof(o.host), "%s", val);
+			continue;
+		}
+		if (!strcmp(a, "-p") || !strcmp(a, "--coord-port") ||
+		    !strncmp(a, "--coord-port=", 13)) {
+			val = a[1] == '-' && a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val)
+				bad_usage("option '%s' needs a port number", a);
+			o.port = coord_parse_port(val);
+			if (o.port <= 0)
+				bad_usage("port '%s' is not a number 1..65535", val);
+			continue;
+		}
+		for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+			if (!strcmp(a, cmds[k].shortopt) || !strcmp(a, cmds[k].longopt) ||
+			    !strcmp(a, cmds[k].bare))
+				found = &cmds[k];
+		if (!found && !strncmp(a, "--interval=", 11)) {
+			found = &cmds[5];
+			val = a + 11;
+		}
+		if (!found)
+			bad_usage("unknown option or command '%s'", a);
+		if (spec)
+			bad_usage("more than one command given ('%s')", a);
+		spec = found;
+		if (spec->has_arg) {
+			if (!val)
+				val = i + 1 < argc ? argv[++i] : NULL;
+			if (!val || parse_long(val, 0, 100L * 365 * 24 * 3600, &arg))
+				bad_usage("the interval '%s' is not a number of seconds",
+					  val ? val : "(missing)");
+		}
+	}
+	if (!spec)
+		bad_usage("%s", "no command given");
+
+	fd = coord_ensure(&o);
+	if (fd < 0)
+		return RC_COORD;
+	proto_msg_init(&m, MSG_HELLO);
+	proto_put_str(&m, F_ROLE, "client");
+	ret = proto_send(fd, &m);
+	proto_msg_free(&m);
+	if (!ret) {
+		proto_msg_init(&m, MSG_COMMAND);
+		proto_put_str(&m, F_CMD, spec->cmd);
+		if (spec->has_arg)
+			proto_put_u64(&m, F_ARG, (uint64_t)arg);
+		ret = proto_send(fd, &m);
+		proto_msg_free(&m);
+	}
+	if (ret) {
+		pr_err("cannot send to the coordinator at %s:%d: %s", o.host, o.port, strerror(-ret));
+		close(fd);
+		return RC_COORD;
+	}
+	/* bc and kc answer when the checkpoint is over, however long that takes. */
+	ret = proto_recv(fd, &in, strcmp(spec->cmd, "bc") && strcmp(spec->cmd, "kc")
+				       ? REPLY_TIMEOUT_MS : -1, &why);
+	close(fd);
+	if (ret) {
+		pr_err("no answer from the coordinator at %s:%d: %s", o.host, o.port, why);
+		return RC_COORD;
+	}
+	if (in.type == MSG_REFUSE) {
+		pr_err("the coordinator refused: %s", get_s(&in, F_REASON));
+		proto_in_free(&in);
+		return RC_COORD;
+	}
+	if (in.type != MSG_COMMAND_REPLY || proto_get_u64(&in, F_STATUS, &st)) {
+		pr_err("unexpected %s message from the coordinator", proto_type_name(in.type));
+		proto_in_free(&in);
+		return RC_COORD;
+	}
+	reason = proto_get_str(&in, F_REASON);
+	if (st) {
+		fprintf(stderr, "dmtcp_command: %s failed: %s\n", spec->longopt + 2,
+			reason ? reason : strerror((int)-(int64_t)st));
+		proto_in_free(&in);
+		return RC_COORD;
+	}
+	if (json)
+		print_json(&in);
+	else if (!strcmp(spec->cmd, "s"))
+		print_status(&in);
+	else if (!strcmp(spec->cmd, "l"))
+		print_list(&in);
+	else if (!strcmp(spec->cmd, "bc") || !strcmp(spec->cmd, "kc"))
+		printf("checkpoint %llu done: %s\n", (unsigned long long)get_u(&in, F_CKPT_COUNT),
+		       get_s(&in, F_LAST_CKPT));
+	proto_in_free(&in);
+	return 0;
+}
