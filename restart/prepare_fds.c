@@ -1,0 +1,436 @@
+/*
+ * Recreating the open files of the restored processes (see prepare_fds.h).
+ */
+#include "restart/prepare_fds.h"
+
+#include <asm/termbits.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Status flags F_SETFL can change; the rest are fixed at open. */
+#define SETFL_MASK (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK)
+
+static int move_high(int fd, int base)
+{
+	int nfd;
+
+	if (fd < 0 || fd >= base)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, base);
+	if (nfd < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return nfd;
+}
+
+static int add_obj(struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b, int fd)
+{
+	if (fs->n == fs->cap) {
+		int cap = fs->cap ? fs->cap * 2 : 32;
+		struct fd_obj *n = realloc(fs->obj, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		fs->obj = n;
+		fs->cap = cap;
+	}
+	fs->obj[fs->n] = (struct fd_obj){ .type = type, .key_a = a, .key_b = b, .fd = fd };
+	return fs->n++;
+}
+
+static int find_obj(const struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b)
+{
+	int i;
+
+	for (i = 0; i < fs->n; i++)
+		if (fs->obj[i].type == type && fs->obj[i].key_a == a && fs->obj[i].key_b == b)
+			return i;
+	return -1;
+}
+
+static int write_all_nb(int fd, const uint8_t *buf, uint64_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += w;
+		len -= w;
+	}
+	return 0;
+}
+
+/* Put saved bytes back into a pipe or FIFO without ever blocking on it. */
+static int refill_pipe(int wfd, const struct ckpt_file *f)
+{
+	int fl = fcntl(wfd, F_GETFL), r;
+
+	if (!(f->flags & CKPT_FF_HAS_DATA) || !f->data_len)
+		return 0;
+	if (f->data_len > 65536 && fcntl(wfd, F_SETPIPE_SZ, (int)f->data_len) < 0)
+		return -errno;
+	fcntl(wfd, F_SETFL, fl | O_NONBLOCK);
+	r = write_all_nb(wfd, f->data, f->data_len);
+	fcntl(wfd, F_SETFL, fl);
+	return r;
+}
+
+static int open_saved_flags(const struct ckpt_file *f)
+{
+	return (f->oflags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE)) | O_CLOEXEC |
+	       O_NOCTTY;
+}
+
+/* A deleted regular file: an unnamed file in its old directory with the saved bytes. */
+static int open_deleted(const struct ckpt_file *f, const char *img, int fdno)
+{
+	char *dup = strdup(f->path ? f->path : "/tmp/x"), *dir, proc[64];
+	int tmp, fd;
+
+	if (!dup)
+		return -ENOMEM;
+	dir = dirname(dup);
+	tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, f->mode & 07777);
+	if (tmp < 0) {
+		/* The old directory may be gone or not support O_TMPFILE. */
+		tmp = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, f->mode & 07777);
+	}
+	if (tmp < 0) {
+		int e = errno;
+
+		pr_err("%s: fd %d: cannot recreate deleted file %s: %s", img, fdno, f->path,
+		       strerror(e));
+		free(dup);
+		return -e;
+	}
+	free(dup);
+	if ((f->flags & CKPT_FF_HAS_DATA) && write_all_nb(tmp, f->data, f->data_len) < 0) {
+		int e = errno;
+
+		pr_err("%s: fd %d: cannot write deleted file's data: %s", img, fdno, strerror(e));
+		close(tmp);
+		return -e;
+	}
+	/* Reopen through the magic link to get the saved access mode and flags. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
+	fd = open(proc, open_saved_flags(f));
+	if (fd < 0) {
+		int e = errno;
+
+		pr_err("%s: fd %d: cannot reopen recreated %s: %s", img, fdno, f->path,
+		       strerror(e));
+		close(tmp);
+		return -e;
+	}
+	close(tmp);
+	return fd;
+}
+
+/* The restart's own terminal, for the program's old one. */
+static int open_tty(const struct ckpt_file *f, const char *img, int fdno)
+{
+	int i, fd = -1;
+
+	for (i = 0; i < 3 && fd < 0; i++)
+		if (isatty(i))
+			fd = fcntl(i, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		pr_warn("%s: fd %d was terminal %s; this restart has no terminal: /dev/null "
+			"takes its place", img, fdno, f->path ? f->path : "?");
+		return open("/dev/null", O_RDWR | O_CLOEXEC);
+	}
+	if (f->flags & CKPT_FF_TERMIOS) {
+		struct termios2 t;
+
+		if (ioctl(fd, TCGETS2, &t) == 0) {
+			t.c_iflag = f->tio.iflag;
+			t.c_oflag = f->tio.oflag;
+			t.c_cflag = f->tio.cflag;
+			t.c_lflag = f->tio.lflag;
+			t.c_line = f->tio.line;
+			memcpy(t.c_cc, f->tio.cc, sizeof(f->tio.cc) < sizeof(t.c_cc) ?
+						  sizeof(f->tio.cc) : sizeof(t.c_cc));
+			if (ioctl(fd, TCSETS2, &t) < 0)
+				pr_warn("%s: fd %d: cannot apply the saved terminal settings: %s",
+					img, fdno, strerror(errno));
+		}
+	}
+	return fd;
+}
+
+static int open_fifo(struct fd_shared *fs, const struct ckpt_file *f, const char *img, int fdno)
+{
+	int holder, fd, i;
+
+	/* O_RDWR on a FIFO never blocks and gives the other ends a peer while they open. */
+	holder = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (holder < 0) {
+		int e = errno;
+
+		pr_err("%s: fd %d: cannot open FIFO %s: %s", img, fdno, f->path, strerror(e));
+		return -e;
+	}
+	fd = open(f->path, open_saved_flags(f) | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+
+		pr_err("%s: fd %d: cannot open FIFO %s: %s", img, fdno, f->path, strerror(e));
+		close(holder);
+		return -e;
+	}
+	fcntl(fd, F_SETFL, f->oflags & SETFL_MASK);
+	/* Put the bytes back once per FIFO; a second description of it finds it done. */
+	for (i = 0; i < fs->n; i++)
+		if (fs->obj[i].type == CKPT_FILE_FIFO && fs->obj[i].key_b == f->ino)
+			break;
+	if (i == fs->n && refill_pipe(holder, f) < 0)
+		pr_warn("%s: fd %d: could not put back all %llu bytes of FIFO %s", img, fdno,
+			(unsigned long long)f->data_len, f->path);
+	close(holder);
+	return fd;
+}
+
+static int open_pipe(struct fd_shared *fs, const struct ckpt_file *f, const char *img,
+		     int fdno, int *idx)
+{
+	int p[2], r, end, i, a, b;
+
+	end = f->pipe_end >= 0 ? f->pipe_end : ((f->oflags & O_ACCMODE) == O_RDONLY ? 0 : 1);
+	i = find_obj(fs, CKPT_FILE_PIPE, f->ino, end);
+	if (i >= 0) {
+		*idx = i;
+		return 0;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot create a pipe: %s", img, fdno, strerror(-r));
+		return r;
+	}
+	p[0] = move_high(p[0], fs->base);
+	p[1] = move_high(p[1], fs->base);
+	if (p[0] < 0 || p[1] < 0) {
+		r = -errno;
+		if (p[0] >= 0)
+			close(p[0]);
+		if (p[1] >= 0)
+			close(p[1]);
+		return r;
+	}
+	r = refill_pipe(p[1], f);
+	if (r < 0)
+		pr_warn("%s: fd %d: could not put back all %llu bytes of its pipe: %s", img, fdno,
+			(unsigned long long)f->data_len, strerror(-r));
+	fcntl(p[end], F_SETFL, f->oflags & SETFL_MASK);
+	a = add_obj(fs, CKPT_FILE_PIPE, f->ino, 0, p[0]);
+	b = add_obj(fs, CKPT_FILE_PIPE, f->ino, 1, p[1]);
+	if (a < 0 || b < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -ENOMEM;
+	}
+	*idx = end ? b : a;
+	return 0;
+}
+
+/* Open one saved file description; returns its obj index or -errno. */
+static int open_file(struct fd_shared *fs, int im, const struct restart_img *img,
+		     const struct ckpt_file *f, int fdno)
+{
+	uint64_t key = f->share_key ? f->share_key : ((uint64_t)(im + 1) << 32 | f->id);
+	int fd = -1, i = -1, r;
+
+	if (f->type == CKPT_FILE_PIPE) {
+		r = open_pipe(fs, f, img->path, fdno, &i);
+		return r < 0 ? r : i;
+	}
+	i = find_obj(fs, f->type, key, 0);
+	if (i >= 0)
+		return i;
+	switch (f->type) {
+	case CKPT_FILE_REG:
+		if (f->flags & CKPT_FF_DELETED) {
+			fd = open_deleted(f, img->path, fdno);
+			if (fd < 0)
+				return fd;
+			break;
+		}
+		/* fallthrough */
+	case CKPT_FILE_DIR:
+	case CKPT_FILE_CHR:
+	case CKPT_FILE_BLK:
+		fd = open(f->path, open_saved_flags(f));
+		if (fd < 0) {
+			r = -errno;
+			pr_err("%s: fd %d: cannot reopen %s: %s", img->path, fdno, f->path,
+			       strerror(-r));
+			return r;
+		}
+		break;
+	case CKPT_FILE_TTY:
+		fd = open_tty(f, img->path, fdno);
+		break;
+	case CKPT_FILE_FIFO:
+		fd = open_fifo(fs, f, img->path, fdno);
+		if (fd < 0)
+			return fd;
+		break;
+	default:
+		pr_warn("%s: fd %d (%s %s) cannot be rebuilt at restart: /dev/null takes its place",
+			img->path, fdno, ckpt_file_type_name(f->type), f->path ? f->path : "");
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		break;
+	}
+	if (fd < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: %s", img->path, fdno, strerror(-r));
+		return r;
+	}
+	if ((f->type == CKPT_FILE_REG || f->type == CKPT_FILE_DIR) &&
+	    lseek(fd, (off_t)f->pos, SEEK_SET) < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot seek %s to %llu: %s", img->path, fdno, f->path,
+		       (unsigned long long)f->pos, strerror(-r));
+		close(fd);
+		return r;
+	}
+	fd = move_high(fd, fs->base);
+	if (fd < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot move it above fd %d: %s", img->path, fdno, fs->base,
+		       strerror(-r));
+		return r;
+	}
+	i = add_obj(fs, f->type, key, f->type == CKPT_FILE_FIFO ? f->ino : 0, fd);
+	if (i < 0)
+		close(fd);
+	return i;
+}
+
+int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
+{
+	int im, r;
+	uint32_t k;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->base = s->max_fd + 1 > 10 ? s->max_fd + 1 : 10;
+	fs->nimg = s->n;
+	fs->file_obj = calloc(s->n, sizeof(*fs->file_obj));
+	if (!fs->file_obj)
+		return -ENOMEM;
+	for (im = 0; im < s->n; im++) {
+		const struct restart_img *img = &s->img[im];
+		const struct ckpt_proc *p = &img->proc;
+
+		fs->file_obj[im] = calloc(p->nfiles + 1, sizeof(uint32_t));
+		if (!fs->file_obj[im]) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (k = 0; k < p->nfiles; k++)
+			fs->file_obj[im][k] = UINT32_MAX;
+		/* Only descriptions some fd still refers to are opened. */
+		for (k = 0; k < p->nfds; k++) {
+			const struct ckpt_fd *d = &p->fds[k];
+
+			if (fs->file_obj[im][d->file] != UINT32_MAX)
+				continue;
+			r = open_file(fs, im, img, &p->files[d->file], d->fd);
+			if (r < 0)
+				goto fail;
+			fs->file_obj[im][d->file] = r;
+		}
+	}
+	return 0;
+fail:
+	prepare_fds_free(fs);
+	return r;
+}
+
+static int in_list(int fd, const int *v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == fd)
+			return 1;
+	return 0;
+}
+
+int prepare_fds_install(const struct restart_set *s, int img, const struct fd_shared *fs,
+			const int *keep, int nkeep)
+{
+	const struct ckpt_proc *p = &s->img[img].proc;
+	struct dirent *de;
+	DIR *d;
+	uint32_t k;
+	int r;
+
+	for (k = 0; k < p->nfds; k++) {
+		const struct ckpt_fd *f = &p->fds[k];
+		const struct fd_obj *o = &fs->obj[fs->file_obj[img][f->file]];
+
+		if (in_list(f->fd, keep, nkeep)) {
+			pr_err("%s: fd %d collides with one the restore still needs", s->img[img].path,
+			       f->fd);
+			return -EBUSY;
+		}
+		if (dup3(o->fd, f->fd, (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			r = -errno;
+			pr_err("%s: cannot put fd %d in place: %s", s->img[img].path, f->fd,
+			       strerror(-r));
+			return r;
+		}
+	}
+	/* Close everything else: our own fds, and the other processes' shared objects. */
+	d = opendir("/proc/self/fd");
+	if (!d) {
+		r = -errno;
+		pr_err("cannot list /proc/self/fd: %s", strerror(-r));
+		return r;
+	}
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name), saved = 0;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d))
+			continue;
+		for (k = 0; k < p->nfds && !saved; k++)
+			saved = p->fds[k].fd == fd;
+		if (!saved && !in_list(fd, keep, nkeep))
+			close(fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+void prepare_fds_free(struct fd_shared *fs)
+{
+	int i;
+
+	for (i = 0; i < fs->n; i++)
+		close(fs->obj[i].fd);
+	free(fs->obj);
+	if (fs->file_obj)
+		for (i = 0; i < fs->nimg; i++)
+			free(fs->file_obj[i]);
+	free(fs->file_obj);
+	memset(fs, 0, sizeof(*fs));
+}

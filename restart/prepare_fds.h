@@ -1,0 +1,56 @@
+/*
+ * File descriptors of the restored processes.
+ *
+ * Every open file description of the computation is recreated once, in the restart, before
+ * any process is created (prepare_fds_shared()): all processes inherit all of them at high fd
+ * numbers, so descriptions shared between processes (a pipe between a shell's children, a
+ * file offset shared after fork) stay shared. Each process then puts its own at their saved
+ * numbers and closes the rest (prepare_fds_install()).
+ *
+ *  - regular files: reopened with their status flags and offset; a deleted one is recreated
+ *    from the image's copy as an unnamed file (O_TMPFILE) in its old directory, so it is open
+ *    and deleted, as the program had it;
+ *  - directories and devices: reopened; FIFOs: reopened (a holder keeps both ends possible
+ *    while opening), with their saved bytes put back;
+ *  - pipes: a new pipe per saved pipe, its saved bytes put back, both ends shared as saved;
+ *  - terminals: the restart's own terminal takes the place of the old one, and gets the saved
+ *    termios;
+ *  - sockets and anonymous inodes cannot be rebuilt here: /dev/null takes their number, with a
+ *    warning naming the fd.
+ */
+#ifndef DMTCP_PREPARE_FDS_H
+#define DMTCP_PREPARE_FDS_H
+
+#include <stdint.h>
+
+#include "restart/restart_images.h"
+
+struct fd_obj {
+	uint32_t type;	/* enum ckpt_file_type */
+	uint64_t key_a; /* share key (or pipe inode) */
+	uint64_t key_b; /* pipe end */
+	int fd;		/* in the restart, >= fd_shared.base, close-on-exec */
+};
+
+struct fd_shared {
+	struct fd_obj *obj;
+	int n, cap;
+	int base;	    /* every fd we hold is at least this: above every saved fd number */
+	uint32_t **file_obj; /* file_obj[image][file id] = index into obj */
+	int nimg;
+};
+
+/* In the restart, before the tree is created. Returns 0 or -errno (logged, naming the image
+ * and fd); on failure everything opened is closed again. */
+int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs);
+
+/*
+ * In restored process img (after its memory is staged and the image readers closed): put its
+ * fds at their numbers with their FD_CLOEXEC flags, and close every other fd but keep[].
+ */
+int prepare_fds_install(const struct restart_set *s, int img, const struct fd_shared *fs,
+			const int *keep, int nkeep);
+
+void prepare_fds_free(struct fd_shared *fs);
+
+#endif

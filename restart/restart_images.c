@@ -1,0 +1,317 @@
+/*
+ * Loading and validating the images of a restart (see restart_images.h). Everything that can
+ * be checked without touching a process is checked here, so that a bad image stops the
+ * restart with a message naming the file before any process is created.
+ */
+#include "restart/restart_images.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define IMAGE_EM_X86_64 62
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int restart_list_dir(const char *dir, char ***paths, int *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	int cnt = 0, cap = 0;
+
+	*paths = NULL;
+	*n = 0;
+	if (!d) {
+		int e = errno;
+
+		pr_err("--restartdir %s: %s", dir, strerror(e));
+		return -e;
+	}
+	while ((de = readdir(d))) {
+		char *p;
+
+		if (fnmatch("ckpt_*.dmtcp", de->d_name, 0))
+			continue;
+		if (cnt == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv)
+				goto nomem;
+			v = nv;
+		}
+		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+			goto nomem;
+		v[cnt++] = p;
+	}
+	closedir(d);
+	if (!cnt) {
+		free(v);
+		pr_err("--restartdir %s: no checkpoint image (ckpt_*.dmtcp) in it", dir);
+		return -ENOENT;
+	}
+	qsort(v, cnt, sizeof(*v), cmp_str);
+	*paths = v;
+	*n = cnt;
+	return 0;
+nomem:
+	closedir(d);
+	while (cnt)
+		free(v[--cnt]);
+	free(v);
+	pr_err("out of memory listing %s", dir);
+	return -ENOMEM;
+}
+
+/* A file the process had open (or mapped) must still be there to be reopened. */
+static int check_path(const char *img, const char *what, const char *path, mode_t want)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		pr_err("%s: %s %s: %s", img, what, path, strerror(errno));
+		return -ENOENT;
+	}
+	if (want && (st.st_mode & S_IFMT) != want) {
+		pr_err("%s: %s %s is no longer the same kind of file", img, what, path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int check_files(const struct restart_img *im)
+{
+	const struct ckpt_proc *p = &im->proc;
+	char what[64];
+	uint32_t i;
+	int r;
+
+	for (i = 0; i < p->nfiles; i++) {
+		const struct ckpt_file *f = &p->files[i];
+		mode_t want = 0;
+
+		if (f->flags & CKPT_FF_DELETED)
+			continue; /* recreated from the image's copy */
+		switch (f->type) {
+		case CKPT_FILE_REG:
+			want = S_IFREG;
+			break;
+		case CKPT_FILE_DIR:
+			want = S_IFDIR;
+			break;
+		case CKPT_FILE_CHR:
+			want = S_IFCHR;
+			break;
+		case CKPT_FILE_BLK:
+			want = S_IFBLK;
+			break;
+		case CKPT_FILE_FIFO:
+			want = S_IFIFO;
+			break;
+		default:
+			continue;
+		}
+		if (!f->path || f->path[0] != '/') {
+			pr_err("%s: open %s file %u has no absolute path", im->path,
+			       ckpt_file_type_name(f->type), i);
+			return -EINVAL;
+		}
+		snprintf(what, sizeof(what), "open %s", ckpt_file_type_name(f->type));
+		r = check_path(im->path, what, f->path, want);
+		if (r)
+			return r;
+	}
+	for (i = 0; i < p->nvmas; i++) {
+		const struct ckpt_vma *v = &p->vmas[i];
+
+		if (v->kind != CKPT_VMA_FILE_PRIV && v->kind != CKPT_VMA_FILE_SHARED)
+			continue;
+		if (v->flags & CKPT_VMA_F_DELETED)
+			continue;
+		if (!v->path || v->path[0] != '/') {
+			pr_err("%s: mapping at 0x%llx has no file path", im->path,
+			       (unsigned long long)v->start);
+			return -EINVAL;
+		}
+		r = check_path(im->path, "mapped file", v->path, S_IFREG);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int check_owner(const struct restart_img *im)
+{
+	struct stat st;
+	uid_t me = getuid();
+
+	if (stat(im->path, &st) < 0)
+		return -errno;
+	if (geteuid() == 0)
+		return 0; /* root may restart anybody's computation */
+	if (st.st_uid != geteuid()) {
+		pr_err("%s: image is owned by uid %u, not by you (uid %u); "
+		       "use --no-strict-checking to restart it anyway",
+		       im->path, st.st_uid, geteuid());
+		return -EPERM;
+	}
+	if (im->proc.creds.uid[0] != me) {
+		pr_err("%s: the process ran as uid %u, not as you (uid %u); "
+		       "use --no-strict-checking to restart it anyway",
+		       im->path, im->proc.creds.uid[0], me);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int load_one(struct restart_set *s, struct restart_img *im, int strict)
+{
+	uint32_t i, k = 0;
+	int r;
+
+	r = ckpt_load(im->path, &im->proc, &im->rd);
+	if (r)
+		return r; /* ckpt_load named the image and the reason */
+	im->info = *image_get_info(im->rd);
+	if (im->info.arch != IMAGE_EM_X86_64) {
+		pr_err("%s: image is for %s, this machine is x86_64", im->path,
+		       image_arch_name(im->info.arch));
+		return -ENOEXEC;
+	}
+	if (im->info.page_size != (uint32_t)sysconf(_SC_PAGESIZE)) {
+		pr_err("%s: image has %u-byte pages, this machine %ld", im->path,
+		       im->info.page_size, sysconf(_SC_PAGESIZE));
+		return -ENOEXEC;
+	}
+	if (im->proc.nthreads == 0 || im->proc.threads[0].tid != im->proc.pid) {
+		pr_err("%s: the first thread is not the process's main thread", im->path);
+		return -EINVAL;
+	}
+	if (strict && (r = check_owner(im)))
+		return r;
+	if ((r = check_files(im)))
+		return r;
+	im->tids = calloc(im->proc.nthreads, sizeof(pid_t));
+	if (!im->tids)
+		return -ENOMEM;
+	for (i = 1; i < im->proc.nthreads; i++)
+		im->tids[k++] = im->proc.threads[i].tid;
+	for (i = 0; i < im->proc.nfds; i++)
+		if (im->proc.fds[i].fd > s->max_fd)
+			s->max_fd = im->proc.fds[i].fd;
+	return 0;
+}
+
+int restart_load_images(struct restart_set *s, char *const paths[], int n, int strict)
+{
+	int i, j, r;
+
+	memset(s, 0, sizeof(*s));
+	s->max_fd = -1;
+	s->img = calloc(n, sizeof(*s->img));
+	if (!s->img)
+		return -ENOMEM;
+	s->n = n;
+	for (i = 0; i < n; i++) {
+		struct restart_img *im = &s->img[i];
+
+		ckpt_proc_init(&im->proc);
+		im->path = realpath(paths[i], NULL);
+		if (!im->path) {
+			r = -errno;
+			pr_err("%s: %s", paths[i], strerror(errno));
+			goto fail;
+		}
+		r = load_one(s, im, strict);
+		if (r)
+			goto fail;
+		if (i == 0) {
+			snprintf(s->compid, sizeof(s->compid), "%s", im->info.compid);
+		} else if (strcmp(s->compid, im->info.compid)) {
+			pr_err("%s: belongs to computation %s, %s to %s", im->path,
+			       im->info.compid[0] ? im->info.compid : "(none)", s->img[0].path,
+			       s->compid[0] ? s->compid : "(none)");
+			r = -EINVAL;
+			goto fail;
+		}
+		for (j = 0; j < i; j++)
+			if (s->img[j].proc.pid == im->proc.pid) {
+				pr_err("%s: pid %d is also in %s", im->path, im->proc.pid,
+				       s->img[j].path);
+				r = -EINVAL;
+				goto fail;
+			}
+	}
+	return 0;
+fail:
+	restart_set_free(s);
+	return r;
+}
+
+int restart_build_tree(struct restart_set *s)
+{
+	int i, j, main_idx = -1;
+
+	s->tp = calloc(s->n, sizeof(*s->tp));
+	if (!s->tp)
+		return -ENOMEM;
+	for (i = 0; i < s->n; i++) {
+		const struct ckpt_proc *p = &s->img[i].proc;
+		struct tree_proc *t = &s->tp[i];
+
+		t->pid = p->pid;
+		t->ppid = p->ppid;
+		t->pgid = p->pgid;
+		t->sid = p->sid;
+		t->tids = s->img[i].tids;
+		t->ntids = p->nthreads - 1;
+	}
+	for (i = 0; i < s->n && main_idx < 0; i++) {
+		for (j = 0; j < s->n; j++)
+			if (s->tp[j].pid == s->tp[i].ppid)
+				break;
+		if (j == s->n)
+			main_idx = i;
+	}
+	if (main_idx >= 0)
+		s->tp[main_idx].is_main = 1;
+	return 0;
+}
+
+void restart_close_readers(struct restart_set *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->img[i].rd) {
+			image_close(s->img[i].rd);
+			s->img[i].rd = NULL;
+		}
+}
+
+void restart_set_free(struct restart_set *s)
+{
+	int i;
+
+	if (!s->img)
+		return;
+	restart_close_readers(s);
+	for (i = 0; i < s->n; i++) {
+		ckpt_proc_free(&s->img[i].proc);
+		free(s->img[i].path);
+		free(s->img[i].tids);
+	}
+	free(s->img);
+	free(s->tp);
+	memset(s, 0, sizeof(*s));
+}
