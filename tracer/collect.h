@@ -56,10 +56,6 @@ typedef uint64_t (*collect_fd_share_fn)(void *arg, pid_t pid, int fd,
 					const struct ckpt_file *f);
 int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg);
 
-/* Everything above, in order. */
-int collect_all(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p,
-		collect_shm_owner_fn owner, collect_fd_share_fn share, void *arg);
-
 /* Helpers shared by the collectors (collect_proc.c). */
 /* Reads a whole /proc file into a malloc'ed NUL-terminated buffer; -errno on failure. */
 int collect_read_file(const char *path, char **bufp, size_t *lenp);

@@ -1,0 +1,413 @@
+/*
+ * Collecting the file descriptors of a suspended process: every fd of /proc/PID/fd at its
+ * number with FD_CLOEXEC, and the open file descriptions behind them (type, path, status
+ * flags, position, mount id, inode), one record per description: fds that share one (dup,
+ * fork) point at the same record, confirmed with kcmp(KCMP_FILE).
+ *
+ * To look inside a description without disturbing it the tracer takes a duplicate of the fd
+ * (pidfd_getfd, probed once; else it reopens /proc/PID/fd/N, which is a new description of
+ * the same object): terminals give termios and window size; deleted files their contents
+ * (pread: the shared position does not move); pipes their buffered bytes, copied with tee(2)
+ * into a private pipe so that nothing is consumed. A pipe whose read end is not in the
+ * process is opened for reading through /proc/PID/fd/N (a pipe may be opened like a FIFO);
+ * if even that fails the bytes are not saved and the file says CKPT_FF_DATA_TRUNC.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "log.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#define KCMP_FILE 0
+
+struct fd_ent {
+	int fd;
+	uint32_t file;
+};
+
+struct fd_ctx {
+	pid_t pid;
+	int pidfd; /* -1: pidfd_getfd not available, reopen through /proc */
+	int *rep;  /* per file: an fd that shows it */
+};
+
+static int cmp_fd(const void *a, const void *b)
+{
+	return ((const struct fd_ent *)a)->fd - ((const struct fd_ent *)b)->fd;
+}
+
+/* A duplicate of the target's fd in the tracer, or -errno. */
+static int take_fd(struct fd_ctx *c, int fd, int oflags)
+{
+	char path[64];
+	int lfd;
+
+	if (c->pidfd >= 0) {
+		lfd = (int)syscall(SYS_pidfd_getfd, c->pidfd, fd, 0);
+		if (lfd >= 0)
+			return lfd;
+		if (errno == ESRCH)
+			return -ESRCH;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", c->pid, fd);
+	lfd = open(path, (oflags & O_ACCMODE) == O_WRONLY ? O_RDONLY | O_NONBLOCK | O_CLOEXEC :
+							     O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+								     O_NOCTTY);
+	return lfd < 0 ? -errno : lfd;
+}
+
+static int read_fdinfo(pid_t pid, int fd, struct ckpt_file *f)
+{
+	char path[64], *buf, *s;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	rc = collect_read_file(path, &buf, NULL);
+	if (rc)
+		return rc;
+	if ((s = strstr(buf, "pos:")))
+		f->pos = strtoull(s + 4, NULL, 10);
+	if ((s = strstr(buf, "flags:")))
+		f->oflags = (uint32_t)strtoul(s + 6, NULL, 8);
+	if ((s = strstr(buf, "mnt_id:")))
+		f->mnt_id = (uint32_t)strtoul(s + 7, NULL, 10);
+	free(buf);
+	return 0;
+}
+
+static int data_append(struct ckpt_file *f, const void *buf, size_t n)
+{
+	uint8_t *nd = realloc(f->data, f->data_len + n);
+
+	if (!nd)
+		return -ENOMEM;
+	memcpy(nd + f->data_len, buf, n);
+	f->data = nd;
+	f->data_len += n;
+	return 0;
+}
+
+/* Contents of a deleted regular file, read with pread so the shared offset stays. */
+static int save_deleted(struct ckpt_file *f, int lfd)
+{
+	char buf[65536];
+	uint64_t off = 0;
+	ssize_t n;
+	int rc;
+
+	while ((n = pread(lfd, buf, sizeof(buf), (off_t)off)) > 0) {
+		if ((rc = data_append(f, buf, (size_t)n)))
+			return rc;
+		off += (uint64_t)n;
+		if (off > CKPT_MAX_FILEDATA)
+			return -EFBIG;
+	}
+	if (n < 0)
+		return -errno;
+	f->flags |= CKPT_FF_HAS_DATA;
+	return 0;
+}
+
+/* The bytes buffered in a pipe, through a read end rfd, without consuming them. */
+static int save_pipe(struct ckpt_file *f, int rfd)
+{
+	int pp[2], sz, rc = 0;
+	ssize_t n;
+	char buf[65536];
+
+	if (pipe2(pp, O_CLOEXEC | O_NONBLOCK))
+		return -errno;
+	sz = fcntl(rfd, F_GETPIPE_SZ);
+	/* The private pipe must hold everything the source holds or tee stops short. */
+	if (sz > 0 && fcntl(pp[1], F_SETPIPE_SZ, sz) < 0)
+		f->flags |= CKPT_FF_DATA_TRUNC;
+	n = tee(rfd, pp[1], INT_MAX, SPLICE_F_NONBLOCK);
+	if (n < 0 && errno != EAGAIN) {
+		rc = -errno;
+		goto out;
+	}
+	close(pp[1]);
+	pp[1] = -1;
+	while ((n = read(pp[0], buf, sizeof(buf))) > 0) {
+		if ((rc = data_append(f, buf, (size_t)n)))
+			goto out;
+	}
+	f->flags |= CKPT_FF_HAS_DATA;
+out:
+	close(pp[0]);
+	if (pp[1] >= 0)
+		close(pp[1]);
+	return rc;
+}
+
+static uint32_t type_of(const struct stat *st, const char *path)
+{
+	if (!strncmp(path, "anon_inode:", 11))
+		return CKPT_FILE_ANON;
+	if (!strncmp(path, "pipe:[", 6))
+		return CKPT_FILE_PIPE;
+	if (!strncmp(path, "socket:[", 8))
+		return CKPT_FILE_SOCKET;
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG: return CKPT_FILE_REG;
+	case S_IFDIR: return CKPT_FILE_DIR;
+	case S_IFCHR: return CKPT_FILE_CHR;
+	case S_IFBLK: return CKPT_FILE_BLK;
+	case S_IFIFO: return CKPT_FILE_FIFO;
+	case S_IFSOCK: return CKPT_FILE_SOCKET;
+	}
+	return CKPT_FILE_OTHER;
+}
+
+/* Look inside the description: terminal state, deleted contents, pipe bytes, socket type. */
+static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_wanted)
+{
+	int lfd, rc = 0;
+
+	if (f->type != CKPT_FILE_CHR && f->type != CKPT_FILE_PIPE && f->type != CKPT_FILE_FIFO &&
+	    f->type != CKPT_FILE_SOCKET && !(f->flags & CKPT_FF_DELETED))
+		return 0;
+	if (f->type == CKPT_FILE_PIPE && !pipe_data_wanted)
+		return 0;
+	lfd = take_fd(c, fd, (int)f->oflags);
+	if (lfd < 0) {
+		if (lfd == -ESRCH)
+			return lfd;
+		if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO ||
+		    (f->flags & CKPT_FF_DELETED)) {
+			pr_warn("pid %d: fd %d (%s): cannot look inside: %s", c->pid, fd, f->path,
+				strerror(-lfd));
+			f->flags |= CKPT_FF_DATA_TRUNC;
+		}
+		return 0;
+	}
+	if (f->type == CKPT_FILE_CHR) {
+		struct termios tio;
+		struct winsize ws;
+
+		if (tcgetattr(lfd, &tio) == 0) {
+			f->type = CKPT_FILE_TTY;
+			f->flags |= CKPT_FF_TERMIOS;
+			f->tio.iflag = tio.c_iflag;
+			f->tio.oflag = tio.c_oflag;
+			f->tio.cflag = tio.c_cflag;
+			f->tio.lflag = tio.c_lflag;
+			f->tio.line = tio.c_line;
+			memcpy(f->tio.cc, tio.c_cc, sizeof(f->tio.cc));
+			if (ioctl(lfd, TIOCGWINSZ, &ws) == 0) {
+				f->tio.ws_row = ws.ws_row;
+				f->tio.ws_col = ws.ws_col;
+				f->tio.ws_xpixel = ws.ws_xpixel;
+				f->tio.ws_ypixel = ws.ws_ypixel;
+			}
+		}
+	} else if (f->type == CKPT_FILE_SOCKET) {
+		int t = 0;
+		socklen_t l = sizeof(t);
+
+		if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &t, &l) == 0)
+			f->sock_type = (uint32_t)t;
+	} else if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO) {
+		int rfd = lfd;
+
+		/* tee needs the read side. A write-end duplicate cannot be read: open the pipe
+		 * for reading through /proc (O_NONBLOCK: never wait for a writer). */
+		if (f->pipe_end == 1) {
+			char path[64];
+
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", c->pid, fd);
+			rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		}
+		if (rfd < 0) {
+			pr_warn("pid %d: fd %d (%s): no read end to copy its bytes from: %s",
+				c->pid, fd, f->path, strerror(errno));
+			f->flags |= CKPT_FF_DATA_TRUNC;
+		} else {
+			rc = save_pipe(f, rfd);
+			if (rfd != lfd)
+				close(rfd);
+		}
+	} else if (f->flags & CKPT_FF_DELETED) {
+		if (f->type == CKPT_FILE_REG)
+			rc = save_deleted(f, lfd);
+	}
+	close(lfd);
+	if (rc)
+		pr_err("pid %d: fd %d (%s): cannot save its data: %s", c->pid, fd, f->path,
+		       strerror(-rc));
+	return rc;
+}
+
+/* Adds the description behind fd, or finds it among those seen (kcmp). */
+static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap,
+		    uint32_t *idx, collect_fd_share_fn share, void *arg)
+{
+	char path[64], *link;
+	struct stat st;
+	struct ckpt_file *f;
+	uint32_t i;
+	int rc, want_pipe_data = 1;
+	static const char del[] = " (deleted)";
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", c->pid, fd);
+	link = collect_readlink(path);
+	if (!link || stat(path, &st)) {
+		free(link);
+		/* The fd was closed meanwhile is impossible (suspended), so the process died. */
+		return errno == ENOENT ? -ESRCH : -errno;
+	}
+	for (i = 0; i < p->nfiles; i++) {
+		f = &p->files[i];
+		if (f->dev != st.st_dev || f->ino != st.st_ino)
+			continue;
+		if (f->type == CKPT_FILE_PIPE)
+			want_pipe_data = 0; /* the pipe's bytes are saved once per process */
+		if (syscall(SYS_kcmp, c->pid, c->pid, KCMP_FILE, fd, c->rep[i]) == 0) {
+			free(link);
+			*idx = i;
+			return 0;
+		}
+	}
+	if (p->nfiles == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 16;
+		struct ckpt_file *nf = realloc(p->files, ncap * sizeof(*nf));
+		int *nr = realloc(c->rep, ncap * sizeof(*nr));
+
+		if (nf)
+			p->files = nf;
+		if (nr)
+			c->rep = nr;
+		if (!nf || !nr) {
+			free(link);
+			return -ENOMEM;
+		}
+		*cap = ncap;
+	}
+	f = &p->files[p->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->id = p->nfiles;
+	c->rep[p->nfiles] = fd;
+	p->nfiles++;
+	f->path = link;
+	f->mode = st.st_mode;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->rdev = st.st_rdev;
+	f->size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	f->pipe_end = -1;
+	f->type = type_of(&st, link);
+	{
+		size_t l = strlen(link);
+
+		if (f->type == CKPT_FILE_REG && l > sizeof(del) - 1 &&
+		    !strcmp(link + l - (sizeof(del) - 1), del) && st.st_nlink == 0) {
+			link[l - (sizeof(del) - 1)] = 0;
+			f->flags |= CKPT_FF_DELETED;
+		}
+	}
+	if ((rc = read_fdinfo(c->pid, fd, f)))
+		return rc == -ENOENT ? -ESRCH : rc;
+	f->oflags &= ~(uint32_t)O_CLOEXEC; /* a property of the fd, not of the description */
+	if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO)
+		f->pipe_end = (f->oflags & O_ACCMODE) == O_RDONLY ? 0 :
+			      (f->oflags & O_ACCMODE) == O_WRONLY ? 1 : -1;
+	f->share_key = share ? share(arg, c->pid, fd, f) :
+			       ((uint64_t)(uint32_t)c->pid << 32 | (uint32_t)fd);
+	*idx = f->id;
+	return inspect(c, fd, f, want_pipe_data);
+}
+
+int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg)
+{
+	struct fd_ctx c = { .pid = pid, .pidfd = -1 };
+	struct fd_ent *ents = NULL;
+	uint32_t n = 0, cap = 0, fcap = 0, i;
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d) {
+		rc = errno == ENOENT ? -ESRCH : -errno;
+		if (rc != -ESRCH)
+			pr_err("pid %d: cannot list %s: %s", pid, path, strerror(-rc));
+		return rc;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (n == cap) {
+			struct fd_ent *ne;
+
+			cap = cap ? cap * 2 : 64;
+			ne = realloc(ents, cap * sizeof(*ne));
+			if (!ne) {
+				rc = -ENOMEM;
+				break;
+			}
+			ents = ne;
+		}
+		ents[n].fd = atoi(de->d_name);
+		ents[n].file = 0;
+		n++;
+	}
+	closedir(d);
+	if (rc)
+		goto out;
+	qsort(ents, n, sizeof(*ents), cmp_fd);
+
+	c.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (i = 0; i < n && !rc; i++)
+		rc = add_file(&c, p, ents[i].fd, &fcap, &ents[i].file, share, arg);
+	if (rc)
+		goto out;
+	p->fds = calloc(n ? n : 1, sizeof(*p->fds));
+	if (!p->fds) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		char fi[64], *buf;
+		unsigned long fl = 0;
+		char *s;
+
+		p->fds[i].fd = ents[i].fd;
+		p->fds[i].file = ents[i].file;
+		snprintf(fi, sizeof(fi), "/proc/%d/fdinfo/%d", pid, ents[i].fd);
+		rc = collect_read_file(fi, &buf, NULL);
+		if (rc) {
+			rc = rc == -ENOENT ? -ESRCH : rc;
+			goto out;
+		}
+		if ((s = strstr(buf, "flags:")))
+			fl = strtoul(s + 6, NULL, 8);
+		free(buf);
+		p->fds[i].fd_flags = (fl & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	}
+	p->nfds = n;
+out:
+	if (c.pidfd >= 0)
+		close(c.pidfd);
+	free(c.rep);
+	free(ents);
+	return rc;
+}
