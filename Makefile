@@ -63,8 +63,8 @@ BLOBS := $(if $(PARASITE_SRCS),parasite) $(if $(RESTORER_SRCS),restorer)
 BLOB_OBJS := $(foreach b,$(BLOBS),$(B)/gen/$(b)-embed.o)
 
 .PHONY: all coord tracer restart unit check check-unit check-integration demo bench \
-	install clean deps blobs progs
-all: $(BINS) lib/libdmtcp.a lib/libdmtcp.so progs
+	install clean deps blobs progs tools
+all: $(BINS) lib/libdmtcp.a lib/libdmtcp.so progs tools
 
 deps:
 	@./scripts/install-deps.sh
@@ -168,6 +168,12 @@ $(B)/tests/progs/%.static: tests/progs/%.c lib/libdmtcp.a
 	$(CC) $(PROG_CFLAGS) -static -o $@ $< lib/libdmtcp.a -lm
 
 # ---- tests ----------------------------------------------------------------------------------
+# Test tools (tests/tools/NAME.c): small libc-side clients linked with libcommon.
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+tools: $(TOOL_BINS)
+$(B)/tests/tools/%: tests/tools/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS)
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
 $(B)/tests/unit/%: tests/unit/%.c $(LIBRESTART) $(LIBTRACER) $(LIBCOORD) $(LIBCOMMON)

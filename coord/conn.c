@@ -19,7 +19,7 @@
 
 struct conn *coord_accept(struct coord *co)
 {
-	struct conn *c;
+	struct conn *c, **pp;
 	int fd, one = 1;
 
 	fd = accept4(co->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -39,8 +39,10 @@ struct conn *coord_accept(struct coord *co)
 	proto_conn_init(&c->pc, fd);
 	c->sent_upto = -1;
 	snprintf(c->name, sizeof(c->name), "connection fd %d", fd);
-	c->next = co->conns;
-	co->conns = c;
+	/* Appended, so that lists and the restart script follow the order of arrival. */
+	for (pp = &co->conns; *pp; pp = &(*pp)->next)
+		;
+	*pp = c;
 	return c;
 }
 
