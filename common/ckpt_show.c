@@ -1,0 +1,415 @@
+/*
+ * Content-aware text for `dmtcp_restart --show`: printers for our sections, plugged into the
+ * container's image_show() (which prints the header, the section table, checksums and page
+ * statistics), then a full content load (ckpt_load) whose verdict ends the output.
+ *
+ * The text is for people and for tests that grep it: one fact per line, "key value" pairs,
+ * constants by name.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt_show.h"
+#include "ckpt_state.h"
+#include "image.h"
+
+static const char *const sig_names[] = {
+	NULL,	   "SIGHUP",  "SIGINT",	   "SIGQUIT", "SIGILL",	   "SIGTRAP", "SIGABRT",
+	"SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",   "SIGUSR2", "SIGPIPE",
+	"SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",
+	"SIGTTIN", "SIGTTOU", "SIGURG",	   "SIGXCPU", "SIGXFSZ",   "SIGVTALRM", "SIGPROF",
+	"SIGWINCH", "SIGIO",  "SIGPWR",	   "SIGSYS",
+};
+
+/* "SIGUSR1", "SIGRTMIN+3", "signal 99" */
+static const char *sig_name(int sig, char *buf, size_t len)
+{
+	if (sig > 0 && sig < 32)
+		return sig_names[sig];
+	if (sig >= 32 && sig <= CKPT_NSIG)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - 32);
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
+static const char *const rlimit_names[CKPT_NRLIMITS] = {
+	"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+	"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME",
+};
+
+static const char *const itimer_names[3] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
+
+static const char *src_name(uint32_t s)
+{
+	return s == CKPT_SIGSRC_TRACEE ? "tracee" : s == CKPT_SIGSRC_PROC ? "proc-only" : "none";
+}
+
+static void print_lim(FILE *f, uint64_t v)
+{
+	if (v == UINT64_MAX)
+		fputs(" unlimited", f);
+	else
+		fprintf(f, " %" PRIu64, v);
+}
+
+static void print_mask(FILE *f, const char *what, uint64_t m)
+{
+	char b[24];
+	int i;
+
+	fprintf(f, "  %s %#018" PRIx64, what, m);
+	for (i = 0; i < CKPT_NSIG; i++)
+		if (m & (1ull << i))
+			fprintf(f, " %s", sig_name(i + 1, b, sizeof(b)));
+	fputc('\n', f);
+}
+
+static void print_siginfos(FILE *f, const char *what, const struct ckpt_siginfo *si,
+			   uint32_t n)
+{
+	uint32_t i;
+	char b[24];
+
+	for (i = 0; i < n; i++) {
+		int32_t signo, code;
+		int32_t pid, uid;
+
+		memcpy(&signo, si[i].raw, 4);
+		memcpy(&code, si[i].raw + 8, 4);
+		memcpy(&pid, si[i].raw + 16, 4);
+		memcpy(&uid, si[i].raw + 20, 4);
+		fprintf(f, "  %s %s code %d pid %d uid %d\n", what, sig_name(signo, b, sizeof(b)),
+			code, pid, uid);
+	}
+}
+
+static void show_proc(FILE *f, const struct ckpt_proc *p)
+{
+	uint32_t i;
+
+	fprintf(f, "  process pid %d ppid %d pgid %d sid %d comm \"%s\"\n", p->pid, p->ppid,
+		p->pgid, p->sid, p->comm);
+	fprintf(f, "  nspid");
+	for (i = 0; i < p->ns_levels; i++)
+		fprintf(f, " %d/%d/%d", p->ns_pid[i], p->ns_pgid[i], p->ns_sid[i]);
+	fprintf(f, "\n  uniquepid %s\n  exe %s\n  cwd %s\n  root %s\n", p->uniquepid, p->exe,
+		p->cwd, p->root);
+	fprintf(f, "  cmdline");
+	for (i = 0; i < p->cmdline_len;) {
+		const char *a = (const char *)p->cmdline + i;
+
+		fprintf(f, " %s", a);
+		i += (uint32_t)strnlen(a, p->cmdline_len - i) + 1;
+	}
+	fprintf(f, "\n  environ %u bytes\n", p->environ_len);
+	fprintf(f, "  uid %u %u %u %u gid %u %u %u %u groups", p->creds.uid[0], p->creds.uid[1],
+		p->creds.uid[2], p->creds.uid[3], p->creds.gid[0], p->creds.gid[1],
+		p->creds.gid[2], p->creds.gid[3]);
+	for (i = 0; i < p->creds.ngroups; i++)
+		fprintf(f, " %u", p->creds.groups[i]);
+	fprintf(f, "\n  caps inh %#" PRIx64 " prm %#" PRIx64 " eff %#" PRIx64 " bnd %#" PRIx64
+		   " amb %#" PRIx64 " no_new_privs %u seccomp %u\n",
+		p->creds.cap_inh, p->creds.cap_prm, p->creds.cap_eff, p->creds.cap_bnd,
+		p->creds.cap_amb, p->creds.no_new_privs, p->creds.seccomp_mode);
+	if (p->umask == ~0u)
+		fprintf(f, "  umask unknown");
+	else
+		fprintf(f, "  umask %04o", p->umask);
+	fprintf(f, " personality %#x start_time %" PRIu64 "\n", p->personality, p->start_time);
+	fprintf(f, "  mm code %#" PRIx64 "-%#" PRIx64 " data %#" PRIx64 "-%#" PRIx64
+		   " brk %#" PRIx64 "-%#" PRIx64 " stack %#" PRIx64 "\n",
+		p->mm.start_code, p->mm.end_code, p->mm.start_data, p->mm.end_data,
+		p->mm.start_brk, p->mm.brk, p->mm.start_stack);
+	fprintf(f, "  mm args %#" PRIx64 "-%#" PRIx64 " env %#" PRIx64 "-%#" PRIx64 "\n",
+		p->mm.arg_start, p->mm.arg_end, p->mm.env_start, p->mm.env_end);
+	for (i = 0; i < CKPT_NRLIMITS; i++) {
+		fprintf(f, "  rlimit RLIMIT_%s", rlimit_names[i]);
+		print_lim(f, p->rlim[i].cur);
+		print_lim(f, p->rlim[i].max);
+		fputc('\n', f);
+	}
+	for (i = 0; i < p->nzombies; i++)
+		fprintf(f, "  zombie pid %d status %d\n", p->zombies[i].pid,
+			p->zombies[i].exit_code);
+	fprintf(f, "  counts threads %u files %u fds %u vmas %u runs %u pages %" PRIu64 "\n",
+		p->nthreads, p->nfiles, p->nfds, p->nvmas, p->nruns, p->pages_stored);
+}
+
+static void show_thread(FILE *f, const struct ckpt_thread *t)
+{
+	const struct ckpt_regs *r = &t->regs;
+
+	fprintf(f, "  thread tid %d comm \"%s\"\n", t->tid, t->comm);
+	fprintf(f, "  regs rip %#" PRIx64 " rsp %#" PRIx64 " rbp %#" PRIx64 " rax %#" PRIx64
+		   " orig_rax %" PRId64 " eflags %#" PRIx64 "\n",
+		r->rip, r->rsp, r->rbp, r->rax, (int64_t)r->orig_rax, r->eflags);
+	fprintf(f, "  regs rdi %#" PRIx64 " rsi %#" PRIx64 " rdx %#" PRIx64 " r10 %#" PRIx64
+		   " r12 %#" PRIx64 " r13 %#" PRIx64 " r14 %#" PRIx64 " r15 %#" PRIx64 "\n",
+		r->rdi, r->rsi, r->rdx, r->r10, r->r12, r->r13, r->r14, r->r15);
+	fprintf(f, "  fs_base %#" PRIx64 " gs_base %#" PRIx64 "\n", r->fs_base, r->gs_base);
+	fprintf(f, "  syscall-fixup %s (stopped rax %" PRId64 ")\n", ckpt_sysfix_name(t->sysfix),
+		(int64_t)t->orig_rax_result);
+	fprintf(f, "  xsave %u bytes\n", t->xsave_size);
+	print_mask(f, "sigmask", t->sigmask);
+	if (t->have_altstack)
+		fprintf(f, "  sigaltstack sp %#" PRIx64 " size %" PRIu64 " flags %#x\n", t->ss_sp,
+			t->ss_size, t->ss_flags);
+	else
+		fprintf(f, "  sigaltstack unknown\n");
+	if (t->rseq_len)
+		fprintf(f, "  rseq %#" PRIx64 " len %u sig %#x flags %#x\n", t->rseq_addr,
+			t->rseq_len, t->rseq_sig, t->rseq_flags);
+	else
+		fprintf(f, "  rseq none\n");
+	fprintf(f, "  robust_list %#" PRIx64 " len %" PRIu64 "\n", t->robust_head, t->robust_len);
+	if (t->have_clear_tid)
+		fprintf(f, "  clear_tid %#" PRIx64 "\n", t->clear_tid);
+	else
+		fprintf(f, "  clear_tid unknown\n");
+	print_siginfos(f, "pending", t->pending, t->npending);
+}
+
+static void show_signals(FILE *f, const struct ckpt_signals *s)
+{
+	uint32_t i;
+	char b[24];
+
+	fprintf(f, "  dispositions from %s\n", src_name(s->act_source));
+	for (i = 0; i < CKPT_NSIG; i++) {
+		const struct ckpt_sigaction *a = &s->act[i];
+
+		if (!a->handler && !a->flags && !a->mask)
+			continue;
+		fprintf(f, "  sigaction %s handler ", sig_name((int)i + 1, b, sizeof(b)));
+		if (a->handler == 0)
+			fputs("SIG_DFL", f);
+		else if (a->handler == 1)
+			fputs("SIG_IGN", f);
+		else
+			fprintf(f, "%#" PRIx64, a->handler);
+		fprintf(f, " flags %#" PRIx64 " mask %#" PRIx64 "\n", a->flags, a->mask);
+	}
+	print_mask(f, "ignored", s->sig_ignored);
+	print_mask(f, "caught", s->sig_caught);
+	print_siginfos(f, "shared-pending", s->pending, s->npending);
+	fprintf(f, "  timers from %s\n", src_name(s->timer_source));
+	for (i = 0; i < 3; i++)
+		if (s->itimer[i].interval_ns || s->itimer[i].value_ns)
+			fprintf(f, "  itimer %s interval_ns %" PRIu64 " value_ns %" PRIu64 "\n",
+				itimer_names[i], s->itimer[i].interval_ns, s->itimer[i].value_ns);
+	for (i = 0; i < s->ntimers; i++) {
+		const struct ckpt_posix_timer *t = &s->timers[i];
+
+		fprintf(f, "  posix-timer id %d clock %d signal %s notify %d tid %d interval_ns %"
+			   PRIu64 " value_ns %" PRIu64 " overrun %d\n",
+			t->id, t->clock, sig_name(t->signo, b, sizeof(b)), t->notify, t->notify_tid,
+			t->interval_ns, t->value_ns, t->overrun);
+	}
+}
+
+static void show_files(FILE *f, const struct ckpt_proc *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->nfiles; i++) {
+		const struct ckpt_file *x = &p->files[i];
+
+		fprintf(f, "  file %u %s oflags %#o pos %" PRIu64 " mnt %u dev %#" PRIx64
+			   " ino %" PRIu64 " share %#" PRIx64 " path %s",
+			x->id, ckpt_file_type_name(x->type), x->oflags, x->pos, x->mnt_id, x->dev,
+			x->ino, x->share_key, x->path);
+		if (x->flags & CKPT_FF_DELETED)
+			fputs(" deleted", f);
+		if (x->type == CKPT_FILE_PIPE || x->type == CKPT_FILE_FIFO)
+			fprintf(f, " end %s", x->pipe_end == 0 ? "read" :
+					      x->pipe_end == 1 ? "write" : "both");
+		if (x->type == CKPT_FILE_SOCKET)
+			fprintf(f, " socktype %u", x->sock_type);
+		if (x->flags & CKPT_FF_HAS_DATA)
+			fprintf(f, " data %" PRIu64 " bytes", x->data_len);
+		if (x->flags & CKPT_FF_DATA_TRUNC)
+			fputs(" data-incomplete", f);
+		fputc('\n', f);
+		if (x->flags & CKPT_FF_TERMIOS)
+			fprintf(f, "  termios file %u iflag %#o oflag %#o cflag %#o lflag %#o "
+				   "rows %u cols %u\n",
+				x->id, x->tio.iflag, x->tio.oflag, x->tio.cflag, x->tio.lflag,
+				x->tio.ws_row, x->tio.ws_col);
+	}
+}
+
+static void show_fds(FILE *f, const struct ckpt_proc *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->nfds; i++)
+		fprintf(f, "  fd %d file %u%s\n", p->fds[i].fd, p->fds[i].file,
+			p->fds[i].fd_flags ? " cloexec" : "");
+}
+
+static void show_vmas(FILE *f, const struct ckpt_proc *p)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} fl[] = {
+		{ CKPT_VMA_F_SHARED, "shared" },     { CKPT_VMA_F_GROWSDOWN, "growsdown" },
+		{ CKPT_VMA_F_DELETED, "deleted" },   { CKPT_VMA_F_DATA_HERE, "data-here" },
+		{ CKPT_VMA_F_LOCKED, "locked" },     { CKPT_VMA_F_DONTDUMP, "dontdump" },
+		{ CKPT_VMA_F_GUARD, "guard" },
+	};
+	uint32_t i, j;
+
+	for (i = 0; i < p->nvmas; i++) {
+		const struct ckpt_vma *v = &p->vmas[i];
+
+		fprintf(f, "  vma %#" PRIx64 "-%#" PRIx64 " %c%c%c%c %s off %#" PRIx64
+			   " dev %#" PRIx64 " ino %" PRIu64 " pages %u",
+			v->start, v->end, v->prot & 1 ? 'r' : '-', v->prot & 2 ? 'w' : '-',
+			v->prot & 4 ? 'x' : '-', v->flags & CKPT_VMA_F_SHARED ? 's' : 'p',
+			ckpt_vma_kind_name(v->kind), v->pgoff, v->dev, v->ino, v->npages_stored);
+		if (v->shm_id)
+			fprintf(f, " object %" PRIu64 " owner %d", v->shm_id, v->owner_pid);
+		for (j = 0; j < sizeof(fl) / sizeof(fl[0]); j++)
+			if (v->flags & fl[j].bit)
+				fprintf(f, " %s", fl[j].name);
+		fprintf(f, " %s\n", v->path && *v->path ? v->path : "-");
+	}
+}
+
+static void show_pagemap(FILE *f, const struct ckpt_proc *p)
+{
+	uint32_t i;
+
+	fprintf(f, "  page-runs %u\n", p->nruns);
+	for (i = 0; i < p->nruns; i++)
+		fprintf(f, "  run %#" PRIx64 " pages %u vma %u\n", p->runs[i].vaddr,
+			p->runs[i].npages, p->runs[i].vma);
+}
+
+static const char *type_name(uint32_t type, void *arg)
+{
+	(void)arg;
+	return ckpt_sec_name(type);
+}
+
+/* Section-local decoding: the array sections carry their own count first. */
+static void print_record(FILE *f, const struct image_section *s, const void *data, size_t len,
+			 void *arg)
+{
+	struct ckpt_proc p;
+	const char *why = NULL;
+	uint32_t n = 0;
+	int rc = 0;
+
+	(void)arg;
+	ckpt_proc_init(&p);
+	if (len >= 4)
+		memcpy(&n, data, 4);
+	switch (s->type) {
+	case CKPT_SEC_PROC:
+		rc = ckpt_decode_proc(data, len, &p, &why);
+		if (!rc)
+			show_proc(f, &p);
+		break;
+	case CKPT_SEC_THREAD: {
+		struct ckpt_thread t;
+
+		rc = ckpt_decode_thread(data, len, &t, &why);
+		if (!rc) {
+			show_thread(f, &t);
+			free(t.xsave);
+			free(t.pending);
+		}
+		break;
+	}
+	case CKPT_SEC_SIGNALS: {
+		struct ckpt_signals sg;
+
+		rc = ckpt_decode_signals(data, len, &sg, &why);
+		if (!rc) {
+			show_signals(f, &sg);
+			free(sg.pending);
+			free(sg.timers);
+		}
+		break;
+	}
+	case CKPT_SEC_FILES:
+		p.nfiles = n;
+		rc = ckpt_decode_files(data, len, &p, &why);
+		if (!rc)
+			show_files(f, &p);
+		break;
+	case CKPT_SEC_FDS:
+		p.nfds = n;
+		p.nfiles = CKPT_MAX_FILES; /* checked against the real count by ckpt_load */
+		rc = ckpt_decode_fds(data, len, &p, &why);
+		if (!rc)
+			show_fds(f, &p);
+		p.nfiles = 0;
+		break;
+	case CKPT_SEC_VMAS:
+		p.nvmas = n;
+		rc = ckpt_decode_vmas(data, len, &p, &why);
+		if (!rc)
+			show_vmas(f, &p);
+		break;
+	case CKPT_SEC_PAGEMAP:
+		p.nruns = n;
+		rc = ckpt_decode_pagemap(data, len, &p, &why);
+		if (!rc)
+			show_pagemap(f, &p);
+		break;
+	case CKPT_SEC_FILEDATA: {
+		uint32_t id;
+		uint64_t dl;
+
+		if (len < 12) {
+			rc = -EINVAL;
+			why = "FILEDATA section too short";
+		} else if (!(rc = ckpt_decode_filedata_hdr(data, 12, &id, &dl, &why))) {
+			fprintf(f, "  filedata file %u %" PRIu64 " bytes\n", id, dl);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	if (rc)
+		fprintf(f, "  INVALID: %s\n", why ? why : "cannot decode");
+	ckpt_proc_free(&p);
+}
+
+static const struct image_show_hooks hooks = {
+	.type_name = type_name,
+	.print_record = print_record,
+};
+
+const struct image_show_hooks *ckpt_show_hooks(void)
+{
+	return &hooks;
+}
+
+int ckpt_show(FILE *f, const char *path, unsigned flags)
+{
+	struct ckpt_proc p;
+	int rc;
+
+	rc = image_show(f, path, &hooks, flags);
+	if (rc)
+		return rc;
+	rc = ckpt_load(path, &p, NULL);
+	if (rc) {
+		fprintf(f, "content: INVALID (%s)\n", strerror(-rc));
+		return rc;
+	}
+	fprintf(f, "content: valid (process %d, %u threads, %u fds, %u vmas, %" PRIu64
+		   " pages stored)\n",
+		p.pid, p.nthreads, p.nfds, p.nvmas, p.pages_stored);
+	ckpt_proc_free(&p);
+	return 0;
+}
