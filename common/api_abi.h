@@ -16,6 +16,8 @@ enum dmtcp_api_op {
 	DMTCP_OP_IS_ENABLED = 1, /* returns 1 under the tracer */
 	DMTCP_OP_CHECKPOINT = 2, /* asks the coordinator for a checkpoint of the computation;
 				    returns 0 once the request is sent */
+	DMTCP_OP_NOCHECKPOINT = 3, /* dmtcp_nocheckpoint: this process and what it starts leave
+				      checkpoint control (no peer, never suspended) */
 };
 
 #endif

@@ -1,0 +1,471 @@
+/*
+ * dmtcp_launch: run a program under checkpoint control.
+ *
+ * dmtcp_launch finds (or starts) the coordinator, then forks the tracer, which forks the
+ * program under ptrace + the seccomp filter. dmtcp_launch itself only waits for the tracer's
+ * reports on a pipe: the program's pid, an exec failure, the program's end. It returns the
+ * moment the program ends, with its status (re-raising a fatal signal), while the tracer stays
+ * as long as any traced process lives. All three stay in the caller's session and process
+ * group so that the terminal's signals reach the program as usual.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "coordclient.h"
+#include "log.h"
+#include "tracer.h"
+
+struct launch_opts {
+	struct coord_opts coord;
+	const char *ckptdir;
+	long interval;
+	int gzip;
+	int quiet;
+	char **argv;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: dmtcp_launch [OPTIONS] <command> [args...]\n"
+		"Start a process under checkpoint control (ptrace + seccomp; no preload).\n\n"
+		"Connecting to the coordinator:\n"
+		"  -h, --coord-host, --host HOSTNAME  (environment variable DMTCP_COORD_HOST)\n"
+		"  -p, --coord-port, --port PORT      (environment variable DMTCP_COORD_PORT,\n"
+		"                                      default %d; 0: any free port)\n"
+		"  --port-file FILENAME   write the coordinator's port number there\n"
+		"  -j, --join-coordinator join an existing coordinator; fail if none answers\n"
+		"  --new-coordinator      start a new coordinator; fail if the port is taken\n"
+		"  --any-coordinator      join one, or start one in the background (default)\n"
+		"  -i, --interval SECONDS checkpoint interval for a coordinator we start\n"
+		"                         (environment variable DMTCP_CHECKPOINT_INTERVAL)\n\n"
+		"Checkpoint images:\n"
+		"  -c, --ckptdir PATH     where images go (environment variable DMTCP_CHECKPOINT_DIR)\n"
+		"  --gzip, --no-gzip      compress images or not (environment variable DMTCP_GZIP,\n"
+		"                         default on)\n"
+		"  --ckpt-signal N        accepted for compatibility: no signal is taken from the\n"
+		"                         program (environment variable DMTCP_SIGCKPT)\n"
+		"  --with-plugin A.so[:B.so]  reserved for the plugin interface\n\n"
+		"Other:\n"
+		"  -q, --quiet            fewer messages (repeat for fewer)\n"
+		"  --help                 this text\n"
+		"  --version              version\n\n"
+		"Failures of dmtcp_launch itself exit with DMTCP_FAIL_RC (default 99).\n",
+		DMTCP_DEFAULT_PORT);
+}
+
+static long parse_num(const char *what, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		die("%s must be a number from %ld to %ld, not '%s'", what, lo, hi, s);
+	return v;
+}
+
+static int parse_bool_env(const char *name, int dflt)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v)
+		return dflt;
+	if (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false"))
+		return 0;
+	if (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true"))
+		return 1;
+	die("%s='%s' is not a boolean (0 or 1)", name, v);
+}
+
+enum {
+	OPT_PORT_FILE = 256,
+	OPT_NEW,
+	OPT_ANY,
+	OPT_GZIP,
+	OPT_NO_GZIP,
+	OPT_CKPT_SIGNAL,
+	OPT_PLUGIN,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static void parse_args(int argc, char **argv, struct launch_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "coord-host", required_argument, 0, 'h' },
+		{ "host", required_argument, 0, 'h' },
+		{ "coord-port", required_argument, 0, 'p' },
+		{ "port", required_argument, 0, 'p' },
+		{ "port-file", required_argument, 0, OPT_PORT_FILE },
+		{ "join-coordinator", no_argument, 0, 'j' },
+		{ "join", no_argument, 0, 'j' },
+		{ "new-coordinator", no_argument, 0, OPT_NEW },
+		{ "any-coordinator", no_argument, 0, OPT_ANY },
+		{ "interval", required_argument, 0, 'i' },
+		{ "ckptdir", required_argument, 0, 'c' },
+		{ "gzip", no_argument, 0, OPT_GZIP },
+		{ "no-gzip", no_argument, 0, OPT_NO_GZIP },
+		{ "ckpt-signal", required_argument, 0, OPT_CKPT_SIGNAL },
+		{ "with-plugin", required_argument, 0, OPT_PLUGIN },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, OPT_HELP },
+		{ "version", no_argument, 0, OPT_VERSION },
+		{ 0, 0, 0, 0 },
+	};
+	const char *v;
+	int c, port;
+
+	coord_opts_from_env(&o->coord);
+	o->interval = -1;
+	v = getenv("DMTCP_CHECKPOINT_INTERVAL");
+	if (v && *v)
+		o->interval = parse_num("DMTCP_CHECKPOINT_INTERVAL", v, 0, LONG_MAX);
+	v = getenv("DMTCP_CHECKPOINT_DIR");
+	if (v && *v)
+		o->ckptdir = v;
+	o->gzip = parse_bool_env("DMTCP_GZIP", 1);
+	v = getenv("DMTCP_SIGCKPT");
+	if (v && *v)
+		parse_num("DMTCP_SIGCKPT", v, 1, NSIG - 1);
+
+	opterr = 0;
+	/* '+': options end at the program's name; its own options are its own. */
+	while ((c = getopt_long(argc, argv, "+:h:p:ji:c:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			if (strlen(optarg) >= sizeof(o->coord.host))
+				die("coordinator host name too long: '%s'", optarg);
+			snprintf(o->coord.host, sizeof(o->coord.host), "%s", optarg);
+			break;
+		case 'p':
+			port = coord_parse_port(optarg);
+			if (port < 0)
+				die("--coord-port must be a port number (0..65535), not '%s'", optarg);
+			o->coord.port = port;
+			break;
+		case OPT_PORT_FILE:
+			o->coord.port_file = optarg;
+			break;
+		case 'j':
+			o->coord.mode = COORD_JOIN;
+			break;
+		case OPT_NEW:
+			o->coord.mode = COORD_NEW;
+			break;
+		case OPT_ANY:
+			o->coord.mode = COORD_ANY;
+			break;
+		case 'i':
+			o->interval = parse_num("--interval", optarg, 0, LONG_MAX);
+			break;
+		case 'c':
+			o->ckptdir = optarg;
+			break;
+		case OPT_GZIP:
+			o->gzip = 1;
+			break;
+		case OPT_NO_GZIP:
+			o->gzip = 0;
+			break;
+		case OPT_CKPT_SIGNAL:
+			parse_num("--ckpt-signal", optarg, 1, NSIG - 1);
+			break;
+		case OPT_PLUGIN:
+			die("--with-plugin: the plugin interface does not exist yet; "
+			    "cannot load '%s'", optarg);
+		case 'q':
+			o->quiet++;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("dmtcp_launch (dmtcp-ptrace) %s\n", DMTCP_VERSION);
+			exit(0);
+		case ':':
+			die("option '%s' needs an argument (see dmtcp_launch --help)",
+			    argv[optind - 1]);
+		default:
+			if (optopt)
+				die("unknown option '-%c' (see dmtcp_launch --help)", optopt);
+			die("unknown option '%s' (see dmtcp_launch --help)", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		die("no program to launch (see dmtcp_launch --help)");
+	if (o->coord.mode == COORD_JOIN && o->interval >= 0 && getenv("DMTCP_CHECKPOINT_INTERVAL") == NULL)
+		die("--interval cannot be used with --join-coordinator: "
+		    "the coordinator's interval is set where it runs");
+	o->argv = argv + optind;
+}
+
+/* Where peers of this computation connect: the address the first connection reached. */
+static void coord_address(int fd, const struct coord_opts *co, char *host, size_t hlen,
+			  int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	snprintf(host, hlen, "%s", co->host);
+	*port = co->port;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, (socklen_t)hlen);
+		*port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, (socklen_t)hlen);
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
+/* DMTCP writes the port file whether it started the coordinator or joined it. */
+static void write_port_file(const char *path, int port)
+{
+	char buf[16];
+	FILE *f;
+
+	if (!path || access(path, F_OK) == 0)
+		return;
+	snprintf(buf, sizeof(buf), "%d\n", port);
+	f = fopen(path, "we");
+	if (!f || fputs(buf, f) < 0 || fclose(f) != 0)
+		die("cannot write the port file %s: %s", path, strerror(errno));
+}
+
+static int g_report_fd = -1;
+
+static void tell_root_exit(struct tracer *tr, int wstatus, void *arg)
+{
+	struct launch_report rep = { LREP_EXIT, wstatus };
+
+	(void)tr;
+	(void)arg;
+	if (g_report_fd >= 0) {
+		if (write(g_report_fd, &rep, sizeof(rep)) < 0) {
+			/* dmtcp_launch is gone: nobody to tell */
+		}
+		close(g_report_fd);
+		g_report_fd = -1;
+	}
+}
+
+/* The tracer process. Never returns. */
+static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, int coord_fd,
+		       int report_fd)
+{
+	static const int ignored[] = { SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP,
+				       SIGTERM, SIGPIPE };
+	struct tracer_config cfg;
+	struct launch_report rep;
+	struct tracer *tr;
+	sigset_t unblock;
+	unsigned i;
+	pid_t pid;
+	int r, fd;
+
+	/*
+	 * The terminal's signals are for the program: the tracer must outlive them (its death
+	 * kills every traced process through PTRACE_O_EXITKILL). dmtcp_launch forwards SIGTERM
+	 * and SIGHUP sent to it.
+	 */
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	sigemptyset(&unblock);
+	sigaddset(&unblock, SIGTERM);
+	sigaddset(&unblock, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+
+	memset(&cfg, 0, sizeof(cfg));
+	coord_address(coord_fd, &o->coord, cfg.coord_host, sizeof(cfg.coord_host), &cfg.coord_port);
+	cfg.ckptdir = o->ckptdir;
+	cfg.interval = o->interval;
+	cfg.gzip = o->gzip;
+	cfg.timings = getenv("DMTCP_TRACER_TIMINGS") && !strcmp(getenv("DMTCP_TRACER_TIMINGS"), "1");
+	r = tracer_create(&cfg, &tr);
+	if (r < 0) {
+		rep = (struct launch_report){ LREP_TRACER_ERR, -r };
+		if (write(report_fd, &rep, sizeof(rep)) < 0) {
+		}
+		_exit(fail_rc());
+	}
+	tr->on_root_exit = tell_root_exit;
+	g_report_fd = report_fd;
+	r = tracer_spawn(tr, o->argv, ss, coord_fd, report_fd, &pid);
+	if (r < 0) {
+		rep = (struct launch_report){ LREP_TRACER_ERR, -r };
+		if (write(report_fd, &rep, sizeof(rep)) < 0) {
+		}
+		_exit(fail_rc());
+	}
+	rep = (struct launch_report){ LREP_PID, pid };
+	if (write(report_fd, &rep, sizeof(rep)) < 0) {
+	}
+	/* Do not hold the caller's stdin/stdout (a pipe reader would wait for us); keep
+	 * stderr for our own errors. */
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	r = tracer_run(tr);
+	tracer_destroy(tr);
+	_exit(r < 0 ? fail_rc() : 0);
+}
+
+static void __attribute__((noreturn)) exit_like(int wstatus)
+{
+	struct rlimit no_core = { 0, 0 };
+	sigset_t all;
+	int sig;
+
+	if (WIFEXITED(wstatus))
+		exit(WEXITSTATUS(wstatus));
+	sig = WTERMSIG(wstatus);
+	/* The program dumped its core already (if it could): ours would be noise. */
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigaddset(&all, sig);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	raise(sig);
+	exit(128 + sig);
+}
+
+int main(int argc, char **argv)
+{
+	struct tracer_sigstate ss;
+	struct launch_opts o;
+	struct launch_report rep;
+	struct pollfd pfd[2];
+	sigset_t fwd;
+	int coord_fd, pfds[2], sfd;
+	pid_t tracer, prog = 0;
+	int pending_sig = 0;
+	size_t got = 0;
+
+	log_set_prog("dmtcp_launch");
+	memset(&o, 0, sizeof(o));
+	parse_args(argc, argv, &o);
+	if (o.quiet)
+		log_set_level(o.quiet > 1 ? LOG_ERROR : LOG_WARN);
+	o.coord.ckptdir = o.ckptdir;
+	o.coord.interval = o.interval;
+	o.coord.quiet = o.quiet;
+	if (o.ckptdir && o.ckptdir[0] != '/') {
+		/* Every process of the computation must mean the same directory. */
+		static char abs[PATH_MAX];
+
+		if (!realpath(o.ckptdir, abs))
+			die("checkpoint directory '%s': %s", o.ckptdir, strerror(errno));
+		o.ckptdir = o.coord.ckptdir = abs;
+	}
+
+	coord_fd = coord_ensure(&o.coord);
+	if (coord_fd < 0)
+		die("cannot reach a coordinator (%s mode, %s:%d)",
+		    o.coord.mode == COORD_JOIN ? "--join-coordinator" :
+		    o.coord.mode == COORD_NEW ? "--new-coordinator" : "--any-coordinator",
+		    o.coord.host, o.coord.port);
+	fcntl(coord_fd, F_SETFD, FD_CLOEXEC);
+	write_port_file(o.coord.port_file, o.coord.port);
+
+	if (pipe2(pfds, O_CLOEXEC) < 0)
+		die("cannot create a pipe: %s", strerror(errno));
+	/* The caller's signal state, for the program; then block what we forward. */
+	tracer_save_sigstate(&ss);
+	sigemptyset(&fwd);
+	sigaddset(&fwd, SIGTERM);
+	sigaddset(&fwd, SIGHUP);
+	sigprocmask(SIG_BLOCK, &fwd, NULL);
+	tracer = fork();
+	if (tracer < 0)
+		die("cannot fork the tracer: %s", strerror(errno));
+	if (tracer == 0) {
+		close(pfds[0]);
+		run_tracer(&o, &ss, coord_fd, pfds[1]);
+	}
+	close(pfds[1]);
+	close(coord_fd);
+	/* The program gets the terminal's SIGINT/SIGQUIT itself; we wait for its verdict. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+	if (sfd < 0)
+		die("cannot create a signalfd: %s", strerror(errno));
+
+	pfd[0] = (struct pollfd){ pfds[0], POLLIN, 0 };
+	pfd[1] = (struct pollfd){ sfd, POLLIN, 0 };
+	for (;;) {
+		ssize_t n;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll failed: %s", strerror(errno));
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (prog > 0)
+					kill(prog, (int)si.ssi_signo);
+				else
+					pending_sig = (int)si.ssi_signo;
+			}
+		}
+		if (!pfd[0].revents)
+			continue;
+		n = read(pfds[0], (char *)&rep + got, sizeof(rep) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("the tracer (pid %d) ended without reporting the program's end", tracer);
+		got += (size_t)n;
+		if (got < sizeof(rep))
+			continue;
+		got = 0;
+		switch (rep.kind) {
+		case LREP_PID:
+			prog = rep.val;
+			if (pending_sig)
+				kill(prog, pending_sig);
+			break;
+		case LREP_EXEC_ERR:
+			die("cannot execute '%s': %s", o.argv[0], strerror(rep.val));
+		case LREP_FILTER_ERR:
+			die("cannot install the seccomp filter for '%s': %s", o.argv[0],
+			    strerror(rep.val));
+		case LREP_TRACER_ERR:
+			die("the tracer failed to start '%s': %s", o.argv[0], strerror(rep.val));
+		case LREP_EXIT:
+			exit_like(rep.val);
+		default:
+			die("the tracer sent an unknown report (%d)", rep.kind);
+		}
+	}
+}

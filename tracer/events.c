@@ -1,0 +1,352 @@
+/*
+ * What the tracer does with each wait status: ptrace-stops of every kind, new threads and
+ * processes, exec, and deaths.
+ *
+ * Every stop is either let go at once (the process runs) or held (its process is being
+ * suspended): a held thread remembers how to be let go (enum resume_how, and the signal it
+ * was about to receive) so that resuming it later is exactly what letting it go now would
+ * have been.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api_abi.h"
+#include "log.h"
+#include "tracer_int.h"
+
+void thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
+{
+	long r = 0;
+
+	switch (how) {
+	case RESUME_CONT:
+		r = ptrace(PTRACE_CONT, t->tid, 0, (long)sig);
+		break;
+	case RESUME_SYSCALL:
+		r = ptrace(PTRACE_SYSCALL, t->tid, 0, (long)sig);
+		break;
+	case RESUME_LISTEN:
+		/* Leaves the thread group-stopped, yet lets the kernel wake it for SIGCONT (or a
+		 * PTRACE_INTERRUPT) with a new PTRACE_EVENT_STOP: job control as without us. */
+		r = ptrace(PTRACE_LISTEN, t->tid, 0, 0);
+		break;
+	}
+	/* ESRCH: it died meanwhile (SIGKILL); its death is in the wait queue. */
+	if (r < 0 && errno != ESRCH)
+		pr_warn("tid %d: cannot resume: %s", t->tid, strerror(errno));
+	t->state = TS_RUNNING;
+	t->listening = how == RESUME_LISTEN;
+}
+
+void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status)
+{
+	t->state = TS_HELD;
+	t->resume_how = how;
+	t->resume_sig = sig;
+	t->stop_status = status;
+}
+
+static int is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static struct tracee_proc *new_process(struct tracer *tr, struct tracee_proc *parent, pid_t pid,
+				       pid_t ppid, int held)
+{
+	struct tracee_proc *p;
+
+	p = ptable_add_proc(tr, pid, ppid, parent ? parent->prog : "?");
+	if (!p)
+		return NULL;
+	if (!ptable_add_thread(tr, p, pid, TS_NEW)) {
+		ptable_del_proc(tr, p);
+		return NULL;
+	}
+	if (parent) {
+		sockrec_copy(p, parent);
+		p->nocheckpoint = parent->nocheckpoint;
+		p->generation = parent->generation;
+	}
+	if (held) {
+		/* Born while its parent is being suspended: it must not run during the
+		 * checkpoint. It announces itself as suspended; the coordinator brings it to the
+		 * current barrier, or it is let go with its parent. */
+		p->phase = PP_SUSPENDING;
+		p->born_held = 1;
+	}
+	pr_debug("pid %d: new process (parent %d)%s", pid, ppid, held ? ", held" : "");
+	if (!p->nocheckpoint)
+		peer_open(p, -1, held ? "SUSPENDED" : "RUNNING");
+	return p;
+}
+
+/*
+ * A stop of a tid we do not know: an auto-attached thread or process whose first stop came
+ * before its parent's PTRACE_EVENT_FORK/CLONE was read. /proc tells which it is.
+ */
+static struct tracee_thread *adopt_newborn(struct tracer *tr, pid_t tid)
+{
+	struct tracee_proc *p, *parent;
+	pid_t tgid = 0, ppid = 0;
+
+	if (read_proc_status_ids(tid, &tgid, &ppid) < 0)
+		return NULL;
+	if (tgid != tid) {
+		p = ptable_proc(tr, tgid);
+		if (!p) {
+			pr_warn("tid %d: stop of a thread of unknown process %d", tid, tgid);
+			return NULL;
+		}
+		return ptable_add_thread(tr, p, tid, TS_NEW);
+	}
+	parent = ptable_proc(tr, ppid);
+	p = new_process(tr, parent, tid, ppid,
+			parent && parent->phase != PP_RUNNING && !parent->nocheckpoint);
+	return p ? p->threads : NULL;
+}
+
+static void release_vfork_child(struct tracee_proc *c)
+{
+	/* Its parent cannot stop before the child execs or exits: holding the child would
+	 * deadlock the suspend. */
+	if (c->born_held) {
+		c->born_held = 0;
+		resume_proc(c);
+	}
+}
+
+static void on_clone_event(struct tracee_thread *t, int ev)
+{
+	struct tracer *tr = t->proc->tracer;
+	struct tracee_proc *parent = t->proc;
+	struct tracee_thread *known;
+	unsigned long msg = 0;
+	pid_t newid, tgid = 0, ppid = 0;
+	int held;
+
+	if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) < 0)
+		return;
+	newid = (pid_t)msg;
+	known = ptable_thread(tr, newid);
+	if (known) {
+		if (ev == PTRACE_EVENT_VFORK && known->proc->pid == newid)
+			release_vfork_child(known->proc);
+		return;
+	}
+	if (ev == PTRACE_EVENT_CLONE) {
+		/* clone() without SIGCHLD: a thread, or a process with another exit signal. */
+		if (read_proc_status_ids(newid, &tgid, &ppid) < 0)
+			return; /* gone already; its death is in the wait queue */
+		if (tgid == parent->pid) {
+			ptable_add_thread(tr, parent, newid, TS_NEW);
+			return;
+		}
+	} else {
+		ppid = parent->pid;
+	}
+	held = parent->phase != PP_RUNNING && ev != PTRACE_EVENT_VFORK && !parent->nocheckpoint;
+	new_process(tr, parent, newid, ppid ? ppid : parent->pid, held);
+}
+
+static void set_prog_from_comm(struct tracee_proc *p)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", p->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(p->prog, sizeof(p->prog), "%s", buf);
+}
+
+static void on_exec(struct tracee_thread *t)
+{
+	struct tracer *tr = t->proc->tracer;
+	struct tracee_proc *p = t->proc;
+	struct tracee_thread *o, *next;
+
+	/*
+	 * Reported for the thread-group id. If another thread called execve it has taken over
+	 * that id; every other thread is gone (the kernel reports their deaths, which we then
+	 * ignore as unknown).
+	 */
+	for (o = p->threads; o; o = next) {
+		next = o->next;
+		if (o != t)
+			ptable_del_thread(tr, o);
+	}
+	memset(&t->sc, 0, sizeof(t->sc));
+	if (p->exec_pending && p->exec_prog[0])
+		snprintf(p->prog, sizeof(p->prog), "%s", p->exec_prog);
+	else
+		set_prog_from_comm(p);
+	p->exec_pending = 0;
+	sockrec_exec(p);
+	pr_debug("pid %d: exec %s", p->pid, p->prog);
+	if (p->conn_open)
+		peer_update(p, NULL);
+}
+
+static void note_exec(struct tracee_thread *t, const struct user_regs_struct *r)
+{
+	struct tracee_proc *p = t->proc;
+	raddr_t path = { r->orig_rax == SYS_execveat ? r->rsi : r->rdi };
+	char buf[PATH_MAX];
+	const char *base;
+
+	if (remote_read_str(t->tid, path, buf, sizeof(buf)) < 0) {
+		p->exec_prog[0] = '\0';
+	} else {
+		base = strrchr(buf, '/');
+		base = base ? base + 1 : buf;
+		/* execveat(fd, "", AT_EMPTY_PATH): no name; /proc/PID/comm tells after exec */
+		snprintf(p->exec_prog, sizeof(p->exec_prog), "%.*s", (int)sizeof(p->exec_prog) - 1,
+			 base);
+	}
+	p->exec_pending = 1;
+}
+
+static enum resume_how on_seccomp(struct tracee_thread *t)
+{
+	struct user_regs_struct r;
+	unsigned long data = 0;
+
+	if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &data) < 0)
+		return RESUME_CONT;
+	if (data != FILTER_DATA_NATIVE)
+		return RESUME_CONT;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+		return RESUME_CONT;
+	switch ((long)r.orig_rax) {
+	case SYS_socket:
+	case SYS_socketpair:
+	case SYS_bind:
+	case SYS_listen:
+	case SYS_connect:
+	case SYS_accept:
+	case SYS_accept4:
+		return sockrec_enter(t, &r);
+	case SYS_execve:
+	case SYS_execveat:
+		note_exec(t, &r);
+		return RESUME_CONT;
+	case DMTCP_API_SYSCALL:
+		sysapi_handle(t, &r);
+		return RESUME_CONT;
+	default:
+		/* fork, vfork, clone, clone3: the ptrace options follow the new task */
+		return RESUME_CONT;
+	}
+}
+
+static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
+{
+	struct tracee_proc *p = t->proc;
+
+	if (t->tid != p->pid) {
+		ptable_del_thread(tr, t);
+		suspend_check(p);
+		return;
+	}
+	/* The kernel reports a leader's death only once the rest of its group is gone. */
+	if (WIFSIGNALED(status))
+		pr_debug("pid %d (%s): killed by %s", p->pid, p->prog, name_signal(WTERMSIG(status)));
+	else
+		pr_debug("pid %d (%s): exited with %d", p->pid, p->prog, WEXITSTATUS(status));
+	if (p->pid == tr->root_pid) {
+		tr->root_pid = 0;
+		if (tr->on_root_exit)
+			tr->on_root_exit(tr, status, tr->on_root_exit_arg);
+	}
+	ptable_del_proc(tr, p);
+}
+
+void events_handle(struct tracer *tr, pid_t tid, int status)
+{
+	struct tracee_thread *t = ptable_thread(tr, tid);
+	struct tracee_proc *p;
+	enum resume_how how = RESUME_CONT;
+	int sig, ev, inject = 0;
+
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (t)
+			on_death(tr, t, status);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	if (!t) {
+		t = adopt_newborn(tr, tid);
+		if (!t) {
+			/* Nothing to attribute it to: never leave a task stopped. */
+			ptrace(PTRACE_CONT, tid, 0, 0);
+			return;
+		}
+	}
+	sig = WSTOPSIG(status);
+	ev = status >> 16;
+	if (sig == (SIGTRAP | 0x80)) {
+		sockrec_exit(t);
+	} else if (ev == 0) {
+		/* Signal-delivery-stop: deliver it untouched. */
+		inject = sig;
+	} else {
+		switch (ev) {
+		case PTRACE_EVENT_FORK:
+		case PTRACE_EVENT_VFORK:
+		case PTRACE_EVENT_CLONE:
+			on_clone_event(t, ev);
+			break;
+		case PTRACE_EVENT_EXEC:
+			on_exec(t);
+			break;
+		case PTRACE_EVENT_SECCOMP:
+			how = on_seccomp(t);
+			break;
+		case PTRACE_EVENT_STOP:
+			p = t->proc;
+			if (is_stop_signal(sig)) {
+				/* Group-stop: stay stopped, as the program would without us. */
+				how = RESUME_LISTEN;
+				if (!p->group_stopped) {
+					p->group_stopped = 1;
+					if (p->conn_open)
+						peer_update(p, "STOPPED");
+				}
+			} else if (t->listening && p->group_stopped) {
+				/* A listening thread woken by SIGCONT: the group-stop is over. */
+				p->group_stopped = 0;
+				if (p->conn_open)
+					peer_update(p, NULL);
+			}
+			/* else: our PTRACE_INTERRUPT, or the first stop of a new task */
+			break;
+		default:
+			pr_debug("tid %d: %s", tid, name_ptrace_event(ev));
+			break;
+		}
+	}
+	p = t->proc;
+	if (p->phase != PP_RUNNING && !p->nocheckpoint) {
+		thread_hold(t, how, inject, status);
+		suspend_check(p);
+	} else {
+		thread_resume(t, how, inject);
+	}
+}

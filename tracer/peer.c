@@ -1,0 +1,301 @@
+/*
+ * One coordinator peer per traced process: its connection, what it announces (HELLO, updates
+ * on exec and stop/continue) and the barriers the coordinator runs on it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "coordclient.h"
+#include "log.h"
+#include "proto.h"
+#include "tracer_int.h"
+
+#define PEER_CONNECT_TIMEOUT_MS 2000
+#define PEER_CLOSE_FLUSH_MS	200
+
+static const char *proc_state(const struct tracee_proc *p)
+{
+	if (p->group_stopped)
+		return "STOPPED";
+	return p->phase == PP_RUNNING ? "RUNNING" : "SUSPENDED";
+}
+
+static void peer_send(struct tracee_proc *p, struct proto_msg *m)
+{
+	uint16_t type = m->type;
+	int r = proto_finish(m);
+
+	if (r == 0)
+		r = proto_conn_queue(&p->conn, m);
+	if (r == 0) {
+		r = proto_conn_flush(&p->conn);
+		if (r > 0)
+			r = 0; /* the rest goes when poll says the socket is writable */
+	}
+	proto_msg_free(m);
+	if (r < 0) {
+		pr_warn("pid %d: cannot send %s to the coordinator: %s", p->pid,
+			proto_type_name(type), strerror(-r));
+		peer_close(p);
+	}
+}
+
+int peer_open(struct tracee_proc *p, int fd, const char *state)
+{
+	struct tracer *tr = p->tracer;
+	struct proto_msg m;
+	int fl;
+
+	if (fd < 0) {
+		fd = coord_tcp_connect(tr->cfg.coord_host, tr->cfg.coord_port,
+				       PEER_CONNECT_TIMEOUT_MS);
+		if (fd < 0) {
+			pr_warn("pid %d: cannot connect to the coordinator at %s:%d: %s", p->pid,
+				tr->cfg.coord_host, tr->cfg.coord_port, strerror(-fd));
+			return fd;
+		}
+	}
+	fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	proto_conn_init(&p->conn, fd);
+	p->conn_open = 1;
+
+	proto_msg_init(&m, MSG_HELLO);
+	proto_put_str(&m, F_ROLE, "peer");
+	proto_put_str(&m, F_PROG, p->prog);
+	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
+	proto_put_u64(&m, F_PPID, (uint64_t)p->ppid);
+	proto_put_str(&m, F_UNIQUEPID, p->uniquepid);
+	proto_put_str(&m, F_HOST, tr->hostname);
+	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
+	if (tr->cfg.interval >= 0 && p->pid == tr->root_pid)
+		proto_put_u64(&m, F_INTERVAL, (uint64_t)tr->cfg.interval);
+	peer_send(p, &m);
+	return p->conn_open ? 0 : -ECONNRESET;
+}
+
+void peer_close(struct tracee_proc *p)
+{
+	long deadline;
+
+	if (!p->conn_open)
+		return;
+	/* A BARRIER_DONE or update still queued is worth a short wait. */
+	deadline = now_us() + PEER_CLOSE_FLUSH_MS * 1000L;
+	while (p->conn.wlen && now_us() < deadline) {
+		struct pollfd pfd = { p->conn.fd, POLLOUT, 0 };
+
+		if (proto_conn_flush(&p->conn) <= 0)
+			break;
+		poll(&pfd, 1, PEER_CLOSE_FLUSH_MS);
+	}
+	close(p->conn.fd);
+	proto_conn_free(&p->conn);
+	p->conn.fd = -1;
+	p->conn_open = 0;
+}
+
+void peer_update(struct tracee_proc *p, const char *state)
+{
+	struct proto_msg m;
+
+	if (!p->conn_open)
+		return;
+	proto_msg_init(&m, MSG_PEER_UPDATE);
+	proto_put_str(&m, F_PROG, p->prog);
+	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
+	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
+	peer_send(p, &m);
+}
+
+void peer_barrier_done(struct tracee_proc *p, const char *barrier, int status, const char *reason,
+		       const char *image)
+{
+	struct proto_msg m;
+
+	if (!p->conn_open)
+		return;
+	proto_msg_init(&m, MSG_BARRIER_DONE);
+	proto_put_str(&m, F_BARRIER, barrier);
+	proto_put_u64(&m, F_GENERATION, p->generation);
+	proto_put_u64(&m, F_STATUS, (uint64_t)(int64_t)status);
+	if (status < 0)
+		proto_put_str(&m, F_REASON, reason && *reason ? reason : strerror(-status));
+	if (image && *image)
+		proto_put_str(&m, F_IMAGE, image);
+	peer_send(p, &m);
+}
+
+int peer_ckpt_request(struct tracee_proc *p)
+{
+	struct proto_msg m;
+
+	if (!p->conn_open)
+		return -ENOTCONN;
+	proto_msg_init(&m, MSG_CKPT_REQUEST);
+	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
+	peer_send(p, &m);
+	return p->conn_open ? 0 : -ECONNRESET;
+}
+
+typedef int (*ckpt_hook)(struct tracee_proc *, struct ckpt_step *);
+
+static void run_step(struct tracee_proc *p, const char *name, ckpt_hook hook)
+{
+	struct ckpt_step step;
+	int r;
+
+	memset(&step, 0, sizeof(step));
+	step.generation = p->generation;
+	if (p->phase != PP_SUSPENDED) {
+		peer_barrier_done(p, name, -EINVAL, "process is not suspended", NULL);
+		return;
+	}
+	r = hook(p, &step);
+	if (r < 0)
+		pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, name,
+		       step.reason[0] ? step.reason : strerror(-r));
+	peer_barrier_done(p, name, r, step.reason, step.image);
+}
+
+static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
+{
+	struct tracer *tr = p->tracer;
+	struct ckpt_step step;
+	int r = 0;
+
+	pr_debug("pid %d: barrier %s (generation %llu)", p->pid, name, (unsigned long long)gen);
+	/* The coordinator has taken this process over: it follows its own barriers now. */
+	p->born_held = 0;
+	if (!strcmp(name, BARRIER_SUSPEND)) {
+		p->generation = gen;
+		p->suspend_pending = 1;
+		if (p->phase == PP_RUNNING)
+			suspend_begin(p);
+		else if (p->phase == PP_SUSPENDED) {
+			/* held from birth, or a repeated suspend: already there */
+			p->suspend_pending = 0;
+			peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
+		} else {
+			suspend_check(p);
+		}
+		return;
+	}
+	if (!strcmp(name, BARRIER_RESUME) || !strcmp(name, BARRIER_ABORT)) {
+		memset(&step, 0, sizeof(step));
+		step.generation = p->generation;
+		if (p->phase == PP_SUSPENDED) {
+			r = !strcmp(name, BARRIER_ABORT) ? ckpt_abort(p, &step)
+							 : ckpt_resume(p, &step);
+			if (r < 0)
+				pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, name,
+				       step.reason[0] ? step.reason : strerror(-r));
+		}
+		/* Let go whatever is held even if the hook failed: never leave it stopped. */
+		resume_proc(p);
+		peer_barrier_done(p, name, r, step.reason, NULL);
+		return;
+	}
+	if (!strcmp(name, BARRIER_DRAIN))
+		run_step(p, name, ckpt_drain);
+	else if (!strcmp(name, BARRIER_CHECKPOINT))
+		run_step(p, name, ckpt_write);
+	else if (!strcmp(name, BARRIER_COMMIT))
+		run_step(p, name, ckpt_commit);
+	else if (!strcmp(name, BARRIER_REFILL))
+		run_step(p, name, ckpt_refill);
+	else if (!(tr->on_barrier && tr->on_barrier(tr, p, name, gen, tr->on_barrier_arg))) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "unknown barrier '%s'", name);
+		pr_warn("pid %d: %s", p->pid, why);
+		peer_barrier_done(p, name, -EINVAL, why, NULL);
+	}
+}
+
+static void on_message(struct tracee_proc *p, const struct proto_in *in)
+{
+	const char *s;
+	uint64_t v;
+
+	switch (in->type) {
+	case MSG_WELCOME:
+		p->welcomed = 1;
+		if (proto_get_u64(in, F_PEER_ID, &v) == 0)
+			p->peer_id = v;
+		if ((s = proto_get_str(in, F_COMPID)))
+			snprintf(p->compid, sizeof(p->compid), "%s", s);
+		if ((s = proto_get_str(in, F_CKPTDIR)))
+			snprintf(p->ckptdir, sizeof(p->ckptdir), "%s", s);
+		if (proto_get_u64(in, F_INTERVAL, &v) == 0)
+			p->interval = v;
+		break;
+	case MSG_REFUSE:
+		s = proto_get_str(in, F_REASON);
+		pr_err("pid %d: the coordinator refused this process: %s", p->pid, s ? s : "?");
+		peer_close(p);
+		break;
+	case MSG_BARRIER:
+		s = proto_get_str(in, F_BARRIER);
+		if (!s || proto_get_u64(in, F_GENERATION, &v) < 0) {
+			pr_warn("pid %d: BARRIER without a name or generation; ignored", p->pid);
+			break;
+		}
+		on_barrier(p, s, v);
+		break;
+	case MSG_KILL:
+		pr_debug("pid %d: killed on the coordinator's request", p->pid);
+		kill(p->pid, SIGKILL);
+		break;
+	default:
+		pr_debug("pid %d: ignoring %s from the coordinator", p->pid,
+			 proto_type_name(in->type));
+		break;
+	}
+}
+
+void peer_input(struct tracee_proc *p)
+{
+	struct proto_in in;
+	const char *why = NULL;
+	int r, lost;
+
+	r = proto_conn_fill(&p->conn);
+	lost = r == 0 || (r < 0 && r != -EAGAIN);
+	/* Messages already buffered are served even when the connection just ended. */
+	while (p->conn_open) {
+		r = proto_conn_next(&p->conn, &in, &why);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			pr_err("pid %d: invalid message from the coordinator: %s", p->pid,
+			       why ? why : strerror(-r));
+			peer_close(p);
+			return;
+		}
+		on_message(p, &in);
+		proto_in_free(&in);
+	}
+	if (lost && p->conn_open) {
+		/* The program keeps running; it is just no longer checkpointable. */
+		pr_warn("pid %d: lost the connection to the coordinator", p->pid);
+		peer_close(p);
+	}
+}
+
+void peer_output(struct tracee_proc *p)
+{
+	int r = proto_conn_flush(&p->conn);
+
+	if (r < 0) {
+		pr_warn("pid %d: cannot write to the coordinator: %s", p->pid, strerror(-r));
+		peer_close(p);
+	}
+}

@@ -1,0 +1,141 @@
+/*
+ * Suspending and resuming one traced process for the coordinator's barriers.
+ *
+ * Suspend: PTRACE_INTERRUPT every running thread; each then reports a ptrace-stop that
+ * events.c holds; once every thread is held, rescan /proc/PID/task for threads born meanwhile,
+ * until stable. A thread interrupted inside a blocking syscall stops with the syscall's
+ * restart code in rax (-ERESTARTSYS, -ERESTART_RESTARTBLOCK, ...); the kernel applies the
+ * restart itself when the thread is let go without a signal, and -ERESTART_RESTARTBLOCK goes
+ * through restart_syscall, which keeps the original deadline (nanosleep, poll, futex with a
+ * timeout lose no time). So resume only lets each thread go exactly as it was held; registers
+ * are never touched here.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "tracer_int.h"
+
+long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static long suspend_start_us; /* one suspend at a time is timed: the last one begun */
+
+void suspend_begin(struct tracee_proc *p)
+{
+	struct tracee_thread *t;
+
+	p->phase = PP_SUSPENDING;
+	suspend_start_us = now_us();
+	for (t = p->threads; t; t = t->next) {
+		if (t->state != TS_RUNNING)
+			continue;
+		/* ESRCH: died meanwhile; its death is in the wait queue */
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno != ESRCH)
+			pr_warn("tid %d: PTRACE_INTERRUPT failed: %s", t->tid, strerror(errno));
+	}
+	suspend_check(p);
+}
+
+/* A leader that called pthread_exit stays a zombie while other threads live: it never stops. */
+static int leader_is_zombie(pid_t pid)
+{
+	char path[64], buf[512], *s;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	return s && (s[2] == 'Z' || s[2] == 'X');
+}
+
+/* Add threads that /proc shows and the table does not have; returns how many, or -errno. */
+static int rescan_tasks(struct tracee_proc *p)
+{
+	struct tracer *tr = p->tracer;
+	char path[64];
+	struct dirent *de;
+	int added = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0 || ptable_thread(tr, tid))
+			continue;
+		/* Auto-attached by PTRACE_O_TRACECLONE; its first stop is on its way. */
+		if (ptable_add_thread(tr, p, tid, TS_NEW))
+			added++;
+	}
+	closedir(d);
+	return added;
+}
+
+void suspend_check(struct tracee_proc *p)
+{
+	struct tracee_thread *t;
+	int n;
+
+	if (p->phase != PP_SUSPENDING)
+		return;
+	for (t = p->threads; t; t = t->next)
+		if (t->state != TS_HELD && !(t->tid == p->pid && leader_is_zombie(p->pid)))
+			return;
+	n = rescan_tasks(p);
+	if (n != 0)
+		return; /* new threads to wait for, or the process is going away */
+	p->phase = PP_SUSPENDED;
+	if (p->tracer->cfg.timings)
+		pr_info("pid %d: suspended %d threads in %ld us", p->pid, p->nthreads,
+			now_us() - suspend_start_us);
+	if (p->suspend_pending) {
+		p->suspend_pending = 0;
+		peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
+	}
+}
+
+void resume_proc(struct tracee_proc *p)
+{
+	struct tracee_proc *c;
+	struct tracee_thread *t;
+	long t0 = now_us();
+
+	p->phase = PP_RUNNING;
+	p->suspend_pending = 0;
+	for (t = p->threads; t; t = t->next)
+		if (t->state == TS_HELD)
+			thread_resume(t, t->resume_how, t->resume_sig);
+	if (p->tracer->cfg.timings)
+		pr_info("pid %d: resumed %d threads in %ld us", p->pid, p->nthreads, now_us() - t0);
+	/* Children held from birth that the coordinator did not take over go with it. */
+	for (c = p->tracer->procs; c; c = c->next)
+		if (c->born_held && c->ppid == p->pid) {
+			c->born_held = 0;
+			resume_proc(c);
+		}
+}

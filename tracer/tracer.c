@@ -1,0 +1,355 @@
+/*
+ * The tracer's life: creation (kernel probes, SIGCHLD signalfd), spawning or adopting the
+ * processes it traces, and the single-threaded event loop over waitpid and the coordinator
+ * connections.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tracer_int.h"
+
+void tracer_save_sigstate(struct tracer_sigstate *ss)
+{
+	int sig;
+
+	memset(ss, 0, sizeof(*ss));
+	sigprocmask(SIG_SETMASK, NULL, &ss->mask);
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, NULL, &ss->act[sig]);
+}
+
+int tracer_create(const struct tracer_config *cfg, struct tracer **out)
+{
+	struct tracer *tr;
+	sigset_t chld;
+	int r;
+
+	tr = calloc(1, sizeof(*tr));
+	if (!tr) {
+		pr_err("out of memory creating the tracer");
+		return -ENOMEM;
+	}
+	tr->cfg = *cfg;
+	tr->sigfd = -1;
+	r = probe_features(&tr->feat);
+	if (r < 0)
+		goto fail;
+	if (gethostname(tr->hostname, sizeof(tr->hostname) - 1) < 0)
+		snprintf(tr->hostname, sizeof(tr->hostname), "localhost");
+	tr->hostid = (unsigned long)gethostid() & 0xffffffffUL;
+
+	/* SIGCHLD arrives through the signalfd only: block it in this (the tracing) thread. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &tr->saved_mask);
+	tr->sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (tr->sigfd < 0) {
+		r = -errno;
+		pr_err("cannot create a signalfd for SIGCHLD: %s", strerror(-r));
+		goto fail;
+	}
+	*out = tr;
+	return 0;
+fail:
+	tracer_destroy(tr);
+	return r;
+}
+
+void tracer_destroy(struct tracer *tr)
+{
+	if (!tr)
+		return;
+	while (tr->procs)
+		ptable_del_proc(tr, tr->procs);
+	if (tr->sigfd >= 0) {
+		close(tr->sigfd);
+		sigprocmask(SIG_SETMASK, &tr->saved_mask, NULL);
+	}
+	free(tr->pfds);
+	free(tr->pfd_procs);
+	free(tr);
+}
+
+static void report(int fd, int kind, int val)
+{
+	struct launch_report rep = { kind, val };
+
+	/* One small write on a pipe is atomic; nothing to do if the reader is gone. */
+	if (fd >= 0 && write(fd, &rep, sizeof(rep)) < 0) {
+	}
+}
+
+/* The launched child, between fork and exec. Never returns. */
+static void run_child(struct tracer *tr, char *const argv[], const struct tracer_sigstate *ss,
+		      int sync_fd, int report_fd)
+{
+	char c;
+	ssize_t n;
+	int sig, r;
+
+	/* Wait until the tracer has seized us: everything from here on is traced. */
+	do
+		n = read(sync_fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127); /* the tracer failed; it reports why */
+	close(sync_fd);
+	if (ss) {
+		for (sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sigaction(sig, &ss->act[sig], NULL);
+		sigprocmask(SIG_SETMASK, &ss->mask, NULL);
+	} else {
+		sigprocmask(SIG_SETMASK, &tr->saved_mask, NULL);
+	}
+	r = filter_install(&tr->feat);
+	if (r < 0) {
+		report(report_fd, LREP_FILTER_ERR, -r);
+		_exit(127);
+	}
+	execvp(argv[0], argv);
+	report(report_fd, LREP_EXEC_ERR, errno);
+	_exit(127);
+}
+
+int tracer_spawn(struct tracer *tr, char *const argv[], const struct tracer_sigstate *ss,
+		 int coord_fd, int report_fd, pid_t *pidp)
+{
+	struct tracee_proc *p;
+	const char *base;
+	int sync[2], r;
+	pid_t pid;
+
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		r = -errno;
+		pr_err("cannot create a pipe: %s", strerror(-r));
+		return r;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		pr_err("cannot fork: %s", strerror(-r));
+		close(sync[0]);
+		close(sync[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(sync[1]);
+		if (coord_fd >= 0)
+			close(coord_fd);
+		run_child(tr, argv, ss, sync[0], report_fd);
+	}
+	close(sync[0]);
+	/* The child is blocked in read(): seizing it causes no stop. */
+	if (ptrace(PTRACE_SEIZE, pid, 0, (long)TRACER_PTRACE_OPTS) < 0) {
+		r = -errno;
+		pr_err("pid %d: PTRACE_SEIZE failed: %s", pid, strerror(-r));
+		close(sync[1]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, __WALL);
+		return r;
+	}
+	base = strrchr(argv[0], '/');
+	p = ptable_add_proc(tr, pid, getpid(), base ? base + 1 : argv[0]);
+	if (!p || !ptable_add_thread(tr, p, pid, TS_RUNNING)) {
+		close(sync[1]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, __WALL);
+		if (p)
+			ptable_del_proc(tr, p);
+		return -ENOMEM;
+	}
+	tr->root_pid = pid;
+	peer_open(p, coord_fd, "RUNNING");
+	if (write(sync[1], "g", 1) != 1) {
+		r = -errno;
+		pr_err("pid %d: cannot release the child: %s", pid, strerror(-r));
+		close(sync[1]);
+		kill(pid, SIGKILL);
+		return r;
+	}
+	close(sync[1]);
+	*pidp = pid;
+	return 0;
+}
+
+/* Seize every thread of pid not yet in the table; returns how many were added, or -errno. */
+static int seize_new_threads(struct tracer *tr, struct tracee_proc *p)
+{
+	char path[64];
+	struct dirent *de;
+	int added = 0, r = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0 || ptable_thread(tr, tid))
+			continue;
+		if (ptrace(PTRACE_SEIZE, tid, 0, (long)TRACER_PTRACE_OPTS) < 0) {
+			if (errno == ESRCH)
+				continue; /* exited meanwhile */
+			r = -errno;
+			pr_err("tid %d: PTRACE_SEIZE failed: %s", tid, strerror(-r));
+			break;
+		}
+		if (!ptable_add_thread(tr, p, tid, TS_RUNNING)) {
+			r = -ENOMEM;
+			break;
+		}
+		added++;
+	}
+	closedir(d);
+	return r < 0 ? r : added;
+}
+
+int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
+{
+	struct tracee_proc *p;
+	pid_t tgid = 0, ppid = 0;
+	char comm[64], path[64];
+	FILE *f;
+	int r;
+
+	r = read_proc_status_ids(pid, &tgid, &ppid);
+	if (r < 0) {
+		pr_err("pid %d: cannot read /proc/%d/status: %s", pid, pid, strerror(-r));
+		return r;
+	}
+	if (tgid != pid) {
+		pr_err("pid %d: not a process (thread of %d)", pid, tgid);
+		return -EINVAL;
+	}
+	snprintf(comm, sizeof(comm), "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	p = ptable_add_proc(tr, pid, ppid, comm);
+	if (!p)
+		return -ENOMEM;
+	/* Threads may be born while we seize: rescan until a pass finds none new. */
+	do
+		r = seize_new_threads(tr, p);
+	while (r > 0);
+	if (r < 0) {
+		ptable_del_proc(tr, p); /* detaches nothing: EXITKILL is per tracer, not per call */
+		return r;
+	}
+	if (stopped)
+		suspend_begin(p);
+	peer_open(p, coord_fd, stopped ? "SUSPENDED" : "RUNNING");
+	return 0;
+}
+
+static void reap_all(struct tracer *tr)
+{
+	int status;
+	pid_t tid;
+
+	for (;;) {
+		tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid > 0) {
+			events_handle(tr, tid, status);
+			continue;
+		}
+		if (tid < 0 && errno == EINTR)
+			continue;
+		if (tid < 0 && errno == ECHILD && tr->procs) {
+			/* Nothing left to wait for: whatever the table still holds is gone. */
+			pr_warn("no traced process left to wait for; dropping %d stale entries",
+				tr->nprocs);
+			while (tr->procs)
+				ptable_del_proc(tr, tr->procs);
+		}
+		return;
+	}
+}
+
+static int build_pollfds(struct tracer *tr)
+{
+	struct tracee_proc *p;
+	int n = 1;
+
+	if (tr->pfd_cap < tr->nprocs + 1) {
+		int cap = (tr->nprocs + 1) * 2;
+		struct pollfd *pf = realloc(tr->pfds, cap * sizeof(*pf));
+		struct tracee_proc **pp;
+
+		if (!pf)
+			return -ENOMEM;
+		tr->pfds = pf;
+		pp = realloc(tr->pfd_procs, cap * sizeof(*pp));
+		if (!pp)
+			return -ENOMEM;
+		tr->pfd_procs = pp;
+		tr->pfd_cap = cap;
+	}
+	tr->pfds[0] = (struct pollfd){ tr->sigfd, POLLIN, 0 };
+	tr->pfd_procs[0] = NULL;
+	for (p = tr->procs; p; p = p->next) {
+		if (!p->conn_open)
+			continue;
+		tr->pfds[n] = (struct pollfd){ p->conn.fd, POLLIN | (p->conn.wlen ? POLLOUT : 0), 0 };
+		tr->pfd_procs[n] = p;
+		n++;
+	}
+	return n;
+}
+
+int tracer_run(struct tracer *tr)
+{
+	struct signalfd_siginfo si;
+	int n, i, r;
+
+	for (;;) {
+		reap_all(tr);
+		if (!tr->procs)
+			return 0;
+		n = build_pollfds(tr);
+		if (n < 0) {
+			pr_err("out of memory in the event loop");
+			return n;
+		}
+		r = poll(tr->pfds, (nfds_t)n, -1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			pr_err("poll failed: %s", strerror(-r));
+			return r;
+		}
+		if (tr->pfds[0].revents)
+			while (read(tr->sigfd, &si, sizeof(si)) == sizeof(si))
+				; /* waitpid below finds every event, however many signals merged */
+		/* Peers are only freed by reap_all(), so every pointer here stays valid. */
+		for (i = 1; i < n; i++) {
+			struct tracee_proc *p = tr->pfd_procs[i];
+			short re = tr->pfds[i].revents;
+
+			if (!re)
+				continue;
+			if (p->conn_open && (re & POLLOUT))
+				peer_output(p);
+			if (p->conn_open && (re & (POLLIN | POLLHUP | POLLERR)))
+				peer_input(p);
+		}
+	}
+}

@@ -1,0 +1,73 @@
+/*
+ * Declarations shared by the tracer's own files (not part of its API).
+ */
+#ifndef DMTCP_TRACER_INT_H
+#define DMTCP_TRACER_INT_H
+
+#include <sys/user.h>
+
+#include "tracer.h"
+
+/* SECCOMP_RET_DATA values the filter returns with SECCOMP_RET_TRACE. */
+#define FILTER_DATA_NATIVE  1 /* one of the trapped x86_64 syscalls */
+#define FILTER_DATA_FOREIGN 2 /* a syscall of another ABI (i386 int 0x80, x32) */
+
+/* The ptrace options every tracee gets. */
+#define TRACER_PTRACE_OPTS                                                                        \
+	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |    \
+	 PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD)
+
+/* names.c */
+const char *name_signal(int sig);
+const char *name_ptrace_event(int ev);
+const char *name_syscall(long nr);
+
+/* ptable.c */
+struct tracee_proc *ptable_add_proc(struct tracer *tr, pid_t pid, pid_t ppid, const char *prog);
+struct tracee_thread *ptable_add_thread(struct tracer *tr, struct tracee_proc *p, pid_t tid,
+					enum thread_state st);
+void ptable_del_thread(struct tracer *tr, struct tracee_thread *t);
+void ptable_del_proc(struct tracer *tr, struct tracee_proc *p);
+int read_proc_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid);
+void make_uniquepid(struct tracer *tr, struct tracee_proc *p);
+
+/* filter.c */
+int filter_install(const struct tracer_features *feat);
+int probe_features(struct tracer_features *feat);
+
+/* events.c */
+void events_handle(struct tracer *tr, pid_t tid, int status);
+void thread_resume(struct tracee_thread *t, enum resume_how how, int sig);
+void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status);
+
+/* suspend.c */
+void suspend_begin(struct tracee_proc *p);
+void suspend_check(struct tracee_proc *p);
+void resume_proc(struct tracee_proc *p);
+long now_us(void);
+
+/* peer.c */
+int peer_open(struct tracee_proc *p, int fd, const char *state);
+void peer_close(struct tracee_proc *p);
+void peer_update(struct tracee_proc *p, const char *state);
+void peer_barrier_done(struct tracee_proc *p, const char *barrier, int status, const char *reason,
+		       const char *image);
+int peer_ckpt_request(struct tracee_proc *p);
+void peer_input(struct tracee_proc *p);
+void peer_output(struct tracee_proc *p);
+
+/* sockrec.c */
+enum resume_how sockrec_enter(struct tracee_thread *t, const struct user_regs_struct *r);
+void sockrec_exit(struct tracee_thread *t);
+void sockrec_copy(struct tracee_proc *dst, const struct tracee_proc *src);
+void sockrec_exec(struct tracee_proc *p);
+void sockrec_free(struct tracee_proc *p);
+
+/* remote.c: reading tracee memory */
+int remote_read(pid_t pid, raddr_t addr, void *buf, size_t len);
+int remote_read_str(pid_t pid, raddr_t addr, char *buf, size_t len);
+
+/* sysapi.c */
+void sysapi_handle(struct tracee_thread *t, struct user_regs_struct *r);
+
+#endif
