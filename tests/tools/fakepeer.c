@@ -9,6 +9,8 @@
  *   kill I                        closed I                all-closed
  *   joined I                      kv I KEY STATUS [VALUE]
  *
+ * Options: see usage(). --peer-host HOST:I makes peer I claim to run on HOST.
+ *
  * It exits 0 once every connection is closed (killed, disconnected on purpose, or closed by
  * the coordinator), 2 on bad usage, 3 when the coordinator cannot be reached.
  */
@@ -50,6 +52,7 @@ static const char *kv_puts[16], *kv_gets[16];
 static int nputs, ngets;
 static bool ckpt_request;
 static const char *update_prog;
+static const char *peer_host[MAXP];
 
 static void usage(void)
 {
@@ -57,7 +60,7 @@ static void usage(void)
 		"usage: fakepeer -p PORT [-n N] [--prog NAME] [--fail-at BARRIER[:I]]\n"
 		"       [--disconnect-at BARRIER[:I]] [--join-at BARRIER] [--image-dir DIR]\n"
 		"       [--restart COMPID] [--kv-put KEY=VALUE]... [--kv-get KEY[:TIMEOUT_MS]]...\n"
-		"       [--ckpt-request] [--update-prog NAME]\n");
+		"       [--ckpt-request] [--update-prog NAME] [--expect N] [--peer-host HOST:I]\n");
 	exit(2);
 }
 
@@ -105,6 +108,8 @@ static int connect_peer(int i)
 	peers[i].open = true;
 	peers[i].joined = true;
 	gethostname(host, sizeof(host) - 1);
+	if (peer_host[i])
+		snprintf(host, sizeof(host), "%s", peer_host[i]);
 	snprintf(peers[i].uniq, sizeof(peers[i].uniq), "%lx-%d-%x", read_hostid(),
 		 (int)getpid() * 10 + i, 0xf00 + i);
 	proto_msg_init(&m, MSG_HELLO);
@@ -262,6 +267,8 @@ int main(int argc, char **argv)
 		{ "kv-get", required_argument, NULL, 'G' },
 		{ "ckpt-request", no_argument, NULL, 'C' },
 		{ "update-prog", required_argument, NULL, 'U' },
+		{ "expect", required_argument, NULL, 'E' },
+		{ "peer-host", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, welcomed = 0, initial;
@@ -311,13 +318,27 @@ int main(int argc, char **argv)
 		case 'U':
 			update_prog = optarg;
 			break;
+		case 'E':
+			expect_n = atol(optarg);
+			break;
+		case 'O': {
+			int k;
+			const char *h = split_at(optarg, &k);
+
+			/* "I:HOST" is written HOST:I here: split_at takes the part after ':'. */
+			if (k < 0 || k >= MAXP)
+				usage();
+			peer_host[k] = h;
+			break;
+		}
 		default:
 			usage();
 		}
 	}
 	if (port <= 0 || npeers < 1 || npeers > MAXP || (join_at && npeers < 2))
 		usage();
-	expect_n = npeers;
+	if (expect_n <= 0)
+		expect_n = npeers;
 	initial = join_at ? npeers - 1 : npeers;
 	for (int i = 0; i < initial; i++)
 		connect_peer(i);
