@@ -921,7 +921,7 @@ int ckpt_decode_vmas(const uint8_t *buf, size_t len, struct ckpt_proc *p, const 
 			dec_failf(&d, "vma %lu: bad %s", i, "range");
 		else if (i && v->start < p->vmas[i - 1].end)
 			dec_failf(&d, "vma %lu overlaps or is %s", i, "out of order");
-		else if (v->end > (1ull << 57))
+		else if (v->end > (1ull << 57) && v->kind != CKPT_VMA_VSYSCALL)
 			dec_failf(&d, "vma %lu: %s above the user address space", i, "end");
 		else if (v->prot & ~7u)
 			dec_failf(&d, "vma %lu: unknown %s bits", i, "protection");

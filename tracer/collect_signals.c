@@ -63,7 +63,7 @@ static int parse_timers(const char *buf, struct ckpt_signals *s)
 		}
 		pt->clock = (int32_t)strtol(clk + 9, NULL, 10);
 		s->ntimers++;
-		l = clk;
+		l = clk + 9; /* past "ClockID: ", which itself contains "ID: " */
 	}
 	return 0;
 }
