@@ -57,6 +57,7 @@
 struct tree_slot {
 	_Atomic uint32_t go;	      /* GO_WAIT, GO_RUN, GO_ABORT */
 	_Atomic uint32_t group_ready; /* leader: its group exists */
+	_Atomic uint32_t gate;	      /* prepare_tree_gate_open() */
 };
 
 enum { GO_WAIT = 0, GO_RUN = 1, GO_ABORT = 2 };
@@ -597,6 +598,21 @@ static int write_id_maps(pid_t pid)
 	return r;
 }
 
+/* Keep the tree's fds out of the range of the saved fd numbers. */
+static int raise_fd(int *fd, int min_fd)
+{
+	int h;
+
+	if (*fd < 0 || *fd >= min_fd)
+		return 0;
+	h = fcntl(*fd, F_DUPFD_CLOEXEC, min_fd);
+	if (h < 0)
+		return -errno;
+	close(*fd);
+	*fd = h;
+	return 0;
+}
+
 static int setup_channels(struct tree *t)
 {
 	int sv[2], pp[2], on = 1;
@@ -625,6 +641,11 @@ static int setup_channels(struct tree *t)
 	}
 	t->child_alive_fd = pp[0];
 	t->alive_fd = pp[1];
+	if (raise_fd(&t->report_fd, t->min_fd) || raise_fd(&t->child_report_fd, t->min_fd) ||
+	    raise_fd(&t->alive_fd, t->min_fd) || raise_fd(&t->child_alive_fd, t->min_fd)) {
+		pr_err("cannot move the tree's fds above %d: %s", t->min_fd, strerror(errno));
+		return -EMFILE;
+	}
 	return 0;
 }
 
@@ -819,6 +840,28 @@ int prepare_tree_release(struct tree *t, int idx)
 		t->released++;
 	}
 	return 0;
+}
+
+int prepare_tree_gate_wait(struct tree *t, int idx)
+{
+	return wait_flag(t, &t->slots[idx].gate, 0);
+}
+
+void prepare_tree_gate_open(struct tree *t, int idx)
+{
+	atomic_store(&t->slots[idx].gate, 1);
+	futex_wake_all(&t->slots[idx].gate);
+}
+
+int prepare_tree_child_fds(const struct tree *t, int *fds, int max)
+{
+	int n = 0;
+
+	if (t->child_report_fd >= 0 && n < max)
+		fds[n++] = t->child_report_fd;
+	if (t->child_alive_fd >= 0 && n < max)
+		fds[n++] = t->child_alive_fd;
+	return n;
 }
 
 void prepare_tree_abort(struct tree *t)

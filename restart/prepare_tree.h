@@ -54,6 +54,7 @@ struct tree {
 	tree_run_fn run;
 	void *arg;
 	int timeout_ms;		 /* bound on every wait; default 10000 */
+	int min_fd;		 /* the tree's own fds are put at or above this (0: anywhere) */
 
 	/* internal */
 	struct tree_slot *slots; /* MAP_SHARED, one per process, plus the reaper's at [n] */
@@ -93,6 +94,17 @@ int prepare_tree_create(struct tree *t);
 
 /* Let process idx (or all, idx < 0) go on to the run function. */
 int prepare_tree_release(struct tree *t, int idx);
+
+/*
+ * A second gate, for the run function: in process idx, prepare_tree_gate_wait() blocks until
+ * the restart calls prepare_tree_gate_open(t, idx) (0), or the restart aborts or dies
+ * (-ECANCELED). The restart uses it to hold a process until its tracer has seized it.
+ */
+int prepare_tree_gate_wait(struct tree *t, int idx);
+void prepare_tree_gate_open(struct tree *t, int idx);
+
+/* In a process after its release: the tree's fds it holds (to keep them while closing). */
+int prepare_tree_child_fds(const struct tree *t, int *fds, int max);
 
 /*
  * Wait for one report from the processes (bounded by timeout_ms, -1 forever). Returns 1 and

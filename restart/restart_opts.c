@@ -161,11 +161,8 @@ int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
 	}
 	o->images = argv + optind;
 	o->nimages = argc - optind;
-	if (o->action == RESTART_SHOW) {
-		if (o->nimages)
-			return opt_err(o, "--show takes one image, not also '%s'", o->images[0]);
-		return 0;
-	}
+	if (o->action == RESTART_SHOW)
+		return 0; /* --show IMG [IMG...]: the others are shown too */
 	if (o->restartdir && o->nimages)
 		return opt_err(o, "give either --restartdir or image files, not both");
 	if (!o->restartdir && !o->nimages)

@@ -1,0 +1,236 @@
+/*
+ * One restored process from its creation to the restorer (see restart_proc.h).
+ *
+ * Inside the new process, in this order:
+ *   - signal dispositions back to default and every signal blocked: what the restart had set
+ *     up for itself must not leak into the program, and nothing may interrupt the restore;
+ *   - cwd, umask, rlimits (as far as permitted);
+ *   - memory staged from the image (needs the image reader, so before the fds);
+ *   - the image readers closed, the fds put at their numbers, everything else closed;
+ *   - traced: the seccomp filter installed, then held at the gate until the tracer has
+ *     seized us;
+ *   - pending signals queued back (they stay blocked until rt_sigreturn sets the saved mask),
+ *     interval timers armed;
+ *   - prepare_restore(): the point of no return.
+ */
+#include "restart/restart_proc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tracer/tracer_int.h"
+
+int restart_exit_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return fail_rc();
+}
+
+int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int strict,
+		    int force_newns)
+{
+	char why[256];
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	r = restart_load_images(&c->set, paths, n, strict);
+	if (r)
+		return r;
+	r = restart_build_tree(&c->set);
+	if (r)
+		return r;
+	c->tree.procs = c->set.tp;
+	c->tree.n = c->set.n;
+	c->tree.run = restart_proc_run;
+	c->tree.arg = c;
+	r = prepare_tree_plan(&c->tree, why, sizeof(why));
+	if (!r)
+		r = prepare_tree_pick_mode(&c->tree, force_newns, why, sizeof(why));
+	if (r) {
+		pr_err("%s: %s", c->set.n == 1 ? c->set.img[0].path : "the images", why);
+		return r;
+	}
+	r = prepare_fds_shared(&c->set, &c->fds);
+	if (r)
+		return r;
+	r = prepare_mem_shared(&c->set, c->fds.base, &c->shm);
+	if (r)
+		return r;
+	c->tree.min_fd = c->fds.base;
+	return 0;
+}
+
+int restart_create(struct restart_ctx *c)
+{
+	return prepare_tree_create(&c->tree);
+}
+
+void restart_ctx_free(struct restart_ctx *c)
+{
+	if (c->tree.slots)
+		prepare_tree_abort(&c->tree);
+	prepare_tree_free(&c->tree);
+	prepare_mem_shared_free(&c->shm);
+	prepare_fds_free(&c->fds);
+	restart_set_free(&c->set);
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t all;
+	int sig;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, 0);
+}
+
+static void restore_process_attrs(const struct restart_img *im)
+{
+	const struct ckpt_proc *p = &im->proc;
+	int i;
+
+	if (p->cwd && p->cwd[0] && chdir(p->cwd) < 0)
+		pr_warn("pid %d: cannot go back to directory %s: %s", p->pid, p->cwd,
+			strerror(errno));
+	if (p->umask != ~0u)
+		umask(p->umask & 0777);
+	for (i = 0; i < CKPT_NRLIMITS && i < RLIM_NLIMITS; i++) {
+		struct rlimit rl = { p->rlim[i].cur, p->rlim[i].max };
+
+		if (!rl.rlim_cur && !rl.rlim_max)
+			continue; /* not collected */
+		if (setrlimit(i, &rl) < 0 && errno != EPERM)
+			pr_warn("pid %d: cannot restore rlimit %d: %s", p->pid, i,
+				strerror(errno));
+	}
+}
+
+/* Signals that were pending for the whole process, queued back to ourselves while blocked. */
+static void restore_pending(const struct ckpt_proc *p)
+{
+	uint32_t i;
+
+	if (!p->sig)
+		return;
+	for (i = 0; i < p->sig->npending; i++) {
+		siginfo_t si;
+
+		memcpy(&si, p->sig->pending[i].raw, sizeof(si));
+		if (syscall(SYS_rt_sigqueueinfo, getpid(), si.si_signo, &si) < 0)
+			pr_warn("pid %d: cannot queue pending signal %d again: %s", p->pid,
+				si.si_signo, strerror(errno));
+	}
+	if (p->nthreads) {
+		const struct ckpt_thread *t = &p->threads[0];
+
+		for (i = 0; i < t->npending; i++) {
+			siginfo_t si;
+
+			memcpy(&si, t->pending[i].raw, sizeof(si));
+			if (syscall(SYS_rt_tgsigqueueinfo, getpid(), getpid(), si.si_signo, &si) < 0)
+				pr_warn("pid %d: cannot queue pending signal %d again: %s",
+					p->pid, si.si_signo, strerror(errno));
+		}
+	}
+}
+
+static void ns_to_tv(uint64_t ns, struct timeval *tv)
+{
+	tv->tv_sec = ns / 1000000000ull;
+	tv->tv_usec = (ns % 1000000000ull) / 1000;
+}
+
+/* Armed last: a timer firing from here on stays pending until the program's mask allows it. */
+static void restore_itimers(const struct ckpt_proc *p)
+{
+	int which;
+
+	if (!p->sig || p->sig->timer_source == CKPT_SIGSRC_NONE)
+		return;
+	for (which = 0; which < 3; which++) {
+		struct itimerval it;
+
+		if (!p->sig->itimer[which].value_ns)
+			continue;
+		ns_to_tv(p->sig->itimer[which].interval_ns, &it.it_interval);
+		ns_to_tv(p->sig->itimer[which].value_ns, &it.it_value);
+		if (setitimer(which, &it, NULL) < 0)
+			pr_warn("pid %d: cannot re-arm interval timer %d: %s", p->pid, which,
+				strerror(errno));
+	}
+}
+
+int restart_proc_run(int idx, void *arg)
+{
+	struct restart_ctx *c = arg;
+	const struct restart_img *im = &c->set.img[idx];
+	struct restore_req *req = NULL;
+	int *keep, nkeep = 0, r;
+	char why[200];
+
+	reset_signals();
+	restore_process_attrs(im);
+	keep = calloc(im->proc.nvmas + 8, sizeof(int));
+	if (!keep)
+		return -ENOMEM;
+	r = prepare_mem(&c->set, idx, &c->shm, c->fds.base, &req, keep, &nkeep);
+	if (r)
+		goto fail;
+	restart_close_readers(&c->set);
+	nkeep += prepare_tree_child_fds(&c->tree, keep + nkeep, 4);
+	r = prepare_fds_install(&c->set, idx, &c->fds, keep, nkeep);
+	if (r)
+		goto fail;
+	if (c->traced) {
+		struct tracer_features feat;
+
+		/* The same filter dmtcp_launch gives a program; no_new_privs first. */
+		probe_features(&feat);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || (r = filter_install(&feat)) < 0) {
+			r = r < 0 ? r : -errno;
+			pr_err("pid %d: cannot install the seccomp filter: %s", im->proc.pid,
+			       strerror(-r));
+			goto fail;
+		}
+		prepare_tree_announce(&c->tree, idx, RSTAGE_HOLD, NULL);
+		r = prepare_tree_gate_wait(&c->tree, idx);
+		if (r)
+			goto fail;
+	}
+	restore_pending(&im->proc);
+	restore_req_set_log(req, 2, fail_rc());
+	prepare_tree_detach(&c->tree);
+	restore_itimers(&im->proc);
+	r = prepare_restore(req);
+	/* Still ourselves: nothing was lost, but the channel to the restart is closed. */
+	pr_err("%s: pid %d: the restore failed before its point of no return: %s", im->path,
+	       im->proc.pid, strerror(-r));
+	_exit(fail_rc());
+fail:
+	snprintf(why, sizeof(why), "%s: pid %d: %s", im->path, im->proc.pid, strerror(-r));
+	prepare_tree_announce(&c->tree, idx, r, why);
+	restore_req_free(req);
+	free(keep);
+	return r;
+}

@@ -1,0 +1,47 @@
+/*
+ * The life of one restored process between its creation by prepare_tree and its jump into
+ * the restorer, and the restart-wide context it works from. Shared by dmtcp_restart and
+ * mtcp_restart.
+ */
+#ifndef DMTCP_RESTART_PROC_H
+#define DMTCP_RESTART_PROC_H
+
+#include "restart/prepare_fds.h"
+#include "restart/prepare_mem.h"
+#include "restart/prepare_tree.h"
+#include "restart/restart_images.h"
+
+/* Stages a restored process announces (prepare_tree_announce()). */
+enum restart_stage {
+	RSTAGE_HOLD = 1, /* staged, filter installed: waiting at the gate to be seized */
+};
+
+struct restart_ctx {
+	struct restart_set set;
+	struct fd_shared fds;
+	struct shm_shared shm;
+	struct tree tree;
+	int traced; /* a tracer will seize each process: filter, then wait at the gate */
+};
+
+/*
+ * Everything up to the tree: load and validate the images, plan the tree, pick where the pids
+ * can be had, and recreate the shared kernel objects. Nothing irreversible. Returns 0 or
+ * -errno (logged).
+ */
+int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int strict,
+		    int force_newns);
+
+/* Create the processes (they wait to be released). On failure everything is undone. */
+int restart_create(struct restart_ctx *c);
+
+/* The tree's run function: restore process idx; returns only on failure. */
+int restart_proc_run(int idx, void *arg);
+
+/* Undo/free whatever exists. */
+void restart_ctx_free(struct restart_ctx *c);
+
+/* A wait status as an exit code, the way a shell reports it. */
+int restart_exit_code(int wstatus);
+
+#endif
