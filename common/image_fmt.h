@@ -139,6 +139,10 @@ void image_compress_chunk(struct image_zctx *z, const void *in, uint32_t len, vo
 int image_inflate_chunk(const void *src, uint32_t stored_len, void *dst, uint32_t raw_len,
 			const char **why);
 
+/* image_read.c: the chunk table of a validated page section (for image_show). */
+const struct image_chunk_disk *image_section_chunks(const struct image_reader *r,
+						    const struct image_section *s);
+
 /* Online CPUs, at least 1, at most 64. */
 int image_ncpus(void);
 

@@ -69,6 +69,20 @@ __attribute__((format(printf, 3, 4))) static int bad(const char *path, int err,
 	return err;
 }
 
+/* Records the message without logging it: the caller may find a better explanation. */
+__attribute__((format(printf, 3, 4))) static int note(const char *path, int err,
+						       const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(last_error, sizeof(last_error), "%s: %s", path, msg);
+	return err;
+}
+
 const char *image_arch_name(uint32_t arch)
 {
 	static __thread char buf[32];
@@ -115,7 +129,8 @@ static int check_header(const char *path, const struct image_hdr *h, uint64_t si
 
 	if (size == 0)
 		return bad(path, -EINVAL, "empty file (0 bytes): not a dmtcp image");
-	if (size < sizeof(h->magic) || memcmp(h->magic, IMAGE_MAGIC, sizeof(h->magic)))
+	/* A file cut inside the magic is a truncated image, not a foreign file. */
+	if (memcmp(h->magic, IMAGE_MAGIC, size < sizeof(h->magic) ? size : sizeof(h->magic)))
 		return bad(path, -EINVAL, "bad magic: not a dmtcp image");
 	if (size < IMAGE_HDR_SIZE)
 		return bad(path, -EINVAL, "truncated: file ends at %llu, inside the %u-byte header",
@@ -168,14 +183,22 @@ int image_peek(const char *path, struct image_info *info)
 	if (fd < 0)
 		return bad(path, -errno, "cannot open: %s", strerror(errno));
 	memset(&h, 0, sizeof(h));
-	if (fstat(fd, &st) < 0 || (n = pread(fd, &h, sizeof(h), 0)) < 0) {
+	if (fstat(fd, &st) < 0) {
+		ret = bad(path, -errno, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return bad(path, -EINVAL, "not a regular file");
+	}
+	n = pread(fd, &h, sizeof(h), 0);
+	if (n < 0) {
 		ret = bad(path, -errno, "cannot read: %s", strerror(errno));
 		close(fd);
 		return ret;
 	}
 	close(fd);
-	if (!S_ISREG(st.st_mode))
-		return bad(path, -EINVAL, "not a regular file");
 	return check_header(path, &h, (uint64_t)n < (uint64_t)st.st_size ? (uint64_t)n :
 				       (uint64_t)st.st_size, info);
 }
@@ -268,21 +291,21 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 	uint32_t ps = r->info.page_size;
 
 	if (len < sizeof(t))
-		return bad(path, -EINVAL, "page section %u (type %u): %llu bytes, too short for "
+		return note(path, -EINVAL, "page section %u (type %u): %llu bytes, too short for "
 			   "its index", idx, type, (unsigned long long)len);
 	memcpy(&t, s->payload + len - sizeof(t), sizeof(t));
 	if (t.magic != IMAGE_PIDX_MAGIC)
-		return bad(path, -EINVAL, "page section %u (type %u): bad page index magic 0x%08x",
+		return note(path, -EINVAL, "page section %u (type %u): bad page index magic 0x%08x",
 			   idx, type, t.magic);
 	if (t.nruns > IMAGE_MAX_RUNS || t.nchunks > IMAGE_MAX_RUNS || !t.chunk_size ||
 	    t.chunk_size % ps || t.chunk_size > IMAGE_MAX_CHUNK)
-		return bad(path, -EINVAL, "page section %u (type %u): bad page index (%u runs, "
+		return note(path, -EINVAL, "page section %u (type %u): bad page index (%u runs, "
 			   "%u chunks, chunk size %u)", idx, type, t.nruns, t.nchunks,
 			   t.chunk_size);
 	tables = (uint64_t)t.nruns * sizeof(struct image_run_disk) +
 		 (uint64_t)t.nchunks * sizeof(struct image_chunk_disk) + sizeof(t);
 	if (t.data_len > len || t.data_len + tables != len)
-		return bad(path, -EINVAL, "page section %u (type %u): %llu data bytes + %llu "
+		return note(path, -EINVAL, "page section %u (type %u): %llu data bytes + %llu "
 			   "index bytes != section length %llu", idx, type,
 			   (unsigned long long)t.data_len, (unsigned long long)tables,
 			   (unsigned long long)len);
@@ -294,7 +317,7 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 	s->chunk_raw = malloc(((size_t)t.nchunks + 1) * sizeof(*s->chunk_raw));
 	s->chunk_pos = malloc(((size_t)t.nchunks + 1) * sizeof(*s->chunk_pos));
 	if (!s->runs || !s->run_off || !s->chunks || !s->chunk_raw || !s->chunk_pos)
-		return bad(path, -ENOMEM, "out of memory for the page index");
+		return note(path, -ENOMEM, "out of memory for the page index");
 	memcpy(s->runs, s->payload + t.data_len, (size_t)t.nruns * sizeof(*s->runs));
 	memcpy(s->chunks, s->payload + t.data_len + (size_t)t.nruns * sizeof(*s->runs),
 	       (size_t)t.nchunks * sizeof(*s->chunks));
@@ -304,7 +327,7 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 
 		if (run->vaddr % ps || !run->npages || run->npages > (UINT64_MAX - raw) / ps ||
 		    run->vaddr + run->npages * ps < run->vaddr)
-			return bad(path, -EINVAL, "page section %u (type %u): bad run %u "
+			return note(path, -EINVAL, "page section %u (type %u): bad run %u "
 				   "(0x%llx, %llu pages)", idx, type, i,
 				   (unsigned long long)run->vaddr,
 				   (unsigned long long)run->npages);
@@ -318,15 +341,15 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 
 		if ((!last && c->raw_len != t.chunk_size) ||
 		    (last && (!c->raw_len || c->raw_len > t.chunk_size)))
-			return bad(path, -EINVAL, "chunk %u of page section %u (type %u): holds %u "
+			return note(path, -EINVAL, "chunk %u of page section %u (type %u): holds %u "
 				   "bytes, chunk size is %u", i, idx, type, c->raw_len,
 				   t.chunk_size);
 		if (c->comp != IMAGE_COMP_NONE && c->comp != IMAGE_COMP_ZLIB)
-			return bad(path, -EINVAL, "chunk %u of page section %u (type %u): unknown "
+			return note(path, -EINVAL, "chunk %u of page section %u (type %u): unknown "
 				   "compression %u", i, idx, type, c->comp);
 		if ((c->comp == IMAGE_COMP_NONE && c->stored_len != c->raw_len) ||
 		    !c->stored_len || c->stored_len > t.data_len - pos)
-			return bad(path, -EINVAL, "chunk %u of page section %u (type %u): bad "
+			return note(path, -EINVAL, "chunk %u of page section %u (type %u): bad "
 				   "stored size %u", i, idx, type, c->stored_len);
 		s->chunk_raw[i] = raw;
 		s->chunk_pos[i] = pos;
@@ -338,7 +361,7 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 	s->chunk_raw[t.nchunks] = raw;
 	s->chunk_pos[t.nchunks] = pos;
 	if (pos != t.data_len || raw != t.raw_len || raw != pages_bytes)
-		return bad(path, -EINVAL, "page section %u (type %u): chunks hold %llu bytes "
+		return note(path, -EINVAL, "page section %u (type %u): chunks hold %llu bytes "
 			   "(%llu stored), runs cover %llu, index says %llu (%llu stored)",
 			   idx, type, (unsigned long long)raw, (unsigned long long)pos,
 			   (unsigned long long)pages_bytes, (unsigned long long)t.raw_len,
@@ -461,8 +484,17 @@ static int check_sections(struct image_reader *r, const struct image_hdr *h)
 
 		if (s->pub.kind == IMAGE_KIND_PAGES) {
 			ret = parse_pages(r, s);
-			if (ret)
+			/*
+			 * Inconsistent tables are nearly always damage: say so when the payload
+			 * checksum confirms it, else report the inconsistency itself.
+			 */
+			if (ret && crc32c(0, s->payload, s->pub.length) != s->pub.crc)
+				return bad(r->path, -EIO, "section %u (type %u) checksum mismatch",
+					   i, s->pub.type);
+			if (ret) {
+				pr_err("%s", last_error);
 				return ret;
+			}
 		}
 		ret = verify_payload(r, s);
 		if (ret)
@@ -613,6 +645,12 @@ const void *image_record_data(const struct image_reader *r, const struct image_s
 	}
 	*len = s->length;
 	return rs->payload;
+}
+
+const struct image_chunk_disk *image_section_chunks(const struct image_reader *r,
+						    const struct image_section *s)
+{
+	return s->kind == IMAGE_KIND_PAGES ? r->secs[s->index].chunks : NULL;
 }
 
 /* ---- page data ----------------------------------------------------------------------------- */
