@@ -181,6 +181,8 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIBRESTART) $(LIBTRACER) $(LIBCOORD) $(LIBCO
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBRESTART) $(LIBTRACER) $(LIBCOORD) $(LIBCOMMON) \
 		$(LIBS) $$(pkg-config --libs check)
 unit: $(UNIT_BINS)
+# The infection test (victim/spy) runs the victim program, built dynamic and static.
+$(B)/tests/unit/check_infect: | $(B)/tests/progs/victim $(B)/tests/progs/victim.static
 
 check: deps
 	$(MAKE) all unit
