@@ -1,0 +1,36 @@
+# Helpers for the t_launch_* integration tests; source it after tests/lib.sh.
+
+# launch_bg NAME ARGS...: run_user dmtcp_launch ARGS in the background, output in $T/NAME.out,
+# its exit status in $T/NAME.rc when it ends; its pid in LAUNCH_PID.
+launch_bg() {
+	local name=$1
+	shift
+	(
+		run_user "$BIN/dmtcp_launch" "$@" >"$T/$name.out" 2>&1
+		echo $? >"$T/$name.rc.tmp" && mv "$T/$name.rc.tmp" "$T/$name.rc"
+	) &
+	LAUNCH_PID=$!
+	track $LAUNCH_PID
+}
+
+# wait_rc NAME EXPECTED [TIMEOUT]: until dmtcp_launch NAME ended; fail unless with EXPECTED.
+wait_rc() {
+	wait_for_file "$T/$1.rc" "${3:-20}"
+	local rc
+	rc=$(cat "$T/$1.rc")
+	[ "$rc" = "$2" ] || { echo "--- $1.out:"; cat "$T/$1.out"; fail "$1: exit status $rc, expected $2"; }
+}
+
+# mkfifos NAME...: fifos in $T that the unprivileged user may use too.
+mkfifos() {
+	local f
+	for f in "$@"; do
+		mkfifo -m 666 "$T/$f" || harness_fail "mkfifo $T/$f"
+	done
+}
+
+# pid_state PID: the state letter of /proc/PID/stat (R S D T t Z ...).
+pid_state() { sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null; }
+
+# children_of PID: pids whose parent is PID.
+children_of() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
