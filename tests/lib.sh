@@ -73,10 +73,11 @@ wait_for_line() {
 start_coord() {
 	rm -f "$T/coord.port" "$T/coord.in"
 	mkfifo "$T/coord.in"
-	# Hold the fifo open read-write so the coordinator never sees end of input on its own.
+	# Hold the fifo open read-write so the coordinator never sees end of input on its own
+	# (closing fd 8, `exec 8>&-`, is end of input; so children must not inherit it).
 	exec 8<>"$T/coord.in"
 	"$BIN/dmtcp_coordinator" --port 0 --port-file "$T/coord.port" --ckptdir "$T" "$@" \
-		<"$T/coord.in" >"$T/coord.out" 2>&1 &
+		<"$T/coord.in" >"$T/coord.out" 2>&1 8>&- &
 	COORD_PID=$!
 	track $COORD_PID
 	wait_until 20 test -s "$T/coord.port" || { cat "$T/coord.out"; fail "coordinator did not start"; }

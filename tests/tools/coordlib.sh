@@ -11,7 +11,7 @@ FAKEPEER=$TOP/build/tests/tools/fakepeer
 start_fakepeer() {
 	local name=$1
 	shift
-	"$FAKEPEER" -p "$COORD_PORT" "$@" >"$T/$name.out" 2>&1 &
+	"$FAKEPEER" -p "$COORD_PORT" "$@" >"$T/$name.out" 2>&1 8>&- &
 	FP_PID=$!
 	track $FP_PID
 }
