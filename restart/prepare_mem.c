@@ -27,6 +27,8 @@ struct vstage {
 			     mapping of the object (shm data held here) */
 	size_t map_len;	  /* length of a temporary mapping to unmap afterwards, 0 if none */
 	uint64_t map_off; /* the region's start in that mapping */
+	int idx;	  /* the region's index in the restore request, -1 when not there */
+	int staged;	  /* anonymous with data: restore_req_stage_vma() in the second pass */
 	/* private file mappings: written pages, laid out in run order */
 	uint8_t *runs_base;
 	struct restore_run *runs;
@@ -239,7 +241,17 @@ static int map_flags(const struct ckpt_vma *v)
 	return (v->flags & CKPT_VMA_F_GROWSDOWN) ? MAP_GROWSDOWN : 0;
 }
 
-/* Describe one region and set up where its stored pages go. */
+static int add_vma(struct restore_req *req, struct vstage *vs, const struct restore_vma_desc *d)
+{
+	int i = restore_req_add_vma(req, d);
+
+	if (i < 0)
+		return i;
+	vs->idx = i;
+	return 0;
+}
+
+/* Describe one region (first pass: no staging memory yet). */
 static int add_region(struct restore_req *req, struct stager *st, uint32_t k,
 		      const struct shm_shared *sh, int fd_base, int *keep, int *nkeep)
 {
@@ -279,7 +291,7 @@ static int add_region(struct restore_req *req, struct stager *st, uint32_t k,
 			vs->base = m;
 			vs->map_len = len;
 		}
-		return restore_req_add_vma(req, &d);
+		return add_vma(req, vs, &d);
 	}
 	if (v->kind == CKPT_VMA_FILE_SHARED || (v->kind == CKPT_VMA_FILE_PRIV &&
 						 !(v->flags & CKPT_VMA_F_DELETED))) {
@@ -302,51 +314,69 @@ static int add_region(struct restore_req *req, struct stager *st, uint32_t k,
 		d.fd = fd;
 		d.close_fd = 1;
 		d.pgoff = v->pgoff;
-		if (!shared && v->npages_stored) {
-			uint32_t r, n = 0;
-			uint64_t total = 0;
-			uint8_t *stage;
-
-			for (r = 0; r < st->p->nruns; r++)
-				if (st->p->runs[r].vma == k) {
-					total += (uint64_t)st->p->runs[r].npages * PG;
-					n++;
-				}
-			stage = restore_stage_alloc(req, total, 0);
-			if (!stage)
-				return -ENOMEM;
-			vs->runs = calloc(n, sizeof(*vs->runs));
-			if (!vs->runs)
-				return -ENOMEM;
-			vs->runs_base = stage;
-			for (r = 0; r < st->p->nruns; r++) {
-				const struct ckpt_pagerun *pr = &st->p->runs[r];
-
-				if (pr->vma != k)
-					continue;
-				vs->runs[vs->nruns].offset = pr->vaddr - v->start;
-				vs->runs[vs->nruns].len = (uint64_t)pr->npages * PG;
-				vs->runs[vs->nruns].data = stage;
-				stage += (uint64_t)pr->npages * PG;
-				vs->nruns++;
-			}
-			d.runs = vs->runs;
-			d.nr_runs = vs->nruns;
-		}
-		return restore_req_add_vma(req, &d);
+		return add_vma(req, vs, &d);
 	}
 	/* Anonymous private memory (and a private mapping of a file that is gone). */
 	d.flags = MAP_PRIVATE | MAP_ANONYMOUS | map_flags(v);
 	if (!v->npages_stored) {
 		d.src = RESTORE_SRC_ZERO;
-		return restore_req_add_vma(req, &d);
+		return add_vma(req, vs, &d);
 	}
-	vs->base = restore_stage_alloc(req, len, map_flags(v));
-	if (!vs->base)
-		return -ENOMEM;
+	/* Staged in the second pass, once every region is known and can be avoided. */
 	d.src = RESTORE_SRC_STAGED;
-	d.staged = vs->base;
-	return restore_req_add_vma(req, &d);
+	vs->staged = 1;
+	return add_vma(req, vs, &d);
+}
+
+/* Second pass: staging memory for the regions' stored pages. */
+static int stage_region(struct restore_req *req, struct stager *st, uint32_t k)
+{
+	const struct ckpt_vma *v = &st->p->vmas[k];
+	struct vstage *vs = &st->vs[k];
+	uint32_t r, n = 0;
+	uint64_t total = 0;
+	uint8_t *stage;
+	int ret;
+
+	if (vs->idx < 0)
+		return 0;
+	if (vs->staged) {
+		vs->base = restore_req_stage_vma(req, vs->idx);
+		return vs->base ? 0 : -ENOMEM;
+	}
+	if (v->kind != CKPT_VMA_FILE_PRIV || !v->npages_stored || is_shared_object(v))
+		return 0;
+	/* Written pages of a private file mapping: one staging area, runs laid out in order. */
+	for (r = 0; r < st->p->nruns; r++)
+		if (st->p->runs[r].vma == k) {
+			total += (uint64_t)st->p->runs[r].npages * PG;
+			n++;
+		}
+	if (!n)
+		return 0;
+	stage = restore_stage_alloc(req, total, 0);
+	if (!stage)
+		return -ENOMEM;
+	vs->runs = calloc(n, sizeof(*vs->runs));
+	if (!vs->runs)
+		return -ENOMEM;
+	vs->runs_base = stage;
+	for (r = 0; r < st->p->nruns; r++) {
+		const struct ckpt_pagerun *pr = &st->p->runs[r];
+		struct restore_run *rr = &vs->runs[vs->nruns];
+
+		if (pr->vma != k)
+			continue;
+		rr->offset = pr->vaddr - v->start;
+		rr->len = (uint64_t)pr->npages * PG;
+		rr->data = stage;
+		stage += rr->len;
+		vs->nruns++;
+		ret = restore_req_add_run(req, vs->idx, rr);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int add_threads(struct restore_req *req, const struct ckpt_proc *p)
@@ -473,6 +503,8 @@ int prepare_mem(const struct restart_set *s, int img, const struct shm_shared *s
 	st.vs = calloc(p->nvmas + 1, sizeof(*st.vs));
 	if (!st.vs)
 		return -ENOMEM;
+	for (k = 0; k < p->nvmas; k++)
+		st.vs[k].idx = -1;
 	r = restore_req_new(&req);
 	if (r)
 		goto out;
@@ -508,6 +540,15 @@ int prepare_mem(const struct restart_set *s, int img, const struct shm_shared *s
 			pr_err("%s: region %#llx-%#llx: cannot prepare it: %s", im->path,
 			       (unsigned long long)v->start, (unsigned long long)v->end,
 			       strerror(-r));
+			goto out;
+		}
+	}
+	for (k = 0; k < p->nvmas; k++) {
+		r = stage_region(req, &st, k);
+		if (r) {
+			pr_err("%s: region %#llx-%#llx: no staging memory: %s", im->path,
+			       (unsigned long long)p->vmas[k].start,
+			       (unsigned long long)p->vmas[k].end, strerror(-r));
 			goto out;
 		}
 	}
