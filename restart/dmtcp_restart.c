@@ -1,28 +1,159 @@
 /*
  * dmtcp_restart: restart a computation from its images.
  *
- * This first version only inspects: `dmtcp_restart --show IMG...` validates each image
- * (container checksums, then every content section) and prints its header, process, threads,
- * signals, fds, files and memory map as text. Every other invocation says that restarting is
- * not available yet and exits with DMTCP_FAIL_RC. The restart side replaces this file.
+ *   dmtcp_restart [opts] IMG... | -r DIR      bring every process back and trace it
+ *   dmtcp_restart --show IMG...              validate and describe images
+ *
+ * Sequence, with the point of no return as late as possible:
+ *   1. load and validate every image; plan the tree; pick where the pids can be had;
+ *      recreate the shared kernel objects (files, pipes, shared memory) -- all undoable;
+ *   2. find or start the coordinator (as dmtcp_launch does) and become a tracer;
+ *   3. create the processes with their pids, sessions and groups; each stages its memory,
+ *      puts its fds in place, installs the seccomp filter and waits at its gate;
+ *   4. seize each one and open its peer connection with a restart HELLO; only then let it
+ *      through the gate: it is held in a ptrace stop until the coordinator's resume barrier
+ *      (after "restart" and "refill"), and then jumps into the restorer;
+ *   5. run the tracer's event loop like dmtcp_launch's, so dmtcp_command -c checkpoints the
+ *      restarted computation again, and exit with the main process's status.
+ * A failure in 1-4 kills whatever was created and exits with DMTCP_FAIL_RC.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ckpt_show.h"
+#include "coordclient.h"
 #include "image.h"
 #include "log.h"
-#include "restart_opts.h"
+#include "restart/restart_opts.h"
+#include "restart/restart_proc.h"
+#include "tracer/adopt.h"
+#include "tracer/tracer.h"
+#include "tracer/tracer_int.h"
+
+struct restart_state {
+	struct restart_ctx *c;
+	int main_status; /* -1 while the main process runs */
+};
+
+static int show_images(const struct restart_opts *o)
+{
+	int i, bad = 0;
+
+	if (ckpt_show(stdout, o->show, IMAGE_SHOW_RUNS))
+		bad++;
+	for (i = 0; i < o->nimages; i++) {
+		putchar('\n');
+		if (ckpt_show(stdout, o->images[i], IMAGE_SHOW_RUNS))
+			bad++;
+	}
+	fflush(stdout);
+	return bad ? fail_rc() : 0;
+}
+
+static void on_main_exit(struct tracer *tr, int wstatus, void *arg)
+{
+	struct restart_state *st = arg;
+
+	(void)tr;
+	st->main_status = wstatus;
+}
+
+/*
+ * The restart barriers the tracer does not know. "restart": every process is connected and,
+ * with us, every shared kernel object was rebuilt before the processes were created, so there
+ * is nothing left to do but say so.
+ */
+static int on_restart_barrier(struct tracer *tr, struct tracee_proc *p, const char *name,
+			      uint64_t gen, void *arg)
+{
+	(void)tr;
+	(void)arg;
+	if (strcmp(name, BARRIER_RESTART) && strcmp(name, BARRIER_RESTORED))
+		return 0;
+	p->generation = gen;
+	peer_barrier_done(p, name, 0, NULL, NULL);
+	return 1;
+}
+
+/* The program name as the launch knew it (comm is cut at 15 characters). */
+static const char *prog_of(const struct restart_img *im)
+{
+	if (im->info.prog[0])
+		return im->info.prog;
+	return im->proc.comm[0] ? im->proc.comm : "?";
+}
+
+/* Steps 3 and 4: create, seize, open the gates. Returns 0 or -errno with nothing left. */
+static int bring_back(struct restart_ctx *c, struct tracer *tr)
+{
+	int r, idx, err, held = 0, i;
+
+	r = restart_create(c);
+	if (r)
+		return r;
+	prepare_tree_release(&c->tree, -1);
+	while (held < c->set.n) {
+		r = prepare_tree_wait_report(&c->tree, c->tree.timeout_ms, &idx, &err);
+		if (r == 0) {
+			pr_err("timed out waiting for the restored processes to stage their memory");
+			r = -ETIMEDOUT;
+			goto fail;
+		}
+		if (r < 0 || r == 2 || (r == 1 && err < 0)) {
+			r = r < 0 ? r : r == 2 ? -ECHILD : err;
+			goto fail;
+		}
+		if (r == 1 && err == RSTAGE_HOLD) {
+			const struct restart_img *im = &c->set.img[idx];
+			struct restart_peer rp = {
+				.real_pid = c->tree.procs[idx].real_pid,
+				.pid = im->proc.pid,
+				.ppid = im->proc.ppid,
+				.prog = prog_of(im),
+				.uniquepid = im->info.uniquepid[0] ? im->info.uniquepid
+								   : im->proc.uniquepid,
+				.compid = c->set.compid,
+				.num_expected = (uint64_t)c->set.n,
+			};
+
+			r = tracer_adopt_restarted(tr, &rp);
+			if (r)
+				goto fail;
+			if (c->tree.procs[idx].is_main)
+				tr->root_pid = rp.real_pid;
+			prepare_tree_gate_open(&c->tree, idx);
+			held++;
+		}
+	}
+	return 0;
+fail:
+	/* Nothing of the program ran yet: kill the lot. */
+	for (i = 0; i < c->set.n; i++)
+		if (c->tree.procs[i].real_pid > 0)
+			kill(c->tree.procs[i].real_pid, SIGKILL);
+	prepare_tree_abort(&c->tree);
+	return r;
+}
 
 int main(int argc, char **argv)
 {
 	struct restart_opts o;
-	int i, bad = 0;
+	struct restart_ctx c;
+	struct restart_state st = { .c = &c, .main_status = -1 };
+	struct tracer_config cfg;
+	struct tracer *tr = NULL;
+	char **paths = NULL;
+	int npaths = 0, i, r, coord_fd;
 
 	log_set_prog("dmtcp_restart");
 	if (restart_parse_opts(argc, argv, &o)) {
 		fprintf(stderr, "dmtcp_restart: %s\n", o.err);
-		restart_usage(stderr, "dmtcp_restart");
+		fprintf(stderr, "Try 'dmtcp_restart --help'.\n");
 		return fail_rc();
 	}
 	switch (o.action) {
@@ -33,18 +164,68 @@ int main(int argc, char **argv)
 		printf("dmtcp_restart %s\n", DMTCP_VERSION);
 		return 0;
 	case RESTART_SHOW:
-		if (ckpt_show(stdout, o.show, IMAGE_SHOW_RUNS))
-			bad++;
-		for (i = 0; i < o.nimages; i++) {
-			putchar('\n');
-			if (ckpt_show(stdout, o.images[i], IMAGE_SHOW_RUNS))
-				bad++;
-		}
-		fflush(stdout);
-		return bad ? fail_rc() : 0;
+		return show_images(&o);
 	case RESTART_RUN:
 		break;
 	}
-	pr_err("restarting is not available yet in this build; only --show IMG works");
+	if (o.quiet)
+		log_set_level(o.quiet > 1 ? LOG_ERROR : LOG_WARN);
+	if (o.restartdir) {
+		if (restart_list_dir(o.restartdir, &paths, &npaths))
+			return fail_rc();
+	}
+	/* Terminal signals are the program's; we only forward nothing and stay. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = restart_prepare(&c, o.restartdir ? paths : o.images, o.restartdir ? npaths : o.nimages,
+			    !o.no_strict, o.force_newns);
+	for (i = 0; i < npaths; i++)
+		free(paths[i]);
+	free(paths);
+	if (r)
+		goto fail;
+
+	coord_fd = coord_ensure(&o.coord);
+	if (coord_fd < 0) {
+		r = coord_fd;
+		goto fail;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.coord_host, sizeof(cfg.coord_host), "%s", o.coord.host);
+	cfg.coord_port = o.coord.port;
+	cfg.ckptdir = o.coord.ckptdir;
+	cfg.interval = o.coord.interval;
+	cfg.gzip = image_gzip_from_env();
+	r = tracer_create(&cfg, &tr);
+	if (r) {
+		close(coord_fd);
+		goto fail;
+	}
+	tr->on_root_exit = on_main_exit;
+	tr->on_root_exit_arg = &st;
+	tr->on_barrier = on_restart_barrier;
+	c.traced = 1;
+	r = bring_back(&c, tr);
+	/* Our probe connection kept a fresh coordinator from leaving; every peer has its own. */
+	close(coord_fd);
+	if (r)
+		goto fail;
+	/* From here on the processes are the program's: the restart only traces. */
+	prepare_tree_free(&c.tree);
+	prepare_mem_shared_free(&c.shm);
+	prepare_fds_free(&c.fds);
+	restart_set_free(&c.set);
+	r = tracer_run(tr);
+	tracer_destroy(tr);
+	if (r < 0)
+		return fail_rc();
+	return st.main_status >= 0 ? restart_exit_code(st.main_status) : 0;
+fail:
+	if (tr)
+		tracer_destroy(tr);
+	restart_ctx_free(&c);
 	return fail_rc();
 }
