@@ -25,6 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Below this many bytes of page data a section is checked or read on one thread. */
+#define PAR_MIN_BYTES (4u << 20)
+
 struct rsec {
 	struct image_section pub;
 	const uint8_t *payload;
@@ -390,8 +393,9 @@ static int verify_payload(struct image_reader *r, struct rsec *s)
 	if (s->pub.kind == IMAGE_KIND_RECORD) {
 		crc = crc32c(0, s->payload, s->pub.length);
 	} else {
-		ret = par_for(s->pub.nchunks > 2 ? r->nthreads : 1, s->pub.nchunks, s,
-			      verify_chunk, &bad_chunk);
+		/* Threads pay off only when there is real data to go through. */
+		ret = par_for(s->pub.stored_bytes >= PAR_MIN_BYTES ? r->nthreads : 1,
+			      s->pub.nchunks, s, verify_chunk, &bad_chunk);
 		if (ret)
 			return bad(r->path, -EIO, "chunk %u of page section %u (type %u): "
 				   "checksum mismatch", bad_chunk, s->pub.index, s->pub.type);
@@ -743,7 +747,8 @@ static int read_chunks(struct image_reader *r, struct rsec *s, void **dest, uint
 	struct readjob j = { .r = r, .s = s, .dest = dest, .first = first };
 	uint32_t n = end - first;
 
-	return par_for(n > 1 ? r->nthreads : 1, n, &j, read_chunk, NULL);
+	return par_for(s->chunk_pos[end] - s->chunk_pos[first] >= PAR_MIN_BYTES ? r->nthreads : 1,
+		       n, &j, read_chunk, NULL);
 }
 
 static struct rsec *page_sec(struct image_reader *r, const struct image_section *s)
