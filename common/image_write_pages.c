@@ -1,0 +1,405 @@
+/*
+ * Page sections of the image writer: runs, the cutting of page data into chunks, and the
+ * compression pool.
+ *
+ * Without compression, whole chunks of the caller's memory go to the file with one pwrite
+ * each (the only copy is the kernel's into the page cache); partial chunks collect in a stage
+ * buffer. With compression, slots[] is a ring of chunk buffers: the caller fills slot
+ * fill_seq % nslots and marks it QUEUED; workers compress QUEUED slots, lowest sequence first;
+ * the caller writes DONE slots strictly in sequence order (write_seq), which frees them. The
+ * caller blocks only when the slot it wants to fill is still in flight, which bounds memory to
+ * nslots chunk buffers (two per worker, plus two).
+ */
+#include "image_wpriv.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A source of page bytes: the caller's memory or an fd. */
+struct feed {
+	const uint8_t *buf;
+	int fd;
+};
+
+static void *pool_worker(void *arg);
+
+static int pool_start(struct image_writer *w)
+{
+	int i;
+
+	if (w->slots)
+		return 0;
+	w->nslots = 2 * w->nthreads + 2;
+	w->slots = calloc((size_t)w->nslots, sizeof(*w->slots));
+	w->workers = calloc((size_t)w->nthreads, sizeof(*w->workers));
+	if (!w->slots || !w->workers)
+		return wr_fail(w, -ENOMEM, "cannot allocate compression pool");
+	for (i = 0; i < w->nslots; i++) {
+		struct wslot *s = &w->slots[i];
+
+		s->out_cap = image_compress_bound(w->chunk_size);
+		s->in = malloc(w->chunk_size);
+		s->out = malloc(s->out_cap);
+		if (!s->in || !s->out)
+			return wr_fail(w, -ENOMEM, "cannot allocate compression buffers");
+	}
+	for (i = 0; i < w->nthreads; i++) {
+		w->workers[i].w = w;
+		if (image_zctx_init(&w->workers[i].z, w->level))
+			return wr_fail(w, -ENOMEM, "cannot set up zlib");
+	}
+	for (i = 0; i < w->nthreads; i++) {
+		int ret = pthread_create(&w->workers[i].thr, NULL, pool_worker, &w->workers[i]);
+
+		if (ret)
+			return wr_fail(w, -ret, "cannot start compression threads");
+		w->nthr++;
+	}
+	return 0;
+}
+
+void wr_pool_stop(struct image_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+	for (int i = 0; i < w->nthr; i++)
+		pthread_join(w->workers[i].thr, NULL);
+	w->nthr = 0;
+	w->stop = 0;
+	if (w->workers)
+		for (int i = 0; i < w->nthreads; i++)
+			image_zctx_free(&w->workers[i].z);
+	if (w->slots)
+		for (int i = 0; i < w->nslots; i++) {
+			free(w->slots[i].in);
+			free(w->slots[i].out);
+		}
+	free(w->slots);
+	free(w->workers);
+	w->slots = NULL;
+	w->workers = NULL;
+}
+
+static void *pool_worker(void *arg)
+{
+	struct wworker *self = arg;
+	struct image_writer *w = self->w;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct wslot *best = NULL;
+
+		for (int i = 0; i < w->nslots; i++) {
+			struct wslot *s = &w->slots[i];
+
+			if (s->state == SLOT_QUEUED && (!best || s->seq < best->seq))
+				best = s;
+		}
+		if (!best) {
+			if (w->stop)
+				break;
+			pthread_cond_wait(&w->cv_work, &w->mu);
+			continue;
+		}
+		best->state = SLOT_BUSY;
+		pthread_mutex_unlock(&w->mu);
+		image_compress_chunk(&self->z, best->in, best->in_len, best->out, best->out_cap,
+				     &best->res);
+		pthread_mutex_lock(&w->mu);
+		best->state = SLOT_DONE;
+		pthread_cond_broadcast(&w->cv_done);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Writes one finished chunk at the end of the file and indexes it. */
+static int put_chunk(struct image_writer *w, const struct image_chunk_out *c, uint32_t raw_len)
+{
+	struct image_chunk_disk *d;
+	int ret;
+
+	if (wr_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof(*w->chunks)))
+		return wr_fail(w, -ENOMEM, "cannot grow chunk table");
+	ret = wr_emit(w, c->data, c->stored_len);
+	if (ret)
+		return ret;
+	d = &w->chunks[w->nchunks++];
+	d->raw_len = raw_len;
+	d->stored_len = c->stored_len;
+	d->comp = c->comp;
+	d->crc = c->crc;
+	w->sec_crc = crc32c_combine(w->sec_crc, c->crc, c->stored_len);
+	w->sec_len += c->stored_len;
+	w->data_len += c->stored_len;
+	return 0;
+}
+
+/* Writes slots in sequence order up to (not including) upto, waiting for each to be DONE. */
+static int drain(struct image_writer *w, uint64_t upto)
+{
+	int ret = 0;
+
+	while (w->write_seq < upto) {
+		struct wslot *s = &w->slots[w->write_seq % (uint64_t)w->nslots];
+
+		pthread_mutex_lock(&w->mu);
+		while (s->state != SLOT_DONE)
+			pthread_cond_wait(&w->cv_done, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+		if (!ret)
+			ret = put_chunk(w, &s->res, s->in_len);
+		pthread_mutex_lock(&w->mu);
+		s->state = SLOT_FREE;
+		s->in_len = 0;
+		pthread_mutex_unlock(&w->mu);
+		w->write_seq++;
+	}
+	return ret;
+}
+
+/* Writes whatever finished in order, without waiting. */
+static int drain_ready(struct image_writer *w)
+{
+	uint64_t upto = w->write_seq;
+
+	pthread_mutex_lock(&w->mu);
+	while (upto < w->fill_seq && w->slots[upto % (uint64_t)w->nslots].state == SLOT_DONE)
+		upto++;
+	pthread_mutex_unlock(&w->mu);
+	return drain(w, upto);
+}
+
+static void queue_slot(struct image_writer *w, struct wslot *s)
+{
+	pthread_mutex_lock(&w->mu);
+	s->seq = w->fill_seq++;
+	s->state = SLOT_QUEUED;
+	pthread_cond_signal(&w->cv_work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Copies n bytes from the feed (memory or fd) to dst. */
+static int feed_take(struct image_writer *w, struct feed *f, void *dst, size_t n)
+{
+	uint8_t *p = dst;
+
+	if (f->buf) {
+		memcpy(dst, f->buf, n);
+		f->buf += n;
+		return 0;
+	}
+	while (n) {
+		ssize_t r = read(f->fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return wr_fail(w, -errno, "cannot read page data from fd");
+		if (r == 0)
+			return wr_fail(w, -EIO, "page data fd ended early");
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int feed_compressed(struct image_writer *w, struct feed *f, size_t len)
+{
+	int ret;
+
+	while (len) {
+		struct wslot *s = &w->slots[w->fill_seq % (uint64_t)w->nslots];
+		size_t n;
+
+		/* The slot to fill must have been written out (its sequence is nslots back). */
+		if (w->fill_seq >= w->write_seq + (uint64_t)w->nslots) {
+			ret = drain(w, w->fill_seq + 1 - (uint64_t)w->nslots);
+			if (ret)
+				return ret;
+		}
+		n = w->chunk_size - s->in_len;
+		if (n > len)
+			n = len;
+		ret = feed_take(w, f, s->in + s->in_len, n);
+		if (ret)
+			return ret;
+		s->in_len += (uint32_t)n;
+		len -= n;
+		if (s->in_len == w->chunk_size) {
+			queue_slot(w, s);
+			ret = drain_ready(w);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int put_raw(struct image_writer *w, const void *buf, uint32_t len)
+{
+	struct image_chunk_out c = {
+		.comp = IMAGE_COMP_NONE,
+		.stored_len = len,
+		.crc = crc32c(0, buf, len),
+		.data = buf,
+	};
+
+	return put_chunk(w, &c, len);
+}
+
+static int feed_raw(struct image_writer *w, struct feed *f, size_t len)
+{
+	int ret;
+
+	while (len) {
+		size_t n;
+
+		if (f->buf && !w->stage_len && len >= w->chunk_size) {
+			/* A whole chunk of the caller's memory: straight to the file, one copy. */
+			ret = put_raw(w, f->buf, w->chunk_size);
+			if (ret)
+				return ret;
+			f->buf += w->chunk_size;
+			len -= w->chunk_size;
+			continue;
+		}
+		n = w->chunk_size - w->stage_len;
+		if (n > len)
+			n = len;
+		ret = feed_take(w, f, w->stage + w->stage_len, n);
+		if (ret)
+			return ret;
+		w->stage_len += (uint32_t)n;
+		len -= n;
+		if (w->stage_len == w->chunk_size) {
+			ret = put_raw(w, w->stage, w->stage_len);
+			w->stage_len = 0;
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int image_begin_pages(struct image_writer *w, uint32_t type)
+{
+	int ret = wr_check_state(w, 0, "image_begin_pages");
+
+	if (ret)
+		return ret;
+	if (w->compress)
+		ret = pool_start(w);
+	else if (!w->stage && !(w->stage = malloc(w->chunk_size)))
+		ret = wr_fail(w, -ENOMEM, "cannot allocate chunk buffer");
+	if (ret)
+		return ret;
+	w->nruns = 0;
+	w->nchunks = 0;
+	w->data_len = 0;
+	w->raw_len = 0;
+	w->stage_len = 0;
+	return wr_begin(w, type, IMAGE_KIND_PAGES);
+}
+
+static int add_run(struct image_writer *w, uint64_t vaddr, size_t len)
+{
+	struct image_run_disk *last = w->nruns ? &w->runs[w->nruns - 1] : NULL;
+	uint64_t npages = len / w->page_size;
+
+	if (w->sec_kind != IMAGE_KIND_PAGES) {
+		pr_err("%s: page data in a record section", w->tmp_path);
+		return -EINVAL;
+	}
+	if (vaddr % w->page_size || len % w->page_size || vaddr + len < vaddr) {
+		pr_err("%s: page run 0x%llx+0x%zx is not page aligned", w->tmp_path,
+		       (unsigned long long)vaddr, len);
+		return -EINVAL;
+	}
+	if (!len)
+		return 0;
+	if (last && last->vaddr + last->npages * w->page_size == vaddr) {
+		last->npages += npages;
+		return 0;
+	}
+	if (w->nruns >= IMAGE_MAX_RUNS ||
+	    wr_grow((void **)&w->runs, &w->runs_cap, w->nruns + 1, sizeof(*w->runs)))
+		return wr_fail(w, -ENOMEM, "cannot grow run table");
+	w->runs[w->nruns].vaddr = vaddr;
+	w->runs[w->nruns].npages = npages;
+	w->nruns++;
+	return 0;
+}
+
+static int add_pages(struct image_writer *w, uint64_t vaddr, struct feed *f, size_t len)
+{
+	int ret = wr_check_state(w, 1, "image_add_pages");
+
+	if (!ret)
+		ret = add_run(w, vaddr, len);
+	if (ret || !len)
+		return ret;
+	w->raw_len += len;
+	w->total_raw += len;
+	return w->compress ? feed_compressed(w, f, len) : feed_raw(w, f, len);
+}
+
+int image_add_pages(struct image_writer *w, uint64_t vaddr, const void *buf, size_t len)
+{
+	struct feed f = { .buf = buf, .fd = -1 };
+
+	return add_pages(w, vaddr, &f, len);
+}
+
+int image_add_pages_fd(struct image_writer *w, uint64_t vaddr, int fd, size_t len)
+{
+	struct feed f = { .buf = NULL, .fd = fd };
+
+	return add_pages(w, vaddr, &f, len);
+}
+
+/* Appends bytes of the page index to the payload. */
+static int emit_payload(struct image_writer *w, const void *buf, size_t len)
+{
+	w->sec_crc = crc32c(w->sec_crc, buf, len);
+	w->sec_len += len;
+	return wr_emit(w, buf, len);
+}
+
+int wr_end_pages(struct image_writer *w)
+{
+	struct image_pidx tail = { 0 };
+	int ret;
+
+	if (w->compress) {
+		struct wslot *s = &w->slots[w->fill_seq % (uint64_t)w->nslots];
+
+		if (s->in_len && s->state == SLOT_FREE)
+			queue_slot(w, s);
+		/* Afterwards every slot is free and empty for the next section. */
+		ret = drain(w, w->fill_seq);
+	} else {
+		ret = w->stage_len ? put_raw(w, w->stage, w->stage_len) : 0;
+		w->stage_len = 0;
+	}
+	if (ret)
+		return ret;
+	tail.magic = IMAGE_PIDX_MAGIC;
+	tail.nruns = w->nruns;
+	tail.nchunks = w->nchunks;
+	tail.chunk_size = w->chunk_size;
+	tail.data_len = w->data_len;
+	tail.raw_len = w->raw_len;
+	ret = emit_payload(w, w->runs, (size_t)w->nruns * sizeof(*w->runs));
+	if (!ret)
+		ret = emit_payload(w, w->chunks, (size_t)w->nchunks * sizeof(*w->chunks));
+	if (!ret)
+		ret = emit_payload(w, &tail, sizeof(tail));
+	return ret;
+}
+
