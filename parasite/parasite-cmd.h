@@ -15,8 +15,9 @@
  *
  * Protocol: the tracer fills in parasite_args (cmd and the command's input), points the
  * thread's rip at the blob symbol parasite_entry, rsp at the stack top and rdi at the args,
- * and continues it. The parasite runs the command, stores its result in args->ret (0 or
- * -errno) and executes int3; the tracer sees the SIGTRAP with rip just after it.
+ * and continues it with PTRACE_SYSCALL. The parasite runs the command, stores its result in
+ * args->ret (0 or -errno) and makes a final getpid syscall; the tracer takes the syscall-exit
+ * stop with rip == parasite_entry_done as the end of the command.
  */
 #ifndef DMTCP_PARASITE_CMD_H
 #define DMTCP_PARASITE_CMD_H

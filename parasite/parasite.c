@@ -6,7 +6,8 @@
  * It is one command dispatcher. The tracer puts a command in the shared struct parasite_args
  * (parasite/parasite-cmd.h), sets rip = parasite_entry, rsp = top of the area's stack,
  * rdi = &args, and continues the thread; the command runs, stores args->ret, and the entry
- * stub executes int3 so the tracer gets a SIGTRAP stop at parasite_entry_done.
+ * stub makes one last syscall whose exit stop at parasite_entry_done tells the tracer it is
+ * done.
  *
  * No libc, no errno, no globals that need relocation: only nolibc/sys.h.
  */
@@ -22,29 +23,35 @@
 /*
  * The entry stub comes first in the blob (section .text.entry, placed first by
  * parasite.lds). The tracer sets rsp 16-byte aligned; the call pushes the return address as
- * the ABI expects. After int3 the tracer never continues past the trap, but ud2 makes a bug
- * there crash loudly instead of running whatever follows.
+ * the ABI expects. The command ends with a getpid syscall: the tracer runs the parasite with
+ * PTRACE_SYSCALL and takes the syscall-exit stop whose rip is parasite_entry_done as "done"
+ * (no int3: a forced SIGTRAP could change the target's SIGTRAP disposition and mask). The
+ * tracer never continues past that point; int3 and ud2 make a bug there loud.
  *
- * parasite_syscall is a "syscall; int3" gadget that infect_*() uses for remote syscalls once
- * the blob is loaded, so that it does not have to patch the target's own code again.
+ * parasite_syscall is a "syscall" gadget that infect_*() uses for remote syscalls once the
+ * blob is loaded, so that it does not have to patch the target's own code again.
  */
+#define PARASITE_STR2(x) #x
+#define PARASITE_STR(x)	 PARASITE_STR2(x)
 __asm__(".section .text.entry,\"ax\",@progbits\n"
 	".globl parasite_entry\n"
 	".type parasite_entry,@function\n"
 	"parasite_entry:\n"
 	"	andq $-16, %rsp\n"
 	"	call parasite_dispatch\n"
-	"	int3\n"
+	"	movl $" PARASITE_STR(__NR_getpid) ", %eax\n"
+	"	syscall\n"
 	".globl parasite_entry_done\n"
 	"parasite_entry_done:\n"
+	"	int3\n"
 	"	ud2\n"
 	".globl parasite_syscall\n"
 	".type parasite_syscall,@function\n"
 	"parasite_syscall:\n"
 	"	syscall\n"
-	"	int3\n"
 	".globl parasite_syscall_done\n"
 	"parasite_syscall_done:\n"
+	"	int3\n"
 	"	ud2\n"
 	".previous\n");
 

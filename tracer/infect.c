@@ -213,61 +213,135 @@ static void requeue_signals(struct deferred *d)
 	d->n = 0;
 }
 
+/* A fault raised by our own code ends the run; anything else is the target's signal. */
+static int check_fault(pid_t tid, int sig, const siginfo_t *si)
+{
+	if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	     sig == SIGTRAP) && si->si_code > 0) {
+		arch_regs_t r;
+
+		get_regs(tid, &r);
+		pr_err("tid %d: %s (code %d, addr %p) at ip 0x%llx in injected code", tid,
+		       signame(sig), si->si_code, si->si_addr, (unsigned long long)r.rip);
+		return -EFAULT;
+	}
+	if (sig == SIGSYS && si->si_code == 1 /* SYS_SECCOMP */) {
+		pr_err("tid %d: the target's seccomp filter refused injected syscall %d", tid,
+		       si->si_syscall);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Which kind of syscall stop this is (PTRACE_GET_SYSCALL_INFO's op), or 0 for none. */
+#define SYSCALL_INFO_ENTRY 1
+#define SYSCALL_INFO_EXIT  2
+static int syscall_stop_kind(pid_t tid)
+{
+	unsigned char info[128];
+
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(info), info) <= 0)
+		return 0;
+	return info[0];
+}
+
+/* Wait for tid's next stop; -ESRCH once it is gone. */
+static int wait_stop(pid_t tid, int *st)
+{
+	pid_t w;
+
+	do
+		w = waitpid(tid, st, __WALL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return errno == ECHILD ? -ESRCH : -errno;
+	if (WIFEXITED(*st) || WIFSIGNALED(*st))
+		return -ESRCH;
+	return 0;
+}
+
 /*
- * Continue tid (whose registers are already set) until it stops on our int3 with rip ==
- * trap_ip; *out gets the registers there. Other stops on the way:
+ * Continue tid (whose registers are already set) with PTRACE_SYSCALL until it stops at the
+ * exit of a syscall with rip == done_ip, i.e. just after the syscall instruction that ends
+ * our code; *out gets the registers there. No signal is involved: an int3 would raise a
+ * forced SIGTRAP, and the kernel resets a forced signal's disposition to SIG_DFL (and
+ * unblocks it) when the target ignores or blocks it, which would change the target.
+ * Other stops on the way:
+ *  - syscall stops of syscalls our code makes: continue;
  *  - PTRACE_EVENT_SECCOMP: a filter returned SECCOMP_RET_TRACE for our syscall; continuing
- *    lets the syscall run, which is what a tracer that does not intervene means;
+ *    lets it run, which is what a tracer that does not intervene means;
  *  - PTRACE_EVENT_STOP (group stop, interrupt) and other events: continue;
  *  - signal-delivery stops: the signal is taken (continue with 0) and remembered in d,
- *    except a fault raised by our own code (SIGSEGV/SIGBUS/SIGILL/SIGFPE from the kernel, or
- *    SIGSYS from a filter's SECCOMP_RET_TRAP), which ends the run with -EFAULT/-EPERM.
+ *    except a fault raised by our own code, which ends the run with -EFAULT/-EPERM.
  */
-static int run_to_trap(pid_t tid, uint64_t trap_ip, arch_regs_t *out, struct deferred *d)
+static int run_to_exit(pid_t tid, uint64_t done_ip, arch_regs_t *out, struct deferred *d)
 {
 	for (;;) {
-		int st, sig, event;
+		int st, sig, err;
 		siginfo_t si;
-		pid_t w;
 
-		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
-			return ptrace_err("PTRACE_CONT", tid);
-		do
-			w = waitpid(tid, &st, __WALL);
-		while (w < 0 && errno == EINTR);
-		if (w < 0)
-			return errno == ECHILD ? -ESRCH : -errno;
-		if (WIFEXITED(st) || WIFSIGNALED(st))
-			return -ESRCH;
+		if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0)
+			return ptrace_err("PTRACE_SYSCALL", tid);
+		err = wait_stop(tid, &st);
+		if (err)
+			return err;
 		if (!WIFSTOPPED(st))
 			continue;
 		sig = WSTOPSIG(st);
-		event = (st >> 16) & 0xff;
-		if (event || sig == (SIGTRAP | 0x80))
+		if ((st >> 16) & 0xff)
 			continue;
-		if (sig == SIGTRAP) {
-			if (get_regs(tid, out) < 0)
-				return -ESRCH;
-			if (regs_ip(out) == trap_ip)
-				return 0;
+		if (sig == (SIGTRAP | 0x80) || sig == SIGTRAP) {
+			int kind = syscall_stop_kind(tid);
+
+			if (kind == SYSCALL_INFO_EXIT) {
+				if (get_regs(tid, out) < 0)
+					return -ESRCH;
+				if (regs_ip(out) == done_ip)
+					return 0;
+			}
+			if (kind == SYSCALL_INFO_ENTRY || kind == SYSCALL_INFO_EXIT)
+				continue;
 		}
 		if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) < 0)
 			return ptrace_err("PTRACE_GETSIGINFO", tid);
-		if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) &&
-		    si.si_code > 0) {
-			arch_regs_t r;
-
-			get_regs(tid, &r);
-			pr_err("tid %d: %s (code %d, addr %p) at ip 0x%llx in injected code", tid,
-			       signame(sig), si.si_code, si.si_addr, (unsigned long long)r.rip);
-			return -EFAULT;
-		}
-		if (sig == SIGSYS && si.si_code == 1 /* SYS_SECCOMP */) {
-			pr_err("tid %d: the target's seccomp filter refused injected syscall %d", tid,
-			       si.si_syscall);
-			return -EPERM;
-		}
+		err = check_fault(tid, sig, &si);
+		if (err)
+			return err;
 		defer_signal(d, tid, &si);
+	}
+}
+
+/*
+ * Bring tid from the syscall-exit stop where run_to_exit() left it into a
+ * PTRACE_EVENT_STOP, the stop PTRACE_INTERRUPT gives. This matters for a thread that was
+ * interrupted inside a syscall: the kernel applies the restart fix-up (-ERESTARTSYS and
+ * friends: rip -= 2, rax = orig_rax) only on its way out of signal handling. From a
+ * syscall-exit stop it would not run it, and the restored rax (-ERESTARTSYS) would reach
+ * user space as the syscall's result. The interrupt stop happens inside get_signal(), so
+ * once the original registers are back, resuming takes the same path as the original stop.
+ */
+static int finish_stop(pid_t tid, struct deferred *d)
+{
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+		return ptrace_err("PTRACE_INTERRUPT", tid);
+	for (;;) {
+		int st, err;
+		siginfo_t si;
+
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+			return ptrace_err("PTRACE_CONT", tid);
+		err = wait_stop(tid, &st);
+		if (err)
+			return err;
+		if (!WIFSTOPPED(st))
+			continue;
+		if (((st >> 16) & 0xff) == PTRACE_EVENT_STOP)
+			return 0;
+		if ((st >> 16) & 0xff)
+			continue;
+		/* A signal queued meanwhile is dequeued before the interrupt trap. */
+		if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) == 0)
+			defer_signal(d, tid, &si);
 	}
 }
 
@@ -395,7 +469,7 @@ static int do_syscall_at(pid_t tid, const arch_regs_t *base, uint64_t gadget, lo
 	err = set_regs(tid, &r);
 	if (err)
 		return err;
-	err = run_to_trap(tid, gadget + ARCH_SYSCALL_INSN_LEN + ARCH_TRAP_INSN_LEN, &out, d);
+	err = run_to_exit(tid, gadget + ARCH_SYSCALL_INSN_LEN, &out, d);
 	if (err)
 		return err;
 	*ret = regs_ret(&out);
@@ -416,6 +490,11 @@ int infect_syscall(pid_t tid, long nr, const uint64_t args[6], long *ret)
 	if (err)
 		return err;
 	err = do_syscall_at(tid, &orig, p.addr, nr, args, ret, &d);
+	if (err != -ESRCH) {
+		err2 = finish_stop(tid, &d);
+		if (!err)
+			err = err2;
+	}
 	err2 = patch_restore(&p);
 	if (!err2)
 		err2 = set_regs(tid, &orig);
@@ -571,6 +650,11 @@ static int unmap_remote(struct infect_ctx *c)
 		pr_err("pid %d: remote munmap of the parasite area: %s", c->pid, strerror((int)-r));
 		err = (int)r;
 	}
+	if (err != -ESRCH) {
+		err2 = finish_stop(c->tid, &c->def);
+		if (!err)
+			err = err2;
+	}
 	err2 = patch_restore(&p);
 	if (!err2)
 		err2 = set_regs(c->tid, &c->regs);
@@ -618,6 +702,11 @@ int infect_start(pid_t pid, pid_t tid, struct infect_ctx **ctxp)
 
 		boot_syscall(c, &p, __NR_munmap, c->base, c->size, 0, 0, 0, 0, &r);
 		c->base = 0;
+	}
+	if (err != -ESRCH) {
+		err2 = finish_stop(tid, &c->def);
+		if (!err)
+			err = err2;
 	}
 	err2 = patch_restore(&p);
 	if (!err2)
@@ -672,7 +761,7 @@ void *infect_scratch(struct infect_ctx *ctx, raddr_t *remote, size_t *size)
 }
 
 /* Run something in tid from its current stop and put its registers and FPU state back. */
-static int run_in_thread(struct infect_ctx *c, pid_t tid, arch_regs_t *setup, uint64_t trap_ip,
+static int run_in_thread(struct infect_ctx *c, pid_t tid, arch_regs_t *setup, uint64_t done_ip,
 			 arch_regs_t *out, const arch_regs_t *orig)
 {
 	void *xs = NULL;
@@ -686,7 +775,14 @@ static int run_in_thread(struct infect_ctx *c, pid_t tid, arch_regs_t *setup, ui
 		goto out;
 	err = set_regs(tid, setup);
 	if (!err)
-		err = run_to_trap(tid, trap_ip, out, &c->def);
+		err = run_to_exit(tid, done_ip, out, &c->def);
+	if (err != -ESRCH) {
+		err2 = finish_stop(tid, &c->def);
+		if (!err)
+			err = err2;
+	}
+	if (err == -ESRCH)
+		goto out;
 	/* The parasite is plain C: the compiler may use SSE registers; put them back too. */
 	err2 = set_xstate(tid, xs, xlen);
 	if (!err2)

@@ -8,12 +8,14 @@
  *
  * Preconditions for every call: the caller (the tracer's only ptrace thread) has seized the
  * thread (PTRACE_SEIZE, any options) and it is in a ptrace stop (group stop, PTRACE_INTERRUPT
- * stop, event stop or signal-delivery stop). On return the thread is again in a ptrace stop
- * with exactly its original registers, FPU/xsave state and code bytes; the stop may now be a
- * SIGTRAP signal-delivery stop, which the caller resumes with PTRACE_CONT/PTRACE_DETACH and
- * signal 0, as it would have resumed the original stop. A thread stopped inside a syscall
- * keeps its restart state (rax = -ERESTART*, orig_rax = nr): the kernel restarts the syscall
- * when the caller resumes it, as if nothing had happened.
+ * stop, event stop or signal-delivery stop). On return the thread is in a PTRACE_EVENT_STOP
+ * (the stop PTRACE_INTERRUPT gives) with exactly its original registers, FPU/xsave state and
+ * code bytes; the caller resumes it with PTRACE_CONT/PTRACE_DETACH and signal 0. (A signal
+ * the original stop was about to deliver must be re-sent by the caller.) A thread stopped
+ * inside a syscall keeps its restart state (rax = -ERESTART*, orig_rax = nr): the kernel
+ * restarts the syscall when the caller resumes it, as if nothing had happened. No signal is
+ * raised in the target (no int3): injected code runs under PTRACE_SYSCALL and ends at a
+ * syscall-exit stop.
  *
  * Signals that the target receives while injected code runs are not delivered: they are
  * taken at their signal-delivery stop and queued again on the same thread when the
@@ -41,7 +43,7 @@ typedef struct {
 struct infect_ctx;
 
 /*
- * Run one syscall in stopped thread tid without the parasite: patch "syscall; int3" over
+ * Run one syscall in stopped thread tid without the parasite: patch a syscall instruction over
  * a few bytes of an executable mapping ([vdso] if present, else the first r-x mapping),
  * run, restore the bytes and the registers. *ret gets the syscall's raw return (-errno on
  * failure of the syscall itself); the function's own return says whether it could run it.

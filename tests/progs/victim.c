@@ -60,6 +60,8 @@ static char fds_before[SNAP_MAX], fds_after[SNAP_MAX];
 static unsigned char code_before[SNAP_MAX], code_after[SNAP_MAX];
 static char altstack_mem[2 * 16384];
 static volatile int usr1_count;
+/* The infected thread's signal mask, to compare after cure. */
+static uint64_t target_mask;
 static char out[8192];
 static size_t outlen;
 
@@ -241,11 +243,6 @@ static void usr1_handler(int sig, siginfo_t *si, void *uc)
 	usr1_count++;
 }
 
-static void trap_handler(int sig)
-{
-	(void)sig;
-}
-
 struct kernel_sigaction {
 	uint64_t handler, flags, restorer, mask;
 };
@@ -273,18 +270,36 @@ static void set_thread_state(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGRTMIN + 3);
+	/* Blocked and (in main) ignored: a forced SIGTRAP (int3) would unblock it and reset the
+	 * disposition; infection must not raise one. */
+	sigaddset(&set, SIGTRAP);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
 		fail("pthread_sigmask");
 	if (prctl(PR_GET_TID_ADDRESS, &tidaddr, 0, 0, 0))
 		fail("PR_GET_TID_ADDRESS");
 	syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8);
+	target_mask = mask;
 	say("target %ld\n", (long)syscall(SYS_gettid));
 	say("altstack %#lx %zu\n", (unsigned long)altstack_mem, sizeof(altstack_mem));
 	say("tidaddr %#lx\n", tidaddr);
 	say("sigmask %#llx\n", (unsigned long long)mask);
 }
 
+static void check_mask(const char *who)
+{
+	static char why[160];
+	uint64_t now = 0;
+
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &now, 8);
+	if (now != target_mask) {
+		snprintf(why, sizeof(why), "%s: signal mask %#llx, expected %#llx", who,
+			 (unsigned long long)now, (unsigned long long)target_mask);
+		fail(why);
+	}
+}
+
 static struct reg_result worker_res;
+static int worker_mask_ok;
 static long worker_elapsed_ns;
 static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ready_cond = PTHREAD_COND_INITIALIZER;
@@ -307,6 +322,12 @@ static void *worker(void *arg)
 	patterned_syscall(SYS_nanosleep, (long)&req, 0, 0, &worker_res);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	worker_elapsed_ns = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+	{
+		uint64_t now = 0;
+
+		syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &now, 8);
+		worker_mask_ok = now == target_mask;
+	}
 	return NULL;
 }
 
@@ -373,7 +394,7 @@ int main(int argc, char **argv)
 	sigaddset(&sa.sa_mask, SIGUSR2);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGUSR2, SIG_IGN);
-	signal(SIGTRAP, trap_handler);
+	signal(SIGTRAP, SIG_IGN);
 	for (i = 0; i < 3; i++) {
 		itv.it_interval.tv_sec = 500 + 100 * i;
 		itv.it_interval.tv_usec = 0;
@@ -449,6 +470,10 @@ int main(int argc, char **argv)
 		if (worker_elapsed_ns < SLEEP_NS)
 			fail("the worker's nanosleep ended early");
 		check_regs(&worker_res, "worker thread");
+		if (!worker_mask_ok)
+			fail("worker thread: signal mask changed");
+	} else {
+		check_mask("main thread");
 	}
 	slurp("/proc/self/maps", maps_after, sizeof(maps_after));
 	if (strcmp(maps_before, maps_after))
@@ -483,8 +508,8 @@ int main(int argc, char **argv)
 		if (strcmp(name, "vict-parasite"))
 			fail("name changed");
 		syscall(SYS_rt_sigaction, SIGTRAP, NULL, &k, 8);
-		if (k.handler != (uint64_t)(uintptr_t)trap_handler)
-			fail("SIGTRAP disposition changed");
+		if (k.handler != (uint64_t)(uintptr_t)SIG_IGN)
+			fail("SIGTRAP disposition changed (was SIG_IGN)");
 		syscall(SYS_rt_sigaction, SIGUSR2, NULL, &k, 8);
 		if (k.handler != (uint64_t)(uintptr_t)SIG_IGN)
 			fail("SIGUSR2 disposition changed");
