@@ -112,8 +112,8 @@ static int bring_back(struct restart_ctx *c, struct tracer *tr)
 			const struct restart_img *im = &c->set.img[idx];
 			struct restart_peer rp = {
 				.real_pid = c->tree.procs[idx].real_pid,
-				.pid = im->proc.pid,
-				.ppid = im->proc.ppid,
+				.pid = c->tree.procs[idx].pid,
+				.ppid = c->tree.procs[idx].ppid,
 				.prog = prog_of(im),
 				.uniquepid = im->info.uniquepid[0] ? im->info.uniquepid
 								   : im->proc.uniquepid,

@@ -389,7 +389,7 @@ static int add_threads(struct restore_req *req, const struct ckpt_proc *p)
 		struct restore_thread_desc d;
 
 		memset(&d, 0, sizeof(d));
-		d.tid = t->tid;
+		d.tid = restart_thread_tid(p, t);
 		d.exact_tid = i > 0;
 		memcpy(&d.regs, &t->regs, sizeof(d.regs));
 		d.xsave = t->xsave_size ? t->xsave : NULL;

@@ -205,7 +205,7 @@ static int load_one(struct restart_set *s, struct restart_img *im, int strict)
 	if (!im->tids)
 		return -ENOMEM;
 	for (i = 1; i < im->proc.nthreads; i++)
-		im->tids[k++] = im->proc.threads[i].tid;
+		im->tids[k++] = restart_thread_tid(&im->proc, &im->proc.threads[i]);
 	for (i = 0; i < im->proc.nfds; i++)
 		if (im->proc.fds[i].fd > s->max_fd)
 			s->max_fd = im->proc.fds[i].fd;
@@ -245,9 +245,9 @@ int restart_load_images(struct restart_set *s, char *const paths[], int n, int s
 			goto fail;
 		}
 		for (j = 0; j < i; j++)
-			if (s->img[j].proc.pid == im->proc.pid) {
-				pr_err("%s: pid %d is also in %s", im->path, im->proc.pid,
-				       s->img[j].path);
+			if (restart_img_pid(&s->img[j].proc) == restart_img_pid(&im->proc)) {
+				pr_err("%s: pid %d is also in %s", im->path,
+				       restart_img_pid(&im->proc), s->img[j].path);
 				r = -EINVAL;
 				goto fail;
 			}
@@ -256,6 +256,24 @@ int restart_load_images(struct restart_set *s, char *const paths[], int n, int s
 fail:
 	restart_set_free(s);
 	return r;
+}
+
+static pid_t innermost(const int32_t *v, uint32_t levels, pid_t dflt)
+{
+	return levels >= 1 && levels <= CKPT_MAX_NS_LEVELS ? v[levels - 1] : dflt;
+}
+
+pid_t restart_img_pid(const struct ckpt_proc *p)
+{
+	return innermost(p->ns_pid, p->ns_levels, p->pid);
+}
+
+pid_t restart_thread_tid(const struct ckpt_proc *p, const struct ckpt_thread *t)
+{
+	/* A thread's levels are its process's (threads cannot change PID namespace). */
+	if (t->ns_levels != p->ns_levels)
+		return t->tid;
+	return innermost(t->ns_tid, t->ns_levels, t->tid);
 }
 
 int restart_build_tree(struct restart_set *s)
@@ -269,13 +287,19 @@ int restart_build_tree(struct restart_set *s)
 		const struct ckpt_proc *p = &s->img[i].proc;
 		struct tree_proc *t = &s->tp[i];
 
-		t->pid = p->pid;
-		t->ppid = p->ppid;
-		t->pgid = p->pgid;
-		t->sid = p->sid;
+		t->pid = restart_img_pid(p);
+		t->ppid = p->ppid; /* as the tracer saw it; translated below */
+		t->pgid = innermost(p->ns_pgid, p->ns_levels, p->pgid);
+		t->sid = innermost(p->ns_sid, p->ns_levels, p->sid);
 		t->tids = s->img[i].tids;
 		t->ntids = p->nthreads - 1;
 	}
+	for (i = 0; i < s->n; i++)
+		for (j = 0; j < s->n; j++)
+			if (s->img[j].proc.pid == s->img[i].proc.ppid) {
+				s->tp[i].ppid = s->tp[j].pid;
+				break;
+			}
 	for (i = 0; i < s->n && main_idx < 0; i++) {
 		for (j = 0; j < s->n; j++)
 			if (s->tp[j].pid == s->tp[i].ppid)

@@ -28,6 +28,14 @@ struct restart_set {
 	int max_fd;	      /* highest fd number of any image, -1 when none */
 };
 
+/*
+ * The ids as the program saw them: the innermost level of the saved NSpid/NSpgid/NSsid (a
+ * process checkpointed after a restart in a new PID namespace was seen by the tracer with its
+ * outer pid). The parent's pid is translated through the parent's own image when it is there.
+ */
+pid_t restart_img_pid(const struct ckpt_proc *p);
+pid_t restart_thread_tid(const struct ckpt_proc *p, const struct ckpt_thread *t);
+
 /* Every "ckpt_*.dmtcp" in dir, sorted by name; *paths malloc'ed (free each and the array). */
 int restart_list_dir(const char *dir, char ***paths, int *n);
 
