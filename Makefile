@@ -174,6 +174,13 @@ tools: $(TOOL_BINS)
 $(B)/tests/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS)
+# selfrestore drives the restorer (prepare_restore + blob) on its own; it needs the victim.
+SELFRESTORE_OBJS := $(call obj,restart/prepare_restore.c restart/prepare_restore_mem.c \
+	restart/vdso.c) $(B)/gen/restorer-embed.o
+$(B)/tests/tools/selfrestore: tests/tools/selfrestore.c $(SELFRESTORE_OBJS) $(LIBCOMMON) \
+		| $(B)/tests/progs/rst_victim $(B)/tests/progs/rst_victim.static
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SELFRESTORE_OBJS) $(LIBCOMMON) $(LIBS)
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
 $(B)/tests/unit/%: tests/unit/%.c $(LIBRESTART) $(LIBTRACER) $(LIBCOORD) $(LIBCOMMON)

@@ -7,16 +7,18 @@
  *
  *	struct restore_req *req;
  *	restore_req_new(&req);
- *	restore_req_add_vma(req, &vma) ...   every saved region but [vvar]/[vvar_vclock]/[vdso]
- *	p = restore_stage_alloc(req, len, flags); fill p; the vma's .staged = p
+ *	i = restore_req_add_vma(req, &vma) ...  every saved region but [vvar]/[vvar_vclock]/[vdso]
+ *	p = restore_req_stage_vma(req, i); fill p (RESTORE_SRC_STAGED regions)
+ *	d = restore_stage_alloc(req, len, 0); fill d; restore_req_add_run(req, i, &run)
+ *	                                     (written pages of private file mappings)
  *	restore_req_set_vdso(req, &vdso)     the saved vdso block (and its pages, for the proxy)
  *	restore_req_add_thread(req, &thr) ... main thread first
  *	prepare_restore(req);                returns only on failure (-errno), before anything
  *	                                     of the caller is lost
  *
- * Staging memory must come from restore_stage_alloc(): it lies clear of every saved region
- * (added before the call) and the blob mremap()s it into place. So add all vmas first, then
- * stage.
+ * Staging memory must come from restore_stage_alloc()/restore_req_stage_vma(): it lies clear of
+ * every saved region added before the call, and the blob mremap()s it into place. So add all
+ * regions first, then stage.
  */
 #ifndef DMTCP_PREPARE_RESTORE_H
 #define DMTCP_PREPARE_RESTORE_H
@@ -50,7 +52,7 @@ struct restore_vma_desc {
 	int prot;  /* PROT_* */
 	int flags; /* MAP_PRIVATE or MAP_SHARED, plus MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_NORESERVE */
 	enum restore_src src;
-	void *staged;      /* RESTORE_SRC_STAGED */
+	void *staged;      /* RESTORE_SRC_STAGED; NULL: attached later by restore_req_stage_vma() */
 	int fd;            /* RESTORE_SRC_FILE: kept open until the blob has mapped it */
 	int close_fd;      /* the blob closes fd after mapping (an fd only the restore used) */
 	uint64_t pgoff;    /* bytes */
@@ -91,7 +93,12 @@ enum restore_vdso_policy {
 int restore_req_new(struct restore_req **out);
 /* Frees the request and every staging mapping it still owns (only when not restoring). */
 void restore_req_free(struct restore_req *req);
+/* Returns the region's index (>= 0) for the calls below, or -errno. */
 int restore_req_add_vma(struct restore_req *req, const struct restore_vma_desc *vma);
+/* Staging memory of the region's length, attached to region idx (RESTORE_SRC_STAGED). */
+void *restore_req_stage_vma(struct restore_req *req, int idx);
+/* One more run of written pages for region idx (private RESTORE_SRC_FILE). */
+int restore_req_add_run(struct restore_req *req, int idx, const struct restore_run *run);
 int restore_req_set_vdso(struct restore_req *req, const struct restore_vdso_desc *vdso,
 			 enum restore_vdso_policy policy);
 int restore_req_add_thread(struct restore_req *req, const struct restore_thread_desc *thr);

@@ -28,6 +28,8 @@
 #define RP_MAX_SIGNALS     64
 #define RP_MAX_VDSO_PARTS  4  /* [vvar], [vvar_vclock], [vdso] (+1 spare for other kernels) */
 #define RP_MAX_VDSO_PATCH  32 /* entry points patched in the saved vdso (proxy path) */
+#define RP_THREAD_STACK    16384 /* bytes of blob stack per created thread, below stack_top */
+#define RP_MAIN_STACK      65536
 
 /* struct restore_plan.flags */
 #define RP_F_SET_MM      0x1 /* apply plan->mm with prctl(PR_SET_MM_MAP) (needs CAP_SYS_RESOURCE) */
@@ -74,12 +76,17 @@ struct rp_vma {
 	uint32_t nr_runs;
 };
 
-/* Written pages of a private file mapping: len bytes from stage_addr copied to addr. */
+/*
+ * Written pages of a private file mapping: len bytes from stage_addr copied to addr. After the
+ * copy the blob unmaps [unmap_addr, unmap_addr + unmap_len) when unmap_len is not 0: the whole
+ * staging mapping, named on the last run that uses it.
+ */
 struct rp_run {
 	uint64_t addr;
 	uint64_t len;
-	uint64_t stage_addr; /* a staging mapping unmapped by the blob after the copy */
-	uint64_t stage_len;  /* length of that whole staging mapping, 0 if shared with a later run */
+	uint64_t stage_addr;
+	uint64_t unmap_addr;
+	uint64_t unmap_len;
 };
 
 /* struct rp_thread.flags */
@@ -212,6 +219,9 @@ enum rp_step {
 	RP_STEP_THREADS,
 	RP_STEP_SIGRETURN,
 };
+
+/* An array of the plan, from its offset field. */
+#define RP_ARRAY(p, type, off) ((type *)((char *)(p) + (off)))
 
 /* The blob's entry point (restorer.lds puts it first, at offset 0 of the blob). */
 #define RESTORER_ENTRY restorer_entry

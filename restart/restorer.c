@@ -166,10 +166,10 @@ static void restore_runs(struct restore_plan *p, struct rp_vma *v)
 
 	for (uint32_t i = v->first_run; i < v->first_run + v->nr_runs; i++) {
 		memcpy((void *)runs[i].addr, (const void *)runs[i].stage_addr, runs[i].len);
-		if (runs[i].stage_len) {
-			ret = sys_munmap((void *)runs[i].stage_addr, runs[i].stage_len);
+		if (runs[i].unmap_len) {
+			ret = sys_munmap((void *)runs[i].unmap_addr, runs[i].unmap_len);
 			if (SYS_ERR(ret))
-				restore_fail(p, "munmap written-pages stage", runs[i].stage_addr, ret);
+				restore_fail(p, "munmap written-pages stage", runs[i].unmap_addr, ret);
 		}
 	}
 }
@@ -380,7 +380,6 @@ struct rst_clone_args {
 
 #define RST_THREAD_FLAGS                                                                 \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
-#define RST_THREAD_STACK 16384
 
 static void restore_threads(struct restore_plan *p)
 {
@@ -401,7 +400,7 @@ static void restore_threads(struct restore_plan *p)
 
 			memset(&ca, 0, sizeof(ca));
 			ca.flags = RST_THREAD_FLAGS;
-			ca.stack = t[i].stack_top - RST_THREAD_STACK;
+			ca.stack = t[i].stack_top - RP_THREAD_STACK;
 			/* clone3 starts the child at stack + stack_size: our three words */
 			ca.stack_size = (uint64_t)sp - ca.stack;
 			ca.set_tid = (uint64_t)&want;

@@ -26,6 +26,4 @@ RST_HIDDEN void restore_vdso_patch(struct restore_plan *p);
 RST_HIDDEN void *memcpy(void *d, const void *s, size_t n);
 RST_HIDDEN void *memset(void *d, int c, size_t n);
 
-#define RP_ARRAY(p, type, off) ((type *)((char *)(p) + (off)))
-
 #endif

@@ -1,0 +1,89 @@
+/*
+ * Internal to the libc side of the restorer (prepare_restore*.c): the request's own copy of
+ * the description, address-space bookkeeping shared by the files.
+ */
+#ifndef DMTCP_PREPARE_RESTORE_INT_H
+#define DMTCP_PREPARE_RESTORE_INT_H
+
+#include "restart/prepare_restore.h"
+#include "restart/vdso.h"
+
+#define PAGE_SZ       4096UL
+#define PAGE_UP(x)    (((x) + PAGE_SZ - 1) & ~(PAGE_SZ - 1))
+#define ALIGN64(x)    (((x) + 63) & ~(uint64_t)63)
+#define USER_LOW      0x10000UL        /* above the usual vm.mmap_min_addr */
+#define USER_HIGH     0x7ffffffff000UL /* top of the 47-bit user address space */
+#define GUARD         PAGE_SZ          /* keep our mappings from merging with others */
+
+struct stage {
+	uint64_t start, len;
+	int used; /* referenced by a vma or a run: kept through the unmap step */
+};
+
+struct req_vma {
+	struct restore_vma_desc d;
+	struct restore_run *runs; /* own copy */
+	int internal;             /* added by us (proxy vdso data, vvar reservations) */
+};
+
+struct req_thread {
+	struct restore_thread_desc d;
+	void *xsave; /* own copy */
+};
+
+struct restore_req {
+	struct req_vma *vmas;
+	size_t nr_vmas, cap_vmas;
+	struct stage *stages;
+	size_t nr_stages, cap_stages;
+	struct req_thread *threads;
+	size_t nr_threads, cap_threads;
+	struct restore_vdso_desc vdso;
+	void *vdso_img;
+	int have_vdso;
+	enum restore_vdso_policy vdso_policy;
+	uint64_t sigaction_mask;
+	struct rp_sigaction sigactions[RP_MAX_SIGNALS];
+	struct rp_mm mm;
+	int have_mm;
+	int log_fd, fail_rc;
+};
+
+struct range {
+	uint64_t start, end;
+};
+
+struct vdso_choice {
+	struct vdso_block cur;
+	int have_cur;
+	enum rp_vdso_mode mode;
+	int relocate; /* proxy: the current block is in the way of a saved range */
+};
+
+struct area_layout {
+	size_t blob_off, blob_len;
+	size_t plan_off;
+	size_t unmap_off, vmas_off, runs_off, threads_off, fds_off, frames_off;
+	size_t plan_size;
+	size_t *frame_off; /* per thread */
+	size_t scratch_off, home_off, block_len;
+	size_t stacks_off, total;
+	size_t max_unmap;
+	size_t nr_runs, nr_fds;
+};
+
+int grow(void **arr, size_t *cap, size_t need, size_t elem);
+int cmp_range(const void *a, const void *b);
+/* Append this process's mappings to *r (a growable array). */
+int collect_self_maps(struct range **r, size_t *n, size_t *cap);
+int count_self_maps(size_t *n);
+/* Append the saved regions and the saved vdso block to *r. */
+int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, size_t *cap);
+/* Map len read+write bytes clear of saved ranges and current mappings; NULL + errno. */
+void *map_clear_hole(struct restore_req *req, size_t len, int flags);
+struct stage *find_stage(struct restore_req *req, uint64_t addr, uint64_t len);
+/* Fill the plan's unmap list: every current mapping minus what the blob keeps. */
+int build_unmap(struct restore_req *req, struct restore_plan *p, const struct area_layout *L,
+		const struct vdso_choice *vc);
+
+#endif
