@@ -65,7 +65,7 @@ enum proto_tag {
 	F_GENERATION,	   /* u64: checkpoint generation number, 1, 2, ... */
 	F_STATUS,	   /* u64: 0 or a negative errno, as two's complement */
 	F_REASON,	   /* str: human-readable reason for a failure */
-	F_IMAGE,	   /* str: absolute path of the image the peer wrote */
+	F_IMAGE,	   /* str: final absolute path of the image (checkpoint barrier) */
 	F_CMD,		   /* str: "s" "l" "c" "bc" "kc" "i" "k" "q" */
 	F_ARG,		   /* u64: argument of F_CMD (interval seconds) */
 	F_NUM_PEERS,	   /* u64 */
@@ -94,9 +94,9 @@ enum proto_tag {
 #define BARRIER_REFILL	   "refill"	/* drained data put back */
 #define BARRIER_RESUME	   "resume"	/* process running again */
 #define BARRIER_ABORT	   "abort"	/* checkpoint abandoned: drop temp image, refill, resume */
-/* Restart barriers: reached by the peers, released by the coordinator. */
-#define BARRIER_RESTART	   "restart"	/* all processes of the computation connected */
-#define BARRIER_RESTORED   "restored"	/* every kernel object rebuilt, keys published */
+/* Restart barriers, in order: restart, refill, resume (docs/protocol.md). */
+#define BARRIER_RESTART	   "restart"	/* all connected: rebuild shared objects via the KV store */
+#define BARRIER_RESTORED   "restored"	/* not used: 'restart' completing means the same */
 
 /* An outgoing message under construction. */
 struct proto_msg {
