@@ -1,0 +1,209 @@
+/*
+ * Infection library, file descriptors across the boundary: a target's fd into the tracer
+ * (pidfd_getfd, probed once, else /proc/PID/fd), a tracer's fd into the target (SCM_RIGHTS
+ * over a socketpair made in the target), and remote close. See infect.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "infect_int.h"
+#include "log.h"
+
+/* ---- pidfd_getfd, probed once -------------------------------------------------------------- */
+
+static int have_pidfd_getfd = -1;
+
+int infect_open_pidfd(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int getfd_by_proc(pid_t pid, int remote_fd, int *local_fd)
+{
+	static const int modes[] = { O_RDWR, O_RDONLY, O_WRONLY };
+	char path[64];
+	int i, fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, remote_fd);
+	for (i = 0; i < 3 && fd < 0; i++)
+		fd = open(path, modes[i] | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		pr_err("pid %d: cannot reopen %s: %s", pid, path, strerror(e));
+		return -e;
+	}
+	*local_fd = fd;
+	return 0;
+}
+
+static int getfd_by_pidfd(int pidfd, pid_t pid, int remote_fd, int *local_fd)
+{
+	int fd;
+
+	if (have_pidfd_getfd == 0 || pidfd < 0)
+		return getfd_by_proc(pid, remote_fd, local_fd);
+	fd = (int)syscall(SYS_pidfd_getfd, pidfd, remote_fd, 0);
+	if (fd >= 0) {
+		have_pidfd_getfd = 1;
+		*local_fd = fd;
+		return 0;
+	}
+	if (errno == ENOSYS && have_pidfd_getfd < 0) {
+		pr_debug("pidfd_getfd not available, using /proc/PID/fd");
+		have_pidfd_getfd = 0;
+		return getfd_by_proc(pid, remote_fd, local_fd);
+	}
+	if (errno == ESRCH)
+		return -ESRCH;
+	pr_err("pid %d: pidfd_getfd(%d): %s", pid, remote_fd, strerror(errno));
+	return -errno;
+}
+
+int infect_getfd(pid_t pid, int remote_fd, int *local_fd)
+{
+	int pidfd = have_pidfd_getfd == 0 ? -1 : infect_open_pidfd(pid);
+	int err;
+
+	if (pidfd < 0 && have_pidfd_getfd != 0 && errno == ESRCH)
+		return -ESRCH;
+	err = getfd_by_pidfd(pidfd, pid, remote_fd, local_fd);
+	if (pidfd >= 0)
+		close(pidfd);
+	return err;
+}
+
+int infect_take_fd(struct infect_ctx *ctx, int remote_fd, int *local_fd)
+{
+	return getfd_by_pidfd(ctx->pidfd, ctx->pid, remote_fd, local_fd);
+}
+
+int infect_remote_close(struct infect_ctx *ctx, int remote_fd)
+{
+	const uint64_t a[6] = { (uint64_t)remote_fd };
+	long r;
+	int err = infect_remote_syscall(ctx, __NR_close, a, &r);
+
+	if (err)
+		return err;
+	if (r < 0)
+		pr_err("pid %d: remote close(%d): %s", ctx->pid, remote_fd, strerror((int)-r));
+	return (int)r;
+}
+
+/* Scratch layout for infect_give_fd: the remote socketpair, a msghdr, an iovec, a data byte
+ * and the control buffer, all at remote addresses built locally. */
+struct give_fd_scratch {
+	int sv[2];
+	struct msghdr msg;
+	struct iovec iov;
+	char byte;
+	char pad[7];
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+};
+
+static int send_fd(int sock, int fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	char byte = 'F';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *h;
+
+	memset(&cm, 0, sizeof(cm));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof(cm.buf);
+	h = CMSG_FIRSTHDR(&msg);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+		pr_err("cannot send fd %d to the target: %s", fd, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int infect_give_fd(struct infect_ctx *ctx, int local_fd, int *remote_fd)
+{
+	raddr_t rs;
+	size_t ss;
+	struct give_fd_scratch *s = infect_scratch(ctx, &rs, &ss);
+	uint64_t rbase = rs.v;
+	uint64_t a[6] = { AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0, 0, 0 };
+	int err, lsock = -1, got = -1;
+	long r;
+
+	memset(s, 0, sizeof(*s));
+	a[3] = rbase + offsetof(struct give_fd_scratch, sv);
+	err = infect_remote_syscall(ctx, __NR_socketpair, a, &r);
+	if (err)
+		return err;
+	if (r < 0) {
+		pr_err("pid %d: remote socketpair: %s", ctx->pid, strerror((int)-r));
+		return (int)r;
+	}
+	err = infect_take_fd(ctx, s->sv[0], &lsock);
+	if (!err)
+		err = send_fd(lsock, local_fd);
+	if (!err) {
+		/* The msghdr as the target will read it: every pointer is a remote address. */
+		s->iov.iov_base = (void *)(rbase + offsetof(struct give_fd_scratch, byte));
+		s->iov.iov_len = 1;
+		s->msg.msg_iov = (struct iovec *)(rbase + offsetof(struct give_fd_scratch, iov));
+		s->msg.msg_iovlen = 1;
+		s->msg.msg_control = (void *)(rbase + offsetof(struct give_fd_scratch, cmsg));
+		s->msg.msg_controllen = sizeof(s->cmsg.buf);
+		a[0] = (uint64_t)s->sv[1];
+		a[1] = rbase + offsetof(struct give_fd_scratch, msg);
+		a[2] = MSG_CMSG_CLOEXEC | MSG_DONTWAIT;
+		err = infect_remote_syscall(ctx, __NR_recvmsg, a, &r);
+		if (!err && r < 0) {
+			pr_err("pid %d: remote recvmsg of a passed fd: %s", ctx->pid,
+			       strerror((int)-r));
+			err = (int)r;
+		}
+	}
+	if (!err) {
+		/* The target wrote the cmsg into the scratch area; read it through our view,
+		 * translating its msg_control pointer back to the local copy. */
+		struct cmsghdr *h = &s->cmsg.hdr;
+
+		if (s->msg.msg_controllen >= CMSG_LEN(sizeof(int)) && h->cmsg_level == SOL_SOCKET &&
+		    h->cmsg_type == SCM_RIGHTS)
+			memcpy(&got, CMSG_DATA(h), sizeof(int));
+		if (got < 0) {
+			pr_err("pid %d: passed fd did not arrive in the target", ctx->pid);
+			err = -EPROTO;
+		}
+	}
+	if (lsock >= 0)
+		close(lsock);
+	if (err != -ESRCH) {
+		int e1 = infect_remote_close(ctx, s->sv[0]);
+		int e2 = infect_remote_close(ctx, s->sv[1]);
+
+		if (!err)
+			err = e1 ? e1 : e2;
+		if (err && got >= 0 && err != -ESRCH)
+			infect_remote_close(ctx, got);
+	}
+	if (!err)
+		*remote_fd = got;
+	return err;
+}
+
