@@ -8,9 +8,10 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/tools/coordlib.sh"
 
-start_coord
+start_coord --status-file "$T/status"
 start_fakepeer fp -n 3 --image-dir "$T"
 wait_for_line "$T/fp.out" '^ready$'
+wait_for_line "$T/status" '^NUM_PEERS=3$'
 compid=$(sed -n 's/^welcome 0 [0-9]* //p' "$T/fp.out")
 
 out=$(run_user "$BIN/dmtcp_command" -bc) || fail "-bc failed: $out"
@@ -33,6 +34,8 @@ bash -n "$script" || fail "restart script has a syntax error"
 [ "$(status_field LAST_CKPT)" = "$script" ] || fail "LAST_CKPT is not $script"
 [ "$(status_field RUNNING)" = yes ] || fail "not running after the checkpoint"
 grep -q "checkpoint 1 complete" "$T/coord.out" || fail "coordinator did not log completion"
+wait_for_line "$T/status" '^CKPT_COUNT=1$'
+grep -q '^RUNNING=yes$' "$T/status" || fail "status file not updated after the checkpoint"
 
 # 'c' answers at once; the checkpoint still completes.
 run_user "$BIN/dmtcp_command" -c || fail "-c failed"

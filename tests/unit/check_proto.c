@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "coordclient.h"
+#include "ids.h"
 #include "proto.h"
+#include "util.h"
 
 static void le16(uint8_t *p, uint16_t v)
 {
@@ -419,6 +422,74 @@ START_TEST(test_queue_flush)
 }
 END_TEST
 
+/* The id helpers and number parsing that the protocol's fields rely on. */
+START_TEST(test_ids_and_numbers)
+{
+	char id[IDS_MAX], again[IDS_MAX];
+	long v;
+
+	ck_assert_int_eq(make_uniquepid(getpid(), id, sizeof(id)), 0);
+	ck_assert(check_id_syntax(id));
+	ck_assert_int_eq(make_uniquepid(getpid(), again, sizeof(again)), 0);
+	ck_assert_str_eq(id, again); /* stable for one process */
+	ck_assert_int_eq(make_uniquepid(0x7ffffff0, id, sizeof(id)), -ESRCH);
+	make_compid(id, sizeof(id));
+	ck_assert(check_id_syntax(id));
+	ck_assert(check_id_syntax("abc-12-ff"));
+	ck_assert(!check_id_syntax("abc-12"));
+	ck_assert(!check_id_syntax("abc-1x-ff"));
+	ck_assert(!check_id_syntax("-12-ff"));
+	ck_assert(!check_id_syntax("abc-12-ff-"));
+	ck_assert(!check_id_syntax(""));
+
+	ck_assert_int_eq(parse_long("42", 0, 100, &v), 0);
+	ck_assert_int_eq(v, 42);
+	ck_assert_int_eq(parse_long("101", 0, 100, &v), -ERANGE);
+	ck_assert_int_eq(parse_long("-1", 0, 100, &v), -ERANGE);
+	ck_assert_int_eq(parse_long("4x", 0, 100, &v), -EINVAL);
+	ck_assert_int_eq(parse_long("", 0, 100, &v), -EINVAL);
+	ck_assert_int_eq(parse_long(" 4", 0, 100, &v), -EINVAL);
+	ck_assert_int_eq(parse_long("99999999999999999999", 0, 100, &v), -ERANGE);
+
+	ck_assert_int_eq(coord_parse_port("0"), 0);
+	ck_assert_int_eq(coord_parse_port("65535"), 65535);
+	ck_assert_int_eq(coord_parse_port("65536"), -1);
+	ck_assert_int_eq(coord_parse_port("-1"), -1);
+	ck_assert_int_eq(coord_parse_port("80a"), -1);
+	ck_assert_int_eq(coord_parse_port(""), -1);
+}
+END_TEST
+
+/* Environment defaults: DMTCP_COORD_* wins over DMTCP_*, garbage is ignored. */
+START_TEST(test_opts_env)
+{
+	struct coord_opts o;
+
+	unsetenv("DMTCP_COORD_HOST");
+	unsetenv("DMTCP_HOST");
+	unsetenv("DMTCP_COORD_PORT");
+	unsetenv("DMTCP_PORT");
+	coord_opts_from_env(&o);
+	ck_assert_str_eq(o.host, "127.0.0.1");
+	ck_assert_int_eq(o.port, -1);
+	ck_assert_int_eq(o.mode, COORD_ANY);
+	ck_assert_int_eq(o.interval, -1);
+	setenv("DMTCP_HOST", "old", 1);
+	setenv("DMTCP_PORT", "1234", 1);
+	coord_opts_from_env(&o);
+	ck_assert_str_eq(o.host, "old");
+	ck_assert_int_eq(o.port, 1234);
+	setenv("DMTCP_COORD_HOST", "new", 1);
+	setenv("DMTCP_COORD_PORT", "4321", 1);
+	coord_opts_from_env(&o);
+	ck_assert_str_eq(o.host, "new");
+	ck_assert_int_eq(o.port, 4321);
+	setenv("DMTCP_COORD_PORT", "nope", 1);
+	coord_opts_from_env(&o);
+	ck_assert_int_eq(o.port, -1);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -434,6 +505,8 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_stream_garbage);
 	tcase_add_test(tc, test_send_recv);
 	tcase_add_test(tc, test_queue_flush);
+	tcase_add_test(tc, test_ids_and_numbers);
+	tcase_add_test(tc, test_opts_env);
 	suite_add_tcase(s, tc);
 	return s;
 }
