@@ -79,6 +79,8 @@ int wr_emit(struct image_writer *w, const void *buf, size_t len)
 {
 	int ret;
 
+	if (!len)
+		return 0; /* buf may be NULL */
 	if (len >= WBUF_CAP / 2) {
 		ret = wr_flush_wbuf(w);
 		if (!ret)

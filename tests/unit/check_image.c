@@ -686,10 +686,11 @@ START_TEST(test_truncate_large_sampled)
 	struct image_opts o = opts_for(1, 0);
 	struct image_writer *w;
 	size_t n = 8u << 20, len;
-	uint8_t *data = alloc_data(n, 2), *img;
+	uint8_t *data = alloc_data(n, 2), *img, *noise = alloc_data(n / 4, 1);
 	const char *msg;
 
-	memcpy(data + n / 2, alloc_data(n / 4, 1), n / 4);
+	memcpy(data + n / 2, noise, n / 4);
+	free(noise);
 	ck_assert_int_eq(image_create(tdir, "big.dmtcp", &o, &w), 0);
 	ck_assert_int_eq(image_begin_pages(w, SEC_PAGES), 0);
 	ck_assert_int_eq(image_add_pages(w, 0x1000000, data, n), 0);
