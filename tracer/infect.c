@@ -45,6 +45,21 @@ struct patch {
 	int applied;
 };
 
+static const char *parasite_cmd_name(enum parasite_cmd cmd)
+{
+	static const char *const names[PARASITE_CMD__COUNT] = {
+		[PARASITE_CMD_NONE] = "PARASITE_CMD_NONE",
+		[PARASITE_DUMP_PAGES] = "PARASITE_DUMP_PAGES",
+		[PARASITE_GET_SIGACTIONS] = "PARASITE_GET_SIGACTIONS",
+		[PARASITE_GET_ITIMERS] = "PARASITE_GET_ITIMERS",
+		[PARASITE_GET_POSIX_TIMERS] = "PARASITE_GET_POSIX_TIMERS",
+		[PARASITE_GET_THREAD_STATE] = "PARASITE_GET_THREAD_STATE",
+		[PARASITE_GET_MISC] = "PARASITE_GET_MISC",
+	};
+
+	return (unsigned)cmd < PARASITE_CMD__COUNT && names[cmd] ? names[cmd] : "PARASITE_?";
+}
+
 /* Offsets inside the area (see parasite-cmd.h). */
 static size_t area_args_off(const struct infect_ctx *c)
 {
@@ -444,7 +459,7 @@ int infect_run_thread(struct infect_ctx *ctx, pid_t tid, enum parasite_cmd cmd)
 	int err;
 
 	if (cmd <= PARASITE_CMD_NONE || cmd >= PARASITE_CMD__COUNT) {
-		pr_err("pid %d: unknown parasite command %d", ctx->pid, cmd);
+		pr_err("pid %d: unknown parasite command %d", ctx->pid, (int)cmd);
 		return -EINVAL;
 	}
 	if (ctx->dead)
@@ -466,7 +481,8 @@ int infect_run_thread(struct infect_ctx *ctx, pid_t tid, enum parasite_cmd cmd)
 	if (err)
 		return err;
 	if (a->ret == -EINPROGRESS) {
-		pr_err("pid %d: parasite returned without a result for command %d", ctx->pid, cmd);
+		pr_err("pid %d: parasite returned without a result for %s", ctx->pid,
+		       parasite_cmd_name(cmd));
 		return -EPROTO;
 	}
 	return a->ret;

@@ -8,7 +8,8 @@
  *
  * Preconditions for every call: the caller (the tracer's only ptrace thread) has seized the
  * thread (PTRACE_SEIZE, any options) and it is in a ptrace stop (group stop, PTRACE_INTERRUPT
- * stop, event stop or signal-delivery stop). On return the thread is in a PTRACE_EVENT_STOP
+ * stop, or a signal-delivery stop), not in a syscall-entry or PTRACE_EVENT_SECCOMP stop: a
+ * syscall about to run would be lost (finish handling it, then PTRACE_INTERRUPT). On return the thread is in a PTRACE_EVENT_STOP
  * (the stop PTRACE_INTERRUPT gives) with exactly its original registers, FPU/xsave state and
  * code bytes; the caller resumes it with PTRACE_CONT/PTRACE_DETACH and signal 0. (A signal
  * the original stop was about to deliver must be re-sent by the caller.) A thread stopped

@@ -184,18 +184,33 @@ static int syscall_stop_kind(pid_t tid)
 	return info[0];
 }
 
-/* Wait for tid's next stop; -ESRCH once it is gone. */
+/*
+ * Wait for tid's next stop; -ESRCH once it is gone. A thread's exit is only peeked at
+ * (WNOWAIT) and left for the caller's own wait loop to reap: the tracer needs the exit
+ * status of the processes it runs, and the thread we infect is often the group leader.
+ */
 static int wait_stop(pid_t tid, int *st)
 {
+	siginfo_t si;
 	pid_t w;
+	int r;
 
+	do {
+		memset(&si, 0, sizeof(si));
+		r = waitid(P_PID, (id_t)tid, &si, WEXITED | WSTOPPED | __WALL | WNOWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == ECHILD ? -ESRCH : -errno;
+	if (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+		return -ESRCH;
+	/* A stop: consume exactly that report. */
 	do
 		w = waitpid(tid, st, __WALL);
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
 		return errno == ECHILD ? -ESRCH : -errno;
 	if (WIFEXITED(*st) || WIFSIGNALED(*st))
-		return -ESRCH;
+		return -ESRCH; /* killed between the two waits: already reaped */
 	return 0;
 }
 

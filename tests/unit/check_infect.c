@@ -9,7 +9,8 @@
  *
  * Cases: dynamic and static victim, a multi-threaded victim with a non-main thread infected
  * while in nanosleep, a victim under a seccomp filter returning RET_TRACE for the injected
- * syscalls, and a victim killed mid-infection. Each runs as root and as the user nobody (an
+ * syscalls, and a victim killed mid-infection (between commands, and while a command is
+ * blocked in the target). Each runs as root and as the user nobody (an
  * unprivileged tracer of its own child), in a forked child with a time bound.
  */
 #include <check.h>
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,7 +39,7 @@
 	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |    \
 	 PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD)
 
-enum { V_STATIC = 1, V_THREADS = 2, V_SECCOMP = 4, V_KILL = 8 };
+enum { V_STATIC = 1, V_THREADS = 2, V_SECCOMP = 4, V_KILL = 8, V_KILL_IN_CMD = 16 };
 
 struct expect {
 	int pid, target;
@@ -524,6 +526,49 @@ static int resume_and_reap(const struct victim *v, pid_t *tids, int n)
 	}
 }
 
+struct killer {
+	pid_t pid, tid;
+};
+
+/* Kill the victim once the parasite is blocked writing into a full pipe. */
+static void *kill_when_blocked(void *arg)
+{
+	const struct killer *k = arg;
+
+	if (wait_in_syscall(k->pid, k->tid, __NR_write) == 0)
+		kill(k->pid, SIGKILL);
+	return NULL;
+}
+
+/* The victim dies while a parasite command runs: the run reports -ESRCH, cure too. */
+static void check_killed_in_command(struct infect_ctx *ctx, const struct victim *v)
+{
+	struct parasite_dump_pages_args *d = &infect_args(ctx)->u.dump;
+	struct killer k = { v->pid, v->e.target };
+	pthread_t th;
+	int p[2], rpipe = -1, r;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	/* One page of pipe: the 12 KiB write blocks until someone reads, and no one will. */
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	r = infect_give_fd(ctx, p[1], &rpipe);
+	CHECK(r == 0, "infect_give_fd(pipe): %d", r);
+	memset(d, 0, sizeof(*d));
+	d->fd = rpipe;
+	d->mode = PARASITE_DUMP_WRITE;
+	d->nr_runs = 1;
+	d->runs[0].addr = v->e.buf_addr;
+	d->runs[0].len = v->e.buf_len;
+	ck_assert_int_eq(pthread_create(&th, NULL, kill_when_blocked, &k), 0);
+	r = infect_run(ctx, PARASITE_DUMP_PAGES);
+	pthread_join(th, NULL);
+	CHECK(r == -ESRCH, "command interrupted by SIGKILL returned %d, expected -ESRCH", r);
+	r = infect_cure(ctx);
+	CHECK(r == -ESRCH, "cure after SIGKILL returned %d, expected -ESRCH", r);
+	close(p[0]);
+	close(p[1]);
+}
+
 static int scenario(int mode)
 {
 	struct infect_ctx *ctx = NULL;
@@ -559,12 +604,16 @@ static int scenario(int mode)
 	if (r)
 		return 1;
 
-	if (mode & V_KILL) {
-		kill(v.pid, SIGKILL);
-		r = infect_run(ctx, PARASITE_GET_MISC);
-		CHECK(r == -ESRCH, "run after SIGKILL returned %d, expected -ESRCH", r);
-		r = infect_cure(ctx);
-		CHECK(r == -ESRCH, "cure after SIGKILL returned %d, expected -ESRCH", r);
+	if (mode & (V_KILL | V_KILL_IN_CMD)) {
+		if (mode & V_KILL_IN_CMD) {
+			check_killed_in_command(ctx, &v);
+		} else {
+			kill(v.pid, SIGKILL);
+			r = infect_run(ctx, PARASITE_GET_MISC);
+			CHECK(r == -ESRCH, "run after SIGKILL returned %d, expected -ESRCH", r);
+			r = infect_cure(ctx);
+			CHECK(r == -ESRCH, "cure after SIGKILL returned %d, expected -ESRCH", r);
+		}
 		r = infect_syscall(v.e.target, __NR_getpid, a, &ret);
 		CHECK(r == -ESRCH, "infect_syscall on a dead thread returned %d", r);
 		CHECK(waitpid(v.pid, &st, 0) == v.pid && WIFSIGNALED(st) &&
@@ -660,6 +709,12 @@ START_TEST(test_infect_killed)
 }
 END_TEST
 
+START_TEST(test_infect_killed_in_command)
+{
+	run_variant(V_KILL_IN_CMD, _i);
+}
+END_TEST
+
 static Suite *infect_suite(void)
 {
 	Suite *s = suite_create("infect");
@@ -672,6 +727,7 @@ static Suite *infect_suite(void)
 	tcase_add_loop_test(tc, test_infect_threads_dynamic, 0, 2);
 	tcase_add_loop_test(tc, test_infect_seccomp_trace, 0, 2);
 	tcase_add_loop_test(tc, test_infect_killed, 0, 2);
+	tcase_add_loop_test(tc, test_infect_killed_in_command, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
