@@ -17,7 +17,7 @@ unsigned long read_hostid(void)
 	return (unsigned long)gethostid() & 0xffffffffUL;
 }
 
-int make_uniquepid(pid_t pid, char *buf, size_t n)
+int format_uniquepid(pid_t pid, char *buf, size_t n)
 {
 	char path[64], stat[1024], *p;
 	unsigned long long start = 0;
@@ -48,7 +48,7 @@ int make_uniquepid(pid_t pid, char *buf, size_t n)
 	return 0;
 }
 
-void make_compid(char *buf, size_t n)
+void format_compid(char *buf, size_t n)
 {
 	struct timespec ts;
 

@@ -18,10 +18,10 @@ unsigned long read_hostid(void);
  * /proc/PID/stat, so that a recycled pid gives a different id. Returns 0 or -errno
  * (-ESRCH when the process is gone).
  */
-int make_uniquepid(pid_t pid, char *buf, size_t n);
+int format_uniquepid(pid_t pid, char *buf, size_t n);
 
 /* "<hostid-hex>-<pid of the caller>-<wall time in ns, hex>" for a new computation. */
-void make_compid(char *buf, size_t n);
+void format_compid(char *buf, size_t n);
 
 /* 1 when s has the shape of either id (three '-'-separated parts: hex, decimal, hex). */
 int check_id_syntax(const char *s);

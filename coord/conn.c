@@ -208,7 +208,7 @@ static const char *admit_peer(struct coord *co, struct conn *c, const char *comp
 		if (compid)
 			snprintf(co->compid, sizeof(co->compid), "%s", compid);
 		else
-			make_compid(co->compid, sizeof(co->compid));
+			format_compid(co->compid, sizeof(co->compid));
 		coord_kv_clear(co);
 		return NULL;
 	}

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 		const char *why;
 		char uniq[IDS_MAX];
 
-		make_uniquepid(getpid(), uniq, sizeof(uniq));
+		format_uniquepid(getpid(), uniq, sizeof(uniq));
 		proto_msg_init(&m, MSG_HELLO);
 		proto_put_str(&m, F_ROLE, "peer");
 		proto_put_str(&m, F_PROG, "coordensure");

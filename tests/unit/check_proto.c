@@ -428,12 +428,12 @@ START_TEST(test_ids_and_numbers)
 	char id[IDS_MAX], again[IDS_MAX];
 	long v;
 
-	ck_assert_int_eq(make_uniquepid(getpid(), id, sizeof(id)), 0);
+	ck_assert_int_eq(format_uniquepid(getpid(), id, sizeof(id)), 0);
 	ck_assert(check_id_syntax(id));
-	ck_assert_int_eq(make_uniquepid(getpid(), again, sizeof(again)), 0);
+	ck_assert_int_eq(format_uniquepid(getpid(), again, sizeof(again)), 0);
 	ck_assert_str_eq(id, again); /* stable for one process */
-	ck_assert_int_eq(make_uniquepid(0x7ffffff0, id, sizeof(id)), -ESRCH);
-	make_compid(id, sizeof(id));
+	ck_assert_int_eq(format_uniquepid(0x7ffffff0, id, sizeof(id)), -ESRCH);
+	format_compid(id, sizeof(id));
 	ck_assert(check_id_syntax(id));
 	ck_assert(check_id_syntax("abc-12-ff"));
 	ck_assert(!check_id_syntax("abc-12"));
