@@ -13,6 +13,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,19 +648,32 @@ static void fill_vmas(struct restore_req *req, struct restore_plan *p)
 	}
 }
 
-static int has_cap_sys_resource(void)
+/* This process's start_brk: field 47 of /proc/self/stat. */
+static int collect_self_start_brk(uint64_t *out)
 {
-	struct {
-		uint32_t version;
-		int pid;
-	} hdr = { 0x20080522, 0 }; /* _LINUX_CAPABILITY_VERSION_3 */
-	struct {
-		uint32_t effective, permitted, inheritable;
-	} data[2];
+	char buf[2048], *p;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+	int field = 3;
 
-	if (syscall(SYS_capget, &hdr, data))
-		return 0;
-	return !!(data[0].effective & (1U << 24)); /* CAP_SYS_RESOURCE */
+	if (!f) {
+		pr_err("restore: cannot open /proc/self/stat: %s", strerror(errno));
+		return -errno;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	for (p += 2; *p && field < 47; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 47 || sscanf(p, "%" SCNu64, out) != 1 || *out & (PAGE_SZ - 1)) {
+		pr_err("restore: cannot read start_brk from /proc/self/stat");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int fill_threads(struct restore_req *req, struct restore_plan *p, char *area,
@@ -873,13 +887,18 @@ int prepare_restore(struct restore_req *req)
 		goto fail;
 	p->sigaction_mask = req->sigaction_mask;
 	memcpy(p->sigactions, req->sigactions, sizeof(p->sigactions));
+	/*
+	 * PR_SET_MM_MAP needs no capability unless it changes the exe link (man prctl says
+	 * CAP_SYS_RESOURCE, which holds for the single-field PR_SET_MM_* calls only), so it is
+	 * always tried; the brk fence is the fallback the blob uses when the kernel refuses.
+	 */
+	ret = collect_self_start_brk(&p->cur_start_brk);
+	if (ret)
+		goto fail;
+	p->flags |= RP_F_BRK_FENCE;
 	if (req->have_mm) {
 		p->mm = req->mm;
-		if (has_cap_sys_resource())
-			p->flags |= RP_F_SET_MM;
-		else
-			pr_info("restore: no CAP_SYS_RESOURCE: brk and stack markers stay this "
-				"process's (brk() of the restored program cannot grow its heap)");
+		p->flags |= RP_F_SET_MM;
 	}
 	/* the reservations inside the area that the vdso block moves through */
 	if (L.block_len &&

@@ -104,7 +104,7 @@ int restore_req_set_vdso(struct restore_req *req, const struct restore_vdso_desc
 int restore_req_add_thread(struct restore_req *req, const struct restore_thread_desc *thr);
 /* Signal dispositions the blob installs (raw kernel layout; flags must include SA_RESTORER). */
 int restore_req_set_sigaction(struct restore_req *req, int sig, const struct rp_sigaction *act);
-/* mm boundaries for PR_SET_MM_MAP; applied only when this process has CAP_SYS_RESOURCE. */
+/* mm boundaries (brk, code/data/stack/arg/env markers) for PR_SET_MM_MAP. */
 int restore_req_set_mm(struct restore_req *req, const struct rp_mm *mm);
 /* Where the blob writes its error lines (default 2), and the exit code on a late failure. */
 void restore_req_set_log(struct restore_req *req, int fd, int fail_rc);

@@ -32,9 +32,10 @@
 #define RP_MAIN_STACK      65536
 
 /* struct restore_plan.flags */
-#define RP_F_SET_MM      0x1 /* apply plan->mm with prctl(PR_SET_MM_MAP) (needs CAP_SYS_RESOURCE) */
+#define RP_F_SET_MM      0x1 /* apply plan->mm with prctl(PR_SET_MM_MAP) */
 #define RP_F_UNREG_RSEQ  0x2 /* unregister the current thread's rseq (cur_rseq_*) first */
 #define RP_F_DEBUG       0x4 /* the blob writes a line per step to log_fd */
+#define RP_F_BRK_FENCE   0x8 /* no PR_SET_MM: empty the preparer's brk, fence it (cur_start_brk) */
 
 /* A half-open range [start, end). */
 struct rp_range {
@@ -153,7 +154,7 @@ struct rp_vdso {
 
 /*
  * prctl(PR_SET_MM, PR_SET_MM_MAP) fields (struct prctl_mm_map without the pointer to auxv and
- * the exe fd). Applied only with RP_F_SET_MM: needs CAP_SYS_RESOURCE.
+ * the exe fd). Applied with RP_F_SET_MM; when the kernel refuses, RP_F_BRK_FENCE applies.
  */
 struct rp_mm {
 	uint64_t start_code, end_code, start_data, end_data;
@@ -193,6 +194,15 @@ struct restore_plan {
 	uint64_t cur_rseq;
 	uint32_t cur_rseq_len;
 	uint32_t cur_rseq_sig;
+
+	/*
+	 * Without PR_SET_MM the kernel's brk stays the preparer's, and a brk() of the restored
+	 * program below it would shrink it: unmapping the program's memory. RP_F_BRK_FENCE: the
+	 * blob sets brk to cur_start_brk (empty) right after the unmap step, and after the
+	 * regions are back it puts a PROT_NONE page at cur_start_brk unless a region is there,
+	 * so every later brk() fails cleanly and malloc uses mmap.
+	 */
+	uint64_t cur_start_brk;
 
 	uint64_t sigaction_mask; /* bit (sig-1) set: install sigactions[sig-1] */
 	struct rp_sigaction sigactions[RP_MAX_SIGNALS];

@@ -252,7 +252,7 @@ struct rst_prctl_mm_map {
  * against the restored vmas; a refusal costs only brk() growth (malloc falls back to mmap),
  * so it is reported, not fatal.
  */
-static void restore_mm(struct restore_plan *p)
+static int restore_mm(struct restore_plan *p)
 {
 	struct rst_prctl_mm_map m;
 	long ret;
@@ -272,9 +272,24 @@ static void restore_mm(struct restore_plan *p)
 	m.auxv_size = 0;
 	m.exe_fd = (uint32_t)-1;
 	ret = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (long)&m, sizeof(m), 0);
-	if (SYS_ERR(ret))
-		write_line(p, "PR_SET_MM_MAP refused (brk stays the preparer's), start_brk",
+	if (SYS_ERR(ret)) {
+		write_line(p, "PR_SET_MM_MAP refused (brk is fenced instead), start_brk",
 			   p->mm.start_brk, ret, 1);
+		return (int)ret;
+	}
+	return 0;
+}
+
+static void restore_brk_fence(struct restore_plan *p)
+{
+	long ret;
+
+	ret = sys_mmap((void *)p->cur_start_brk, 4096, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	/* EEXIST: a restored region is there, which fences brk just as well */
+	if (SYS_ERR(ret) && ret != -17)
+		restore_fail(p, "mmap brk fence", p->cur_start_brk, ret);
+	restore_log(p, "brk fenced at", p->cur_start_brk);
 }
 
 static void restore_close(struct restore_plan *p)
@@ -448,6 +463,8 @@ void restorer_entry(struct restore_plan *p)
 
 	set_step(p, RP_STEP_UNMAP);
 	restore_unmap(p);
+	if (p->flags & RP_F_BRK_FENCE)
+		sys_brk((void *)p->cur_start_brk);
 	set_step(p, RP_STEP_VDSO);
 	restore_vdso_move(p);
 	set_step(p, RP_STEP_MAP);
@@ -456,9 +473,10 @@ void restorer_entry(struct restore_plan *p)
 	restore_vdso_patch(p);
 	set_step(p, RP_STEP_PROTECT);
 	restore_protect(p);
-	if (p->flags & RP_F_SET_MM) {
-		set_step(p, RP_STEP_MM);
-		restore_mm(p);
+	set_step(p, RP_STEP_MM);
+	if (!(p->flags & RP_F_SET_MM) || restore_mm(p)) {
+		if (p->flags & RP_F_BRK_FENCE)
+			restore_brk_fence(p);
 	}
 	set_step(p, RP_STEP_CLOSE);
 	restore_close(p);

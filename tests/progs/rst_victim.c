@@ -63,6 +63,7 @@ static char altstack_buf[65536] __attribute__((aligned(16)));
 static volatile int usr1_count;
 static volatile uintptr_t usr1_sp;
 static const char *fmap_path;
+static uintptr_t brk_before; /* the kernel's brk when stopping */
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
@@ -392,7 +393,8 @@ static void write_hints(void)
 	fprintf(f, "S %d %#llx %#llx %#llx %#llx\n", SIGUSR1, (unsigned long long)ka.handler,
 		(unsigned long long)ka.flags, (unsigned long long)ka.restorer,
 		(unsigned long long)ka.mask);
-	fprintf(f, "B %#llx\n", (unsigned long long)(uintptr_t)sbrk(0));
+	brk_before = (uintptr_t)syscall(SYS_brk, 0);
+	fprintf(f, "B %#llx\n", (unsigned long long)brk_before);
 	fprintf(f, "E\n");
 	if (fclose(f))
 		fail("write %s: %s", tmp, strerror(errno));
@@ -477,6 +479,10 @@ static void verify(int cycle, const uint64_t *stack_pat, size_t stack_words)
 	if (usr1_sp < (uintptr_t)altstack_buf || usr1_sp >= (uintptr_t)altstack_buf + sizeof(altstack_buf))
 		fail("SIGUSR1 handler did not run on the alternate stack");
 	check_time();
+	/* the kernel's brk is the program's again (PR_SET_MM_MAP), not the restorer's */
+	if ((uintptr_t)syscall(SYS_brk, 0) != brk_before)
+		fail("brk is %#lx, expected %#lx", (unsigned long)syscall(SYS_brk, 0),
+		     (unsigned long)brk_before);
 	/* the allocator keeps working: brk or mmap, whichever the kernel lets it use */
 	fresh = malloc(1 << 20);
 	if (!fresh)
