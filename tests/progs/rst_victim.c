@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +53,44 @@ struct thr {
 	volatile int ready;   /* cycle number the thread is spinning in */
 	volatile int go;      /* cycle number main released */
 	volatile int done;    /* cycle number checked */
+	uint64_t robust, robust_len;
+	int rseq_before;
 	char err[160];
 };
 static struct thr thr[NTHREADS];
 static __thread uint64_t tls_word;
+
+/* glibc's rseq registration (2.35+); weak so the program also links elsewhere */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/*
+ * Is this thread's rseq area registered with the kernel? Put a sentinel in cpu_id and take a
+ * signal: the kernel rewrites cpu_id on signal delivery only for a registered area.
+ */
+static int rseq_registered(void)
+{
+	volatile uint32_t *cpu_id;
+	char *tp;
+
+	if (!&__rseq_size || !&__rseq_offset || !__rseq_size)
+		return -1; /* libc without rseq: nothing to check */
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	cpu_id = (volatile uint32_t *)(tp + __rseq_offset + 4);
+	*cpu_id = 0x7ffffff0;
+	raise(SIGUSR1);
+	return *cpu_id != 0x7ffffff0;
+}
+
+static void robust_head(uint64_t *head, uint64_t *len)
+{
+	long h = 0;
+	size_t l = 0;
+
+	syscall(SYS_get_robust_list, 0, &h, &l);
+	*head = (uint64_t)h;
+	*len = l;
+}
 
 static char *heap_chunks[16];
 static unsigned char *big, *ro, *noacc, *shared, *fmap;
@@ -64,6 +99,8 @@ static volatile int usr1_count;
 static volatile uintptr_t usr1_sp;
 static const char *fmap_path;
 static uintptr_t brk_before; /* the kernel's brk when stopping */
+static uint64_t main_robust;
+static int main_rseq;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
@@ -230,6 +267,8 @@ static void *thread_main(void *arg)
 	for (int c = 1; c <= cycles; c++) {
 		t->cur_tid = (pid_t)syscall(SYS_gettid);
 		prctl(PR_GET_TID_ADDRESS, &t->clear_tid);
+		robust_head(&t->robust, &t->robust_len);
+		t->rseq_before = rseq_registered();
 		spin_with_registers(t, c, gpr, ymm);
 		if (tls_word != pat(3000, t->idx) && !t->err[0])
 			snprintf(t->err, sizeof(t->err), "thread %d: TLS word lost", t->idx);
@@ -240,6 +279,17 @@ static void *thread_main(void *arg)
 		if (!t->err[0] && expect_tid && syscall(SYS_gettid) != t->tid0)
 			snprintf(t->err, sizeof(t->err), "thread %d: tid %ld, expected %d", t->idx,
 				 syscall(SYS_gettid), t->tid0);
+		{
+			uint64_t h, l;
+
+			robust_head(&h, &l);
+			if (!t->err[0] && (h != t->robust || l != t->robust_len || !h))
+				snprintf(t->err, sizeof(t->err), "thread %d: robust list %#llx, "
+					 "expected %#llx", t->idx, (unsigned long long)h,
+					 (unsigned long long)t->robust);
+		}
+		if (!t->err[0] && rseq_registered() != t->rseq_before)
+			snprintf(t->err, sizeof(t->err), "thread %d: rseq registration lost", t->idx);
 		if (!t->err[0] && pthread_self() != t->pt)
 			snprintf(t->err, sizeof(t->err), "thread %d: pthread_self changed", t->idx);
 		__atomic_store_n(&t->done, c, __ATOMIC_SEQ_CST);
@@ -472,6 +522,16 @@ static void verify(int cycle, const uint64_t *stack_pat, size_t stack_words)
 	if (sigaltstack(NULL, &ss) || ss.ss_sp != altstack_buf || ss.ss_size != sizeof(altstack_buf))
 		fail("sigaltstack not restored (sp %p size %zu flags %d)", ss.ss_sp, ss.ss_size,
 		     ss.ss_flags);
+	{
+		uint64_t h, l;
+
+		robust_head(&h, &l);
+		if (h != main_robust || !h)
+			fail("main thread robust list %#llx, expected %#llx", (unsigned long long)h,
+			     (unsigned long long)main_robust);
+		if (rseq_registered() != main_rseq)
+			fail("main thread rseq registration lost");
+	}
 	before = usr1_count;
 	raise(SIGUSR1);
 	if (usr1_count != before + 1)
@@ -527,6 +587,12 @@ int main(void)
 		for (int i = 0; i < NTHREADS; i++)
 			wait_flag(&thr[i].ready, cyc, "a thread to start spinning");
 		write_hints();
+		{
+			uint64_t l;
+
+			robust_head(&main_robust, &l);
+			main_rseq = rseq_registered();
+		}
 		printf("stopping for cycle %d (pid %d)\n", cyc, (int)getpid());
 		raise(SIGSTOP);
 		verify(cyc, stack_pat, 2048);
