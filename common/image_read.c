@@ -662,9 +662,18 @@ const struct image_chunk_disk *image_section_chunks(const struct image_reader *r
 struct readjob {
 	struct image_reader *r;
 	struct rsec *s;
-	void **dest;	   /* per run; NULL: skip */
-	uint32_t first;	   /* chunk range to process */
+	void **dest;	   /* per run (NULL: skip); or NULL, and only_run gets only_dest */
+	uint32_t only_run;
+	void *only_dest;
+	uint32_t first;	   /* first chunk to process */
 };
+
+static void *dest_for(const struct readjob *j, uint32_t run)
+{
+	if (j->dest)
+		return j->dest[run];
+	return run == j->only_run ? j->only_dest : NULL;
+}
 
 /* The run holding raw offset off (runs tile [0, raw_bytes)). */
 static uint32_t run_at(const struct rsec *s, uint64_t off)
@@ -694,8 +703,8 @@ static void scatter(const struct readjob *j, uint64_t off, const uint8_t *src, u
 
 		if (n > len)
 			n = len;
-		if (j->dest[run])
-			memcpy((uint8_t *)j->dest[run] + in_run, src, n);
+		if (dest_for(j, run))
+			memcpy((uint8_t *)dest_for(j, run) + in_run, src, n);
 		src += n;
 		off += n;
 		len -= n;
@@ -716,7 +725,7 @@ static int read_chunk(struct par *p, uint32_t item, void **scratch)
 	int any = 0;
 
 	for (uint32_t k = run; k <= last; k++)
-		any |= j->dest[k] != NULL;
+		any |= dest_for(j, k) != NULL;
 	if (!any)
 		return 0;
 	if (c->comp == IMAGE_COMP_NONE) {
@@ -726,7 +735,7 @@ static int read_chunk(struct par *p, uint32_t item, void **scratch)
 	if (run == last) {
 		/* The whole chunk lands in one run: inflate in place, no bounce buffer. */
 		return image_inflate_chunk(src, c->stored_len,
-					   (uint8_t *)j->dest[run] + (off - s->run_off[run]),
+					   (uint8_t *)dest_for(j, run) + (off - s->run_off[run]),
 					   c->raw_len, &why) ? bad(j->r->path, -EIO,
 					   "chunk %u of page section %u (type %u): %s", i,
 					   s->pub.index, s->pub.type, why) : 0;
@@ -741,14 +750,14 @@ static int read_chunk(struct par *p, uint32_t item, void **scratch)
 	return 0;
 }
 
-static int read_chunks(struct image_reader *r, struct rsec *s, void **dest, uint32_t first,
-		       uint32_t end)
+static int read_chunks(struct readjob *j, uint32_t end)
 {
-	struct readjob j = { .r = r, .s = s, .dest = dest, .first = first };
-	uint32_t n = end - first;
+	struct image_reader *r = j->r;
+	struct rsec *s = j->s;
+	uint32_t first = j->first, n = end - first;
 
 	return par_for(s->chunk_pos[end] - s->chunk_pos[first] >= PAR_MIN_BYTES ? r->nthreads : 1,
-		       n, &j, read_chunk, NULL);
+		       n, j, read_chunk, NULL);
 }
 
 static struct rsec *page_sec(struct image_reader *r, const struct image_section *s)
@@ -775,7 +784,11 @@ int image_read_pages(struct image_reader *r, const struct image_section *sec,
 		return bad(r->path, -ENOMEM, "out of memory for %u runs", s->pub.nruns);
 	for (uint32_t i = 0; i < s->pub.nruns; i++)
 		dest[i] = fn(arg, sec, i);
-	ret = read_chunks(r, s, dest, 0, s->pub.nchunks);
+	{
+		struct readjob j = { .r = r, .s = s, .dest = dest, .first = 0 };
+
+		ret = read_chunks(&j, s->pub.nchunks);
+	}
 	free(dest);
 	return ret;
 }
@@ -784,24 +797,17 @@ int image_read_run(struct image_reader *r, const struct image_section *sec, uint
 		   void *dst)
 {
 	struct rsec *s = page_sec(r, sec);
-	uint32_t first, end;
-	void **dest;
-	int ret;
+	struct readjob j = { .r = r, .s = s, .only_run = run, .only_dest = dst };
+	uint32_t end;
 
 	if (!s)
 		return -EINVAL;
 	if (run >= s->pub.nruns)
 		return bad(r->path, -EINVAL, "page section %u has no run %u", sec->index, run);
-	dest = calloc((size_t)s->pub.nruns + 1, sizeof(*dest));
-	if (!dest)
-		return bad(r->path, -ENOMEM, "out of memory for %u runs", s->pub.nruns);
-	dest[run] = dst;
 	/* Chunks are all chunk_size long but the last: the range follows by division. */
-	first = (uint32_t)(s->run_off[run] / s->chunks[0].raw_len);
+	j.first = (uint32_t)(s->run_off[run] / s->chunks[0].raw_len);
 	end = (uint32_t)((s->run_off[run + 1] + s->chunks[0].raw_len - 1) / s->chunks[0].raw_len);
 	if (end > s->pub.nchunks)
 		end = s->pub.nchunks;
-	ret = read_chunks(r, s, dest, first, end);
-	free(dest);
-	return ret;
+	return read_chunks(&j, end);
 }

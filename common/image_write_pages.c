@@ -124,6 +124,8 @@ static int put_chunk(struct image_writer *w, const struct image_chunk_out *c, ui
 	struct image_chunk_disk *d;
 	int ret;
 
+	if (w->nchunks >= IMAGE_MAX_RUNS)
+		return wr_fail(w, -E2BIG, "page section has too many chunks");
 	if (wr_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof(*w->chunks)))
 		return wr_fail(w, -ENOMEM, "cannot grow chunk table");
 	ret = wr_emit(w, c->data, c->stored_len);

@@ -373,6 +373,58 @@ START_TEST(test_round_trip_zlib_default_chunks)
 }
 END_TEST
 
+/* Returns a destination for even runs only: odd runs are skipped by the reader. */
+static void *even_dest(void *arg, const struct image_section *s, uint32_t run)
+{
+	(void)s;
+	return run % 2 ? NULL : (uint8_t *)arg + (size_t)run * PS;
+}
+
+/* Many one-page runs with holes between them: chunks span many runs, runs split chunks. */
+START_TEST(test_scattered_runs)
+{
+	struct image_opts o = opts_for(_i, 16 * PS);
+	struct image_writer *w;
+	struct image_reader *r;
+	const struct image_section *s;
+	uint32_t n = 2000;
+	uint8_t *data = alloc_data((size_t)n * PS, 2), *out = calloc(n, PS), page[PS];
+
+	fill_random(data + 100 * PS, 300 * PS);
+	ck_assert_int_eq(image_create(tdir, "sc.dmtcp", &o, &w), 0);
+	ck_assert_int_eq(image_begin_pages(w, SEC_PAGES), 0);
+	for (uint32_t i = 0; i < n; i++)
+		ck_assert_int_eq(image_add_pages(w, 0x100000000ull + 2ull * i * PS,
+						 data + (size_t)i * PS, PS), 0);
+	ck_assert_int_eq(image_end_section(w), 0);
+	ck_assert_int_eq(image_finish(w), 0);
+	ck_assert_int_eq(image_commit(w), 0);
+	image_discard(w);
+
+	ck_assert_int_eq(image_open(path_of("sc.dmtcp"), &r), 0);
+	s = image_find_section(r, SEC_PAGES, NULL);
+	ck_assert_uint_eq(s->nruns, n);
+	ck_assert_uint_eq(s->nchunks, n / 16);
+	ck_assert_uint_eq(s->runs[n - 1].vaddr, 0x100000000ull + 2ull * (n - 1) * PS);
+	for (uint32_t i = 0; i < n; i += 7) {
+		ck_assert_int_eq(image_read_run(r, s, i, page), 0);
+		ck_assert_int_eq(memcmp(page, data + (size_t)i * PS, PS), 0);
+	}
+	ck_assert_int_eq(image_read_pages(r, s, even_dest, out), 0);
+	for (uint32_t i = 0; i < n; i++) {
+		static const uint8_t zero[PS];
+
+		if (i % 2) /* skipped: untouched */
+			ck_assert_int_eq(memcmp(out + (size_t)i * PS, zero, PS), 0);
+		else
+			ck_assert_int_eq(memcmp(out + (size_t)i * PS, data + (size_t)i * PS, PS), 0);
+	}
+	image_close(r);
+	free(data);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_empty_image)
 {
 	struct image_opts o = opts_for(1, 0);
@@ -1065,6 +1117,7 @@ static Suite *image_suite(void)
 	ADD(s, test_round_trip_zlib_small_chunks);
 	ADD(s, test_round_trip_raw_default_chunks);
 	ADD(s, test_round_trip_zlib_default_chunks);
+	ADD_LOOP(s, test_scattered_runs, 2);
 	ADD(s, test_empty_image);
 	ADD(s, test_gzip_env);
 	ADD(s, test_misuse);
