@@ -212,15 +212,20 @@ void proto_put_str(struct proto_msg *m, uint16_t tag, const char *s)
 	proto_put_strn(m, tag, s ? s : "", s ? strlen(s) : 0);
 }
 
+static void write_header(uint8_t *hdr, uint16_t type, size_t len)
+{
+	put_le32(hdr, PROTO_MAGIC);
+	put_le16(hdr + 4, PROTO_VERSION);
+	put_le16(hdr + 6, type);
+	put_le32(hdr + 8, (uint32_t)(len - PROTO_HDR_SIZE));
+	put_le32(hdr + 12, 0);
+}
+
 int proto_finish(struct proto_msg *m)
 {
 	if (m->err)
 		return m->err;
-	put_le32(m->buf, PROTO_MAGIC);
-	put_le16(m->buf + 4, PROTO_VERSION);
-	put_le16(m->buf + 6, m->type);
-	put_le32(m->buf + 8, (uint32_t)(m->len - PROTO_HDR_SIZE));
-	put_le32(m->buf + 12, 0);
+	write_header(m->buf, m->type, m->len);
 	return 0;
 }
 
@@ -507,6 +512,9 @@ int proto_conn_queue(struct proto_conn *c, const struct proto_msg *m)
 	if (ret)
 		return ret;
 	memcpy(c->wbuf + c->wlen, m->buf, m->len);
+	/* The header is (re)written in the copy, so a message queued without proto_finish()
+	 * still goes out valid. */
+	write_header(c->wbuf + c->wlen, m->type, m->len);
 	c->wlen += m->len;
 	return 0;
 }

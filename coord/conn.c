@@ -17,6 +17,8 @@
 #include "coord.h"
 #include "log.h"
 
+#define MAX_PENDING_OUT (16u << 20)
+
 struct conn *coord_accept(struct coord *co)
 {
 	struct conn *c, **pp;
@@ -52,6 +54,11 @@ void coord_send(struct coord *co, struct conn *c, struct proto_msg *m)
 
 	if (c->dead)
 		return;
+	/* A connection that does not read what it is sent must not make us hoard memory. */
+	if (c->pc.wlen > MAX_PENDING_OUT) {
+		coord_close_conn(co, c, "not reading its messages (output queue full)");
+		return;
+	}
 	ret = proto_finish(m);
 	if (!ret)
 		ret = proto_conn_queue(&c->pc, m);
@@ -269,6 +276,13 @@ static int handle_peer_hello(struct coord *co, struct conn *c, const struct prot
 	}
 	co->ever_had_peer = true;
 	co->stale_since_ms = -1;
+	/* dmtcp_launch -i / dmtcp_restart -i: the computation asks for its interval. */
+	if (!proto_get_u64(in, F_INTERVAL, &v) && v <= 100ULL * 365 * 24 * 3600 &&
+	    (long)v != co->interval) {
+		co->interval = (long)v;
+		co->timer_dirty = true;
+		pr_info("%s set the checkpoint interval to %ld s", c->name, co->interval);
+	}
 	proto_msg_init(&m, MSG_WELCOME);
 	proto_put_u64(&m, F_PEER_ID, c->id);
 	proto_put_str(&m, F_COMPID, co->compid);

@@ -34,4 +34,13 @@ wait_for_line "$T/fp3.out" '^ready$'
 wait_ckpt_count 1 15
 # Every peer took part in it.
 grep -q '^done 0 resume 1 0$' "$T/fp3.out" || fail "peer did not go through the interval checkpoint"
+
+# Asked for by a process in its hello (dmtcp_launch -i, dmtcp_restart -i).
+"$BIN/dmtcp_command" -q
+wait_exit "$COORD_PID" 10 || fail "coordinator did not quit"
+start_coord
+start_fakepeer fp4 -n 1 --interval 1
+wait_for_line "$T/fp4.out" '^ready$'
+"$BIN/dmtcp_command" -s | grep -q "Checkpoint Interval: 1$" || fail "hello interval not applied"
+wait_ckpt_count 1 15
 echo PASS

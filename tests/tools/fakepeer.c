@@ -53,6 +53,7 @@ static int nputs, ngets;
 static bool ckpt_request;
 static const char *update_prog;
 static const char *peer_host[MAXP];
+static long hello_interval = -1;
 
 static void usage(void)
 {
@@ -60,7 +61,8 @@ static void usage(void)
 		"usage: fakepeer -p PORT [-n N] [--prog NAME] [--fail-at BARRIER[:I]]\n"
 		"       [--disconnect-at BARRIER[:I]] [--join-at BARRIER] [--image-dir DIR]\n"
 		"       [--restart COMPID] [--kv-put KEY=VALUE]... [--kv-get KEY[:TIMEOUT_MS]]...\n"
-		"       [--ckpt-request] [--update-prog NAME] [--expect N] [--peer-host HOST:I]\n");
+		"       [--ckpt-request] [--update-prog NAME] [--expect N] [--peer-host HOST:I]\n"
+		"       [--interval N]\n");
 	exit(2);
 }
 
@@ -120,6 +122,8 @@ static int connect_peer(int i)
 	proto_put_str(&m, F_UNIQUEPID, peers[i].uniq);
 	proto_put_str(&m, F_HOST, host);
 	proto_put_str(&m, F_STATE, restart_compid ? "RESTARTING" : "RUNNING");
+	if (hello_interval >= 0)
+		proto_put_u64(&m, F_INTERVAL, (uint64_t)hello_interval);
 	if (restart_compid) {
 		proto_put_u64(&m, F_RESTART, 1);
 		proto_put_str(&m, F_COMPID, restart_compid);
@@ -269,6 +273,7 @@ int main(int argc, char **argv)
 		{ "update-prog", required_argument, NULL, 'U' },
 		{ "expect", required_argument, NULL, 'E' },
 		{ "peer-host", required_argument, NULL, 'O' },
+		{ "interval", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, welcomed = 0, initial;
@@ -320,6 +325,9 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			expect_n = atol(optarg);
+			break;
+		case 'V':
+			hello_interval = atol(optarg);
 			break;
 		case 'O': {
 			int k;
