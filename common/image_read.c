@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -256,6 +257,7 @@ static int par_for(int nthreads, uint32_t n, void *ctx,
 {
 	struct par p = { .fn = fn, .n = n, .ctx = ctx };
 	pthread_t thr[64];
+	sigset_t all, old;
 	int nt = 0;
 
 	atomic_init(&p.next, 0);
@@ -263,11 +265,15 @@ static int par_for(int nthreads, uint32_t n, void *ctx,
 	pthread_mutex_init(&p.mu, NULL);
 	if (nthreads > 64)
 		nthreads = 64;
+	/* Helpers take no signals meant for the caller (see image_write_pages.c). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 1; i < nthreads && (uint32_t)i < n; i++) {
 		if (pthread_create(&thr[nt], NULL, par_thread, &p))
 			break; /* fewer threads is only slower */
 		nt++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	par_run_items(&p);
 	for (int i = 0; i < nt; i++)
 		pthread_join(thr[i], NULL);

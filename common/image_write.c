@@ -168,6 +168,8 @@ int image_create(const char *dir, const char *final_name, const struct image_opt
 	w->compress = opts->compress < 0 ? image_gzip_from_env() : !!opts->compress;
 	w->level = opts->level ? opts->level : 1;
 	w->nthreads = opts->threads > 0 ? opts->threads : image_ncpus();
+	if (w->nthreads > 64)
+		w->nthreads = 64;
 	w->no_fsync = opts->no_fsync;
 	w->dir = strdup(dir);
 	if (asprintf(&w->tmp_path, "%s/.%s.tmp.%d", dir, final_name, (int)getpid()) < 0)

@@ -14,6 +14,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,7 +29,8 @@ static void *pool_worker(void *arg);
 
 static int pool_start(struct image_writer *w)
 {
-	int i;
+	sigset_t all, old;
+	int i, ret = 0;
 
 	if (w->slots)
 		return 0;
@@ -51,13 +53,21 @@ static int pool_start(struct image_writer *w)
 		if (image_zctx_init(&w->workers[i].z, w->level))
 			return wr_fail(w, -ENOMEM, "cannot set up zlib");
 	}
+	/*
+	 * Workers start with every signal blocked, so that signals for the process (SIGCHLD
+	 * for the tracer's signalfd, SIGTERM it forwards) keep going to the caller's thread.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < w->nthreads; i++) {
-		int ret = pthread_create(&w->workers[i].thr, NULL, pool_worker, &w->workers[i]);
-
+		ret = pthread_create(&w->workers[i].thr, NULL, pool_worker, &w->workers[i]);
 		if (ret)
-			return wr_fail(w, -ret, "cannot start compression threads");
+			break;
 		w->nthr++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return wr_fail(w, -ret, "cannot start compression threads");
 	return 0;
 }
 
