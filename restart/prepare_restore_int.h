@@ -86,4 +86,14 @@ struct stage *find_stage(struct restore_req *req, uint64_t addr, uint64_t len);
 int build_unmap(struct restore_req *req, struct restore_plan *p, const struct area_layout *L,
 		const struct vdso_choice *vc);
 
+/* prepare_restore.c */
+int req_push_vma(struct restore_req *req, const struct restore_vma_desc *v, int internal);
+
+/* prepare_restore_vdso.c */
+int prepare_vdso_choice(struct restore_req *req, struct vdso_choice *vc);
+/* Proxy path: stage the saved vdso pages as a region, reserve the saved vvar parts. */
+int prepare_vdso_proxy_vmas(struct restore_req *req);
+int prepare_plan_vdso(struct restore_req *req, struct restore_plan *p, char *area,
+		      const struct area_layout *L, const struct vdso_choice *vc);
+
 #endif
