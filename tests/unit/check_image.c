@@ -447,10 +447,20 @@ END_TEST
 
 START_TEST(test_gzip_env)
 {
+	struct image_opts o = IMAGE_OPTS_INIT; /* compress = -1: from the environment */
+	struct image_writer *w;
+	struct image_info info;
+
 	unsetenv("DMTCP_GZIP");
 	ck_assert_int_eq(image_gzip_from_env(), 1);
 	setenv("DMTCP_GZIP", "0", 1);
 	ck_assert_int_eq(image_gzip_from_env(), 0);
+	ck_assert_int_eq(image_create(tdir, "env.dmtcp", &o, &w), 0);
+	ck_assert_int_eq(image_finish(w), 0);
+	ck_assert_int_eq(image_commit(w), 0);
+	image_discard(w);
+	ck_assert_int_eq(image_peek(path_of("env.dmtcp"), &info), 0);
+	ck_assert_uint_eq(info.flags & IMAGE_F_COMPRESS, 0);
 	setenv("DMTCP_GZIP", "1", 1);
 	ck_assert_int_eq(image_gzip_from_env(), 1);
 }
@@ -702,6 +712,115 @@ START_TEST(test_corrupt_every_byte)
 	}
 	close(fd);
 	ck_assert_int_eq(open_bad(&msg), 0);
+	free(img);
+}
+END_TEST
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * Recomputes every checksum of an image from its (possibly doctored) structure, the way a
+ * buggy or malicious writer would, so that only the structural checks can catch the change.
+ */
+static void refresh_checksums(uint8_t *img, size_t len)
+{
+	uint64_t foot_off, off = 512;
+	uint32_t nsec = get32(img + 56), c;
+	uint8_t *foot = img + len - 32;
+
+	memcpy(&foot_off, img + 48, 8);
+	for (uint32_t i = 0; i < nsec; i++) {
+		uint64_t plen;
+
+		memcpy(&plen, img + off + 16, 8);
+		c = crc32c(0, img + off + 32, plen);
+		put32(img + off + 24, c);
+		put32(img + off + 28, crc32c(0, img + off, 28));
+		put32(img + foot_off + 32 * i + 24, c);
+		off += 32 + plen;
+	}
+	put32(img + 508, crc32c(0, img, 508));
+	put32(foot + 16, crc32c(0, img + foot_off, 32 * (size_t)nsec));
+	put32(foot + 20, crc32c(0, img, len - 32));
+	put32(foot + 28, crc32c(0, foot, 28));
+}
+
+/* Structure errors that checksums cannot catch, because the "writer" checksummed them. */
+START_TEST(test_crafted_structure)
+{
+	size_t len;
+	uint8_t *img, *b;
+	uint64_t pend, foot_off;
+
+	write_small("good.dmtcp", 1);
+	img = slurp(path_of("good.dmtcp"), &len);
+	b = malloc(len);
+	memcpy(&foot_off, img + 48, 8);
+	pend = sec_off(img, 2); /* end of the page section: runs(2) | chunks(3) | pidx */
+
+	memcpy(b, img, len);
+	refresh_checksums(b, len);
+	ck_assert_int_eq(memcmp(b, img, len), 0); /* the helper reproduces the writer */
+
+	memcpy(b, img, len);
+	put32(b + pend - 32 - 48, 3 * PS); /* chunk 0 raw_len */
+	refresh_checksums(b, len);
+	expect_error(b, len, "chunk 0 of page section 1 (type 2): holds 12288 bytes, chunk size "
+		     "is 16384");
+
+	memcpy(b, img, len);
+	put32(b + pend - 32 - 48 - 32 + 16, 0x800010); /* run 1 vaddr, unaligned */
+	refresh_checksums(b, len);
+	expect_error(b, len, "page section 1 (type 2): bad run 1 (0x800010, 4 pages)");
+
+	memcpy(b, img, len);
+	put32(b + pend - 32 - 16 + 8, 7); /* chunk 2 comp */
+	refresh_checksums(b, len);
+	expect_error(b, len, "chunk 2 of page section 1 (type 2): unknown compression 7");
+
+	memcpy(b, img, len);
+	put32(b + pend - 32 - 32 + 8, 0); /* chunk 1 (zlib) claimed raw: sizes disagree */
+	refresh_checksums(b, len);
+	expect_error(b, len, "chunk 1 of page section 1 (type 2): bad stored size");
+
+	memcpy(b, img, len);
+	put32(b + pend - 32, 0x12345678); /* pidx magic */
+	refresh_checksums(b, len);
+	expect_error(b, len, "page section 1 (type 2): bad page index magic 0x12345678");
+
+	memcpy(b, img, len);
+	put32(b + pend - 32 + 4, 3); /* pidx nruns */
+	refresh_checksums(b, len);
+	expect_error(b, len, "index bytes != section length");
+
+	memcpy(b, img, len);
+	put32(b + foot_off + 32, 9); /* index entry 1 type */
+	refresh_checksums(b, len);
+	expect_error(b, len, "section 1: header (type 2, page, ");
+
+	memcpy(b, img, len);
+	put32(b + foot_off + 4, 5); /* kind 5 in the index and the section header */
+	put32(b + sec_off(img, 0) + 8, 5);
+	refresh_checksums(b, len);
+	expect_error(b, len, "section 0 (type 1): unknown kind 5");
+
+	memcpy(b, img, len);
+	put32(b + 56, 2); /* header: 2 sections */
+	refresh_checksums(b, len);
+	expect_error(b, len, "does not fit the file size");
+
+	free(b);
 	free(img);
 }
 END_TEST
@@ -1124,6 +1243,7 @@ static Suite *image_suite(void)
 	ADD_LOOP(s, test_fd_short, 2);
 	ADD(s, test_corrupt_named);
 	ADD_LOOP(s, test_corrupt_every_byte, 2);
+	ADD(s, test_crafted_structure);
 	ADD(s, test_truncate_every_offset);
 	ADD(s, test_truncate_large_sampled);
 	ADD(s, test_foreign_headers);
