@@ -55,12 +55,23 @@ static void broadcast_barrier(struct coord *co)
 	const char *name = current_barrier(co);
 
 	pr_debug("barrier %s, generation %llu", name, (unsigned long long)co->run.generation);
+	/*
+	 * Forget every answer first: a send that fails closes its connection, and the departure
+	 * re-checks completion, which must not see answers to the previous barrier.
+	 */
 	for (struct conn *c = co->conns; c; c = c->next) {
 		if (c->role != ROLE_PEER || c->dead || !c->in_run)
 			continue;
 		c->done = false;
 		c->sent_upto = co->run.idx;
+	}
+	for (struct conn *c = co->conns; c; c = c->next) {
+		if (c->role != ROLE_PEER || c->dead || !c->in_run)
+			continue;
 		send_barrier(co, c, name);
+		/* A departure above may have ended the run (last one gone). */
+		if (co->run.kind == RUN_NONE)
+			return;
 	}
 }
 
@@ -86,6 +97,7 @@ static void reply_waiters(struct coord *co, int status, const char *reason)
 static void finish_run(struct coord *co, bool ok)
 {
 	enum run_kind kind = co->run.kind;
+	unsigned long long gen = co->run.generation;
 	char why[sizeof(co->run.why)];
 
 	snprintf(why, sizeof(why), "%s", co->run.why);
@@ -101,8 +113,8 @@ static void finish_run(struct coord *co, bool ok)
 	if (kind == RUN_RESTART) {
 		pr_info("restart of computation %s complete", co->compid);
 	} else if (ok) {
-		pr_info("checkpoint %llu complete: %s", (unsigned long long)co->ckpt_count,
-			co->last_script);
+		pr_info("checkpoint %llu complete (%llu successful so far): %s", gen,
+			(unsigned long long)co->ckpt_count, co->last_script);
 		reply_waiters(co, 0, NULL);
 	} else {
 		reply_waiters(co, -ECANCELED, why);
@@ -181,9 +193,12 @@ static void check_complete(struct coord *co)
 		return;
 	n = run_members(co, &all_done);
 	if (n == 0) {
-		if (co->run.kind == RUN_CKPT && !co->run.committed && !co->run.aborting)
+		if (co->run.kind == RUN_CKPT && !co->run.committed && !co->run.aborting) {
 			snprintf(co->run.why, sizeof(co->run.why),
 				 "every process left during the checkpoint");
+			pr_warn("checkpoint %llu aborted: %s", (unsigned long long)co->run.generation,
+				co->run.why);
+		}
 		finish_run(co, co->run.kind == RUN_RESTART || (co->run.committed && !co->run.why[0]));
 		return;
 	}
