@@ -34,3 +34,19 @@ pid_state() { sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null; }
 
 # children_of PID: pids whose parent is PID.
 children_of() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '; }
+
+# ckpt [WHAT]: one blocking checkpoint (dmtcp_command -bc) with a bound; on failure show what
+# every listed process's threads are doing.
+ckpt() {
+	if ! timeout 30 "$BIN/dmtcp_command" -bc >"$T/bc.out" 2>&1; then
+		cat "$T/bc.out"
+		"$BIN/dmtcp_command" -l
+		local p
+		for p in $("$BIN/dmtcp_command" -l | sed -n 's/.*\[\([0-9]*\)\]@.*/\1/p'); do
+			for s in /proc/"$p"/task/*/stat; do
+				echo "$s: $(cut -d' ' -f3 "$s") wchan=$(cat "${s%stat}wchan" 2>/dev/null)"
+			done
+		done
+		fail "checkpoint ${1:-} failed or hung"
+	fi
+}

@@ -16,11 +16,11 @@ for b in l_tree l_tree.static; do
 	"$BIN/dmtcp_command" -l >"$T/list" || fail "dmtcp_command -l failed"
 	n=$(grep -c "$b\\[" "$T/list")
 	[ "$n" = 4 ] || { cat "$T/list"; fail "$b: -l lists $n l_tree processes, expected 4"; }
-	"$BIN/dmtcp_command" -bc >"$T/bc" 2>&1 || { cat "$T/bc"; fail "$b: checkpoint of the tree failed"; }
+	ckpt "($b: checkpoint of the tree failed)"
 	# One child leaves: within a second the coordinator knows.
 	touch "$d/stop.1"
 	wait_until 1 _peers_are 3 || fail "$b: expected 3 peers within a second of an exit"
-	"$BIN/dmtcp_command" -bc >"$T/bc" 2>&1 || { cat "$T/bc"; fail "$b: second checkpoint failed"; }
+	ckpt "($b: second checkpoint failed)"
 	touch "$d/stop.all"
 	wait_rc "$b" 7
 	grep -q '^PASS$' "$T/$b.out" || { cat "$T/$b.out"; fail "$b: children did not all end well"; }
@@ -44,7 +44,7 @@ wait_until 1 _peers_are 3 || fail "script: expected 3 peers (sh and two children
 _listed() { "$BIN/dmtcp_command" -l | grep -q "$1"; }
 wait_until 1 _listed 'l_tree.static\[' || { "$BIN/dmtcp_command" -l; fail "exec'd l_tree.static not listed"; }
 wait_until 1 _listed 'l_tree\[' || { "$BIN/dmtcp_command" -l; fail "exec'd l_tree not listed"; }
-"$BIN/dmtcp_command" -bc >"$T/bc" 2>&1 || { cat "$T/bc"; fail "checkpoint of the script's tree failed"; }
+ckpt "(checkpoint of the script's tree failed)"
 touch "$d/stop.all"
 wait_rc sh 0
 log "trees followed, listed, checkpointed and left"

@@ -1,0 +1,38 @@
+#!/bin/bash
+# Job control under the tracer: kill -STOP / -TSTP stop the program as without dmtcp (and the
+# coordinator lists it STOPPED); a checkpoint taken while it is stopped leaves it stopped
+# (the counter it writes does not move); kill -CONT lets it go on.
+# variants: root unpriv
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/launch_lib.bash"
+
+start_coord
+count() { tr -d ' \n' <"$T/count"; }
+_is_stopped() { case $(pid_state "$pid") in T | t) return 0 ;; esac; return 1; }
+_moved() { [ "$(count)" != "$1" ]; }
+_listed_as() { "$BIN/dmtcp_command" -l | grep "\[$pid\]" | grep -q ", $1,"; }
+
+launch_bg stop -j "$PROGS/l_stop.static" "$T"
+wait_for_line "$T/stop.out" '^READY'
+wait_peers 1
+pid=$("$BIN/dmtcp_command" -l | sed -n 's/.*l_stop\.static\[\([0-9]*\)\].*/\1/p')
+[ -n "$pid" ] || fail "l_stop not listed"
+
+for sig in STOP TSTP; do
+	kill -$sig "$pid"
+	wait_until 5 _is_stopped || fail "SIG$sig did not stop the program (state $(pid_state "$pid"))"
+	wait_until 2 _listed_as STOPPED || { "$BIN/dmtcp_command" -l; fail "not listed as STOPPED after SIG$sig"; }
+	c1=$(count)
+	for i in 1 2; do
+		ckpt "while stopped"
+	done
+	_is_stopped || fail "the checkpoint woke the SIG$sig-stopped program (state $(pid_state "$pid"))"
+	[ "$(count)" = "$c1" ] || fail "the program ran during the stop: count $c1 -> $(count)"
+	kill -CONT "$pid"
+	wait_until 5 _moved "$c1" || fail "SIGCONT did not let the program go on"
+	wait_until 2 _listed_as RUNNING || { "$BIN/dmtcp_command" -l; fail "not listed as RUNNING after SIGCONT"; }
+done
+touch "$T/stop"
+wait_rc stop 0
+log "stopped programs stay stopped across checkpoints"
+exit 0
