@@ -179,6 +179,7 @@ static int syscall_stop_kind(pid_t tid)
 {
 	unsigned char info[128];
 
+	info[0] = 0; /* valgrind does not know what this request writes */
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(info), info) <= 0)
 		return 0;
 	return info[0];
