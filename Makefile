@@ -124,7 +124,8 @@ $(B)/blob/%.o: %.S
 
 BLOB_LINK = $(CC) -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,norelro -Wl,--build-id=none \
 	-Wl,-z,noexecstack -Wl,--hash-style=sysv
-$(B)/gen/parasite.elf: $(patsubst %.c,$(B)/blob/%.o,$(PARASITE_SRCS)) $(wildcard parasite/*.S) parasite/parasite.lds
+$(B)/gen/parasite.elf: $(patsubst %.c,$(B)/blob/%.o,$(PARASITE_SRCS)) \
+		$(patsubst %.S,$(B)/blob/%.o,$(wildcard parasite/*.S)) parasite/parasite.lds
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -Wl,-T,parasite/parasite.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
 		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
