@@ -53,6 +53,8 @@ static void send_barrier(struct coord *co, struct conn *c, const char *name)
 static void broadcast_barrier(struct coord *co)
 {
 	const char *name = current_barrier(co);
+	bool aborting = co->run.aborting;
+	int idx = co->run.idx;
 
 	pr_debug("barrier %s, generation %llu", name, (unsigned long long)co->run.generation);
 	/*
@@ -69,8 +71,8 @@ static void broadcast_barrier(struct coord *co)
 		if (c->role != ROLE_PEER || c->dead || !c->in_run)
 			continue;
 		send_barrier(co, c, name);
-		/* A departure above may have ended the run (last one gone). */
-		if (co->run.kind == RUN_NONE)
+		/* A departure above may have aborted or ended the run: stop sending this one. */
+		if (co->run.kind == RUN_NONE || co->run.aborting != aborting || co->run.idx != idx)
 			return;
 	}
 }
