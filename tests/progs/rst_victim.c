@@ -93,7 +93,10 @@ static void robust_head(uint64_t *head, uint64_t *len)
 }
 
 static char *heap_chunks[16];
-static unsigned char *big, *ro, *noacc, *shared, *fmap;
+static unsigned char *big, *ro, *noacc, *shared, *fmap, *sfmap;
+static uint64_t sf_seed = 502; /* pattern of file page 5, written through the shared map */
+/* fds are not the restorer's business (the restart recreates them): reopen the file to check */
+static int sfd;
 static char altstack_buf[65536] __attribute__((aligned(16)));
 static volatile int usr1_count;
 static volatile uintptr_t usr1_sp;
@@ -393,6 +396,13 @@ static void setup(void)
 	close(fd);
 	fill(fmap + 1 * PAGE, PAGE, 500);
 	fill(fmap + 3 * PAGE, PAGE, 501);
+	/* the same file mapped shared from page 2 on: written pages land in the file */
+	sfd = open(path, O_RDWR);
+	sfmap = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 2 * PAGE);
+	if (sfmap == MAP_FAILED)
+		fail("mmap shared %s: %s", path, strerror(errno));
+	close(sfd);
+	fill(sfmap + 3 * PAGE, PAGE, 502); /* file page 5 */
 
 	ss.ss_sp = altstack_buf;
 	ss.ss_size = sizeof(altstack_buf);
@@ -452,6 +462,19 @@ static void write_hints(void)
 		fail("rename %s: %s", tmp, strerror(errno));
 }
 
+/* About 16 KiB of stack per level, touched so that the stack vma has to grow. */
+static unsigned long long grow_stack(int depth)
+{
+	volatile unsigned char buf[16384];
+	unsigned long long sum = 0;
+
+	for (size_t i = 0; i < sizeof(buf); i += 8)
+		buf[i] = 7;
+	for (size_t i = 0; i < sizeof(buf); i += 8)
+		sum += buf[i];
+	return depth > 1 ? sum + grow_stack(depth - 1) : sum;
+}
+
 static void check_time(void)
 {
 	struct timespec a, b, sys;
@@ -505,12 +528,40 @@ static void verify(int cycle, const uint64_t *stack_pat, size_t stack_words)
 		fail("shared region differs");
 	expect_maps(shared, "rw-s", NULL, "shared region");
 	for (int i = 0; i < FILE_PAGES; i++) {
-		uint64_t seed = i == 1 ? 500 : i == 3 ? 501 : 400 + i;
+		/* untouched private pages show the file, page 5 included */
+		uint64_t seed = i == 1 ? 500 : i == 3 ? 501 : i == 5 ? sf_seed : 400ULL + i;
 
 		if (!check(fmap + i * PAGE, PAGE, seed))
 			fail("file mapping page %d differs", i);
 	}
 	expect_maps(fmap, "rw-p", fmap_path, "private file mapping");
+	/* shared file mapping at file offset 2 pages: file pages 2..5, page 5 written */
+	sfd = open(fmap_path, O_RDONLY);
+	if (sfd < 0)
+		fail("reopen %s: %s", fmap_path, strerror(errno));
+	for (int i = 0; i < 4; i++) {
+		unsigned char pg[PAGE];
+		uint64_t seed = i == 3 ? sf_seed : 402ULL + i;
+
+		if (!check(sfmap + i * PAGE, PAGE, seed))
+			fail("shared file mapping page %d differs", i);
+		if (pread(sfd, pg, PAGE, (2 + i) * PAGE) != PAGE || !check(pg, PAGE, seed))
+			fail("file page %d does not hold what the shared mapping shows", 2 + i);
+	}
+	expect_maps(sfmap, "rw-s", fmap_path, "shared file mapping");
+	/* a write through the restored shared mapping reaches the file */
+	sf_seed = 502 + cycle;
+	fill(sfmap + 3 * PAGE, PAGE, sf_seed);
+	{
+		unsigned char pg[PAGE];
+
+		if (pread(sfd, pg, PAGE, 5 * PAGE) != PAGE || !check(pg, PAGE, sf_seed))
+			fail("a write through the shared file mapping did not reach the file");
+	}
+	close(sfd);
+	/* the main stack still grows on demand (MAP_GROWSDOWN kept) */
+	if (grow_stack(256) != 256 * 2048ULL * 7)
+		fail("deep recursion gave a wrong sum");
 	for (size_t i = 0; i < stack_words; i++)
 		if (stack_pat[i] != pat(600, i))
 			fail("stack word %zu differs", i);
