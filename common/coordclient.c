@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,17 @@ out:
 	return port;
 }
 
+/* A coordinator we start listens here: only worth it when the host named is this one. */
+static bool host_is_local(const char *host)
+{
+	char self[256] = "";
+
+	if (!strncmp(host, "127.", 4) || !strcmp(host, "localhost") || !strcmp(host, "::1"))
+		return true;
+	gethostname(self, sizeof(self) - 1);
+	return !strcmp(host, self);
+}
+
 int coord_ensure(struct coord_opts *o)
 {
 	int fd, port;
@@ -295,12 +307,15 @@ int coord_ensure(struct coord_opts *o)
 		fd = coord_tcp_connect(o->host, o->port, CONNECT_TIMEOUT_MS);
 		if (fd >= 0)
 			return fd;
-		if (o->mode == COORD_JOIN || fd != -ECONNREFUSED) {
+		if (o->mode == COORD_JOIN || fd != -ECONNREFUSED || !host_is_local(o->host)) {
 			pr_err("no coordinator at %s:%d: %s", o->host, o->port, strerror(-fd));
 			return fd;
 		}
 	}
-	/* A coordinator we start listens on this host only. */
+	if (!host_is_local(o->host)) {
+		pr_err("cannot start a coordinator on %s: it is not this host", o->host);
+		return -EHOSTUNREACH;
+	}
 	port = start_coordinator(o);
 	if (port < 0) {
 		if (o->mode == COORD_ANY && o->port != 0) {
