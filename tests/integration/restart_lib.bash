@@ -1,0 +1,70 @@
+# Helpers for the t_restart_* integration tests; source it after tests/lib.sh.
+#
+# A cycle is: checkpoint (dmtcp_command -bc, which returns once the images are committed),
+# kill (dmtcp_command -k, then wait for the command that ran the computation to end), restart
+# (dmtcp_restart IMAGES, or the restart script), then wait until the coordinator counts the
+# processes again and the program made progress past where it was killed.
+
+# rs_run NAME CMD...: run_user CMD in the background; its stderr in $T/NAME.err, its exit
+# status in $T/NAME.rc when it ends. Its stdout is the caller's (tests redirect it to a file
+# they created, which a restart reopens at the saved offset).
+rs_run() {
+	local name=$1
+	shift
+	rm -f "$T/$name.rc"
+	# The program inherits this stderr and a restart reopens it: the test user must own it.
+	rs_outfile "$name.err"
+	(
+		# fd 8 is lib.sh's hold on the coordinator's input fifo: not the program's business.
+		run_user "$@" 2>"$T/$name.err" </dev/null 8>&-
+		echo $? >"$T/$name.rc.tmp" && mv "$T/$name.rc.tmp" "$T/$name.rc"
+	) &
+	track $!
+}
+
+# rs_wait_rc NAME EXPECTED [TIMEOUT]
+rs_wait_rc() {
+	wait_until "${3:-30}" test -s "$T/$1.rc" || { cat "$T/$1.err"; fail "$1 did not end"; }
+	local rc
+	rc=$(cat "$T/$1.rc")
+	[ "$rc" = "$2" ] || { echo "--- $1.err:"; cat "$T/$1.err"; fail "$1: exit status $rc, expected $2"; }
+}
+
+# rs_outfile NAME: an empty file the test user may write (the program's stdout).
+rs_outfile() {
+	: >"$T/$1"
+	chmod 666 "$T/$1"
+}
+
+# rs_last_count FILE: the highest "count N" in FILE (0 when none).
+rs_last_count() {
+	local n
+	n=$(sed -n 's/^count \([0-9]*\)$/\1/p' "$1" | sort -n | tail -n 1)
+	echo "${n:-0}"
+}
+_count_above() { [ "$(rs_last_count "$1")" -gt "$2" ]; }
+# rs_wait_count FILE N [TIMEOUT]: until the program counted past N.
+rs_wait_count() {
+	wait_until "${3:-20}" _count_above "$1" "$2" || {
+		tail -n 5 "$1"; fail "no progress past count $2 in $1"; }
+}
+
+_running_peers() {
+	[ "$(status_field NUM_PEERS)" = "$1" ] && [ "$(status_field RUNNING)" = yes ]
+}
+# rs_wait_running N: until the coordinator has N peers, all running.
+rs_wait_running() {
+	wait_until 20 _running_peers "$1" ||
+		fail "expected $1 running peers; coordinator: $("$BIN/dmtcp_command" -s 2>&1 | tr '\n' ' ')"
+}
+
+# rs_images: the images of the last checkpoint (every ckpt_*.dmtcp in $T).
+rs_images() { ls "$T"/ckpt_*.dmtcp; }
+
+# rs_checkpoint_kill RUNNAME: checkpoint, kill, wait until RUNNAME ended (killed: 137).
+rs_checkpoint_kill() {
+	local out
+	out=$(run_user "$BIN/dmtcp_command" -bc 2>&1) || fail "checkpoint failed: $out"
+	run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1 || fail "dmtcp_command -k failed"
+	rs_wait_rc "$1" 137
+}
