@@ -137,6 +137,19 @@ static void send_refuse(struct coord *co, struct conn *c, const char *reason)
 	c->closing = true;
 }
 
+/*
+ * Names end up in tab-separated F_PEER lines, the list, JSON and the restart script: keep
+ * control characters out of them (a comm may hold anything).
+ */
+static void copy_printable(char *dst, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && s[i]; i++)
+		dst[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	dst[i] = '\0';
+}
+
 /* Copy a required string field; false (with *why) when missing or too long. */
 static bool take_str(const struct proto_in *in, uint16_t tag, char *dst, size_t n, bool need,
 		     const char **why)
@@ -154,7 +167,7 @@ static bool take_str(const struct proto_in *in, uint16_t tag, char *dst, size_t 
 		*why = "peer HELLO field empty or too long";
 		return false;
 	}
-	snprintf(dst, n, "%s", s);
+	copy_printable(dst, n, s);
 	return true;
 }
 
@@ -380,7 +393,7 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 				*why = "PEER_UPDATE with an empty or too long F_PROG";
 				return -EPROTO;
 			}
-			snprintf(c->prog, sizeof(c->prog), "%s", s);
+			copy_printable(c->prog, sizeof(c->prog), s);
 		}
 		proto_get_u64(in, F_PID, &c->pid);
 		coord_state_changed(co);

@@ -53,6 +53,11 @@ wait_for_line "$T/upd.out" '^ready$'
 wait_until 10 sh -c "'$BIN/dmtcp_command' -l | grep -q newname" || fail "PEER_UPDATE not shown"
 wait_peers 4
 
+# Control characters in a name are not passed on into the tab-separated list.
+start_fakepeer ctl --prog "$(printf 'tab\there')"
+wait_for_line "$T/ctl.out" '^ready$'
+wait_until 10 sh -c "'$BIN/dmtcp_command' -l | grep -q 'tab?here\['" || fail "control character not replaced"
+
 # Dead port: exit 2 with a clear message.
 dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 err=$(run_user "$BIN/dmtcp_command" -p "$dead" -s 2>&1); rc=$?
