@@ -389,12 +389,19 @@ int wr_end_pages(struct image_writer *w)
 	int ret;
 
 	if (w->compress) {
-		struct wslot *s = &w->slots[w->fill_seq % (uint64_t)w->nslots];
+		struct wslot *s;
 
-		if (s->in_len && s->state == SLOT_FREE)
-			queue_slot(w, s);
-		/* Afterwards every slot is free and empty for the next section. */
+		/*
+		 * Write out everything queued first: then the slot at fill_seq is free, and
+		 * holds the last, partial chunk if it is not empty.
+		 */
 		ret = drain(w, w->fill_seq);
+		s = &w->slots[w->fill_seq % (uint64_t)w->nslots];
+		if (!ret && s->in_len) {
+			queue_slot(w, s);
+			ret = drain(w, w->fill_seq);
+		}
+		/* Afterwards every slot is free and empty for the next section. */
 	} else {
 		ret = w->stage_len ? put_raw(w, w->stage, w->stage_len) : 0;
 		w->stage_len = 0;
