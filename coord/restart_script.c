@@ -95,7 +95,7 @@ static const char script_body[] =
 	"\trestart_cmd=dmtcp_restart\n"
 	"fi\n"
 	"\n"
-	"local_host=$(hostname)\n"
+	"local_host=$(uname -n)\n"
 	"hosts=$(printf '%s\\n' \"${image_hosts[@]}\" | sort -u)\n"
 	"local_images=()\n"
 	"remote_pids=()\n"

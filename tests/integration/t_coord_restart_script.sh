@@ -16,7 +16,7 @@ script=$T/dmtcp_restart_script.sh
 img0=$(sed -n 's/^image 0 //p' "$T/fp.out")
 img1=$(sed -n 's/^image 1 //p' "$T/fp.out")
 img2=$(sed -n 's/^image 2 //p' "$T/fp.out")
-host=$(hostname)
+host=$(uname -n)
 grep -q "^dmtcp_bin_dir='$BIN'$" "$script" || fail "script does not record the coordinator's directory"
 grep -q "^coord_port=$COORD_PORT$" "$script" || fail "script does not record the port"
 
