@@ -32,7 +32,7 @@ static void show_header(FILE *f, const char *path, const struct image_info *in)
 	fprintf(f, "created:    %s\n", when);
 	fprintf(f, "program:    %s\n", in->prog);
 	fprintf(f, "uniquepid:  %s\n", in->uniquepid);
-	fprintf(f, "computation: %s\n", in->compid);
+	fprintf(f, "compid:     %s\n", in->compid);
 	fprintf(f, "host:       %s\n", in->hostname);
 	fprintf(f, "file size:  %" PRIu64 " bytes, %u sections\n", in->file_size, in->nsections);
 }
