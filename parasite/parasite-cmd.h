@@ -59,7 +59,7 @@ struct parasite_page_run {
 };
 
 #define PARASITE_DUMP_HDR_SIZE 48
-#define PARASITE_MAX_RUNS                                                                        \
+#define PARASITE_MAX_RUNS                                                                          \
 	((PARASITE_ARGS_SIZE - 64 - PARASITE_DUMP_HDR_SIZE) / sizeof(struct parasite_page_run))
 
 struct parasite_dump_pages_args {

@@ -33,6 +33,7 @@
  */
 #define PARASITE_STR2(x) #x
 #define PARASITE_STR(x)	 PARASITE_STR2(x)
+/* clang-format off */
 __asm__(".section .text.entry,\"ax\",@progbits\n"
 	".globl parasite_entry\n"
 	".type parasite_entry,@function\n"
@@ -54,6 +55,7 @@ __asm__(".section .text.entry,\"ax\",@progbits\n"
 	"	int3\n"
 	"	ud2\n"
 	".previous\n");
+/* clang-format on */
 
 void parasite_dispatch(struct parasite_args *a);
 void *memset(void *d, int c, size_t n);
@@ -65,7 +67,7 @@ void *memcpy(void *d, const void *s, size_t n);
  * keeps gcc from recognising the loops and turning them back into calls to themselves.
  */
 __attribute__((used, optimize("no-tree-loop-distribute-patterns"))) void *memset(void *d, int c,
-										  size_t n)
+										 size_t n)
 {
 	return nl_memset(d, c, n);
 }
@@ -106,8 +108,8 @@ static long dump_vmsplice(struct parasite_dump_pages_args *d)
 	uint64_t off_in_run = 0;
 
 	while (i < d->nr_runs) {
-		struct parasite_page_run iov = { d->runs[i].addr + off_in_run,
-						 d->runs[i].len - off_in_run };
+		struct parasite_page_run iov = {d->runs[i].addr + off_in_run,
+						d->runs[i].len - off_in_run};
 		long r = sys_vmsplice(d->fd, &iov, 1, d->vmsplice_flags);
 
 		if (r < 0)

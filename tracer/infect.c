@@ -149,8 +149,8 @@ static int patch_apply(struct patch *p, pid_t tid)
 		p->addr = cand[j];
 		for (i = 0; i < PATCH_WORDS; i++) {
 			errno = 0;
-			p->saved[i] = ptrace(PTRACE_PEEKDATA, tid, (void *)(p->addr + 8 * (uint64_t)i),
-					     NULL);
+			p->saved[i] = ptrace(PTRACE_PEEKDATA, tid,
+					     (void *)(p->addr + 8 * (uint64_t)i), NULL);
 			if (errno)
 				break;
 		}
@@ -203,7 +203,7 @@ static int do_syscall_at(pid_t tid, const arch_regs_t *base, uint64_t gadget, lo
 
 int infect_syscall(pid_t tid, long nr, const uint64_t args[6], long *ret)
 {
-	struct deferred d = { 0 };
+	struct deferred d = {0};
 	struct patch p;
 	arch_regs_t orig;
 	int err, err2;
@@ -240,7 +240,7 @@ static size_t page_round(size_t n)
 static int boot_syscall(struct infect_ctx *c, const struct patch *p, long nr, uint64_t a0,
 			uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, long *ret)
 {
-	const uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
+	const uint64_t args[6] = {a0, a1, a2, a3, a4, a5};
 
 	return do_syscall_at(c->tid, &c->regs, p->addr, nr, args, ret, &c->def);
 }
@@ -251,11 +251,11 @@ static int prepare_area(struct infect_ctx *c, struct patch *p, int *lfd)
 	long rfd, r;
 	int err;
 
-	err = boot_syscall(c, p, __NR_memfd_create, p->addr + PATCH_NAME_AT,
-			   MFD_CLOEXEC | MFD_EXEC, 0, 0, 0, 0, &rfd);
+	err = boot_syscall(c, p, __NR_memfd_create, p->addr + PATCH_NAME_AT, MFD_CLOEXEC | MFD_EXEC,
+			   0, 0, 0, 0, &rfd);
 	if (!err && rfd == -EINVAL) /* before 6.3 MFD_EXEC is unknown */
-		err = boot_syscall(c, p, __NR_memfd_create, p->addr + PATCH_NAME_AT, MFD_CLOEXEC,
-				   0, 0, 0, 0, &rfd);
+		err = boot_syscall(c, p, __NR_memfd_create, p->addr + PATCH_NAME_AT, MFD_CLOEXEC, 0,
+				   0, 0, 0, &rfd);
 	if (err)
 		return err;
 	if (rfd < 0) {
@@ -507,8 +507,8 @@ int infect_remote_syscall(struct infect_ctx *ctx, long nr, const uint64_t args[6
 	r = orig;
 	regs_set_ip(&r, gadget);
 	regs_setup_syscall(&r, nr, args);
-	err = run_in_thread(ctx, ctx->tid, &r, ctx->base + PARASITE_SYM_parasite_syscall_done,
-			    &out, &orig);
+	err = run_in_thread(ctx, ctx->tid, &r, ctx->base + PARASITE_SYM_parasite_syscall_done, &out,
+			    &orig);
 	if (!err)
 		*ret = regs_ret(&out);
 	return err;

@@ -25,7 +25,7 @@ int infect_open_pidfd(pid_t pid)
 
 static int getfd_by_proc(pid_t pid, int remote_fd, int *local_fd)
 {
-	static const int modes[] = { O_RDWR, O_RDONLY, O_WRONLY };
+	static const int modes[] = {O_RDWR, O_RDONLY, O_WRONLY};
 	char path[64];
 	int i, fd = -1;
 
@@ -85,7 +85,7 @@ int infect_take_fd(struct infect_ctx *ctx, int remote_fd, int *local_fd)
 
 int infect_remote_close(struct infect_ctx *ctx, int remote_fd)
 {
-	const uint64_t a[6] = { (uint64_t)remote_fd };
+	const uint64_t a[6] = {(uint64_t)remote_fd};
 	long r;
 	int err = infect_remote_syscall(ctx, __NR_close, a, &r);
 
@@ -117,8 +117,8 @@ static int send_fd(int sock, int fd)
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
 	char byte = 'F';
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { 0 };
+	struct iovec iov = {&byte, 1};
+	struct msghdr msg = {0};
 	struct cmsghdr *h;
 
 	memset(&cm, 0, sizeof(cm));
@@ -144,7 +144,7 @@ int infect_give_fd(struct infect_ctx *ctx, int local_fd, int *remote_fd)
 	size_t ss;
 	struct give_fd_scratch *s = infect_scratch(ctx, &rs, &ss);
 	uint64_t rbase = rs.v;
-	uint64_t a[6] = { AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0, 0, 0 };
+	uint64_t a[6] = {AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0, 0, 0};
 	int err, lsock = -1, got = -1;
 	long r;
 
@@ -206,4 +206,3 @@ int infect_give_fd(struct infect_ctx *ctx, int local_fd, int *remote_fd)
 		*remote_fd = got;
 	return err;
 }
-

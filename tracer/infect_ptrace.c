@@ -24,16 +24,16 @@
 static const char *signame(int sig)
 {
 	static const char *const names[] = {
-		[SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",	[SIGQUIT] = "SIGQUIT",
-		[SIGILL] = "SIGILL",   [SIGTRAP] = "SIGTRAP",	[SIGABRT] = "SIGABRT",
-		[SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",	[SIGKILL] = "SIGKILL",
-		[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV",	[SIGUSR2] = "SIGUSR2",
-		[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM",	[SIGTERM] = "SIGTERM",
-		[SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT",	[SIGSTOP] = "SIGSTOP",
-		[SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN",	[SIGTTOU] = "SIGTTOU",
-		[SIGURG] = "SIGURG",   [SIGXCPU] = "SIGXCPU",	[SIGXFSZ] = "SIGXFSZ",
+		[SIGHUP] = "SIGHUP",	   [SIGINT] = "SIGINT",	  [SIGQUIT] = "SIGQUIT",
+		[SIGILL] = "SIGILL",	   [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+		[SIGBUS] = "SIGBUS",	   [SIGFPE] = "SIGFPE",	  [SIGKILL] = "SIGKILL",
+		[SIGUSR1] = "SIGUSR1",	   [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+		[SIGPIPE] = "SIGPIPE",	   [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+		[SIGCHLD] = "SIGCHLD",	   [SIGCONT] = "SIGCONT", [SIGSTOP] = "SIGSTOP",
+		[SIGTSTP] = "SIGTSTP",	   [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU",
+		[SIGURG] = "SIGURG",	   [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
 		[SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH",
-		[SIGIO] = "SIGIO",     [SIGPWR] = "SIGPWR",	[SIGSYS] = "SIGSYS",
+		[SIGIO] = "SIGIO",	   [SIGPWR] = "SIGPWR",	  [SIGSYS] = "SIGSYS",
 	};
 
 	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])) && names[sig])
@@ -88,7 +88,7 @@ int infect_get_xstate(pid_t tid, void **buf, size_t *len)
 
 int infect_set_xstate(pid_t tid, void *buf, size_t len)
 {
-	struct iovec iov = { buf, len };
+	struct iovec iov = {buf, len};
 
 	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
 		return infect_ptrace_err("PTRACE_SETREGSET NT_X86_XSTATE", tid);
@@ -155,8 +155,8 @@ void infect_requeue_signals(struct deferred *d)
 /* A fault raised by our own code ends the run; anything else is the target's signal. */
 static int check_fault(pid_t tid, int sig, const siginfo_t *si)
 {
-	if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-	     sig == SIGTRAP) && si->si_code > 0) {
+	if ((sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP) &&
+	    si->si_code > 0) {
 		arch_regs_t r;
 
 		infect_get_regs(tid, &r);
@@ -299,4 +299,3 @@ int infect_finish_stop(pid_t tid, struct deferred *d)
 			infect_defer_signal(d, tid, &si);
 	}
 }
-

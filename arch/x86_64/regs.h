@@ -28,25 +28,49 @@ typedef struct user_regs_struct arch_regs_t;
 #define ARCH_ERESTARTNOHAND	   514
 #define ARCH_ERESTART_RESTARTBLOCK 516
 
-static inline uint64_t regs_ip(const arch_regs_t *r) { return r->rip; }
-static inline void regs_set_ip(arch_regs_t *r, uint64_t v) { r->rip = v; }
-static inline uint64_t regs_sp(const arch_regs_t *r) { return r->rsp; }
-static inline void regs_set_sp(arch_regs_t *r, uint64_t v) { r->rsp = v; }
-static inline long regs_ret(const arch_regs_t *r) { return (long)r->rax; }
+static inline uint64_t regs_ip(const arch_regs_t *r)
+{
+	return r->rip;
+}
+static inline void regs_set_ip(arch_regs_t *r, uint64_t v)
+{
+	r->rip = v;
+}
+static inline uint64_t regs_sp(const arch_regs_t *r)
+{
+	return r->rsp;
+}
+static inline void regs_set_sp(arch_regs_t *r, uint64_t v)
+{
+	r->rsp = v;
+}
+static inline long regs_ret(const arch_regs_t *r)
+{
+	return (long)r->rax;
+}
 
 /* The syscall the thread is in (orig_rax), or -1 when it is not in one. */
-static inline long regs_syscall_nr(const arch_regs_t *r) { return (long)r->orig_rax; }
+static inline long regs_syscall_nr(const arch_regs_t *r)
+{
+	return (long)r->orig_rax;
+}
 
 /* Argument i (0..5) of a syscall, in the syscall convention (r10, not rcx, for the 4th). */
 static inline uint64_t regs_syscall_arg(const arch_regs_t *r, int i)
 {
 	switch (i) {
-	case 0: return r->rdi;
-	case 1: return r->rsi;
-	case 2: return r->rdx;
-	case 3: return r->r10;
-	case 4: return r->r8;
-	default: return r->r9;
+	case 0:
+		return r->rdi;
+	case 1:
+		return r->rsi;
+	case 2:
+		return r->rdx;
+	case 3:
+		return r->r10;
+	case 4:
+		return r->r8;
+	default:
+		return r->r9;
 	}
 }
 

@@ -42,9 +42,8 @@
 #define SLEEP_NS  1500000000L /* the worker's nanosleep: long enough for the spy to catch it */
 
 static const uint64_t reg_pattern[8] = {
-	0x1badb00c0ffee001ULL, 0x1badb00c0ffee012ULL, 0x1badb00c0ffee013ULL,
-	0x1badb00c0ffee014ULL, 0x1badb00c0ffee015ULL, 0x1badb00c0ffee008ULL,
-	0x1badb00c0ffee009ULL, 0x1badb00c0ffee010ULL,
+	0x1badb00c0ffee001ULL, 0x1badb00c0ffee012ULL, 0x1badb00c0ffee013ULL, 0x1badb00c0ffee014ULL,
+	0x1badb00c0ffee015ULL, 0x1badb00c0ffee008ULL, 0x1badb00c0ffee009ULL, 0x1badb00c0ffee010ULL,
 };
 
 struct reg_result {
@@ -112,32 +111,33 @@ static void patterned_syscall(long nr, long a0, long a1, long a2, struct reg_res
 {
 	long ret = nr;
 
-	__asm__ volatile("movabs $0x1badb00c0ffee001, %%rbx\n\t"
-			 "movabs $0x1badb00c0ffee012, %%r12\n\t"
-			 "movabs $0x1badb00c0ffee013, %%r13\n\t"
-			 "movabs $0x1badb00c0ffee014, %%r14\n\t"
-			 "movabs $0x1badb00c0ffee015, %%r15\n\t"
-			 "movabs $0x1badb00c0ffee008, %%r8\n\t"
-			 "movabs $0x1badb00c0ffee009, %%r9\n\t"
-			 "movabs $0x1badb00c0ffee010, %%r10\n\t"
-			 "vmovdqu %[yin], %%ymm8\n\t"
-			 "syscall\n\t"
-			 "vmovdqu %%ymm8, %[yout]\n\t"
-			 "mov %%rbx, %[o0]\n\t"
-			 "mov %%r12, %[o1]\n\t"
-			 "mov %%r13, %[o2]\n\t"
-			 "mov %%r14, %[o3]\n\t"
-			 "mov %%r15, %[o4]\n\t"
-			 "mov %%r8, %[o5]\n\t"
-			 "mov %%r9, %[o6]\n\t"
-			 "mov %%r10, %[o7]\n\t"
-			 : "+a"(ret), [yout] "=m"(*(unsigned char(*)[32])res->ymm),
-			   [o0] "=m"(res->regs[0]), [o1] "=m"(res->regs[1]), [o2] "=m"(res->regs[2]),
-			   [o3] "=m"(res->regs[3]), [o4] "=m"(res->regs[4]), [o5] "=m"(res->regs[5]),
-			   [o6] "=m"(res->regs[6]), [o7] "=m"(res->regs[7])
-			 : "D"(a0), "S"(a1), "d"(a2), [yin] "m"(*(const unsigned char(*)[32])ymm_in)
-			 : "rbx", "r12", "r13", "r14", "r15", "r8", "r9", "r10", "rcx", "r11", "xmm8",
-			   "memory");
+	__asm__ volatile(
+		"movabs $0x1badb00c0ffee001, %%rbx\n\t"
+		"movabs $0x1badb00c0ffee012, %%r12\n\t"
+		"movabs $0x1badb00c0ffee013, %%r13\n\t"
+		"movabs $0x1badb00c0ffee014, %%r14\n\t"
+		"movabs $0x1badb00c0ffee015, %%r15\n\t"
+		"movabs $0x1badb00c0ffee008, %%r8\n\t"
+		"movabs $0x1badb00c0ffee009, %%r9\n\t"
+		"movabs $0x1badb00c0ffee010, %%r10\n\t"
+		"vmovdqu %[yin], %%ymm8\n\t"
+		"syscall\n\t"
+		"vmovdqu %%ymm8, %[yout]\n\t"
+		"mov %%rbx, %[o0]\n\t"
+		"mov %%r12, %[o1]\n\t"
+		"mov %%r13, %[o2]\n\t"
+		"mov %%r14, %[o3]\n\t"
+		"mov %%r15, %[o4]\n\t"
+		"mov %%r8, %[o5]\n\t"
+		"mov %%r9, %[o6]\n\t"
+		"mov %%r10, %[o7]\n\t"
+		: "+a"(ret), [yout] "=m"(*(unsigned char(*)[32])res->ymm), [o0] "=m"(res->regs[0]),
+		  [o1] "=m"(res->regs[1]), [o2] "=m"(res->regs[2]), [o3] "=m"(res->regs[3]),
+		  [o4] "=m"(res->regs[4]), [o5] "=m"(res->regs[5]), [o6] "=m"(res->regs[6]),
+		  [o7] "=m"(res->regs[7])
+		: "D"(a0), "S"(a1), "d"(a2), [yin] "m"(*(const unsigned char(*)[32])ymm_in)
+		: "rbx", "r12", "r13", "r14", "r15", "r8", "r9", "r10", "rcx", "r11", "xmm8",
+		  "memory");
 	res->ret = ret;
 }
 
@@ -148,8 +148,9 @@ static void check_regs(const struct reg_result *r, const char *who)
 
 	for (i = 0; i < 8; i++)
 		if (r->regs[i] != reg_pattern[i]) {
-			snprintf(why, sizeof(why), "%s: register %d is %#llx, expected %#llx", who, i,
-				 (unsigned long long)r->regs[i], (unsigned long long)reg_pattern[i]);
+			snprintf(why, sizeof(why), "%s: register %d is %#llx, expected %#llx", who,
+				 i, (unsigned long long)r->regs[i],
+				 (unsigned long long)reg_pattern[i]);
 			fail(why);
 		}
 	if (memcmp(r->ymm, ymm_in, 32)) {
@@ -199,7 +200,8 @@ static void snapshot_fds(char *dst, size_t cap)
 			target[tl < 0 ? 0 : tl] = 0;
 			snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", name);
 			slurp(path, info, sizeof(info));
-			len += (size_t)snprintf(dst + len, cap - len, "%s -> %s\n%s", name, target, info);
+			len += (size_t)snprintf(dst + len, cap - len, "%s -> %s\n%s", name, target,
+						info);
 		}
 	}
 	close(dfd);
@@ -260,7 +262,7 @@ static void say_sigaction(int sig)
 /* Per-thread state of the thread the spy will infect; printed from inside that thread. */
 static void set_thread_state(void)
 {
-	stack_t ss = { .ss_sp = altstack_mem, .ss_size = sizeof(altstack_mem), .ss_flags = 0 };
+	stack_t ss = {.ss_sp = altstack_mem, .ss_size = sizeof(altstack_mem), .ss_flags = 0};
 	sigset_t set;
 	unsigned long tidaddr = 0;
 	uint64_t mask = 0;
@@ -307,7 +309,7 @@ static int worker_ready;
 
 static void *worker(void *arg)
 {
-	struct timespec req = { SLEEP_NS / 1000000000L, SLEEP_NS % 1000000000L }, t0, t1;
+	struct timespec req = {SLEEP_NS / 1000000000L, SLEEP_NS % 1000000000L}, t0, t1;
 
 	(void)arg;
 	set_thread_state();
@@ -335,8 +337,8 @@ static void install_filter(void)
 {
 	/* RET_TRACE for syscalls the infection itself makes; everything else allowed. The
 	 * victim does not make these itself after READY (they return ENOSYS once untraced). */
-	static const int traced[] = { SYS_mmap,	    SYS_munmap,	   SYS_pwrite64, SYS_socketpair,
-				      SYS_recvmsg,  SYS_vmsplice,  SYS_ftruncate, SYS_memfd_create };
+	static const int traced[] = {SYS_mmap,	  SYS_munmap,	SYS_pwrite64,  SYS_socketpair,
+				     SYS_recvmsg, SYS_vmsplice, SYS_ftruncate, SYS_memfd_create};
 	struct sock_filter f[32];
 	struct sock_fprog prog;
 	unsigned i, n = 0, k = sizeof(traced) / sizeof(traced[0]);
@@ -346,8 +348,8 @@ static void install_filter(void)
 					      offsetof(struct seccomp_data, nr));
 	/* if (A == traced[i]) goto trace; */
 	for (i = 0; i < k; i++)
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)traced[i],
-						      (unsigned char)(k - i), 0);
+		f[n++] = (struct sock_filter)BPF_JUMP(
+			BPF_JMP | BPF_JEQ | BPF_K, (unsigned)traced[i], (unsigned char)(k - i), 0);
 	/* return ALLOW; */
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	/* trace: return TRACE; */
@@ -365,7 +367,7 @@ int main(int argc, char **argv)
 	int threads = 0, filter = 0, i, timer_id = -1;
 	struct sigaction sa;
 	struct itimerval itv;
-	struct itimerspec its = { { 7, 0 }, { 100, 0 } };
+	struct itimerspec its = {{7, 0}, {100, 0}};
 	struct sigevent sev;
 	struct reg_result main_res;
 	pthread_t th;
@@ -501,7 +503,7 @@ int main(int argc, char **argv)
 	if (personality(0xffffffff) != (ADDR_NO_RANDOMIZE | PER_LINUX))
 		fail("personality changed");
 	{
-		char name[17] = { 0 };
+		char name[17] = {0};
 		struct kernel_sigaction k;
 
 		prctl(PR_GET_NAME, name, 0, 0, 0);

@@ -35,8 +35,8 @@
 #include "log.h"
 #include "tracer/infect.h"
 
-#define SEIZE_OPTS                                                                               \
-	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |    \
+#define SEIZE_OPTS                                                                                 \
+	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |      \
 	 PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD)
 
 enum { V_STATIC = 1, V_THREADS = 2, V_SECCOMP = 4, V_KILL = 8, V_KILL_IN_CMD = 16 };
@@ -78,10 +78,10 @@ static void complain(const char *fmt, ...)
 	failed = 1;
 }
 
-#define CHECK(cond, ...)                                                                         \
-	do {                                                                                     \
-		if (!(cond))                                                                     \
-			complain(__VA_ARGS__);                                                   \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			complain(__VA_ARGS__);                                                     \
 	} while (0)
 
 static unsigned char pattern_byte(unsigned seed, size_t i)
@@ -151,7 +151,7 @@ static int start_victim(struct victim *v, int mode)
 {
 	char path[PATH_MAX], line[512];
 	int in[2], out[2];
-	const char *argv[4] = { "victim", NULL, NULL, NULL };
+	const char *argv[4] = {"victim", NULL, NULL, NULL};
 	int n = 1;
 
 	victim_path(path, sizeof(path), mode & V_STATIC);
@@ -470,7 +470,7 @@ static void check_dump_pages(struct infect_ctx *ctx, const struct victim *v)
 
 static void check_fds_and_syscalls(struct infect_ctx *ctx, const struct victim *v)
 {
-	uint64_t a[6] = { 0 };
+	uint64_t a[6] = {0};
 	struct stat mine, theirs;
 	long ret = 0;
 	int lfd = -1, r;
@@ -544,7 +544,7 @@ static void *kill_when_blocked(void *arg)
 static void check_killed_in_command(struct infect_ctx *ctx, const struct victim *v)
 {
 	struct parasite_dump_pages_args *d = &infect_args(ctx)->u.dump;
-	struct killer k = { v->pid, v->e.target };
+	struct killer k = {v->pid, v->e.target};
 	pthread_t th;
 	int p[2], rpipe = -1, r;
 
@@ -575,7 +575,7 @@ static int scenario(int mode)
 	struct victim v;
 	pid_t tids[16];
 	char line[512];
-	uint64_t a[6] = { 0 };
+	uint64_t a[6] = {0};
 	long ret = 0;
 	int n, r, st, passed = 0;
 
@@ -616,8 +616,7 @@ static int scenario(int mode)
 		}
 		r = infect_syscall(v.e.target, __NR_getpid, a, &ret);
 		CHECK(r == -ESRCH, "infect_syscall on a dead thread returned %d", r);
-		CHECK(waitpid(v.pid, &st, 0) == v.pid && WIFSIGNALED(st) &&
-			      WTERMSIG(st) == SIGKILL,
+		CHECK(waitpid(v.pid, &st, 0) == v.pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 		      "victim status %#x", st);
 		return failed;
 	}
