@@ -91,6 +91,34 @@ for why in "bad magic" "unsupported protocol version" "larger than PROTO_MAX_PAY
 	grep -q "$why" "$T/coord.out" || fail "no connection was closed for '$why'"
 done
 
+# A client that sends commands but never reads the replies is cut off at the output bound
+# (16 MiB), not left to eat the coordinator's memory.
+python3 - "$COORD_PORT" >"$T/flood.out" 2>&1 <<'PY' || { cat "$T/flood.out"; harness_fail "flood failed"; }
+import socket, struct, sys
+port = int(sys.argv[1])
+def msg(typ, payload):
+    return b"DMTP" + struct.pack("<HHII", 1, typ, len(payload), 0) + payload
+def field(tag, val):
+    return struct.pack("<HHI", tag, 2, len(val)) + val
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.settimeout(20)
+batch = msg(8, field(17, b"s")) * 1000
+sent = 0
+try:
+    s.sendall(msg(1, field(1, b"client")))
+    for _ in range(1000):         # at most 1000000 commands
+        s.sendall(batch)
+        sent += 1000
+except OSError as e:
+    print("cut off after", sent, "commands:", e)
+    sys.exit(0)
+print("never cut off after", sent, "commands")
+PY
+grep -q "^cut off after" "$T/flood.out" || fail "flooding client was not cut off: $(cat "$T/flood.out")"
+wait_for_line "$T/coord.out" 'closed: not reading its messages \(output queue full\)'
+
 # The peers are untouched and still checkpoint, with the half-open connection still there.
 [ "$(status_field NUM_PEERS)" = 3 ] || fail "peers lost: $(status_field NUM_PEERS)"
 [ "$(status_field RUNNING)" = yes ] || fail "not running"
