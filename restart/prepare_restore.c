@@ -50,6 +50,7 @@ int restore_req_new(struct restore_req **out)
 		return -ENOMEM;
 	r->log_fd = STDERR_FILENO;
 	r->fail_rc = fail_rc();
+	r->report_fd = -1;
 	*out = r;
 	return 0;
 }
@@ -266,6 +267,25 @@ int restore_req_set_mm(struct restore_req *req, const struct rp_mm *mm)
 {
 	req->mm = *mm;
 	req->have_mm = 1;
+	return 0;
+}
+
+void restore_req_set_report_fd(struct restore_req *req, int fd)
+{
+	req->report_fd = fd;
+}
+
+static int report_area(int fd, const struct restore_plan *p)
+{
+	char line[80];
+	int n = snprintf(line, sizeof(line), "restorer-area %#llx %#llx\n",
+			 (unsigned long long)p->area_start, (unsigned long long)p->area_end);
+
+	if (write(fd, line, (size_t)n) != n) {
+		pr_err("restore: cannot report the restore area on fd %d: %s", fd,
+		       strerror(errno));
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -723,6 +743,11 @@ int prepare_restore(struct restore_req *req)
 		 (unsigned long long)p->area_start, (unsigned long long)p->area_end, p->nr_vmas,
 		 p->nr_threads, p->nr_unmap,
 		 vc.mode == RP_VDSO_MOVE ? "move" : vc.mode == RP_VDSO_PROXY ? "proxy" : "none");
+	if (req->report_fd >= 0) {
+		ret = report_area(req->report_fd, p);
+		if (ret)
+			goto fail;
+	}
 	free(L.frame_off);
 	L.frame_off = NULL;
 

@@ -110,6 +110,13 @@ int restore_req_set_mm(struct restore_req *req, const struct rp_mm *mm);
 void restore_req_set_log(struct restore_req *req, int fd, int fail_rc);
 
 /*
+ * prepare_restore() writes "restorer-area 0xSTART 0xEND\n" to fd just before the jump: the
+ * range a tracer may munmap remotely once the threads run (the process cannot unmap the code
+ * it runs on). -1 (default): no report.
+ */
+void restore_req_set_report_fd(struct restore_req *req, int fd);
+
+/*
  * Anonymous read+write memory at an address clear of every saved region added so far and of
  * every current mapping; flags may add MAP_GROWSDOWN/MAP_NORESERVE. NULL + errno on failure.
  */

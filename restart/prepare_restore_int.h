@@ -47,6 +47,7 @@ struct restore_req {
 	struct rp_mm mm;
 	int have_mm;
 	int log_fd, fail_rc;
+	int report_fd;
 };
 
 struct range {

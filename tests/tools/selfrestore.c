@@ -12,6 +12,9 @@
  * on in the capturer's process, checks itself, and stops again for the next cycle. The
  * supervisor exits with the last victim's status: 0 when it printed PASS.
  *
+ * The restore area each restore leaves mapped (reported on a pipe) is left out of the next
+ * capture, as a restart tracer would unmap it.
+ *
  * -x asks for exact thread IDs (clone3 set_tid: root only). DMTCP_RESTORE_VDSO=proxy forces
  * the vdso proxy path. Exit 99 on a harness failure (timeouts, capture errors).
  */
@@ -563,7 +566,8 @@ static int collect_mm(int pid, uint64_t brk, struct rp_mm *mm)
 }
 
 /* Capture the stopped victim, kill it, become it. Returns only on failure. */
-static int capture_and_restore(int pid, const char *hints_path, int exact)
+static int capture_and_restore(int pid, const char *hints_path, int exact, uint64_t skip_start,
+			       uint64_t skip_end, int report_fd)
 {
 	struct restore_req *req = NULL;
 	struct map_ent *maps = NULL;
@@ -595,6 +599,18 @@ static int capture_and_restore(int pid, const char *hints_path, int exact)
 		goto out;
 	}
 	ret = parse_maps(pid, &maps, &nmaps);
+	/*
+	 * The previous restore's area is not restored: a restart tracer would unmap it once the
+	 * threads run (or the dumper skip it); leaving it out proves nothing in it is still used.
+	 * Only anonymous mappings inside it: a relocated vdso block may live there too.
+	 */
+	for (int i = 0; !ret && i < nmaps; i++) {
+		if (maps[i].start >= skip_start && maps[i].end <= skip_end && !maps[i].path[0]) {
+			memmove(&maps[i], &maps[i + 1], (size_t)(nmaps - i - 1) * sizeof(*maps));
+			nmaps--;
+			i--;
+		}
+	}
 	if (!ret)
 		ret = add_regions(req, maps, nmaps, memfd, pmfd);
 	for (int i = 0; !ret && i < nt; i++)
@@ -626,6 +642,7 @@ static int capture_and_restore(int pid, const char *hints_path, int exact)
 		       !WIFSIGNALED(st))
 			;
 	}
+	restore_req_set_report_fd(req, report_fd);
 	ret = prepare_restore(req);
 	pr_err("prepare_restore: %s", strerror(-ret));
 out:
@@ -661,6 +678,7 @@ int main(int argc, char **argv)
 	const char *dir = "/tmp";
 	char hints[512], ncyc[16];
 	pid_t target;
+	uint64_t area_start = 0, area_end = 0;
 
 	log_set_prog("selfrestore");
 	while ((opt = getopt(argc, argv, "+n:d:x")) != -1) {
@@ -701,6 +719,7 @@ int main(int argc, char **argv)
 	}
 	for (int c = 1; c <= cycles; c++) {
 		pid_t capturer, w;
+		int rep[2];
 
 		/* readiness: the victim stopped itself (bounded by the alarm) */
 		alarm(30);
@@ -710,17 +729,39 @@ int main(int argc, char **argv)
 			       c, st);
 			return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 1 : HARNESS_RC;
 		}
+		if (pipe2(rep, O_CLOEXEC))
+			die("pipe: %s", strerror(errno));
 		capturer = fork();
 		if (capturer < 0)
 			die("fork: %s", strerror(errno));
 		if (capturer == 0) {
-			int r = capture_and_restore(target, hints, exact);
+			int r;
+
+			close(rep[0]);
+			r = capture_and_restore(target, hints, exact, area_start, area_end, rep[1]);
 
 			fprintf(stderr, "selfrestore: capture of %d failed: %s\n", target,
 				strerror(-r));
 			kill(target, SIGKILL);
 			_exit(HARNESS_RC);
 		}
+		/* the area the restore leaves behind, reported just before the jump */
+		close(rep[1]);
+		area_start = area_end = 0;
+		{
+			char line[128];
+			ssize_t n = read(rep[0], line, sizeof(line) - 1);
+			unsigned long long a, b;
+
+			if (n > 0) {
+				line[n] = 0;
+				if (sscanf(line, "restorer-area %llx %llx", &a, &b) == 2) {
+					area_start = a;
+					area_end = b;
+				}
+			}
+		}
+		close(rep[0]);
 		/* the old victim dies by the capturer's SIGKILL; reap it */
 		alarm(30);
 		w = waitpid(target, &st, 0);
