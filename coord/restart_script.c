@@ -87,6 +87,8 @@ static const char script_body[] =
 	"\tdie_usage \"restart directory '$restart_dir' does not exist\"\n"
 	"fi\n"
 	"\n"
+	"[ ${#image_paths[@]} -gt 0 ] || { echo \"$0: this checkpoint has no images\" >&2; exit 1; }\n"
+	"\n"
 	"if [ -n \"${DMTCP_RESTART_CMD:-}\" ]; then\n"
 	"\trestart_cmd=$DMTCP_RESTART_CMD\n"
 	"elif [ -x \"$dmtcp_bin_dir/dmtcp_restart\" ]; then\n"

@@ -26,6 +26,10 @@ wait_for_line "$T/coord.out" '^NUM_PEERS=2$'
 coord_type c
 wait_for_line "$T/coord.out" '^checkpoint 1 started$'
 wait_ckpt_count 1
+# These fake peers write no image: the script says so instead of running nothing.
+err=$(DMTCP_RESTART_CMD=/bin/false "$T/dmtcp_restart_script.sh" 2>&1); rc=$?
+[ $rc = 1 ] || fail "script without images exited $rc"
+echo "$err" | grep -q "this checkpoint has no images" || fail "script without images said: $err"
 coord_type "i"
 wait_for_line "$T/coord.out" "^i needs an interval in seconds"
 coord_type "i 3600"
