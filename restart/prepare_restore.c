@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -304,6 +305,58 @@ static int cmp_vma(const void *a, const void *b)
 	return x->d.start < y->d.start ? -1 : x->d.start > y->d.start;
 }
 
+struct probe_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	uint64_t set_tid, set_tid_size;
+};
+
+/*
+ * Exact TIDs: the blob's clone3 set_tid must not fail after the point of no return. Probe the
+ * permission with our own PID as set_tid: -EEXIST means we may choose ids (and no process is
+ * made), -EPERM that we may not. Then every wanted TID must be free.
+ */
+static int validate_tids(struct restore_req *req)
+{
+	int want = 0;
+
+	for (size_t i = 1; i < req->nr_threads; i++)
+		want |= req->threads[i].d.exact_tid;
+	if (!want)
+		return 0;
+	{
+		pid_t self = getpid();
+		struct probe_clone_args ca = { 0 };
+		long r;
+
+		ca.exit_signal = SIGCHLD;
+		ca.set_tid = (uint64_t)(uintptr_t)&self;
+		ca.set_tid_size = 1;
+		r = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (r == 0)
+			_exit(127); /* cannot happen: our own pid is taken */
+		if (r > 0) {
+			pr_err("restore: clone3 probe made process %ld", r);
+			return -EINVAL;
+		}
+		if (errno != EEXIST) {
+			pr_err("restore: exact thread ids are not available here (clone3 set_tid: %s)",
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 1; i < req->nr_threads; i++) {
+		pid_t tid = req->threads[i].d.tid;
+
+		if (!req->threads[i].d.exact_tid)
+			continue;
+		if (tid <= 0 || kill(tid, 0) == 0 || errno != ESRCH) {
+			pr_err("restore: thread id %d is not free", tid);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
 static int validate_req(struct restore_req *req)
 {
 	if (!req->nr_threads) {
@@ -352,6 +405,17 @@ static int validate_req(struct restore_req *req)
 		}
 		for (unsigned int j = 0; j < v->nr_runs; j++) {
 			struct restore_run *r = &req->vmas[i].runs[j];
+			struct stat st;
+
+			/* the blob copies over the file's pages: beyond its end that is SIGBUS */
+			if (fstat(v->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    (uint64_t)st.st_size + PAGE_SZ - 1 < v->pgoff + r->offset + r->len) {
+				pr_err("restore: region %#llx-%#llx: the file (fd %d) is %lld bytes, "
+				       "shorter than the saved mapping's written pages need",
+				       (unsigned long long)v->start, (unsigned long long)v->end, v->fd,
+				       (long long)st.st_size);
+				return -EINVAL;
+			}
 
 			s = find_stage(req, (uint64_t)r->data, r->len);
 			if (!s) {
@@ -363,7 +427,7 @@ static int validate_req(struct restore_req *req)
 			s->used = 1;
 		}
 	}
-	return 0;
+	return validate_tids(req);
 }
 
 /* ---- the area ------------------------------------------------------------------------- */

@@ -5,7 +5,8 @@
 # threads' registers/AVX/TLS/masks, FPU mode, sigaltstack + handler, brk and the vdso time
 # functions, then stops for the next cycle. Three cycles each for the dynamic and the static
 # build, with the vdso moved (same kernel) and with the vdso proxy forced
-# (DMTCP_RESTORE_VDSO=proxy); as root also with exact thread IDs (clone3 set_tid).
+# (DMTCP_RESTORE_VDSO=proxy); as root also with exact thread IDs (clone3 set_tid), which
+# unprivileged must be refused with a clear reason before the point of no return.
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 
@@ -39,4 +40,15 @@ for v in rst_victim rst_victim.static; do
 		run_case "$v-exact-tid" auto -n 3 -x "$PROGS/$v"
 	fi
 done
+if [ "$UNPRIV" = 1 ]; then
+	# Exact TIDs need CAP_SYS_ADMIN over the PID namespace: refused before the point of no
+	# return, with the reason named.
+	log "exact TIDs refused unprivileged"
+	(cd "$T" && run_user timeout 30 "$SELF" -d "$T" -x "$PROGS/rst_victim") >"$T/x.out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$T/x.out"
+	[ $rc = 0 ] && fail "exact TIDs granted to an unprivileged user"
+	grep -q 'exact thread ids are not available here' "$T/x.out" ||
+		fail "the refusal of exact TIDs does not say why"
+fi
 log "all cases passed"

@@ -771,7 +771,7 @@ int main(int argc, char **argv)
 			kill(capturer, SIGKILL);
 			return HARNESS_RC;
 		}
-		printf("selfrestore: cycle %d: %d captured, restoring as %d\n", c, target, capturer);
+		printf("selfrestore: cycle %d: %d taken by capturer %d\n", c, target, capturer);
 		target = capturer;
 	}
 	alarm(60);
