@@ -68,3 +68,39 @@ rs_checkpoint_kill() {
 	run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1 || fail "dmtcp_command -k failed"
 	rs_wait_rc "$1" 137
 }
+
+# rs_cycles PROG LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
+# "PROG READYFILE LIMIT" (stdout to $T/PROG.out), then CYCLES times (default 3): checkpoint,
+# kill, restart with RESTART (default: dmtcp_restart on the images), wait for it to run
+# again past where it was killed. Then wait for the end: exit status 0, "PASS pid <its first
+# pid>" printed, no FAIL. Each cycle checkpoints the restarted computation of the previous.
+rs_cycles() {
+	local prog=$1 limit=$2 cycles=${3:-3} out pid run cycle killed_at
+	shift 3 2>/dev/null || shift $#
+	out=$T/$prog.out
+	rs_outfile "$prog.out"
+	rm -f "$T"/ckpt_*.dmtcp "$T/$prog.ready"
+	run=launch
+	rs_run $run "$BIN/dmtcp_launch" "$PROGS/$prog" "$T/$prog.ready" "$limit" >"$out"
+	wait_for_file "$T/$prog.ready"
+	pid=$(head -n 1 "$T/$prog.ready")
+	rs_wait_count "$out" 3
+	for cycle in $(seq "$cycles"); do
+		rs_checkpoint_kill $run
+		killed_at=$(rs_last_count "$out")
+		run=restart$cycle
+		if [ $# -gt 0 ]; then
+			rs_run $run "$@"
+		else
+			rs_run $run "$BIN/dmtcp_restart" $(rs_images)
+		fi
+		rs_wait_running "${RS_NPROCS:-1}"
+		rs_wait_count "$out" "$killed_at"
+		log "$prog cycle $cycle: killed at $killed_at, running again"
+	done
+	rs_wait_rc $run 0 60
+	grep -q FAIL "$out" && fail "$prog: $(grep FAIL "$out")"
+	grep -q "^PASS pid $pid\b" "$out" || { tail -n 5 "$out"; fail "$prog: no PASS with pid $pid"; }
+	[ "$(rs_last_count "$out")" = "$limit" ] || fail "$prog: did not count to $limit"
+	log "$prog: $(grep '^PASS' "$out")"
+}
