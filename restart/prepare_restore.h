@@ -102,7 +102,10 @@ int restore_req_add_run(struct restore_req *req, int idx, const struct restore_r
 int restore_req_set_vdso(struct restore_req *req, const struct restore_vdso_desc *vdso,
 			 enum restore_vdso_policy policy);
 int restore_req_add_thread(struct restore_req *req, const struct restore_thread_desc *thr);
-/* Signal dispositions the blob installs (raw kernel layout; flags must include SA_RESTORER). */
+/*
+ * Signal dispositions the blob installs (raw kernel layout; a handler needs SA_RESTORER).
+ * Every signal not set here is SIG_DFL afterwards: the preparing process's handlers are gone.
+ */
 int restore_req_set_sigaction(struct restore_req *req, int sig, const struct rp_sigaction *act);
 /* mm boundaries (brk, code/data/stack/arg/env markers) for PR_SET_MM_MAP. */
 int restore_req_set_mm(struct restore_req *req, const struct rp_mm *mm);

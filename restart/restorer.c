@@ -300,14 +300,24 @@ static void restore_close(struct restore_plan *p)
 		sys_close(fds[i]);
 }
 
+/*
+ * Dispositions are exactly the saved ones: every signal the plan does not name goes back to
+ * SIG_DFL, since a handler the preparing process installed points into memory that is gone.
+ */
 static void restore_sigactions(struct restore_plan *p)
 {
+	struct rp_sigaction dfl;
 	long ret;
 
+	memset(&dfl, 0, sizeof(dfl));
 	for (int sig = 1; sig <= RP_MAX_SIGNALS; sig++) {
-		if (!(p->sigaction_mask & (1ULL << (sig - 1))))
+		const struct rp_sigaction *act = &dfl;
+
+		if (sig == 9 || sig == 19) /* SIGKILL, SIGSTOP */
 			continue;
-		ret = sys_rt_sigaction(sig, &p->sigactions[sig - 1], NULL, 8);
+		if (p->sigaction_mask & (1ULL << (sig - 1)))
+			act = &p->sigactions[sig - 1];
+		ret = sys_rt_sigaction(sig, act, NULL, 8);
 		if (SYS_ERR(ret))
 			restore_fail(p, "rt_sigaction of signal", (uint64_t)sig, ret);
 	}

@@ -583,6 +583,13 @@ static void verify(int cycle, const uint64_t *stack_pat, size_t stack_words)
 		if (rseq_registered() != main_rseq)
 			fail("main thread rseq registration lost");
 	}
+	{
+		struct sigaction old;
+
+		/* the restoring process had its own SIGALRM handler; ours is the default */
+		if (sigaction(SIGALRM, NULL, &old) || old.sa_handler != SIG_DFL)
+			fail("SIGALRM disposition is not the saved default");
+	}
 	before = usr1_count;
 	raise(SIGUSR1);
 	if (usr1_count != before + 1)
