@@ -176,8 +176,8 @@ $(B)/tests/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS)
 # selfrestore drives the restorer (prepare_restore + blob) on its own; it needs the victim.
-SELFRESTORE_OBJS := $(call obj,restart/prepare_restore.c restart/prepare_restore_mem.c \
-	restart/prepare_restore_vdso.c restart/vdso.c) $(B)/gen/restorer-embed.o
+SELFRESTORE_OBJS := $(call obj,$(wildcard restart/prepare_restore*.c) restart/vdso.c) \
+	$(B)/gen/restorer-embed.o
 $(B)/tests/tools/selfrestore: tests/tools/selfrestore.c $(SELFRESTORE_OBJS) $(LIBCOMMON) \
 		| $(B)/tests/progs/rst_victim $(B)/tests/progs/rst_victim.static
 	@mkdir -p $(dir $@)

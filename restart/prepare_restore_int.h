@@ -87,8 +87,10 @@ struct stage *find_stage(struct restore_req *req, uint64_t addr, uint64_t len);
 int build_unmap(struct restore_req *req, struct restore_plan *p, const struct area_layout *L,
 		const struct vdso_choice *vc);
 
-/* prepare_restore.c */
+/* prepare_restore_req.c */
 int req_push_vma(struct restore_req *req, const struct restore_vma_desc *v, int internal);
+/* Sorts the regions and checks the whole request; 0 or -errno, logged. */
+int prepare_validate_req(struct restore_req *req);
 
 /* prepare_restore_vdso.c */
 int prepare_vdso_choice(struct restore_req *req, struct vdso_choice *vc);
