@@ -34,5 +34,19 @@ for sig in STOP TSTP; do
 done
 touch "$T/stop"
 wait_rc stop 0
-log "stopped programs stay stopped across checkpoints"
+
+# SIGTERM and SIGHUP sent to dmtcp_launch reach the program; the shell sees it die of them.
+for sig in TERM HUP; do
+	rm -f "$T/stop"
+	launch_bg "sig$sig" -j "$PROGS/l_stop" "$T"
+	wait_for_line "$T/sig$sig.out" '^READY'
+	pid=$("$BIN/dmtcp_command" -l | sed -n 's/.*l_stop\[\([0-9]*\)\].*/\1/p')
+	tracer=$(awk '{print $4}' "/proc/$pid/stat")
+	launcher=$(awk '{print $4}' "/proc/$tracer/stat")
+	grep -q dmtcp_launch "/proc/$launcher/cmdline" || harness_fail "no dmtcp_launch above $pid"
+	kill -$sig "$launcher"
+	case $sig in TERM) want=143 ;; HUP) want=129 ;; esac
+	wait_rc "sig$sig" $want
+done
+log "stopped programs stay stopped across checkpoints; signals forwarded"
 exit 0

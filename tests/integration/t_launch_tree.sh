@@ -47,5 +47,17 @@ wait_until 1 _listed 'l_tree\[' || { "$BIN/dmtcp_command" -l; fail "exec'd l_tre
 ckpt "(checkpoint of the script's tree failed)"
 touch "$d/stop.all"
 wait_rc sh 0
+
+# A program that daemonizes: dmtcp_launch returns with the program's status at once, the
+# tracer keeps its background child under control.
+d=$T/daemon
+mkdir -m 777 "$d"
+launch_bg daemon -j sh -c "'$PROGS/l_tree' --child '$d' z </dev/null >/dev/null 2>&1 & exit 9"
+wait_rc daemon 9
+wait_for_file "$d/child.z.ready"
+wait_until 1 _peers_are 1 || fail "the daemonized child is not a peer ($(status_field NUM_PEERS) peers)"
+ckpt "(daemonized child)"
+touch "$d/stop.all"
+wait_until 2 _peers_are 0 || fail "the daemonized child's exit was not seen"
 log "trees followed, listed, checkpointed and left"
 exit 0
