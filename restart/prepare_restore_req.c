@@ -266,6 +266,35 @@ static int cmp_vma(const void *a, const void *b)
 	return x->d.start < y->d.start ? -1 : x->d.start > y->d.start;
 }
 
+/*
+ * The blob's mmap of this fd must not fail after the point of no return: an O_PATH or
+ * write-only fd cannot be mapped at all, and a shared writable mapping needs O_RDWR.
+ */
+static int check_map_fd(const struct restore_vma_desc *v)
+{
+	int fl = fcntl(v->fd, F_GETFL);
+	int acc = fl & O_ACCMODE;
+
+	if (fl < 0) {
+		pr_err("restore: region %#llx-%#llx: fd %d: %s", (unsigned long long)v->start,
+		       (unsigned long long)v->end, v->fd, strerror(errno));
+		return -EBADF;
+	}
+	if ((fl & O_PATH) || acc == O_WRONLY) {
+		pr_err("restore: region %#llx-%#llx: fd %d is open %s and cannot be mapped",
+		       (unsigned long long)v->start, (unsigned long long)v->end, v->fd,
+		       (fl & O_PATH) ? "O_PATH" : "write-only");
+		return -EACCES;
+	}
+	if ((v->flags & MAP_SHARED) && (v->prot & PROT_WRITE) && acc != O_RDWR) {
+		pr_err("restore: region %#llx-%#llx: shared writable mapping of fd %d, which is "
+		       "not open read-write", (unsigned long long)v->start,
+		       (unsigned long long)v->end, v->fd);
+		return -EACCES;
+	}
+	return 0;
+}
+
 struct probe_clone_args {
 	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 	uint64_t set_tid, set_tid_size;
@@ -359,10 +388,11 @@ int prepare_validate_req(struct restore_req *req)
 			}
 			s->used = 1;
 		}
-		if (v->src == RESTORE_SRC_FILE && fcntl(v->fd, F_GETFD) < 0) {
-			pr_err("restore: region %#llx-%#llx: fd %d: %s", (unsigned long long)v->start,
-			       (unsigned long long)v->end, v->fd, strerror(errno));
-			return -EBADF;
+		if (v->src == RESTORE_SRC_FILE) {
+			int ret = check_map_fd(v);
+
+			if (ret)
+				return ret;
 		}
 		for (unsigned int j = 0; j < v->nr_runs; j++) {
 			struct restore_run *r = &req->vmas[i].runs[j];

@@ -729,6 +729,8 @@ int main(int argc, char **argv)
 			       c, st);
 			return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? 1 : HARNESS_RC;
 		}
+		/* printed before the capturer exists, so it never lands after the victim's lines */
+		printf("selfrestore: cycle %d: capturing %d\n", c, target);
 		if (pipe2(rep, O_CLOEXEC))
 			die("pipe: %s", strerror(errno));
 		capturer = fork();
@@ -771,7 +773,6 @@ int main(int argc, char **argv)
 			kill(capturer, SIGKILL);
 			return HARNESS_RC;
 		}
-		printf("selfrestore: cycle %d: %d taken by capturer %d\n", c, target, capturer);
 		target = capturer;
 	}
 	alarm(60);

@@ -216,6 +216,32 @@ START_TEST(test_prepare_refuses)
 	memset(p, 0x5a, 0x4000);
 	restore_req_free(req);
 
+	/* an O_PATH fd, and a shared writable mapping of a read-only fd: refused */
+	ck_assert_int_eq(restore_req_new(&req), 0);
+	ck_assert_int_eq(restore_req_add_thread(req, &t), 0);
+	fd = open("/dev/null", O_PATH);
+	memset(&v, 0, sizeof(v));
+	v.start = 0x32000000;
+	v.end = 0x32001000;
+	v.flags = MAP_PRIVATE;
+	v.prot = PROT_READ;
+	v.src = RESTORE_SRC_FILE;
+	v.fd = fd;
+	ck_assert_int_ge(restore_req_add_vma(req, &v), 0);
+	ck_assert_int_eq(prepare_restore(req), -EACCES);
+	restore_req_free(req);
+	close(fd);
+	ck_assert_int_eq(restore_req_new(&req), 0);
+	ck_assert_int_eq(restore_req_add_thread(req, &t), 0);
+	fd = open("/dev/zero", O_RDONLY);
+	v.flags = MAP_SHARED;
+	v.prot = PROT_READ | PROT_WRITE;
+	v.fd = fd;
+	ck_assert_int_ge(restore_req_add_vma(req, &v), 0);
+	ck_assert_int_eq(prepare_restore(req), -EACCES);
+	close(fd);
+	restore_req_free(req);
+
 	/* a bad DMTCP_RESTORE_VDSO is named and refused */
 	ck_assert_int_eq(restore_req_new(&req), 0);
 	ck_assert_int_eq(restore_req_add_thread(req, &t), 0);
