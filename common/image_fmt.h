@@ -135,6 +135,8 @@ size_t image_compress_bound(uint32_t raw_len);
  */
 void image_compress_chunk(struct image_zctx *z, const void *in, uint32_t len, void *out,
 			  size_t out_cap, struct image_chunk_out *res);
+/* Cheap test (byte histogram of samples): 1 if the chunk is surely not worth deflating. */
+int image_chunk_incompressible(const void *buf, uint32_t len);
 /* Inflates exactly raw_len bytes of a zlib chunk into dst: 0, or -EINVAL with *why set. */
 int image_inflate_chunk(const void *src, uint32_t stored_len, void *dst, uint32_t raw_len,
 			const char **why);

@@ -26,6 +26,7 @@ struct feed {
 };
 
 static void *pool_worker(void *arg);
+static int put_raw(struct image_writer *w, const void *buf, uint32_t len);
 
 static int pool_start(struct image_writer *w)
 {
@@ -229,6 +230,20 @@ static int feed_compressed(struct image_writer *w, struct feed *f, size_t len)
 		struct wslot *s = &w->slots[w->fill_seq % (uint64_t)w->nslots];
 		size_t n;
 
+		/*
+		 * A whole chunk of the caller's memory that is surely incompressible, with
+		 * nothing in flight to keep in order: write it from the caller's buffer, as with
+		 * compression off. Random data then costs only the histogram test.
+		 */
+		if (f->buf && !s->in_len && len >= w->chunk_size && w->write_seq == w->fill_seq &&
+		    image_chunk_incompressible(f->buf, w->chunk_size)) {
+			ret = put_raw(w, f->buf, w->chunk_size);
+			if (ret)
+				return ret;
+			f->buf += w->chunk_size;
+			len -= w->chunk_size;
+			continue;
+		}
 		/* The slot to fill must have been written out (its sequence is nslots back). */
 		if (w->fill_seq >= w->write_seq + (uint64_t)w->nslots) {
 			ret = drain(w, w->fill_seq + 1 - (uint64_t)w->nslots);

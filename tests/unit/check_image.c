@@ -425,6 +425,49 @@ START_TEST(test_scattered_runs)
 }
 END_TEST
 
+/*
+ * How chunks are stored: random bytes (flat histogram) raw; random bytes over 160 symbols
+ * (histogram not flat, but deflate gains < 1/8) raw after the deflate trial; text and zeros
+ * compressed. Each kind in its own page section, 4 chunks of 256 KiB each.
+ */
+START_TEST(test_compress_decisions)
+{
+	struct image_opts o = opts_for(1, 64 * PS);
+	struct image_writer *w;
+	struct image_reader *r;
+	size_t n = 256 * PS;
+	uint8_t *d[4] = { alloc_data(n, 1), alloc_data(n, 1), alloc_data(n, 2), alloc_data(n, 0) };
+	uint32_t want_zlib[4] = { 0, 0, 4, 4 };
+
+	for (size_t i = 0; i < n; i++)
+		d[1][i] %= 160;
+	ck_assert_int_eq(image_create(tdir, "cd.dmtcp", &o, &w), 0);
+	for (int k = 0; k < 4; k++) {
+		ck_assert_int_eq(image_begin_pages(w, SEC_PAGES), 0);
+		ck_assert_int_eq(image_add_pages(w, 0x10000000, d[k], n), 0);
+		ck_assert_int_eq(image_end_section(w), 0);
+	}
+	ck_assert_int_eq(image_finish(w), 0);
+	ck_assert_int_eq(image_commit(w), 0);
+	image_discard(w);
+	ck_assert_int_eq(image_open(path_of("cd.dmtcp"), &r), 0);
+	for (uint32_t k = 0; k < 4; k++) {
+		const struct image_section *s = image_get_section(r, k);
+		uint8_t *out = malloc(n);
+
+		ck_assert_uint_eq(s->nchunks, 4);
+		ck_assert_msg(s->zlib_chunks == want_zlib[k], "kind %u: %u zlib chunks", k,
+			      s->zlib_chunks);
+		ck_assert_int_eq(image_read_run(r, s, 0, out), 0);
+		ck_assert_int_eq(memcmp(out, d[k], n), 0);
+		free(out);
+		free(d[k]);
+	}
+	ck_assert_uint_lt(image_get_section(r, 3)->stored_bytes, n / 100);
+	image_close(r);
+}
+END_TEST
+
 START_TEST(test_empty_image)
 {
 	struct image_opts o = opts_for(1, 0);
@@ -1237,6 +1280,7 @@ static Suite *image_suite(void)
 	ADD(s, test_round_trip_raw_default_chunks);
 	ADD(s, test_round_trip_zlib_default_chunks);
 	ADD_LOOP(s, test_scattered_runs, 2);
+	ADD(s, test_compress_decisions);
 	ADD(s, test_empty_image);
 	ADD(s, test_gzip_env);
 	ADD(s, test_misuse);
