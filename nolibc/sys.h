@@ -45,6 +45,15 @@ static inline long sys_pwrite(int fd, const void *buf, size_t n, long off)
 {
 	return raw_syscall4(__NR_pwrite64, fd, (long)buf, (long)n, off);
 }
+static inline long sys_writev(int fd, const void *iov, unsigned long nr)
+{
+	return raw_syscall3(__NR_writev, fd, (long)iov, (long)nr);
+}
+/* x86_64: the offset goes whole in pos_l; pos_h is 0. */
+static inline long sys_pwritev(int fd, const void *iov, unsigned long nr, long off)
+{
+	return raw_syscall5(__NR_pwritev, fd, (long)iov, (long)nr, off, 0);
+}
 static inline long sys_dup2(int old, int new)
 {
 	return raw_syscall3(__NR_dup3, old, new, 0);

@@ -78,74 +78,78 @@ memcpy(void *d, const void *s, size_t n)
 	return nl_memcpy(d, s, n);
 }
 
-/* Write len bytes of the target's own memory at addr, looping over short writes. */
-static long dump_one_run(const struct parasite_dump_pages_args *d, uint64_t addr, uint64_t len,
-			 uint64_t file_off, uint64_t *done)
-{
-	while (len) {
-		long r;
+/* The kernel's limit on iovecs per call (UIO_MAXIOV). */
+#define DUMP_IOV_MAX 1024
 
-		if (d->mode == PARASITE_DUMP_PWRITE)
-			r = sys_pwrite(d->fd, (const void *)addr, len, (long)file_off);
-		else
-			r = sys_write(d->fd, (const void *)addr, len);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			return -EIO; /* a zero-length write would loop forever */
-		addr += (uint64_t)r;
-		len -= (uint64_t)r;
-		file_off += (uint64_t)r;
-		*done += (uint64_t)r;
+/* One vectored write of up to DUMP_IOV_MAX runs; parasite_page_run has struct iovec's layout
+ * (base, len), so the run list is passed to the kernel as it is. */
+static long dump_vec(const struct parasite_dump_pages_args *d, const struct parasite_page_run *iov,
+		     uint32_t cnt, uint64_t file_off)
+{
+	switch (d->mode) {
+	case PARASITE_DUMP_PWRITE:
+		return sys_pwritev(d->fd, iov, cnt, (long)file_off);
+	case PARASITE_DUMP_WRITE:
+		return sys_writev(d->fd, iov, cnt);
+	default:
+		return sys_vmsplice(d->fd, iov, cnt, d->vmsplice_flags);
 	}
-	return 0;
 }
 
-/* vmsplice takes an iovec array; parasite_page_run has the same layout (base, len). */
-static long dump_vmsplice(struct parasite_dump_pages_args *d)
-{
-	uint32_t i = 0;
-	uint64_t off_in_run = 0;
-
-	while (i < d->nr_runs) {
-		struct parasite_page_run iov = {d->runs[i].addr + off_in_run,
-						d->runs[i].len - off_in_run};
-		long r = sys_vmsplice(d->fd, &iov, 1, d->vmsplice_flags);
-
-		if (r < 0)
-			return r;
-		if (r == 0)
-			return -EIO;
-		d->bytes_done += (uint64_t)r;
-		off_in_run += (uint64_t)r;
-		if (off_in_run == d->runs[i].len) {
-			off_in_run = 0;
-			d->runs_done = ++i;
-		}
-	}
-	return 0;
-}
-
+/*
+ * Write the runs back to back: PWRITE at file_off onwards, WRITE and VMSPLICE in sequence.
+ * Batched in vectors so that a dump of many small runs costs few syscalls (each one is two
+ * ptrace stops for the tracer). A short write continues from where it stopped; a run cut in
+ * the middle is finished on its own before batching resumes.
+ */
 static long dump_pages(struct parasite_dump_pages_args *d)
 {
-	uint64_t off = d->file_off;
-	uint32_t i;
+	uint64_t file_off = d->file_off, in_run = 0;
+	uint32_t i = 0;
 
 	d->bytes_done = 0;
 	d->runs_done = 0;
 	if (d->nr_runs > PARASITE_MAX_RUNS)
 		return -EINVAL;
-	if (d->mode == PARASITE_DUMP_VMSPLICE)
-		return dump_vmsplice(d);
-	if (d->mode != PARASITE_DUMP_PWRITE && d->mode != PARASITE_DUMP_WRITE)
+	if (d->mode != PARASITE_DUMP_PWRITE && d->mode != PARASITE_DUMP_WRITE &&
+	    d->mode != PARASITE_DUMP_VMSPLICE)
 		return -EINVAL;
-	for (i = 0; i < d->nr_runs; i++) {
-		long r = dump_one_run(d, d->runs[i].addr, d->runs[i].len, off, &d->bytes_done);
+	while (i < d->nr_runs) {
+		struct parasite_page_run rest;
+		const struct parasite_page_run *iov = &d->runs[i];
+		uint32_t cnt = d->nr_runs - i;
+		long r;
 
+		if (d->runs[i].len == 0) { /* nothing to write, and a 0 return means stuck */
+			d->runs_done = ++i;
+			continue;
+		}
+		if (cnt > DUMP_IOV_MAX)
+			cnt = DUMP_IOV_MAX;
+		if (in_run) {
+			rest.addr = d->runs[i].addr + in_run;
+			rest.len = d->runs[i].len - in_run;
+			iov = &rest;
+			cnt = 1;
+		}
+		r = dump_vec(d, iov, cnt, file_off);
 		if (r < 0)
 			return r;
-		off += d->runs[i].len;
-		d->runs_done = i + 1;
+		if (r == 0)
+			return -EIO; /* no progress: would loop forever */
+		d->bytes_done += (uint64_t)r;
+		file_off += (uint64_t)r;
+		while (r > 0) {
+			uint64_t left = d->runs[i].len - in_run;
+
+			if ((uint64_t)r < left) {
+				in_run += (uint64_t)r;
+				break;
+			}
+			r -= (long)left;
+			in_run = 0;
+			d->runs_done = ++i;
+		}
 	}
 	return 0;
 }

@@ -454,6 +454,25 @@ static void check_dump_pages(struct infect_ctx *ctx, const struct victim *v)
 	CHECK(n == 100, "write pipe gave %zd bytes", n);
 	compare_pattern(v, got, 10, 100, "write run");
 
+	/* A short write: 12 KiB in two 6 KiB runs into a non-blocking one-page pipe. The first
+	 * writev stops after 4 KiB inside run 0, the rest of run 0 gets EAGAIN; the command
+	 * reports the error and exactly how far it got. */
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	fcntl(p[1], F_SETFL, O_NONBLOCK); /* shared with the target's fd: same description */
+	d->mode = PARASITE_DUMP_WRITE;
+	d->nr_runs = 2;
+	d->runs[0].addr = v->e.buf_addr;
+	d->runs[0].len = 6144;
+	d->runs[1].addr = v->e.buf_addr + 6144;
+	d->runs[1].len = 6144;
+	r = infect_run(ctx, PARASITE_DUMP_PAGES);
+	CHECK(r == -EAGAIN && d->bytes_done == 4096 && d->runs_done == 0,
+	      "short DUMP_PAGES write: %d, %llu bytes, %u runs", r,
+	      (unsigned long long)d->bytes_done, d->runs_done);
+	n = read(p[0], got, sizeof(got));
+	CHECK(n == 4096, "short write pipe gave %zd bytes", n);
+	compare_pattern(v, got, 0, 4096, "short write");
+
 	/* Bad input is refused, not acted on. */
 	d->mode = 99;
 	r = infect_run(ctx, PARASITE_DUMP_PAGES);
@@ -535,8 +554,10 @@ static void *kill_when_blocked(void *arg)
 {
 	const struct killer *k = arg;
 
-	if (wait_in_syscall(k->pid, k->tid, __NR_write) == 0)
-		kill(k->pid, SIGKILL);
+	/* DUMP_WRITE uses writev. Kill even if it never shows (the wait complained), so the
+	 * spy's infect_run cannot hang. */
+	wait_in_syscall(k->pid, k->tid, __NR_writev);
+	kill(k->pid, SIGKILL);
 	return NULL;
 }
 
