@@ -302,6 +302,52 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A thread blocked in a syscall when captured: futex wait inside pthread_cond_wait. Restored,
+ * the interrupted syscall must be restarted (the capturer's -ERESTART* fix-up), and the
+ * condition variable must still wake it.
+ */
+static pthread_mutex_t w_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t w_cond = PTHREAD_COND_INITIALIZER;
+static int w_gen;
+static volatile int w_done;
+static volatile pid_t w_tid; /* current tid: published before each w_done */
+static uint64_t w_ctid;
+
+static void *waiter_main(void *arg)
+{
+	(void)arg;
+	w_tid = (pid_t)syscall(SYS_gettid);
+	prctl(PR_GET_TID_ADDRESS, &w_ctid);
+	for (int c = 1; c <= cycles; c++) {
+		pthread_mutex_lock(&w_lock);
+		while (w_gen < c)
+			pthread_cond_wait(&w_cond, &w_lock);
+		pthread_mutex_unlock(&w_lock);
+		w_tid = (pid_t)syscall(SYS_gettid);
+		prctl(PR_GET_TID_ADDRESS, &w_ctid);
+		__atomic_store_n(&w_done, c, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/* The waiter is asleep in futex() (/proc/self/task/TID/syscall starts with 202). */
+static int waiter_blocked(void)
+{
+	char path[64], buf[64];
+	FILE *f;
+	int nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)w_tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		nr = atoi(buf);
+	fclose(f);
+	return nr == SYS_futex;
+}
+
 static void wait_flag(volatile int *flag, int value, const char *what)
 {
 	double limit = now_s() + 20;
@@ -447,6 +493,7 @@ static void write_hints(void)
 	for (int i = 0; i < NTHREADS; i++)
 		fprintf(f, "T %d %#llx 0 %d 0\n", (int)thr[i].cur_tid,
 			(unsigned long long)thr[i].clear_tid, SS_DISABLE);
+	fprintf(f, "T %d %#llx 0 %d 0\n", (int)w_tid, (unsigned long long)w_ctid, SS_DISABLE);
 	/* the kernel's own record of the handler, restorer included */
 	if (syscall(SYS_rt_sigaction, SIGUSR1, NULL, &ka, 8))
 		fail("rt_sigaction query: %s", strerror(errno));
@@ -617,12 +664,18 @@ static void verify(int cycle, const uint64_t *stack_pat, size_t stack_words)
 		if (thr[i].err[0])
 			fail("%s", thr[i].err);
 	}
+	pthread_mutex_lock(&w_lock);
+	w_gen = cycle;
+	pthread_cond_broadcast(&w_cond);
+	pthread_mutex_unlock(&w_lock);
+	wait_flag(&w_done, cycle, "the condition-variable waiter to wake");
 }
 
 int main(void)
 {
 	uint64_t stack_pat[2048];
 	unsigned int a, b, c, d;
+	pthread_t waiter;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hints_path = getenv("RST_HINTS");
@@ -641,9 +694,20 @@ int main(void)
 		if (pthread_create(&thr[i].pt, NULL, thread_main, &thr[i]))
 			fail("pthread_create");
 	}
+	if (pthread_create(&waiter, NULL, waiter_main, NULL))
+		fail("pthread_create");
 	for (int cyc = 1; cyc <= cycles; cyc++) {
 		for (int i = 0; i < NTHREADS; i++)
 			wait_flag(&thr[i].ready, cyc, "a thread to start spinning");
+		{
+			double limit = now_s() + 20;
+
+			while (!waiter_blocked()) {
+				if (now_s() > limit)
+					fail("timed out waiting for the waiter to block in futex");
+				sched_yield();
+			}
+		}
 		write_hints();
 		{
 			uint64_t l;
@@ -658,6 +722,7 @@ int main(void)
 	}
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(thr[i].pt, NULL);
+	pthread_join(waiter, NULL);
 	unlink(fmap_path);
 	printf("PASS\n");
 	return 0;
