@@ -1,0 +1,13 @@
+#!/bin/bash
+# A fork tree with a pipeline: rs_tree's parent, a writer and a reader joined by a pipe in a
+# process group led by the writer. Three checkpoint/restart cycles: all three come back with
+# their pids, parent links and group, the pipe is shared again with its in-flight bytes, and
+# the sequence the reader checks has no gap or repeat. Static and dynamic builds.
+# variants: root unpriv
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/integration/restart_lib.bash"
+
+start_coord
+RS_NPROCS=3
+rs_cycles rs_tree.static 250
+rs_cycles rs_tree 250
