@@ -6,7 +6,11 @@
  * result is known. An exit with a restart code (the call was interrupted, e.g. by our own
  * PTRACE_INTERRUPT) records nothing: the kernel re-executes the call, which traps again.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,4 +247,78 @@ void sockrec_free(struct tracee_proc *p)
 		p->socks = s->next;
 		free(s);
 	}
+}
+
+static const char *fmt_addr(const struct sockaddr_storage *ss, socklen_t len, char *buf,
+			    size_t n)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!len) {
+		snprintf(buf, n, "-");
+	} else if (ss->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(buf, n, "%s:%d", ip, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, n, "[%s]:%d", ip, ntohs(in6->sin6_port));
+	} else if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+		size_t plen = len - offsetof(struct sockaddr_un, sun_path);
+
+		if (plen > 0 && un->sun_path[0] == '\0')
+			snprintf(buf, n, "@%.*s", (int)plen - 1, un->sun_path + 1);
+		else
+			snprintf(buf, n, "%.*s", (int)strnlen(un->sun_path, plen), un->sun_path);
+	} else {
+		snprintf(buf, n, "family %d", ss->ss_family);
+	}
+	return buf;
+}
+
+static const char *name_domain(int d)
+{
+	switch (d) {
+	case AF_UNIX: return "AF_UNIX";
+	case AF_INET: return "AF_INET";
+	case AF_INET6: return "AF_INET6";
+	case AF_NETLINK: return "AF_NETLINK";
+	case 0: return "AF_?";
+	}
+	return "AF_other";
+}
+
+static const char *name_type(int t)
+{
+	switch (t & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+	case SOCK_STREAM: return "SOCK_STREAM";
+	case SOCK_DGRAM: return "SOCK_DGRAM";
+	case SOCK_SEQPACKET: return "SOCK_SEQPACKET";
+	case SOCK_RAW: return "SOCK_RAW";
+	}
+	return "SOCK_?";
+}
+
+/* One debug line per recorded socket (the table as the checkpoint code will read it). */
+void sockrec_log(struct tracee_proc *p)
+{
+	char b1[160], b2[160];
+	struct sock_rec *s;
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	for (s = p->socks; s; s = s->next)
+		pr_debug("pid %d: socket fd %d %s %s%s%s%s%s%s bound %s remote %s ino %lu", p->pid,
+			 s->fd, name_domain(s->domain), name_type(s->type),
+			 s->flags & SOCK_REC_LISTENING ? " listening" : "",
+			 s->flags & SOCK_REC_CONNECTED ? " connected" : "",
+			 s->flags & SOCK_REC_ACCEPTED ? " accepted" : "",
+			 s->flags & SOCK_REC_PAIR ? " pair" : "",
+			 s->flags & SOCK_REC_INPROGRESS ? " in-progress" : "",
+			 fmt_addr(&s->bound, s->bound_len, b1, sizeof(b1)),
+			 fmt_addr(&s->remote, s->remote_len, b2, sizeof(b2)), s->ino);
 }

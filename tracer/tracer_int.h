@@ -62,6 +62,7 @@ void sockrec_exit(struct tracee_thread *t);
 void sockrec_copy(struct tracee_proc *dst, const struct tracee_proc *src);
 void sockrec_exec(struct tracee_proc *p);
 void sockrec_free(struct tracee_proc *p);
+void sockrec_log(struct tracee_proc *p);
 
 /* remote.c: reading tracee memory */
 int remote_read(pid_t pid, raddr_t addr, void *buf, size_t len);

@@ -1,0 +1,33 @@
+#!/bin/bash
+# The tracer records what the socket syscalls did (the table the checkpoint code reads): a TCP
+# listener with its bind address, a connected client with its peer address, the accepted
+# end, both ends of a socketpair, a bound unix datagram socket. Checked through the table's
+# debug dump at suspend (DMTCP_DEBUG=1), for dynamic and static builds.
+# variants: root unpriv
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/launch_lib.bash"
+
+start_coord
+export DMTCP_DEBUG=1
+for b in l_sock l_sock.static; do
+	d=$T/$b
+	mkdir -m 777 "$d"
+	launch_bg "$b" -j "$PROGS/$b" "$d"
+	wait_for_line "$T/$b.out" '^READY'
+	read -r _ port l c a p0 p1 u <<<"$(grep '^READY' "$T/$b.out")"
+	ckpt "$b"
+	has() {
+		grep -Eq -- "socket fd $1 $2" "$T/$b.out" ||
+			{ grep 'socket fd' "$T/$b.out"; fail "$b: fd $1 not recorded as /$2/"; }
+	}
+	has "$l" "AF_INET SOCK_STREAM listening bound 127\.0\.0\.1:0 remote - ino [1-9]"
+	has "$c" "AF_INET SOCK_STREAM connected bound - remote 127\.0\.0\.1:$port ino [1-9]"
+	has "$a" "AF_INET SOCK_STREAM connected accepted bound - remote -"
+	has "$p0" "AF_UNIX SOCK_STREAM connected pair bound - remote -"
+	has "$p1" "AF_UNIX SOCK_STREAM connected pair"
+	has "$u" "AF_UNIX SOCK_DGRAM bound $d/sock remote -"
+	touch "$d/stop"
+	wait_rc "$b" 0
+done
+log "socket calls recorded"
+exit 0
