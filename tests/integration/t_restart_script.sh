@@ -1,0 +1,12 @@
+#!/bin/bash
+# Restart through the script the coordinator writes: three cycles where each restart is
+# ./dmtcp_restart_script.sh (the symlink to the latest script) instead of dmtcp_restart, for a
+# single process and for a process tree.
+# variants: root unpriv
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/integration/restart_lib.bash"
+
+start_coord
+rs_cycles rs_counter.static 300 3 "$T/dmtcp_restart_script.sh"
+RS_NPROCS=3
+rs_cycles rs_tree 250 3 "$T/dmtcp_restart_script.sh"
