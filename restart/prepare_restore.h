@@ -127,7 +127,9 @@ void *restore_stage_alloc(struct restore_req *req, size_t len, int flags);
 
 /*
  * Build the restore area and plan and jump into the blob. Validates everything first; on any
- * failure returns -errno with nothing of the caller lost. Never returns on success.
+ * failure returns -errno with nothing of the caller lost. Never returns on success. After a
+ * failure the request is spent (regions re-sorted, proxy regions added): only
+ * restore_req_free() may follow.
  */
 int prepare_restore(struct restore_req *req);
 
