@@ -1130,6 +1130,36 @@ static int write_big(const char *dir, int compress, int mib)
 	return ret;
 }
 
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int map_self_userns(void)
+{
+	char map[64];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
+	if (write_file("/proc/self/uid_map", map) < 0)
+		return -1;
+	snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
+	if (write_file("/proc/self/setgroups", "deny") < 0 ||
+	    write_file("/proc/self/gid_map", map) < 0)
+		return -1;
+	return 0;
+}
+
 START_TEST(test_enospc_tmpfs)
 {
 	char mnt[256], img[300];
@@ -1137,8 +1167,15 @@ START_TEST(test_enospc_tmpfs)
 	uint8_t *before, *after;
 	int ret;
 
-	/* A private mount namespace, so the small tmpfs vanishes with this test process. */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+	/*
+	 * A private mount namespace, so the small tmpfs vanishes with this test process; when
+	 * unprivileged, inside an own user namespace that maps our uid to itself.
+	 */
+	if (unshare(CLONE_NEWNS) < 0 && map_self_userns() < 0)
+		ret = -1;
+	else
+		ret = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	if (ret < 0) {
 		printf("check_image: test_enospc_tmpfs skipped: cannot make a mount namespace "
 		       "(%s); test_efbig_rlimit covers the failure path\n", strerror(errno));
 		return;
