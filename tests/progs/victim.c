@@ -39,7 +39,7 @@
 
 #define BUF_PAGES 3
 #define SNAP_MAX  (256 * 1024)
-#define SLEEP_NS  1500000000L /* the worker's nanosleep: long enough for the spy to catch it */
+#define SLEEP_NS  2000000000L /* the worker's nanosleep: long enough for the spy to catch it */
 
 static const uint64_t reg_pattern[8] = {
 	0x1badb00c0ffee001ULL, 0x1badb00c0ffee012ULL, 0x1badb00c0ffee013ULL, 0x1badb00c0ffee014ULL,

@@ -28,6 +28,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <unistd.h>
@@ -207,7 +208,8 @@ static int wait_in_syscall(pid_t pid, pid_t tid, int nr)
 		int cur = -2;
 
 		if (f) {
-			if (fgets(buf, sizeof(buf), f))
+			/* "running" while the thread runs: atoi would read it as 0 (read). */
+			if (fgets(buf, sizeof(buf), f) && buf[0] >= '0' && buf[0] <= '9')
 				cur = atoi(buf);
 			fclose(f);
 		}
@@ -611,6 +613,18 @@ static int scenario(int mode)
 	}
 	if (seize_all(v.pid, tids, n))
 		return 1;
+	{
+		/* The point is to infect a thread interrupted inside a syscall: make sure it is. */
+		struct user_regs_struct regs;
+		long want = (mode & V_THREADS) ? __NR_nanosleep : __NR_read;
+
+		if (ptrace(PTRACE_GETREGS, v.e.target, NULL, &regs) ||
+		    (long)regs.orig_rax != want) {
+			complain("target was not stopped inside syscall %ld (orig_rax %lld)", want,
+				 (long long)regs.orig_rax);
+			return 1;
+		}
+	}
 
 	/* Without the blob first: a plain remote syscall in the stopped thread. */
 	r = infect_syscall(v.e.target, __NR_getpid, a, &ret);
