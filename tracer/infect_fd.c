@@ -44,7 +44,7 @@ static int getfd_by_proc(pid_t pid, int remote_fd, int *local_fd)
 
 static int getfd_by_pidfd(int pidfd, pid_t pid, int remote_fd, int *local_fd)
 {
-	int fd;
+	int fd, e;
 
 	if (have_pidfd_getfd == 0 || pidfd < 0)
 		return getfd_by_proc(pid, remote_fd, local_fd);
@@ -54,15 +54,16 @@ static int getfd_by_pidfd(int pidfd, pid_t pid, int remote_fd, int *local_fd)
 		*local_fd = fd;
 		return 0;
 	}
-	if (errno == ENOSYS && have_pidfd_getfd < 0) {
+	e = errno;
+	if (e == ENOSYS && have_pidfd_getfd < 0) {
 		pr_debug("pidfd_getfd not available, using /proc/PID/fd");
 		have_pidfd_getfd = 0;
 		return getfd_by_proc(pid, remote_fd, local_fd);
 	}
-	if (errno == ESRCH)
+	if (e == ESRCH)
 		return -ESRCH;
-	pr_err("pid %d: pidfd_getfd(%d): %s", pid, remote_fd, strerror(errno));
-	return -errno;
+	pr_err("pid %d: pidfd_getfd(%d): %s", pid, remote_fd, strerror(e));
+	return -e;
 }
 
 int infect_getfd(pid_t pid, int remote_fd, int *local_fd)
@@ -132,8 +133,10 @@ static int send_fd(int sock, int fd)
 	h->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(h), &fd, sizeof(int));
 	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-		pr_err("cannot send fd %d to the target: %s", fd, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		pr_err("cannot send fd %d to the target: %s", fd, strerror(e));
+		return -e;
 	}
 	return 0;
 }
