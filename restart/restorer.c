@@ -104,6 +104,26 @@ static const char *step_name(uint32_t step)
 	return "?";
 }
 
+/* errno names for the failures the blob can meet; others are printed as numbers */
+static const char *errno_name(long e)
+{
+	switch (e) {
+	case 1: return "EPERM";
+	case 9: return "EBADF";
+	case 12: return "ENOMEM";
+	case 13: return "EACCES";
+	case 14: return "EFAULT";
+	case 16: return "EBUSY";
+	case 17: return "EEXIST";
+	case 19: return "ENODEV";
+	case 22: return "EINVAL";
+	case 24: return "EMFILE";
+	case 28: return "ENOSPC";
+	case 38: return "ENOSYS";
+	}
+	return NULL;
+}
+
 static void write_line(struct restore_plan *p, const char *what, uint64_t addr, long err,
 		       int with_err)
 {
@@ -121,8 +141,13 @@ static void write_line(struct restore_plan *p, const char *what, uint64_t addr, 
 	put_str(buf, &n, sizeof(buf) - 1, " ");
 	put_hex(buf, &n, sizeof(buf) - 1, addr);
 	if (with_err) {
-		put_str(buf, &n, sizeof(buf) - 1, ": errno ");
-		put_dec(buf, &n, sizeof(buf) - 1, -err);
+		const char *name = errno_name(-err);
+
+		put_str(buf, &n, sizeof(buf) - 1, ": ");
+		if (name)
+			put_str(buf, &n, sizeof(buf) - 1, name);
+		else
+			put_dec(buf, &n, sizeof(buf) - 1, err);
 	}
 	buf[n++] = '\n';
 	sys_write(p->log_fd, buf, n);
