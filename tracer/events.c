@@ -343,10 +343,23 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 		}
 	}
 	p = t->proc;
-	if (p->phase != PP_RUNNING && !p->nocheckpoint) {
+	if (p->phase == PP_RUNNING || p->nocheckpoint) {
+		thread_resume(t, how, inject);
+	} else if (ev == PTRACE_EVENT_STOP || (ev == 0 && sig != (SIGTRAP | 0x80))) {
+		/* A clean stop between two instructions of the program (our interrupt, a
+		 * group-stop, a signal about to be delivered, a new task's first stop): hold it.
+		 * The checkpoint code may run remote syscalls from here. */
 		thread_hold(t, how, inject, status);
 		suspend_check(p);
 	} else {
+		/*
+		 * Stopped inside a syscall (seccomp, syscall-exit, fork/clone/exec event): a
+		 * remote syscall from here would be taken as the syscall's own continuation. Let
+		 * this one finish and stop at the next clean point: the interrupt is still
+		 * pending (asking again costs nothing if it is).
+		 */
 		thread_resume(t, how, inject);
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno != ESRCH)
+			pr_warn("tid %d: PTRACE_INTERRUPT failed: %s", t->tid, strerror(errno));
 	}
 }

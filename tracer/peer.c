@@ -165,6 +165,26 @@ static void run_step(struct tracee_proc *p, const char *name, ckpt_hook hook)
 	peer_barrier_done(p, name, r, step.reason, step.image);
 }
 
+/*
+ * The coordinator sends 'suspend' to every peer at once, but each arrives on its own
+ * connection: stop every other process of the tree now rather than when its own message is
+ * read, so that none runs on (forks, exits, writes to a peer) while the others are stopped.
+ * They are held for the coordinator (born_held) until it takes them over with their own
+ * barrier, or are let go with the resume of the others.
+ */
+static void suspend_tree(struct tracer *tr, uint64_t gen)
+{
+	struct tracee_proc *q;
+
+	for (q = tr->procs; q; q = q->next) {
+		if (q->phase != PP_RUNNING || q->nocheckpoint || !q->conn_open)
+			continue;
+		q->generation = gen;
+		q->born_held = 1;
+		suspend_begin(q);
+	}
+}
+
 static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
 {
 	struct tracer *tr = p->tracer;
@@ -177,15 +197,16 @@ static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
 	if (!strcmp(name, BARRIER_SUSPEND)) {
 		p->generation = gen;
 		p->suspend_pending = 1;
-		if (p->phase == PP_RUNNING)
+		if (p->phase == PP_RUNNING) {
 			suspend_begin(p);
-		else if (p->phase == PP_SUSPENDED) {
+		} else if (p->phase == PP_SUSPENDED) {
 			/* held from birth, or a repeated suspend: already there */
 			p->suspend_pending = 0;
 			peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
 		} else {
 			suspend_check(p);
 		}
+		suspend_tree(tr, gen);
 		return;
 	}
 	if (!strcmp(name, BARRIER_RESUME) || !strcmp(name, BARRIER_ABORT)) {

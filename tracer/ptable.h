@@ -102,8 +102,10 @@ struct tracee_proc {
 	uint64_t generation;  /* checkpoint generation of the current barrier sequence */
 	int suspend_pending;  /* MSG_BARRIER suspend arrived; BARRIER_DONE not sent yet */
 	int group_stopped;    /* job-control stopped (reported as STOPPED) */
-	int born_held;	      /* held from birth because its parent was being suspended;
-				 let go with the parent unless the coordinator takes it over */
+	int born_held;	      /* held for the coordinator: born while its parent was being
+				 suspended, or stopped with the rest of the tree; let go with
+				 the others unless the coordinator takes it over (sends it a
+				 barrier) */
 	int nocheckpoint;     /* dmtcp_nocheckpoint: no peer, never suspended, children too */
 	int exec_pending;     /* an execve/execveat is under way */
 	char exec_prog[256];  /* its program name, taken at the seccomp stop */

@@ -133,9 +133,10 @@ void resume_proc(struct tracee_proc *p)
 			thread_resume(t, t->resume_how, t->resume_sig);
 	if (p->tracer->cfg.timings)
 		pr_info("pid %d: resumed %d threads in %ld us", p->pid, p->nthreads, now_us() - t0);
-	/* Children held from birth that the coordinator did not take over go with it. */
+	/* Processes held for the coordinator (born during the suspend, or stopped with the
+	 * tree) that it never took over go with it. */
 	for (c = p->tracer->procs; c; c = c->next)
-		if (c->born_held && c->ppid == p->pid) {
+		if (c->born_held) {
 			c->born_held = 0;
 			resume_proc(c);
 		}

@@ -6,12 +6,36 @@ launch_bg() {
 	local name=$1
 	shift
 	(
-		run_user "$BIN/dmtcp_launch" "$@" >"$T/$name.out" 2>&1
+		run_user "$BIN/dmtcp_launch" "$@" >"$T/$name.out" 2>&1 &
+		echo $! >"$T/$name.lpid"
+		wait $!
 		echo $? >"$T/$name.rc.tmp" && mv "$T/$name.rc.tmp" "$T/$name.rc"
 	) &
 	LAUNCH_PID=$!
 	track $LAUNCH_PID
 }
+
+# descendants PID: every live descendant of PID, by walking the parent links.
+descendants() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# On exit, a test that failed half-way must not leave tracers behind: kill, by pid, every
+# process under each dmtcp_launch it started (the traced programs die with their tracer).
+_launch_cleanup() {
+	local f p
+	for f in "$T"/*.lpid; do
+		[ -e "$f" ] || continue
+		for p in $(descendants "$(cat "$f")"); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
+}
+trap '_launch_cleanup; _cleanup' EXIT
 
 # wait_rc NAME EXPECTED [TIMEOUT]: until dmtcp_launch NAME ended; fail unless with EXPECTED.
 wait_rc() {

@@ -1,0 +1,90 @@
+/*
+ * l_churn: processes and threads born and dying without pause, so that checkpoints meet
+ * fork/clone racing with PTRACE_INTERRUPT. The main thread forks children that exit at once
+ * (some exec /bin/true first) and reaps them; a second thread creates and joins threads.
+ * Until DIR/stop exists. Every fork, exec, wait and join must succeed (no EINTR, no lost
+ * child); prints READY after the first rounds and PASS (with the counts) at the end.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *stopfile;
+static volatile int done;
+static long nthreads, thread_errors;
+
+static int stopped(void)
+{
+	struct stat st;
+
+	return stat(stopfile, &st) == 0;
+}
+
+static void *nothing(void *a)
+{
+	return a;
+}
+
+static void *spawner(void *a)
+{
+	pthread_t t;
+	void *ret;
+
+	(void)a;
+	while (!done) {
+		if (pthread_create(&t, NULL, nothing, (void *)1) != 0 ||
+		    pthread_join(t, &ret) != 0 || ret != (void *)1)
+			thread_errors++;
+		nthreads++;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096];
+	long forks = 0, errors = 0;
+	pthread_t sp;
+	int st;
+	pid_t pid, w;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: l_churn DIR\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(path, sizeof(path), "%s/stop", argv[1]);
+	stopfile = path;
+	pthread_create(&sp, NULL, spawner, NULL);
+	while (!stopped()) {
+		pid = fork();
+		if (pid == 0) {
+			if (forks % 4 == 3)
+				execl("/bin/true", "true", (char *)NULL);
+			_exit(0);
+		}
+		if (pid < 0) {
+			printf("FAIL fork: %s\n", strerror(errno));
+			errors++;
+			break;
+		}
+		w = waitpid(pid, &st, 0);
+		if (w != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			printf("FAIL waitpid %d: %d status %#x (%s)\n", pid, w, st,
+			       w < 0 ? strerror(errno) : "");
+			errors++;
+		}
+		if (++forks == 20)
+			printf("READY\n");
+	}
+	done = 1;
+	pthread_join(sp, NULL);
+	printf("forks %ld threads %ld errors %ld thread-errors %ld\n", forks, nthreads, errors,
+	       thread_errors);
+	printf("%s\n", errors || thread_errors ? "FAIL" : "PASS");
+	return errors || thread_errors ? 1 : 0;
+}
