@@ -385,6 +385,12 @@ int main(int argc, char **argv)
 		o.ckptdir = o.coord.ckptdir = abs;
 	}
 
+	/* The checkpoint code reads these in the tracer, as DMTCP's programs see them. */
+	if (o.ckptdir && setenv("DMTCP_CHECKPOINT_DIR", o.ckptdir, 1) < 0)
+		die("cannot set DMTCP_CHECKPOINT_DIR: %s", strerror(errno));
+	if (setenv("DMTCP_GZIP", o.gzip ? "1" : "0", 1) < 0)
+		die("cannot set DMTCP_GZIP: %s", strerror(errno));
+
 	coord_fd = coord_ensure(&o.coord);
 	if (coord_fd < 0)
 		die("cannot reach a coordinator (%s mode, %s:%d)",

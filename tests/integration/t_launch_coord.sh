@@ -33,12 +33,15 @@ wait_rc imp 7
 _coord_gone() { ! "$BIN/dmtcp_command" -p "$port" -s >/dev/null 2>&1; }
 wait_until 10 _coord_gone || fail "the implicitly started coordinator outlived its last peer"
 
-# 2. Explicit join.
+# 2. Explicit join; --ckptdir sends this computation's images to its own directory.
 start_coord
-mkdir -m 777 "$T/join"
-launch_bg join -j "$PROGS/l_tree.static" "$T/join" 2
+mkdir -m 777 "$T/join" "$T/images"
+launch_bg join -j --ckptdir "$T/images" "$PROGS/l_tree.static" "$T/join" 2
 wait_for_line "$T/join.out" '^READY'
 wait_peers 3
+ckpt "with --ckptdir"
+n=$(ls "$T/images" | grep -c '^ckpt_l_tree.*\.dmtcp$')
+[ "$n" = 3 ] || { ls -l "$T/images"; fail "expected 3 images in the --ckptdir directory, found $n"; }
 touch "$T/join/stop.all"
 wait_rc join 7
 
