@@ -9,14 +9,15 @@
  * Preconditions for every call: the caller (the tracer's only ptrace thread) has seized the
  * thread (PTRACE_SEIZE, any options) and it is in a ptrace stop (group stop, PTRACE_INTERRUPT
  * stop, or a signal-delivery stop), not in a syscall-entry or PTRACE_EVENT_SECCOMP stop: a
- * syscall about to run would be lost (finish handling it, then PTRACE_INTERRUPT). On return the
- * thread is in a PTRACE_EVENT_STOP (the stop PTRACE_INTERRUPT gives) with exactly its original
- * registers, FPU/xsave state and code bytes; the caller resumes it with PTRACE_CONT/PTRACE_DETACH
- * and signal 0. (A signal the original stop was about to deliver must be re-sent by the caller.) A
- * thread stopped inside a syscall keeps its restart state (rax = -ERESTART*, orig_rax = nr): the
- * kernel restarts the syscall when the caller resumes it, as if nothing had happened. No signal is
- * raised in the target (no int3): injected code runs under PTRACE_SYSCALL and ends at a
- * syscall-exit stop.
+ * syscall about to run would be lost (finish handling it, then PTRACE_INTERRUPT). A thread
+ * inside an rseq critical section must first be moved to its abort_ip (docs/infection.md). On
+ * return the thread is in a PTRACE_EVENT_STOP (the stop PTRACE_INTERRUPT gives) with exactly its
+ * original registers, FPU/xsave state and code bytes; the caller resumes it with
+ * PTRACE_CONT/PTRACE_DETACH and signal 0. (A signal the original stop was about to deliver must be
+ * re-sent by the caller.) A thread stopped inside a syscall keeps its restart state (rax =
+ * -ERESTART*, orig_rax = nr): the kernel restarts the syscall when the caller resumes it, as if
+ * nothing had happened. No signal is raised in the target (no int3): injected code runs under
+ * PTRACE_SYSCALL and ends at a syscall-exit stop.
  *
  * Signals that the target receives while injected code runs are not delivered: they are
  * taken at their signal-delivery stop and queued again on the same thread when the
