@@ -274,6 +274,22 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 		if (tr->on_root_exit)
 			tr->on_root_exit(tr, status, tr->on_root_exit_arg);
 	}
+	if (p->conn_open && !p->nocheckpoint) {
+		/*
+		 * A process that exits before the suspend reaches it is simply not part of the
+		 * checkpoint: rather than leave in the middle of the coordinator's barriers
+		 * (which abandons the checkpoint), its peer stays as a ghost that answers them
+		 * and goes at resume. First serve a suspend already waiting on its connection.
+		 */
+		while (p->threads)
+			ptable_del_thread(tr, p->threads);
+		p->ghost = 1;
+		p->phase = PP_SUSPENDED;
+		p->born_held = 0;
+		peer_input(p);
+		if (p->in_barrier && p->conn_open)
+			return;
+	}
 	ptable_del_proc(tr, p);
 }
 

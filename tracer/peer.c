@@ -177,7 +177,7 @@ static void suspend_tree(struct tracer *tr, uint64_t gen)
 	struct tracee_proc *q;
 
 	for (q = tr->procs; q; q = q->next) {
-		if (q->phase != PP_RUNNING || q->nocheckpoint || !q->conn_open)
+		if (q->phase != PP_RUNNING || q->nocheckpoint || !q->conn_open || q->ghost)
 			continue;
 		q->generation = gen;
 		q->born_held = 1;
@@ -192,6 +192,17 @@ static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
 	int r = 0;
 
 	pr_debug("pid %d: barrier %s (generation %llu)", p->pid, name, (unsigned long long)gen);
+	if (p->ghost) {
+		/* Gone before it was stopped: nothing to suspend, save or resume. */
+		if (!strcmp(name, BARRIER_SUSPEND))
+			p->generation = gen;
+		peer_barrier_done(p, name, 0, NULL, NULL);
+		p->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
+		if (!p->in_barrier)
+			peer_close(p); /* tracer_run() frees it */
+		return;
+	}
+	p->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
 	/* The coordinator has taken this process over: it follows its own barriers now. */
 	p->born_held = 0;
 	if (!strcmp(name, BARRIER_SUSPEND)) {
@@ -272,6 +283,8 @@ static void on_message(struct tracee_proc *p, const struct proto_in *in)
 		on_barrier(p, s, v);
 		break;
 	case MSG_KILL:
+		if (p->ghost)
+			break; /* gone already, and its pid may be someone else's by now */
 		pr_debug("pid %d: killed on the coordinator's request", p->pid);
 		kill(p->pid, SIGKILL);
 		break;

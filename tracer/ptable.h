@@ -107,6 +107,9 @@ struct tracee_proc {
 				 the others unless the coordinator takes it over (sends it a
 				 barrier) */
 	int nocheckpoint;     /* dmtcp_nocheckpoint: no peer, never suspended, children too */
+	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
+	int ghost;	      /* exited during a checkpoint: no threads left; its peer answers
+				 the remaining barriers (no image) and closes at resume/abort */
 	int exec_pending;     /* an execve/execveat is under way */
 	char exec_prog[256];  /* its program name, taken at the seccomp stop */
 

@@ -38,6 +38,8 @@ void suspend_begin(struct tracee_proc *p)
 {
 	struct tracee_thread *t;
 
+	if (p->ghost)
+		return;
 	p->phase = PP_SUSPENDING;
 	suspend_start_us = now_us();
 	for (t = p->threads; t; t = t->next) {
@@ -101,7 +103,7 @@ void suspend_check(struct tracee_proc *p)
 	struct tracee_thread *t;
 	int n;
 
-	if (p->phase != PP_SUSPENDING)
+	if (p->phase != PP_SUSPENDING || p->ghost)
 		return;
 	for (t = p->threads; t; t = t->next)
 		if (t->state != TS_HELD && !(t->tid == p->pid && leader_is_zombie(p->pid)))
@@ -126,6 +128,10 @@ void resume_proc(struct tracee_proc *p)
 	struct tracee_thread *t;
 	long t0 = now_us();
 
+	if (p->ghost) {
+		p->born_held = 0;
+		return;
+	}
 	p->phase = PP_RUNNING;
 	p->suspend_pending = 0;
 	for (t = p->threads; t; t = t->next)

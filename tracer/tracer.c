@@ -272,12 +272,18 @@ static void reap_all(struct tracer *tr)
 		}
 		if (tid < 0 && errno == EINTR)
 			continue;
-		if (tid < 0 && errno == ECHILD && tr->procs) {
-			/* Nothing left to wait for: whatever the table still holds is gone. */
-			pr_warn("no traced process left to wait for; dropping %d stale entries",
-				tr->nprocs);
-			while (tr->procs)
-				ptable_del_proc(tr, tr->procs);
+		if (tid < 0 && errno == ECHILD) {
+			/* Nothing left to wait for: whatever the table still holds but ghosts
+			 * (which wait for the coordinator, not the kernel) is gone. */
+			struct tracee_proc *p, *next;
+
+			for (p = tr->procs; p; p = next) {
+				next = p->next;
+				if (p->ghost)
+					continue;
+				pr_warn("pid %d: gone without an exit status; dropped", p->pid);
+				ptable_del_proc(tr, p);
+			}
 		}
 		return;
 	}
@@ -314,6 +320,18 @@ static int build_pollfds(struct tracer *tr)
 	return n;
 }
 
+/* Free ghost peers (see on_death) once their connection is closed. */
+static void sweep_ghosts(struct tracer *tr)
+{
+	struct tracee_proc *p, *next;
+
+	for (p = tr->procs; p; p = next) {
+		next = p->next;
+		if (p->ghost && !p->conn_open)
+			ptable_del_proc(tr, p);
+	}
+}
+
 int tracer_run(struct tracer *tr)
 {
 	struct signalfd_siginfo si;
@@ -321,6 +339,7 @@ int tracer_run(struct tracer *tr)
 
 	for (;;) {
 		reap_all(tr);
+		sweep_ghosts(tr);
 		if (!tr->procs)
 			return 0;
 		n = build_pollfds(tr);
