@@ -56,10 +56,15 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 		fd = coord_tcp_connect(tr->cfg.coord_host, tr->cfg.coord_port,
 				       PEER_CONNECT_TIMEOUT_MS);
 		if (fd < 0) {
-			pr_warn("pid %d: cannot connect to the coordinator at %s:%d: %s", p->pid,
-				tr->cfg.coord_host, tr->cfg.coord_port, strerror(-fd));
+			/* Once is enough: a busy tree would repeat it for every new process. */
+			if (!tr->connect_failed)
+				pr_warn("pid %d: cannot connect to the coordinator at %s:%d: %s; "
+					"new processes are not checkpointable", p->pid,
+					tr->cfg.coord_host, tr->cfg.coord_port, strerror(-fd));
+			tr->connect_failed = 1;
 			return fd;
 		}
+		tr->connect_failed = 0;
 	}
 	fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl | O_NONBLOCK);

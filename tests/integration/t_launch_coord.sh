@@ -61,7 +61,9 @@ expect_fail 99 "--interval must be a number" -i soon "${mk[@]}"
 expect_fail 99 "plugin interface" --with-plugin foo.so "${mk[@]}"
 expect_fail 99 "needs an argument" --port-file
 expect_fail 99 "no program to launch" -j
-DMTCP_FAIL_RC=77 expect_fail 77 "DMTCP_SIGCKPT" env DMTCP_SIGCKPT=x "$BIN/dmtcp_launch" "${mk[@]}"
+DMTCP_FAIL_RC=77 DMTCP_SIGCKPT=x expect_fail 77 "DMTCP_SIGCKPT" "${mk[@]}"
+DMTCP_GZIP=maybe expect_fail 99 "DMTCP_GZIP='maybe' is not a boolean" "${mk[@]}"
+DMTCP_CHECKPOINT_INTERVAL=-3 expect_fail 99 "DMTCP_CHECKPOINT_INTERVAL must be a number" "${mk[@]}"
 DMTCP_FAIL_RC=123 expect_fail 123 "unknown option" --nope "${mk[@]}"
 run_user "$BIN/dmtcp_launch" --help | grep -q -- '--join-coordinator' || fail "--help lacks options"
 run_user "$BIN/dmtcp_launch" --version | grep -q 'dmtcp_launch' || fail "--version"
