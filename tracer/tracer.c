@@ -250,7 +250,12 @@ int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
 		r = seize_new_threads(tr, p);
 	while (r > 0);
 	if (r < 0) {
-		ptable_del_proc(tr, p); /* detaches nothing: EXITKILL is per tracer, not per call */
+		/*
+		 * Threads seized before the failure stay attached (a detach needs each of them
+		 * in a ptrace-stop first); they run freely and are let go when this tracer
+		 * exits. The caller is expected to give up on the process.
+		 */
+		ptable_del_proc(tr, p);
 		return r;
 	}
 	if (stopped)

@@ -5,7 +5,9 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -130,6 +132,76 @@ START_TEST(test_ptable)
 }
 END_TEST
 
+static void *pause_forever(void *a)
+{
+	for (;;)
+		pause();
+	return a;
+}
+
+/* tracer_adopt(): every thread of a running process is seized and tabled; the tracer's loop
+ * ends when the process dies. No coordinator answers here: the peer is simply missing. */
+START_TEST(test_adopt)
+{
+	struct tracer_config cfg;
+	struct tracer *tr;
+	struct tracee_proc *p;
+	struct tracee_thread *t;
+	char path[64];
+	int pfd[2], i, n = 0;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		pthread_t th;
+
+		for (i = 0; i < 3; i++)
+			pthread_create(&th, NULL, pause_forever, NULL);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(1);
+		pause_forever(NULL);
+	}
+	ck_assert_int_eq(read(pfd[0], &c, 1), 1);
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.coord_host, sizeof(cfg.coord_host), "127.0.0.1");
+	cfg.coord_port = 1; /* nobody listens there */
+	cfg.interval = -1;
+	ck_assert_int_eq(tracer_create(&cfg, &tr), 0);
+	ck_assert_int_eq(tracer_adopt(tr, pid, -1, 0), 0);
+	p = ptable_proc(tr, pid);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->nthreads, 4);
+	for (t = p->threads; t; t = t->next) {
+		ck_assert_int_eq(t->state, TS_RUNNING);
+		n++;
+	}
+	ck_assert_int_eq(n, 4);
+	/* really traced by us: /proc shows our pid as TracerPid */
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	{
+		char buf[4096], *s;
+		FILE *f = fopen(path, "r");
+		size_t len;
+
+		ck_assert_ptr_nonnull(f);
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		s = strstr(buf, "TracerPid:");
+		ck_assert_ptr_nonnull(s);
+		ck_assert_int_eq(atoi(s + 10), getpid());
+	}
+	ck_assert_int_eq(tracer_adopt(tr, getpid(), -1, 0) < 0, 1); /* cannot trace itself */
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(tracer_run(tr), 0);
+	ck_assert_ptr_null(ptable_first(tr));
+	tracer_destroy(tr);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_str_eq(name_signal(SIGSEGV), "SIGSEGV");
@@ -149,6 +221,7 @@ static Suite *tracer_suite(void)
 	tcase_add_test(tc, test_filter_decisions);
 	tcase_add_test(tc, test_ptable);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_adopt);
 	suite_add_tcase(s, tc);
 	return s;
 }
