@@ -11,7 +11,7 @@
  * without a second pass over the data. Only then is the image handed to the caller, so the
  * restart can refuse a damaged image before its point of no return.
  */
-#include "image_fmt.h"
+#include "image_rpriv.h"
 #include "log.h"
 
 #include <errno.h>
@@ -26,31 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Below this many bytes of page data a section is checked or read on one thread. */
-#define PAR_MIN_BYTES (4u << 20)
-
-struct rsec {
-	struct image_section pub;
-	const uint8_t *payload;
-	struct image_run *runs;
-	uint64_t *run_off;	/* raw offset of each run in the section's page stream */
-	struct image_chunk_disk *chunks;
-	uint64_t *chunk_raw;	/* raw offset of each chunk */
-	uint64_t *chunk_pos;	/* offset of each chunk's stored bytes in the payload */
-};
-
-struct image_reader {
-	char *path;
-	int fd;
-	const uint8_t *map;
-	uint64_t size;
-	struct image_info info;
-	uint32_t chunk_size;
-	struct rsec *secs;
-	uint32_t nsec;
-	int nthreads;
-};
-
 static __thread char last_error[512];
 
 const char *image_last_error(void)
@@ -59,8 +34,7 @@ const char *image_last_error(void)
 }
 
 /* Records and logs the one message for this failure; returns err. */
-__attribute__((format(printf, 3, 4))) static int bad(const char *path, int err,
-						      const char *fmt, ...)
+int rd_bad(const char *path, int err, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -132,34 +106,34 @@ static int check_header(const char *path, const struct image_hdr *h, uint64_t si
 	uint32_t pagesz = (uint32_t)sysconf(_SC_PAGESIZE);
 
 	if (size == 0)
-		return bad(path, -EINVAL, "empty file (0 bytes): not a dmtcp image");
+		return rd_bad(path, -EINVAL, "empty file (0 bytes): not a dmtcp image");
 	/* A file cut inside the magic is a truncated image, not a foreign file. */
 	if (memcmp(h->magic, IMAGE_MAGIC, size < sizeof(h->magic) ? size : sizeof(h->magic)))
-		return bad(path, -EINVAL, "bad magic: not a dmtcp image");
+		return rd_bad(path, -EINVAL, "bad magic: not a dmtcp image");
 	if (size < IMAGE_HDR_SIZE)
-		return bad(path, -EINVAL, "truncated: file ends at %llu, inside the %u-byte header",
+		return rd_bad(path, -EINVAL, "truncated: file ends at %llu, inside the %u-byte header",
 			   (unsigned long long)size, IMAGE_HDR_SIZE);
 	if (h->version != IMAGE_VERSION)
-		return bad(path, -EINVAL, "unsupported image format version %u (this reader knows %u)",
+		return rd_bad(path, -EINVAL, "unsupported image format version %u (this reader knows %u)",
 			   h->version, IMAGE_VERSION);
 	if (crc32c(0, h, offsetof(struct image_hdr, hdr_crc)) != h->hdr_crc)
-		return bad(path, -EINVAL, "header checksum mismatch");
+		return rd_bad(path, -EINVAL, "header checksum mismatch");
 	if (h->hdr_size != IMAGE_HDR_SIZE)
-		return bad(path, -EINVAL, "header size %u, expected %u", h->hdr_size,
+		return rd_bad(path, -EINVAL, "header size %u, expected %u", h->hdr_size,
 			   IMAGE_HDR_SIZE);
 	if (h->arch != IMAGE_EM_X86_64)
-		return bad(path, -EINVAL, "image is for %s, this is x86_64",
+		return rd_bad(path, -EINVAL, "image is for %s, this is x86_64",
 			   image_arch_name(h->arch));
 	if (h->page_size != pagesz)
-		return bad(path, -EINVAL, "image has page size %u, this system uses %u",
+		return rd_bad(path, -EINVAL, "image has page size %u, this system uses %u",
 			   h->page_size, pagesz);
 	if (!h->chunk_size || h->chunk_size % pagesz || h->chunk_size > IMAGE_MAX_CHUNK)
-		return bad(path, -EINVAL, "bad chunk size %u in header", h->chunk_size);
+		return rd_bad(path, -EINVAL, "bad chunk size %u in header", h->chunk_size);
 	if (!str_ok(h->prog, sizeof(h->prog)) || !str_ok(h->uniquepid, sizeof(h->uniquepid)) ||
 	    !str_ok(h->compid, sizeof(h->compid)) || !str_ok(h->hostname, sizeof(h->hostname)))
-		return bad(path, -EINVAL, "unterminated string in header");
+		return rd_bad(path, -EINVAL, "unterminated string in header");
 	if (h->file_size == 0)
-		return bad(path, -EINVAL,
+		return rd_bad(path, -EINVAL,
 			   "incomplete image: its writer never finished it (no footer)");
 	memset(info, 0, sizeof(*info));
 	info->version = h->version;
@@ -185,20 +159,20 @@ int image_peek(const char *path, struct image_info *info)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return bad(path, -errno, "cannot open: %s", strerror(errno));
+		return rd_bad(path, -errno, "cannot open: %s", strerror(errno));
 	memset(&h, 0, sizeof(h));
 	if (fstat(fd, &st) < 0) {
-		ret = bad(path, -errno, "cannot stat: %s", strerror(errno));
+		ret = rd_bad(path, -errno, "cannot stat: %s", strerror(errno));
 		close(fd);
 		return ret;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return bad(path, -EINVAL, "not a regular file");
+		return rd_bad(path, -EINVAL, "not a regular file");
 	}
 	n = pread(fd, &h, sizeof(h), 0);
 	if (n < 0) {
-		ret = bad(path, -errno, "cannot read: %s", strerror(errno));
+		ret = rd_bad(path, -errno, "cannot read: %s", strerror(errno));
 		close(fd);
 		return ret;
 	}
@@ -208,16 +182,6 @@ int image_peek(const char *path, struct image_info *info)
 }
 
 /* ---- parallel work ------------------------------------------------------------------------- */
-
-struct par {
-	int (*fn)(struct par *p, uint32_t item, void **scratch);
-	uint32_t n;
-	atomic_uint next;
-	atomic_uint first_bad; /* lowest failing item, n if none */
-	int err;	       /* error of first_bad */
-	pthread_mutex_t mu;
-	void *ctx;
-};
 
 static void par_run_items(struct par *p)
 {
@@ -248,11 +212,8 @@ static void *par_thread(void *arg)
 	return NULL;
 }
 
-/*
- * Runs fn on items 0..n-1 on up to nthreads threads (the caller being one). Items are taken in
- * order, so the reported failure is the lowest failing item: returns its error, *bad_item set.
- */
-static int par_for(int nthreads, uint32_t n, void *ctx,
+/* See image_rpriv.h. */
+int rd_par_for(int nthreads, uint32_t n, void *ctx,
 		   int (*fn)(struct par *p, uint32_t item, void **scratch), uint32_t *bad_item)
 {
 	struct par p = { .fn = fn, .n = n, .ctx = ctx };
@@ -400,10 +361,10 @@ static int verify_payload(struct image_reader *r, struct rsec *s)
 		crc = crc32c(0, s->payload, s->pub.length);
 	} else {
 		/* Threads pay off only when there is real data to go through. */
-		ret = par_for(s->pub.stored_bytes >= PAR_MIN_BYTES ? r->nthreads : 1,
+		ret = rd_par_for(s->pub.stored_bytes >= PAR_MIN_BYTES ? r->nthreads : 1,
 			      s->pub.nchunks, s, verify_chunk, &bad_chunk);
 		if (ret)
-			return bad(r->path, -EIO, "chunk %u of page section %u (type %u): "
+			return rd_bad(r->path, -EIO, "chunk %u of page section %u (type %u): "
 				   "checksum mismatch", bad_chunk, s->pub.index, s->pub.type);
 		for (uint32_t i = 0; i < s->pub.nchunks; i++)
 			crc = crc32c_combine(crc, s->chunks[i].crc, s->chunks[i].stored_len);
@@ -411,7 +372,7 @@ static int verify_payload(struct image_reader *r, struct rsec *s)
 		crc = crc32c(crc, s->payload + data_len, s->pub.length - data_len);
 	}
 	if (crc != s->pub.crc)
-		return bad(r->path, -EIO, "section %u (type %u) checksum mismatch", s->pub.index,
+		return rd_bad(r->path, -EIO, "section %u (type %u) checksum mismatch", s->pub.index,
 			   s->pub.type);
 	return 0;
 }
@@ -427,20 +388,20 @@ static int check_sections(struct image_reader *r, const struct image_hdr *h)
 
 	memcpy(&f, r->map + r->size - sizeof(f), sizeof(f));
 	if (f.magic != IMAGE_FOOT_MAGIC)
-		return bad(r->path, -EINVAL, "bad footer magic 0x%08x at offset %llu", f.magic,
+		return rd_bad(r->path, -EINVAL, "bad footer magic 0x%08x at offset %llu", f.magic,
 			   (unsigned long long)(r->size - sizeof(f)));
 	if (crc32c(0, &f, offsetof(struct image_foot, foot_crc)) != f.foot_crc)
-		return bad(r->path, -EIO, "footer checksum mismatch");
+		return rd_bad(r->path, -EIO, "footer checksum mismatch");
 	if (f.nsections != h->nsections || f.footer_off != h->footer_off)
-		return bad(r->path, -EINVAL, "footer (%u sections at %llu) disagrees with header "
+		return rd_bad(r->path, -EINVAL, "footer (%u sections at %llu) disagrees with header "
 			   "(%u sections at %llu)", f.nsections, (unsigned long long)f.footer_off,
 			   h->nsections, (unsigned long long)h->footer_off);
 	index_crc = crc32c(0, index, index_len);
 	if (index_crc != f.index_crc)
-		return bad(r->path, -EIO, "section index checksum mismatch");
+		return rd_bad(r->path, -EIO, "section index checksum mismatch");
 	r->secs = calloc((size_t)h->nsections + 1, sizeof(*r->secs));
 	if (!r->secs)
-		return bad(r->path, -ENOMEM, "out of memory for %u sections", h->nsections);
+		return rd_bad(r->path, -ENOMEM, "out of memory for %u sections", h->nsections);
 	file_crc = crc32c(0, h, sizeof(*h));
 	for (uint32_t i = 0; i < h->nsections; i++) {
 		struct image_index_ent e;
@@ -449,30 +410,30 @@ static int check_sections(struct image_reader *r, const struct image_hdr *h)
 
 		memcpy(&e, index + (size_t)i * sizeof(e), sizeof(e));
 		if (e.offset != expect)
-			return bad(r->path, -EINVAL, "section %u: index puts it at offset %llu, "
+			return rd_bad(r->path, -EINVAL, "section %u: index puts it at offset %llu, "
 				   "expected %llu", i, (unsigned long long)e.offset,
 				   (unsigned long long)expect);
 		if (expect + sizeof(sh) > h->footer_off ||
 		    e.length > h->footer_off - expect - sizeof(sh))
-			return bad(r->path, -EINVAL, "section %u (type %u): %llu bytes at offset "
+			return rd_bad(r->path, -EINVAL, "section %u (type %u): %llu bytes at offset "
 				   "%llu run past the footer at %llu", i, e.type,
 				   (unsigned long long)e.length, (unsigned long long)e.offset,
 				   (unsigned long long)h->footer_off);
 		memcpy(&sh, r->map + expect, sizeof(sh));
 		if (sh.magic != IMAGE_SEC_MAGIC)
-			return bad(r->path, -EINVAL, "section %u: bad section magic 0x%08x at "
+			return rd_bad(r->path, -EINVAL, "section %u: bad section magic 0x%08x at "
 				   "offset %llu", i, sh.magic, (unsigned long long)expect);
 		if (crc32c(0, &sh, offsetof(struct image_sec_hdr, hdr_crc)) != sh.hdr_crc)
-			return bad(r->path, -EIO, "section %u (type %u): header checksum mismatch",
+			return rd_bad(r->path, -EIO, "section %u (type %u): header checksum mismatch",
 				   i, sh.type);
 		if (sh.type != e.type || sh.kind != e.kind || sh.index != i ||
 		    sh.length != e.length || sh.crc != e.crc)
-			return bad(r->path, -EINVAL, "section %u: header (type %u, %s, %llu bytes) "
+			return rd_bad(r->path, -EINVAL, "section %u: header (type %u, %s, %llu bytes) "
 				   "disagrees with the index (type %u, %s, %llu bytes)", i, sh.type,
 				   kind_name(sh.kind), (unsigned long long)sh.length, e.type,
 				   kind_name(e.kind), (unsigned long long)e.length);
 		if (e.kind != IMAGE_KIND_RECORD && e.kind != IMAGE_KIND_PAGES)
-			return bad(r->path, -EINVAL, "section %u (type %u): unknown kind %u", i,
+			return rd_bad(r->path, -EINVAL, "section %u (type %u): unknown kind %u", i,
 				   e.type, e.kind);
 		s->pub.index = i;
 		s->pub.type = e.type;
@@ -486,7 +447,7 @@ static int check_sections(struct image_reader *r, const struct image_hdr *h)
 		file_crc = crc32c_combine(file_crc, e.crc, e.length);
 	}
 	if (expect != h->footer_off)
-		return bad(r->path, -EINVAL, "%llu bytes between the last section and the footer "
+		return rd_bad(r->path, -EINVAL, "%llu bytes between the last section and the footer "
 			   "belong to no section", (unsigned long long)(h->footer_off - expect));
 	r->nsec = h->nsections;
 	for (uint32_t i = 0; i < r->nsec; i++) {
@@ -499,7 +460,7 @@ static int check_sections(struct image_reader *r, const struct image_hdr *h)
 			 * checksum confirms it, else report the inconsistency itself.
 			 */
 			if (ret && crc32c(0, s->payload, s->pub.length) != s->pub.crc)
-				return bad(r->path, -EIO, "section %u (type %u) checksum mismatch",
+				return rd_bad(r->path, -EIO, "section %u (type %u) checksum mismatch",
 					   i, s->pub.type);
 			if (ret) {
 				pr_err("%s", last_error);
@@ -512,7 +473,7 @@ static int check_sections(struct image_reader *r, const struct image_hdr *h)
 	}
 	file_crc = crc32c_combine(file_crc, index_crc, index_len);
 	if (file_crc != f.file_crc)
-		return bad(r->path, -EIO, "whole-file checksum mismatch");
+		return rd_bad(r->path, -EIO, "whole-file checksum mismatch");
 	return 0;
 }
 
@@ -529,20 +490,20 @@ int image_open(const char *path, struct image_reader **rp)
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->path = strdup(path))) {
 		free(r);
-		return bad(path, -ENOMEM, "out of memory");
+		return rd_bad(path, -ENOMEM, "out of memory");
 	}
 	r->nthreads = image_ncpus();
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0) {
-		ret = bad(path, -errno, "cannot open: %s", strerror(errno));
+		ret = rd_bad(path, -errno, "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	if (fstat(r->fd, &st) < 0) {
-		ret = bad(path, -errno, "cannot stat: %s", strerror(errno));
+		ret = rd_bad(path, -errno, "cannot stat: %s", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = bad(path, -EINVAL, "not a regular file");
+		ret = rd_bad(path, -EINVAL, "not a regular file");
 		goto out;
 	}
 	r->size = (uint64_t)st.st_size;
@@ -550,7 +511,7 @@ int image_open(const char *path, struct image_reader **rp)
 		/* MAP_POPULATE: one pass to fault everything in, every byte is read anyway. */
 		map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, r->fd, 0);
 		if (map == MAP_FAILED) {
-			ret = bad(path, -errno, "cannot map: %s", strerror(errno));
+			ret = rd_bad(path, -errno, "cannot map: %s", strerror(errno));
 			goto out;
 		}
 		r->map = map;
@@ -563,12 +524,12 @@ int image_open(const char *path, struct image_reader **rp)
 		goto out;
 	r->chunk_size = h.chunk_size;
 	if (h.file_size > r->size) {
-		ret = bad(path, -EINVAL, "truncated: file ends at %llu, footer expected at %llu",
+		ret = rd_bad(path, -EINVAL, "truncated: file ends at %llu, footer expected at %llu",
 			  (unsigned long long)r->size, (unsigned long long)h.footer_off);
 		goto out;
 	}
 	if (h.file_size < r->size) {
-		ret = bad(path, -EINVAL, "%llu unexpected bytes after the footer (file is %llu "
+		ret = rd_bad(path, -EINVAL, "%llu unexpected bytes after the footer (file is %llu "
 			  "bytes, header says %llu)", (unsigned long long)(r->size - h.file_size),
 			  (unsigned long long)r->size, (unsigned long long)h.file_size);
 		goto out;
@@ -577,7 +538,7 @@ int image_open(const char *path, struct image_reader **rp)
 	    h.footer_off > r->size ||
 	    h.footer_off + (uint64_t)h.nsections * sizeof(struct image_index_ent) +
 	    sizeof(struct image_foot) != r->size) {
-		ret = bad(path, -EINVAL, "header's footer (%u sections at offset %llu) does not "
+		ret = rd_bad(path, -EINVAL, "header's footer (%u sections at offset %llu) does not "
 			  "fit the file size %llu", h.nsections, (unsigned long long)h.footer_off,
 			  (unsigned long long)r->size);
 		goto out;
@@ -611,209 +572,4 @@ void image_close(struct image_reader *r)
 		close(r->fd);
 	free(r->path);
 	free(r);
-}
-
-/* ---- access -------------------------------------------------------------------------------- */
-
-const struct image_info *image_get_info(const struct image_reader *r)
-{
-	return &r->info;
-}
-
-const char *image_path(const struct image_reader *r)
-{
-	return r->path;
-}
-
-uint32_t image_nsections(const struct image_reader *r)
-{
-	return r->nsec;
-}
-
-const struct image_section *image_get_section(const struct image_reader *r, uint32_t index)
-{
-	return index < r->nsec ? &r->secs[index].pub : NULL;
-}
-
-const struct image_section *image_find_section(const struct image_reader *r, uint32_t type,
-					       const struct image_section *prev)
-{
-	for (uint32_t i = prev ? prev->index + 1 : 0; i < r->nsec; i++)
-		if (r->secs[i].pub.type == type)
-			return &r->secs[i].pub;
-	return NULL;
-}
-
-const void *image_record_data(const struct image_reader *r, const struct image_section *s,
-			      size_t *len)
-{
-	const struct rsec *rs = &r->secs[s->index];
-
-	if (s->kind != IMAGE_KIND_RECORD) {
-		*len = 0;
-		return NULL;
-	}
-	*len = s->length;
-	return rs->payload;
-}
-
-const struct image_chunk_disk *image_section_chunks(const struct image_reader *r,
-						    const struct image_section *s)
-{
-	return s->kind == IMAGE_KIND_PAGES ? r->secs[s->index].chunks : NULL;
-}
-
-/* ---- page data ----------------------------------------------------------------------------- */
-
-struct readjob {
-	struct image_reader *r;
-	struct rsec *s;
-	void **dest;	   /* per run (NULL: skip); or NULL, and only_run gets only_dest */
-	uint32_t only_run;
-	void *only_dest;
-	uint32_t first;	   /* first chunk to process */
-};
-
-static void *dest_for(const struct readjob *j, uint32_t run)
-{
-	if (j->dest)
-		return j->dest[run];
-	return run == j->only_run ? j->only_dest : NULL;
-}
-
-/* The run holding raw offset off (runs tile [0, raw_bytes)). */
-static uint32_t run_at(const struct rsec *s, uint64_t off)
-{
-	uint32_t lo = 0, hi = s->pub.nruns;
-
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (s->run_off[mid] <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Copies raw bytes [off, off+len) of the page stream from src to the runs' destinations. */
-static void scatter(const struct readjob *j, uint64_t off, const uint8_t *src, uint64_t len)
-{
-	const struct rsec *s = j->s;
-	uint32_t run = run_at(s, off);
-
-	while (len) {
-		uint64_t in_run = off - s->run_off[run];
-		uint64_t n = s->run_off[run + 1] - off;
-
-		if (n > len)
-			n = len;
-		if (dest_for(j, run))
-			memcpy((uint8_t *)dest_for(j, run) + in_run, src, n);
-		src += n;
-		off += n;
-		len -= n;
-		run++;
-	}
-}
-
-static int read_chunk(struct par *p, uint32_t item, void **scratch)
-{
-	const struct readjob *j = p->ctx;
-	const struct rsec *s = j->s;
-	uint32_t i = j->first + item;
-	const struct image_chunk_disk *c = &s->chunks[i];
-	const uint8_t *src = s->payload + s->chunk_pos[i];
-	uint64_t off = s->chunk_raw[i];
-	uint32_t run = run_at(s, off), last = run_at(s, off + c->raw_len - 1);
-	const char *why = NULL;
-	int any = 0;
-
-	for (uint32_t k = run; k <= last; k++)
-		any |= dest_for(j, k) != NULL;
-	if (!any)
-		return 0;
-	if (c->comp == IMAGE_COMP_NONE) {
-		scatter(j, off, src, c->raw_len);
-		return 0;
-	}
-	if (run == last) {
-		/* The whole chunk lands in one run: inflate in place, no bounce buffer. */
-		return image_inflate_chunk(src, c->stored_len,
-					   (uint8_t *)dest_for(j, run) + (off - s->run_off[run]),
-					   c->raw_len, &why) ? bad(j->r->path, -EIO,
-					   "chunk %u of page section %u (type %u): %s", i,
-					   s->pub.index, s->pub.type, why) : 0;
-	}
-	if (!*scratch && !(*scratch = malloc(j->r->chunk_size > c->raw_len ?
-					     j->r->chunk_size : c->raw_len)))
-		return bad(j->r->path, -ENOMEM, "out of memory for a chunk buffer");
-	if (image_inflate_chunk(src, c->stored_len, *scratch, c->raw_len, &why))
-		return bad(j->r->path, -EIO, "chunk %u of page section %u (type %u): %s", i,
-			   s->pub.index, s->pub.type, why);
-	scatter(j, off, *scratch, c->raw_len);
-	return 0;
-}
-
-static int read_chunks(struct readjob *j, uint32_t end)
-{
-	struct image_reader *r = j->r;
-	struct rsec *s = j->s;
-	uint32_t first = j->first, n = end - first;
-
-	return par_for(s->chunk_pos[end] - s->chunk_pos[first] >= PAR_MIN_BYTES ? r->nthreads : 1,
-		       n, j, read_chunk, NULL);
-}
-
-static struct rsec *page_sec(struct image_reader *r, const struct image_section *s)
-{
-	if (!s || s->index >= r->nsec || &r->secs[s->index].pub != s ||
-	    s->kind != IMAGE_KIND_PAGES) {
-		bad(r->path, -EINVAL, "not a page section of this image");
-		return NULL;
-	}
-	return &r->secs[s->index];
-}
-
-int image_read_pages(struct image_reader *r, const struct image_section *sec,
-		     image_dest_fn fn, void *arg)
-{
-	struct rsec *s = page_sec(r, sec);
-	void **dest;
-	int ret;
-
-	if (!s)
-		return -EINVAL;
-	dest = calloc((size_t)s->pub.nruns + 1, sizeof(*dest));
-	if (!dest)
-		return bad(r->path, -ENOMEM, "out of memory for %u runs", s->pub.nruns);
-	for (uint32_t i = 0; i < s->pub.nruns; i++)
-		dest[i] = fn(arg, sec, i);
-	{
-		struct readjob j = { .r = r, .s = s, .dest = dest, .first = 0 };
-
-		ret = read_chunks(&j, s->pub.nchunks);
-	}
-	free(dest);
-	return ret;
-}
-
-int image_read_run(struct image_reader *r, const struct image_section *sec, uint32_t run,
-		   void *dst)
-{
-	struct rsec *s = page_sec(r, sec);
-	struct readjob j = { .r = r, .s = s, .only_run = run, .only_dest = dst };
-	uint32_t end;
-
-	if (!s)
-		return -EINVAL;
-	if (run >= s->pub.nruns)
-		return bad(r->path, -EINVAL, "page section %u has no run %u", sec->index, run);
-	/* Chunks are all chunk_size long but the last: the range follows by division. */
-	j.first = (uint32_t)(s->run_off[run] / s->chunks[0].raw_len);
-	end = (uint32_t)((s->run_off[run + 1] + s->chunks[0].raw_len - 1) / s->chunks[0].raw_len);
-	if (end > s->pub.nchunks)
-		end = s->pub.nchunks;
-	return read_chunks(&j, end);
 }
