@@ -255,6 +255,17 @@ static enum resume_how on_seccomp(struct tracee_thread *t)
 	}
 }
 
+/* Some process of the tree is between the coordinator's suspend and resume. */
+static int checkpoint_running(struct tracer *tr)
+{
+	struct tracee_proc *q;
+
+	for (q = tr->procs; q; q = q->next)
+		if (!q->ghost && q->in_barrier)
+			return 1;
+	return 0;
+}
+
 static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 {
 	struct tracee_proc *p = t->proc;
@@ -286,8 +297,14 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 		p->ghost = 1;
 		p->phase = PP_SUSPENDED;
 		p->born_held = 0;
+		if (p->suspend_pending) {
+			/* it died while we were stopping it: nothing left to stop */
+			p->suspend_pending = 0;
+			peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
+		}
 		peer_input(p);
-		if (p->in_barrier && p->conn_open)
+		/* Also while the others are in a checkpoint: its suspend may be on the way. */
+		if (p->conn_open && (p->in_barrier || checkpoint_running(tr)))
 			return;
 	}
 	ptable_del_proc(tr, p);

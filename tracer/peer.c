@@ -190,6 +190,16 @@ static void suspend_tree(struct tracer *tr, uint64_t gen)
 	}
 }
 
+/* Ghosts kept in case the checkpoint included them, which it did not: they can go now. */
+static void close_idle_ghosts(struct tracer *tr)
+{
+	struct tracee_proc *q;
+
+	for (q = tr->procs; q; q = q->next)
+		if (q->ghost && !q->in_barrier)
+			peer_close(q); /* tracer_run() frees it */
+}
+
 static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
 {
 	struct tracer *tr = p->tracer;
@@ -238,6 +248,7 @@ static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
 		/* Let go whatever is held even if the hook failed: never leave it stopped. */
 		resume_proc(p);
 		peer_barrier_done(p, name, r, step.reason, NULL);
+		close_idle_ghosts(tr);
 		return;
 	}
 	if (!strcmp(name, BARRIER_DRAIN))
@@ -300,16 +311,18 @@ static void on_message(struct tracee_proc *p, const struct proto_in *in)
 	}
 }
 
-void peer_input(struct tracee_proc *p)
+/*
+ * Serve the messages already read. A late joiner gets its missed barriers all at once
+ * (suspend, drain, ...): while its suspend is still under way the rest wait in the buffer,
+ * and suspend_check() calls this again once the process is stopped.
+ */
+void peer_serve_buffered(struct tracee_proc *p)
 {
 	struct proto_in in;
 	const char *why = NULL;
-	int r, lost;
+	int r;
 
-	r = proto_conn_fill(&p->conn);
-	lost = r == 0 || (r < 0 && r != -EAGAIN);
-	/* Messages already buffered are served even when the connection just ended. */
-	while (p->conn_open) {
+	while (p->conn_open && !(p->phase == PP_SUSPENDING && p->suspend_pending)) {
 		r = proto_conn_next(&p->conn, &in, &why);
 		if (r == 0)
 			break;
@@ -322,6 +335,16 @@ void peer_input(struct tracee_proc *p)
 		on_message(p, &in);
 		proto_in_free(&in);
 	}
+}
+
+void peer_input(struct tracee_proc *p)
+{
+	int r, lost;
+
+	r = proto_conn_fill(&p->conn);
+	lost = r == 0 || (r < 0 && r != -EAGAIN);
+	/* Messages already buffered are served even when the connection just ended. */
+	peer_serve_buffered(p);
 	if (lost && p->conn_open) {
 		/* The program keeps running; it is just no longer checkpointable. */
 		pr_warn("pid %d: lost the connection to the coordinator", p->pid);

@@ -119,6 +119,7 @@ void suspend_check(struct tracee_proc *p)
 	if (p->suspend_pending) {
 		p->suspend_pending = 0;
 		peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
+		peer_serve_buffered(p); /* barriers that came in the meantime */
 	}
 }
 

@@ -54,6 +54,7 @@ void peer_barrier_done(struct tracee_proc *p, const char *barrier, int status, c
 		       const char *image);
 int peer_ckpt_request(struct tracee_proc *p);
 void peer_input(struct tracee_proc *p);
+void peer_serve_buffered(struct tracee_proc *p);
 void peer_output(struct tracee_proc *p);
 
 /* sockrec.c */

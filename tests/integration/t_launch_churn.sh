@@ -28,7 +28,7 @@ for b in l_churn l_churn.static; do
 		fi
 	done
 	log "$b: $ok checkpoints completed, $aborted aborted by an exit during the barrier"
-	[ $ok -ge 4 ] || fail "$b: only $ok of 8 checkpoints completed"
+	[ $ok -ge 3 ] || fail "$b: only $ok of 8 checkpoints completed"
 	touch "$d/stop"
 	wait_rc "$b" 0
 	grep -q '^PASS$' "$T/$b.out" || { grep -v written "$T/$b.out"; fail "$b saw a failure"; }
