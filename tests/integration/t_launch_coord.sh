@@ -33,6 +33,16 @@ wait_rc imp 7
 _coord_gone() { ! "$BIN/dmtcp_command" -p "$port" -s >/dev/null 2>&1; }
 wait_until 10 _coord_gone || fail "the implicitly started coordinator outlived its last peer"
 
+# 1b. -i reaches a coordinator that dmtcp_launch starts: checkpoints come by themselves.
+mkdir -m 777 "$T/int"
+launch_bg int -p 0 --port-file "$T/int/port" -i 1 "$PROGS/l_tree" "$T/int" 1
+wait_for_line "$T/int.out" '^READY'
+wait_for_file "$T/int/port"
+_ckpts_ge1() { local c; c=$(DMTCP_COORD_PORT=$(cat "$T/int/port") status_field CKPT_COUNT); [ "${c:-0}" -ge 1 ]; }
+wait_until 10 _ckpts_ge1 || fail "no interval checkpoint within 10 s with -i 1"
+touch "$T/int/stop.all"
+wait_rc int 7
+
 # 2. Explicit join; --ckptdir sends this computation's images to its own directory.
 start_coord
 mkdir -m 777 "$T/join" "$T/images"
