@@ -36,6 +36,8 @@ _launch_cleanup() {
 	done
 }
 trap '_launch_cleanup; _cleanup' EXIT
+# A test ended by the runner's time limit cleans up too.
+trap 'exit 143' TERM INT HUP
 
 # wait_rc NAME EXPECTED [TIMEOUT]: until dmtcp_launch NAME ended; fail unless with EXPECTED.
 wait_rc() {
