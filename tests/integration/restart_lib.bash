@@ -54,7 +54,7 @@ _running_peers() {
 }
 # rs_wait_running N: until the coordinator has N peers, all running.
 rs_wait_running() {
-	wait_until 20 _running_peers "$1" ||
+	wait_until 60 _running_peers "$1" ||
 		fail "expected $1 running peers; coordinator: $("$BIN/dmtcp_command" -s 2>&1 | tr '\n' ' ')"
 }
 

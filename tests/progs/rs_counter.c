@@ -8,11 +8,15 @@
  * re-verifies at every step: if a restart brought back any byte wrong, it prints FAIL and
  * exits 1. Writes its pid to READYFILE when counting started. After LIMIT steps it prints
  * PASS with its pid (the same as before the restarts when pids are restored) and exits 0.
+ * Every step also reads the clocks through the vdso (clock_gettime, gettimeofday, time) and
+ * checks they still work and do not go backwards, which is what a moved or proxied vdso must
+ * give.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,7 +64,20 @@ int main(int argc, char **argv)
 	fprintf(f, "%d\n", (int)pid);
 	fclose(f);
 	for (n = 1; n <= limit; n++) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		struct timespec ts = { 0, 20 * 1000 * 1000 }, mono;
+		static struct timespec last_mono;
+		static time_t last_real;
+		struct timeval tv;
+
+		if (clock_gettime(CLOCK_MONOTONIC, &mono) || gettimeofday(&tv, NULL) ||
+		    time(NULL) < last_real || tv.tv_sec < last_real ||
+		    mono.tv_sec < last_mono.tv_sec ||
+		    (mono.tv_sec == last_mono.tv_sec && mono.tv_nsec < last_mono.tv_nsec)) {
+			printf("FAIL clocks went wrong at count %ld\n", n);
+			return 1;
+		}
+		last_mono = mono;
+		last_real = tv.tv_sec;
 
 		/* A changing byte, so each step writes memory a checkpoint must carry. */
 		heap[n % HEAP_LEN] ^= 0xff;
