@@ -60,6 +60,30 @@ if [ -x "$FAKEPEER" ]; then
 	run ls -l "$dir"
 fi
 
+COUNTER=$PWD/build/tests/progs/rs_counter
+if [ -x "$BIN/dmtcp_launch" ] && [ -x "$BIN/dmtcp_restart" ] && [ -x "$COUNTER" ]; then
+	[ -n "$peer_pid" ] && { run "$BIN/dmtcp_command" -k; wait "$peer_pid" 2>/dev/null; peer_pid=; }
+	step "launch a counting program under dmtcp_launch"
+	"$BIN/dmtcp_launch" "$COUNTER" "$dir/ready" 150 >"$dir/count.out" 2>"$dir/launch.err" &
+	launch_pid=$!
+	wait_for 10 test -s "$dir/ready"
+	wait_for 10 grep -q '^count 10$' "$dir/count.out"
+	tail -n 2 "$dir/count.out"
+	step "checkpoint it, then kill it"
+	run "$BIN/dmtcp_command" -bc
+	run "$BIN/dmtcp_command" -k
+	wait "$launch_pid" || true
+	echo "killed at: $(tail -n 1 "$dir/count.out")"
+	step "restart it from its image: it goes on counting with the same pid"
+	run "$BIN/dmtcp_restart" "$dir"/ckpt_rs_counter_*.dmtcp 2>"$dir/restart.err" &
+	restart_pid=$!
+	wait_for 20 grep -q '^PASS' "$dir/count.out"
+	wait "$restart_pid"
+	echo "dmtcp_restart exited with the program's status: $?"
+	tail -n 3 "$dir/count.out"
+	echo "pid before: $(cat "$dir/ready")"
+fi
+
 step "the same status as JSON"
 run "$BIN/dmtcp_command" --json -s
 

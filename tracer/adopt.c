@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "coordclient.h"
@@ -119,6 +120,26 @@ int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
 	}
 	/* Held until the coordinator's resume barrier: the program must not run before. */
 	suspend_begin(p);
+	/*
+	 * Wait for the interrupt stop here, so the process is SUSPENDED before the first
+	 * restart barrier can arrive (the "refill" step refuses a process still suspending).
+	 * Only its main thread exists yet; events of other tracees stay queued for the loop.
+	 */
+	while ((p = ptable_proc(tr, rp->real_pid)) && p->phase == PP_SUSPENDING) {
+		int st;
+		pid_t w = waitpid(rp->real_pid, &st, __WALL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		events_handle(tr, w, st);
+	}
+	if (!p) {
+		pr_err("pid %d: ended while being taken under the tracer", rp->pid);
+		return -ESRCH;
+	}
 	r = open_restart_peer(p, rp);
 	if (r < 0) {
 		ptable_del_proc(tr, p);

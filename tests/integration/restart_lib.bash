@@ -102,5 +102,9 @@ rs_cycles() {
 	grep -q FAIL "$out" && fail "$prog: $(grep FAIL "$out")"
 	grep -q "^PASS pid $pid\b" "$out" || { tail -n 5 "$out"; fail "$prog: no PASS with pid $pid"; }
 	[ "$(rs_last_count "$out")" = "$limit" ] || fail "$prog: did not count to $limit"
+	if grep -q "failed at barrier" "$T/coord.out"; then
+		grep "failed at barrier" "$T/coord.out"
+		fail "$prog: a barrier failed at the coordinator"
+	fi
 	log "$prog: $(grep '^PASS' "$out")"
 }
