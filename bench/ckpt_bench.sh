@@ -1,0 +1,97 @@
+#!/bin/bash
+# Checkpoint benchmarks (figures, never pass/fail), against same-run baselines.
+#
+#   bench/ckpt_bench.sh [DIR]     DIR: where images go (default /dev/shm/dmtcp-bench)
+#
+#  1. 1 GiB of incompressible data, DMTCP_GZIP=0: checkpoint time vs `dd` of as many bytes
+#     to the same directory; then DMTCP_GZIP=1 on the same data; then compressible text.
+#  2. 8 GiB mapped, 10 MiB touched: image size and checkpoint time.
+#  3. The program's own longest pause: a program ticking every millisecond (ckpt_bigmem tick,
+#     64 MiB touched) reports its longest gap between ticks across a checkpoint.
+# Each checkpoint is run 3 times; the median is reported.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$TOP/bin
+PROG=$TOP/build/tests/progs/ckpt_bigmem
+D=${1:-/dev/shm/dmtcp-bench}
+export PATH=$BIN:$PATH
+rm -rf "$D" && mkdir -p "$D"
+export DMTCP_CHECKPOINT_DIR=$D
+unset DMTCP_COORD_HOST DMTCP_HOST DMTCP_PORT
+"$BIN/dmtcp_coordinator" --port 0 --port-file "$D/port" --ckptdir "$D" --daemon --exit-on-last \
+	>"$D/coord.log" 2>&1 || { echo "no coordinator"; exit 99; }
+for i in $(seq 100); do [ -s "$D/port" ] && break; sleep 0.05; done
+export DMTCP_COORD_PORT=$(cat "$D/port")
+
+now() { date +%s.%N; }
+median() { sort -g | sed -n 2p; }
+wait_file() { local i; for i in $(seq 600); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+
+# ckpt_time: 3 checkpoints of the running computation, median wall seconds of dmtcp_command -bc
+ckpt_time() {
+	local i t0 t1
+	for i in 1 2 3; do
+		t0=$(now)
+		"$BIN/dmtcp_command" -bc >/dev/null || { echo "checkpoint failed" >&2; return 1; }
+		t1=$(now)
+		echo "$t1 - $t0" | bc -l
+	done | median
+}
+
+# run_prog WORKDIR ARGS...: launch ckpt_bigmem, wait for its facts
+run_prog() {
+	local w=$1
+	shift
+	rm -rf "$w" && mkdir -p "$w"
+	dmtcp_launch "$PROG" "$w" "$@" >"$w/launch.out" 2>&1 &
+	wait_file "$w/facts" || { echo "program did not start"; cat "$w/launch.out"; exit 99; }
+}
+stop_prog() { "$BIN/dmtcp_command" -k >/dev/null 2>&1; sleep 0.5; rm -f "$D"/ckpt_*.dmtcp; }
+img_size() { stat -c %s "$D"/ckpt_*.dmtcp | head -n 1; }
+
+echo "== 1 GiB incompressible, images in $D"
+for i in 1 2 3; do
+	t0=$(now)
+	dd if=/dev/zero of="$D/dd.out" bs=1M count=1024 conv=fsync status=none
+	t1=$(now)
+	rm -f "$D/dd.out"
+	echo "$t1 - $t0" | bc -l
+done | median >"$D/dd.t"
+printf "dd 1 GiB (fsync):                 %.3f s\n" "$(cat "$D/dd.t")"
+run_prog "$D/w1" 1024 1024
+export DMTCP_GZIP=0
+t=$(ckpt_time)
+printf "checkpoint DMTCP_GZIP=0:          %.3f s  (%.2fx dd)  image %d bytes\n" "$t" \
+	"$(echo "$t / $(cat "$D/dd.t")" | bc -l)" "$(img_size)"
+echo "$t" >"$D/raw.t"
+export DMTCP_GZIP=1
+t=$(ckpt_time)
+printf "checkpoint DMTCP_GZIP=1:          %.3f s  (%.2fx GZIP=0)  image %d bytes\n" "$t" \
+	"$(echo "$t / $(cat "$D/raw.t")" | bc -l)" "$(img_size)"
+stop_prog
+run_prog "$D/w1t" 1024 1024 text
+t=$(ckpt_time)
+printf "compressible 1 GiB, DMTCP_GZIP=1: %.3f s  image %d bytes (%.1f MB/s of program memory)\n" \
+	"$t" "$(img_size)" "$(echo "1024 / $t" | bc -l)"
+stop_prog
+
+echo "== 8 GiB mapped, 10 MiB touched"
+export DMTCP_GZIP=0
+run_prog "$D/w2" 8192 10
+t=$(ckpt_time)
+printf "checkpoint:                       %.3f s  (%.1f%% of the 1 GiB time)  image %d bytes\n" \
+	"$t" "$(echo "100 * $t / $(cat "$D/raw.t")" | bc -l)" "$(img_size)"
+stop_prog
+
+echo "== longest pause seen by a program ticking every millisecond (64 MiB touched)"
+for gz in 0 1; do
+	export DMTCP_GZIP=$gz
+	run_prog "$D/w3" 64 64 tick
+	pid=$(sed -n 's/^pid //p' "$D/w3/facts")
+	kill -USR2 "$pid"; wait_file "$D/w3/maxgap"; rm -f "$D/w3/maxgap"
+	"$BIN/dmtcp_command" -bc >/dev/null
+	kill -USR2 "$pid"; wait_file "$D/w3/maxgap"
+	printf "DMTCP_GZIP=%d: longest gap %d us\n" "$gz" "$(cat "$D/w3/maxgap")"
+	stop_prog
+done
+rm -rf "$D"
