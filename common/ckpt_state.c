@@ -1,0 +1,212 @@
+/*
+ * The content model's small shared pieces (common/ckpt_state.h): names of its constants for
+ * logs and --show, freeing a decoded or collected process, and the cross-section validation
+ * that runs once every section of an image has been decoded.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt_state.h"
+
+/* ---- names ---------------------------------------------------------------------------- */
+
+static const char *const sec_names[] = {
+	[CKPT_SEC_PROC - CKPT_SEC_PROC] = "PROC",
+	[CKPT_SEC_THREAD - CKPT_SEC_PROC] = "THREAD",
+	[CKPT_SEC_SIGNALS - CKPT_SEC_PROC] = "SIGNALS",
+	[CKPT_SEC_FILES - CKPT_SEC_PROC] = "FILES",
+	[CKPT_SEC_FDS - CKPT_SEC_PROC] = "FDS",
+	[CKPT_SEC_VMAS - CKPT_SEC_PROC] = "VMAS",
+	[CKPT_SEC_PAGEMAP - CKPT_SEC_PROC] = "PAGEMAP",
+	[CKPT_SEC_PAGES - CKPT_SEC_PROC] = "PAGES",
+	[CKPT_SEC_FILEDATA - CKPT_SEC_PROC] = "FILEDATA",
+};
+
+const char *ckpt_sec_name(uint32_t type)
+{
+	if (type < CKPT_SEC_PROC || type - CKPT_SEC_PROC >= sizeof(sec_names) / sizeof(sec_names[0]))
+		return NULL;
+	return sec_names[type - CKPT_SEC_PROC];
+}
+
+static const char *const file_type_names[CKPT_FILE__MAX] = {
+	[CKPT_FILE_REG] = "reg",       [CKPT_FILE_DIR] = "dir",	  [CKPT_FILE_CHR] = "chr",
+	[CKPT_FILE_BLK] = "blk",       [CKPT_FILE_TTY] = "tty",	  [CKPT_FILE_PIPE] = "pipe",
+	[CKPT_FILE_FIFO] = "fifo",     [CKPT_FILE_SOCKET] = "socket", [CKPT_FILE_ANON] = "anon",
+	[CKPT_FILE_OTHER] = "other",
+};
+
+const char *ckpt_file_type_name(uint32_t type)
+{
+	if (type == 0 || type >= CKPT_FILE__MAX)
+		return "?";
+	return file_type_names[type];
+}
+
+static const char *const vma_kind_names[CKPT_VMA__MAX] = {
+	[CKPT_VMA_ANON] = "anon",
+	[CKPT_VMA_FILE_PRIV] = "file-private",
+	[CKPT_VMA_FILE_SHARED] = "file-shared",
+	[CKPT_VMA_SHMEM] = "shmem",
+	[CKPT_VMA_HEAP] = "heap",
+	[CKPT_VMA_STACK] = "stack",
+	[CKPT_VMA_VDSO] = "vdso",
+	[CKPT_VMA_VVAR] = "vvar",
+	[CKPT_VMA_VVAR_VCLOCK] = "vvar_vclock",
+	[CKPT_VMA_VSYSCALL] = "vsyscall",
+	[CKPT_VMA_OTHER] = "other",
+};
+
+const char *ckpt_vma_kind_name(uint32_t kind)
+{
+	if (kind == 0 || kind >= CKPT_VMA__MAX)
+		return "?";
+	return vma_kind_names[kind];
+}
+
+const char *ckpt_sysfix_name(uint32_t fix)
+{
+	switch (fix) {
+	case CKPT_SYSFIX_NONE: return "none";
+	case CKPT_SYSFIX_RESTART: return "restart";
+	case CKPT_SYSFIX_EINTR: return "eintr";
+	}
+	return "?";
+}
+
+/* ---- lifetime ------------------------------------------------------------------------- */
+
+void ckpt_proc_init(struct ckpt_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->version = CKPT_STATE_VERSION;
+	p->umask = ~0u;
+	p->personality = ~0u;
+}
+
+static void free_thread(struct ckpt_thread *t)
+{
+	free(t->xsave);
+	free(t->pending);
+	t->xsave = NULL;
+	t->pending = NULL;
+}
+
+void ckpt_proc_free(struct ckpt_proc *p)
+{
+	uint32_t i;
+
+	free(p->uniquepid);
+	free(p->exe);
+	free(p->cwd);
+	free(p->root);
+	free(p->cmdline);
+	free(p->environ);
+	free(p->creds.groups);
+	free(p->zombies);
+	for (i = 0; p->threads && i < p->nthreads; i++)
+		free_thread(&p->threads[i]);
+	free(p->threads);
+	if (p->sig) {
+		free(p->sig->pending);
+		free(p->sig->timers);
+		free(p->sig);
+	}
+	for (i = 0; p->files && i < p->nfiles; i++) {
+		free(p->files[i].path);
+		free(p->files[i].data);
+	}
+	free(p->files);
+	free(p->fds);
+	for (i = 0; p->vmas && i < p->nvmas; i++)
+		free(p->vmas[i].path);
+	free(p->vmas);
+	free(p->runs);
+	ckpt_proc_init(p);
+}
+
+static __thread char vwhy[160];
+
+/* ---- cross-section checks ----------------------------------------------------------- */
+
+int ckpt_validate_proc(const struct ckpt_proc *p, const char **why)
+{
+	uint64_t total = 0;
+	uint32_t i, *per_vma;
+
+	for (i = 0; i < p->nthreads; i++) {
+		if (p->threads[i].tid <= 0) {
+			snprintf(vwhy, sizeof(vwhy), "thread record %u of %u is missing",
+				 i + 1, p->nthreads);
+			*why = vwhy;
+			return -EINVAL;
+		}
+	}
+	if (!p->sig) {
+		*why = "SIGNALS section missing";
+		return -EINVAL;
+	}
+	if ((p->nfiles && !p->files) || (p->nfds && !p->fds) || (p->nvmas && !p->vmas) ||
+	    (p->nruns && !p->runs)) {
+		*why = "FILES, FDS, VMAS or PAGEMAP section missing";
+		return -EINVAL;
+	}
+	for (i = 0; i < p->nfds; i++) {
+		if (p->fds[i].file >= p->nfiles) {
+			snprintf(vwhy, sizeof(vwhy), "fd %d points at file %u of %u",
+				 p->fds[i].fd, p->fds[i].file, p->nfiles);
+			*why = vwhy;
+			return -EINVAL;
+		}
+	}
+	per_vma = calloc(p->nvmas ? p->nvmas : 1, sizeof(*per_vma));
+	if (!per_vma) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nruns; i++) {
+		const struct ckpt_pagerun *r = &p->runs[i];
+		const struct ckpt_vma *v;
+		const char *bad = NULL;
+
+		if (r->vma >= p->nvmas)
+			bad = "names a vma that does not exist";
+		else if (r->npages == 0 || r->vaddr % CKPT_PAGE_SIZE)
+			bad = "is empty or not page aligned";
+		else if ((v = &p->vmas[r->vma]), r->vaddr < v->start ||
+			 r->vaddr + (uint64_t)r->npages * CKPT_PAGE_SIZE > v->end)
+			bad = "lies outside its vma";
+		else if (i && r->vaddr < p->runs[i - 1].vaddr +
+						(uint64_t)p->runs[i - 1].npages * CKPT_PAGE_SIZE)
+			bad = "overlaps the previous one or is out of order";
+		if (bad) {
+			snprintf(vwhy, sizeof(vwhy), "page run %u at %#llx %s", i,
+				 (unsigned long long)r->vaddr, bad);
+			*why = vwhy;
+			free(per_vma);
+			return -EINVAL;
+		}
+		per_vma[r->vma] += r->npages;
+		total += r->npages;
+	}
+	for (i = 0; i < p->nvmas; i++) {
+		if (per_vma[i] != p->vmas[i].npages_stored) {
+			snprintf(vwhy, sizeof(vwhy),
+				 "vma %u says %u pages stored, its runs hold %u", i,
+				 p->vmas[i].npages_stored, per_vma[i]);
+			*why = vwhy;
+			free(per_vma);
+			return -EINVAL;
+		}
+	}
+	free(per_vma);
+	if (total != p->pages_stored) {
+		snprintf(vwhy, sizeof(vwhy), "%llu pages in runs, process record says %llu",
+			 (unsigned long long)total, (unsigned long long)p->pages_stored);
+		*why = vwhy;
+		return -EINVAL;
+	}
+	return 0;
+}
