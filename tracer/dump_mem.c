@@ -7,10 +7,14 @@
  * copied once into its chunk buffers). process_vm_readv obeys the target's protections, so a
  * run inside a PROT_NONE or write-only mapping with present pages comes back short; the rest
  * of such a batch is read through /proc/PID/mem, which the kernel serves with FOLL_FORCE.
+ *
+ * The tracer is single-threaded for ptrace, but neither process_vm_readv nor /proc/PID/mem
+ * needs the ptracing thread, so a helper thread may read while the caller writes.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,36 +33,54 @@ struct piece {
 	size_t len;
 };
 
-struct batch {
-	pid_t pid;
-	int memfd; /* /proc/PID/mem, opened on first need */
+/* One batch buffer: filled by the reader thread, emptied into the image by the caller. */
+struct slot {
 	uint8_t *buf;
-	struct iovec local[DUMP_IOV], remote[DUMP_IOV];
 	struct piece pc[DUMP_IOV];
+	struct iovec local[DUMP_IOV], remote[DUMP_IOV];
 	uint32_t n;
-	size_t bytes;
+	int full;
+	int rc;
 };
 
-static int read_forced(struct batch *b, uint32_t i, size_t off, size_t done)
+/*
+ * Reading and writing overlap: a reader thread copies batch k+1 out of the target while the
+ * caller's thread hands batch k to the image writer (whose write is the expensive part), so
+ * the dump costs about the larger of the two instead of their sum.
+ */
+struct dump_ctx {
+	pid_t pid;
+	int memfd; /* /proc/PID/mem, opened on first need (reader thread only) */
+	const struct ckpt_proc *p;
+	uint32_t run;	  /* reader's cursor: run index and offset inside it */
+	uint64_t run_off;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot slot[2];
+	int eof;  /* reader: no more batches */
+	int stop; /* writer: failed, reader must quit */
+};
+
+static int read_forced(struct dump_ctx *c, struct slot *s, uint32_t i, size_t off, size_t done)
 {
 	char path[64];
 	ssize_t got;
 
-	if (b->memfd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", b->pid);
-		b->memfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (b->memfd < 0)
+	if (c->memfd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", c->pid);
+		c->memfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (c->memfd < 0)
 			return errno == ENOENT ? -ESRCH : -errno;
 	}
-	while (done < b->pc[i].len) {
-		got = pread(b->memfd, b->buf + off + done, b->pc[i].len - done,
-			    (off_t)(b->pc[i].vaddr + done));
+	while (done < s->pc[i].len) {
+		got = pread(c->memfd, s->buf + off + done, s->pc[i].len - done,
+			    (off_t)(s->pc[i].vaddr + done));
 		if (got <= 0) {
 			int err = got < 0 ? -errno : -EIO;
 
 			if (err != -ESRCH)
-				pr_err("pid %d: cannot read memory at %#llx: %s", b->pid,
-				       (unsigned long long)(b->pc[i].vaddr + done), strerror(-err));
+				pr_err("pid %d: cannot read memory at %#llx: %s", c->pid,
+				       (unsigned long long)(s->pc[i].vaddr + done), strerror(-err));
 			return err;
 		}
 		done += (size_t)got;
@@ -66,87 +88,151 @@ static int read_forced(struct batch *b, uint32_t i, size_t off, size_t done)
 	return 0;
 }
 
-static int flush_batch(struct batch *b, struct image_writer *w)
+/* Fill slot s with the next batch of runs and read it from the target. Returns 0 with
+ * s->n == 0 when every run has been read. */
+static int fill_slot(struct dump_ctx *c, struct slot *s)
 {
+	size_t bytes = 0, off = 0, have;
 	ssize_t got;
-	size_t off = 0, have;
 	uint32_t i;
 	int rc;
 
-	if (!b->n)
+	s->n = 0;
+	while (c->run < c->p->nruns && bytes < DUMP_BATCH && s->n < DUMP_IOV) {
+		const struct ckpt_pagerun *r = &c->p->runs[c->run];
+		uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - c->run_off;
+		size_t len = left < DUMP_BATCH - bytes ? (size_t)left : DUMP_BATCH - bytes;
+
+		s->local[s->n].iov_base = s->buf + bytes;
+		s->local[s->n].iov_len = len;
+		s->remote[s->n].iov_base = (void *)(uintptr_t)(r->vaddr + c->run_off);
+		s->remote[s->n].iov_len = len;
+		s->pc[s->n].vaddr = r->vaddr + c->run_off;
+		s->pc[s->n].len = len;
+		s->n++;
+		bytes += len;
+		c->run_off += len;
+		if (c->run_off == (uint64_t)r->npages * CKPT_PAGE_SIZE) {
+			c->run++;
+			c->run_off = 0;
+		}
+	}
+	if (!s->n)
 		return 0;
-	got = process_vm_readv(b->pid, b->local, b->n, b->remote, b->n, 0);
+	got = process_vm_readv(c->pid, s->local, s->n, s->remote, s->n, 0);
 	if (got < 0) {
 		if (errno == ESRCH)
 			return -ESRCH;
 		got = 0; /* EFAULT on the first piece: read everything the forced way */
 	}
 	have = (size_t)got;
-	for (i = 0; i < b->n; i++) {
-		if (have < b->pc[i].len) {
-			rc = read_forced(b, i, off, have);
+	for (i = 0; i < s->n; i++) {
+		if (have < s->pc[i].len) {
+			rc = read_forced(c, s, i, off, have);
 			if (rc)
 				return rc;
 		}
-		have = have > b->pc[i].len ? have - b->pc[i].len : 0;
-		rc = image_add_pages(w, b->pc[i].vaddr, b->buf + off, b->pc[i].len);
-		if (rc)
-			return rc;
-		off += b->pc[i].len;
+		have = have > s->pc[i].len ? have - s->pc[i].len : 0;
+		off += s->pc[i].len;
 	}
-	b->n = 0;
-	b->bytes = 0;
 	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	struct dump_ctx *c = arg;
+	uint32_t k = 0;
+
+	for (;;) {
+		struct slot *s = &c->slot[k & 1];
+		int rc;
+
+		pthread_mutex_lock(&c->mu);
+		while (s->full && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		if (c->stop)
+			break;
+		rc = fill_slot(c, s);
+		pthread_mutex_lock(&c->mu);
+		s->rc = rc;
+		if (rc || s->n)
+			s->full = 1;
+		if (rc || !s->n)
+			c->eof = 1;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		if (rc || !s->n)
+			break;
+		k++;
+	}
+	return NULL;
 }
 
 int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
 {
-	struct batch *b;
-	uint32_t r;
-	int rc;
+	struct dump_ctx *c;
+	pthread_t th;
+	uint32_t k = 0, i;
+	size_t off;
+	int rc, err;
 
 	rc = image_begin_pages(w, CKPT_SEC_PAGES);
 	if (rc)
 		return rc;
-	b = calloc(1, sizeof(*b));
-	if (!b)
+	c = calloc(1, sizeof(*c));
+	if (!c)
 		return -ENOMEM;
-	b->pid = pid;
-	b->memfd = -1;
-	b->buf = malloc(DUMP_BATCH);
-	if (!b->buf) {
-		free(b);
-		return -ENOMEM;
+	c->pid = pid;
+	c->p = p;
+	c->memfd = -1;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->slot[0].buf = malloc(DUMP_BATCH);
+	c->slot[1].buf = malloc(DUMP_BATCH);
+	if (!c->slot[0].buf || !c->slot[1].buf) {
+		rc = -ENOMEM;
+		goto out;
 	}
-	for (r = 0; r < p->nruns && !rc; r++) {
-		uint64_t addr = p->runs[r].vaddr;
-		uint64_t left = (uint64_t)p->runs[r].npages * CKPT_PAGE_SIZE;
+	err = pthread_create(&th, NULL, reader_main, c);
+	if (err) {
+		rc = -err;
+		goto out;
+	}
+	for (;;) {
+		struct slot *s = &c->slot[k & 1];
 
-		while (left && !rc) {
-			size_t room = DUMP_BATCH - b->bytes;
-			size_t len = left < room ? (size_t)left : room;
-
-			b->local[b->n].iov_base = b->buf + b->bytes;
-			b->local[b->n].iov_len = len;
-			b->remote[b->n].iov_base = (void *)(uintptr_t)addr;
-			b->remote[b->n].iov_len = len;
-			b->pc[b->n].vaddr = addr;
-			b->pc[b->n].len = len;
-			b->n++;
-			b->bytes += len;
-			addr += len;
-			left -= len;
-			if (b->bytes == DUMP_BATCH || b->n == DUMP_IOV)
-				rc = flush_batch(b, w);
+		pthread_mutex_lock(&c->mu);
+		while (!s->full && !c->eof)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		if (!s->full)
+			break; /* reader done, nothing more */
+		rc = s->rc;
+		for (i = 0, off = 0; !rc && i < s->n; i++) {
+			rc = image_add_pages(w, s->pc[i].vaddr, s->buf + off, s->pc[i].len);
+			off += s->pc[i].len;
 		}
+		pthread_mutex_lock(&c->mu);
+		s->full = 0;
+		if (rc)
+			c->stop = 1;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		if (rc)
+			break;
+		k++;
 	}
-	if (!rc)
-		rc = flush_batch(b, w);
+	pthread_join(th, NULL);
 	if (!rc)
 		rc = image_end_section(w);
-	if (b->memfd >= 0)
-		close(b->memfd);
-	free(b->buf);
-	free(b);
+out:
+	if (c->memfd >= 0)
+		close(c->memfd);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c->slot[0].buf);
+	free(c->slot[1].buf);
+	free(c);
 	return rc;
 }
