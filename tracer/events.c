@@ -255,17 +255,6 @@ static enum resume_how on_seccomp(struct tracee_thread *t)
 	}
 }
 
-/* Some process of the tree is between the coordinator's suspend and resume. */
-static int checkpoint_running(struct tracer *tr)
-{
-	struct tracee_proc *q;
-
-	for (q = tr->procs; q; q = q->next)
-		if (!q->ghost && q->in_barrier)
-			return 1;
-	return 0;
-}
-
 static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 {
 	struct tracee_proc *p = t->proc;
@@ -290,7 +279,9 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 		 * A process that exits before the suspend reaches it is simply not part of the
 		 * checkpoint: rather than leave in the middle of the coordinator's barriers
 		 * (which abandons the checkpoint), its peer stays as a ghost that answers them
-		 * and goes at resume. First serve a suspend already waiting on its connection.
+		 * and goes at resume. The coordinator may have counted it in a checkpoint whose
+		 * suspend is still on the way, so every ghost waits a little (GHOST_GRACE_MS)
+		 * before it goes. First serve a suspend already waiting on its connection.
 		 */
 		while (p->threads)
 			ptable_del_thread(tr, p->threads);
@@ -302,10 +293,10 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 			p->suspend_pending = 0;
 			peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
 		}
+		p->ghost_until_us = now_us() + GHOST_GRACE_MS * 1000L;
 		peer_input(p);
-		/* Also while the others are in a checkpoint: its suspend may be on the way. */
-		if (p->conn_open && (p->in_barrier || checkpoint_running(tr)))
-			return;
+		if (p->conn_open)
+			return; /* tracer_run() frees it: see sweep_ghosts() */
 	}
 	ptable_del_proc(tr, p);
 }

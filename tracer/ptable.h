@@ -108,8 +108,10 @@ struct tracee_proc {
 				 barrier) */
 	int nocheckpoint;     /* dmtcp_nocheckpoint: no peer, never suspended, children too */
 	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
-	int ghost;	      /* exited during a checkpoint: no threads left; its peer answers
-				 the remaining barriers (no image) and closes at resume/abort */
+	int ghost;	      /* exited: no threads left; its peer answers any barrier (no
+				 image) and closes after resume/abort, or after a short grace
+				 when no checkpoint includes it */
+	long ghost_until_us;  /* end of that grace (CLOCK_MONOTONIC) */
 	int exec_pending;     /* an execve/execveat is under way */
 	char exec_prog[256];  /* its program name, taken at the seccomp stop */
 

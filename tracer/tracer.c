@@ -325,26 +325,53 @@ static int build_pollfds(struct tracer *tr)
 	return n;
 }
 
-/* Free ghost peers (see on_death) once their connection is closed. */
-static void sweep_ghosts(struct tracer *tr)
+/* Some live process of the tree is between the coordinator's suspend and resume. */
+static int checkpoint_running(struct tracer *tr)
+{
+	struct tracee_proc *q;
+
+	for (q = tr->procs; q; q = q->next)
+		if (!q->ghost && q->in_barrier)
+			return 1;
+	return 0;
+}
+
+/*
+ * Free ghost peers (see on_death) whose connection is closed, or whose grace is over with no
+ * checkpoint under way. Returns the milliseconds until the next grace ends, or -1.
+ */
+static int sweep_ghosts(struct tracer *tr)
 {
 	struct tracee_proc *p, *next;
+	long now = now_us(), wait = -1;
+	int running = checkpoint_running(tr);
 
 	for (p = tr->procs; p; p = next) {
 		next = p->next;
-		if (p->ghost && !p->conn_open)
+		if (!p->ghost)
+			continue;
+		if (p->conn_open && !p->in_barrier && !running && now >= p->ghost_until_us)
+			peer_close(p);
+		if (!p->conn_open) {
 			ptable_del_proc(tr, p);
+			continue;
+		}
+		if (!p->in_barrier && (wait < 0 || p->ghost_until_us - now < wait))
+			wait = p->ghost_until_us - now;
 	}
+	if (wait < 0)
+		return -1;
+	return (int)(wait / 1000) + 1;
 }
 
 int tracer_run(struct tracer *tr)
 {
 	struct signalfd_siginfo si;
-	int n, i, r;
+	int n, i, r, timeout;
 
 	for (;;) {
 		reap_all(tr);
-		sweep_ghosts(tr);
+		timeout = sweep_ghosts(tr);
 		if (!tr->procs)
 			return 0;
 		n = build_pollfds(tr);
@@ -352,7 +379,7 @@ int tracer_run(struct tracer *tr)
 			pr_err("out of memory in the event loop");
 			return n;
 		}
-		r = poll(tr->pfds, (nfds_t)n, -1);
+		r = poll(tr->pfds, (nfds_t)n, timeout);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;

@@ -12,6 +12,9 @@
 #define FILTER_DATA_NATIVE  1 /* one of the trapped x86_64 syscalls */
 #define FILTER_DATA_FOREIGN 2 /* a syscall of another ABI (i386 int 0x80, x32) */
 
+/* How long the peer of an exited process lingers in case a checkpoint counted it. */
+#define GHOST_GRACE_MS 100
+
 /* The ptrace options every tracee gets. */
 #define TRACER_PTRACE_OPTS                                                                        \
 	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |    \

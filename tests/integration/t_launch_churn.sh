@@ -3,9 +3,10 @@
 # racing with PTRACE_INTERRUPT): no checkpoint hangs, newborns held during a suspend are let
 # go, and the program sees every fork, exec, wait and join succeed.
 #
-# A child that exits on its own before the suspend reaches it leaves during the barrier, and
-# the coordinator then aborts that checkpoint (its policy); such aborts are allowed here as
-# long as most checkpoints complete. Any other failure fails the test.
+# A child that exits on its own just as a checkpoint starts would leave during the barrier,
+# which makes the coordinator abort that checkpoint (its policy); the tracer keeps such a
+# peer as a ghost that answers the barriers, so aborts should be rare: at most 2 of 8 are
+# allowed here, and any other failure fails the test.
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
@@ -28,7 +29,7 @@ for b in l_churn l_churn.static; do
 		fi
 	done
 	log "$b: $ok checkpoints completed, $aborted aborted by an exit during the barrier"
-	[ $ok -ge 3 ] || fail "$b: only $ok of 8 checkpoints completed"
+	[ $ok -ge 6 ] || fail "$b: only $ok of 8 checkpoints completed"
 	touch "$d/stop"
 	wait_rc "$b" 0
 	grep -q '^PASS$' "$T/$b.out" || { grep -v written "$T/$b.out"; fail "$b saw a failure"; }

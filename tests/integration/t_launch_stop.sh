@@ -38,6 +38,7 @@ wait_rc stop 0
 # SIGTERM and SIGHUP sent to dmtcp_launch reach the program; the shell sees it die of them.
 for sig in TERM HUP; do
 	rm -f "$T/stop"
+	wait_peers 0 5 # the last program's peer gone, so -l shows only the next one
 	launch_bg "sig$sig" -j "$PROGS/l_stop" "$T"
 	wait_for_line "$T/sig$sig.out" '^READY'
 	pid=$("$BIN/dmtcp_command" -l | sed -n 's/.*l_stop\[\([0-9]*\)\].*/\1/p')
