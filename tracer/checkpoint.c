@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -123,6 +124,14 @@ static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_fi
 	return key;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* ---- steps --------------------------------------------------------------------------- */
 
 static struct ckpt_priv *priv_of(struct tracee_proc *p)
@@ -203,6 +212,7 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 	const char *par = getenv("DMTCP_PARASITE");
 	pid_t *tids = NULL, pid = p->pid;
 	uint32_t ntids = 0;
+	uint64_t t0 = now_ms(), t1;
 	int rc;
 
 	step->image[0] = '\0';
@@ -242,6 +252,7 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 			 strerror(-rc));
 		goto out;
 	}
+	t1 = now_ms();
 	rc = dump_image(p->pid, &cp, dir, name, prog, p->uniquepid, p->compid, -1, &c->w);
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s %.100s/%.80s: %s", p->pid,
@@ -250,9 +261,10 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 		goto out;
 	}
 	snprintf(step->image, sizeof(step->image), "%s", image_writer_final_path(c->w));
-	pr_info("pid %d: image %s written (%llu bytes, %llu pages, %s)", p->pid, step->image,
-		(unsigned long long)image_writer_size(c->w),
-		(unsigned long long)cp.pages_stored, collect_mem_method());
+	pr_info("pid %d: image %s written (%llu bytes, %llu pages found with %s; collect %llu ms, "
+		"write %llu ms)", p->pid, step->image, (unsigned long long)image_writer_size(c->w),
+		(unsigned long long)cp.pages_stored, collect_mem_method(),
+		(unsigned long long)(t1 - t0), (unsigned long long)(now_ms() - t1));
 out:
 	ckpt_proc_free(&cp);
 	free(tids);
