@@ -10,8 +10,9 @@
  *
  * In the image container each part is one section of the type number given in enum
  * ckpt_sec (encoded by common/ckpt_state_enc.c, validated by common/ckpt_state_io.c; the
- * encodings and their meaning are described in docs/ckpt-content.md). Counts and sizes are bounded by the CKPT_MAX_* limits below, which the loader
- * enforces so that a corrupt image that still passes its checksums is rejected by name.
+ * encodings and their meaning are described in docs/ckpt-content.md). Counts and sizes are
+ * bounded by the CKPT_MAX_* limits below, which the loader enforces so that a corrupt image
+ * that still passes its checksums is rejected by name.
  */
 #ifndef DMTCP_CKPT_STATE_H
 #define DMTCP_CKPT_STATE_H
