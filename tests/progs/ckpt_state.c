@@ -12,7 +12,8 @@
  *   - a deleted file, open, with known contents; a pipe with buffered bytes (both ends open);
  *     a pipe whose write end only is kept, with bytes in it; a directory; /dev/null; a socket
  *   - dup'ed fds (one description, two fds), an O_CLOEXEC fd
- *   - a second thread with its own signal mask, blocked in a syscall
+ *   - a second thread with its own signal mask, blocked in read(); a third in nanosleep()
+ *   - a FIFO (named pipe) with buffered bytes; a memfd mapped shared
  *   - signal handlers, an ignored signal, pending signals (thread and process queues)
  *   - an itimer and a POSIX timer, both far in the future
  *   - umask 027, a lowered RLIMIT_NOFILE soft limit
@@ -67,6 +68,16 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+static void *sleeper_main(void *arg)
+{
+	struct timespec ts = { 100000, 0 };
+
+	(void)arg;
+	/* Interrupted by the tracer, nanosleep answers -ERESTART_RESTARTBLOCK. */
+	nanosleep(&ts, NULL);
+	return NULL;
+}
+
 static void fact(const char *k, unsigned long long v)
 {
 	fprintf(facts, "%s %llu\n", k, v);
@@ -86,7 +97,8 @@ int main(int argc, char **argv)
 	struct sigevent sev;
 	timer_t tid;
 	struct itimerspec its = { { 2000, 0 }, { 2000, 0 } };
-	pthread_t th;
+	pthread_t th, th2;
+	char *mfd;
 	sigset_t blk;
 
 	if (argc < 2) {
@@ -168,6 +180,21 @@ int main(int argc, char **argv)
 	fact("dir_fd", fd);
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	fact("sock_fd", fd);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	if (mkfifo(path, 0600))
+		die("mkfifo");
+	fd = open(path, O_RDWR | O_NONBLOCK);
+	if (fd < 0 || write(fd, "fifo-bytes", 10) != 10)
+		die("fifo");
+	fact("fifo_fd", fd);
+	fd = memfd_create("ckpt-test", 0);
+	if (fd < 0 || ftruncate(fd, 8 * PG))
+		die("memfd");
+	mfd = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mfd == MAP_FAILED)
+		die("mmap memfd");
+	mfd[2 * PG] = 'm';
+	factx("memfd", mfd);
 
 	/* signals */
 	signal(SIGUSR1, on_usr1);
@@ -179,7 +206,8 @@ int main(int argc, char **argv)
 	/* pending: SIGUSR2 to this thread, SIGTERM to the process (blocked everywhere) */
 	if (pipe(tp))
 		die("pipe3");
-	if (pthread_create(&th, NULL, thread_main, &tp[0]))
+	if (pthread_create(&th, NULL, thread_main, &tp[0]) ||
+	    pthread_create(&th2, NULL, sleeper_main, NULL))
 		die("pthread_create");
 	{
 		union sigval sv = { .sival_int = 4242 };
