@@ -13,7 +13,9 @@
 #define FILTER_DATA_FOREIGN 2 /* a syscall of another ABI (i386 int 0x80, x32) */
 
 /* How long the peer of an exited process lingers in case a checkpoint counted it. */
-#define GHOST_GRACE_MS 100
+#ifndef GHOST_GRACE_MS
+#define GHOST_GRACE_MS 20
+#endif
 
 /* The ptrace options every tracee gets. */
 #define TRACER_PTRACE_OPTS                                                                        \
