@@ -67,6 +67,9 @@ rs_checkpoint_kill() {
 	out=$(run_user "$BIN/dmtcp_command" -bc 2>&1) || fail "checkpoint failed: $out"
 	run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1 || fail "dmtcp_command -k failed"
 	rs_wait_rc "$1" 137
+	# The tracer outlives the command that started it by a moment: until its peer
+	# connections are gone the coordinator still has a running computation.
+	wait_until 30 _peers_are 0 || fail "peers still at the coordinator after the kill"
 }
 
 # rs_cycles PROG LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
