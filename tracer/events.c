@@ -83,8 +83,12 @@ static struct tracee_proc *new_process(struct tracer *tr, struct tracee_proc *pa
 		p->born_held = 1;
 	}
 	pr_debug("pid %d: new process (parent %d)%s", pid, ppid, held ? ", held" : "");
-	if (!p->nocheckpoint)
-		peer_open(p, -1, held ? "SUSPENDED" : "RUNNING");
+	if (!p->nocheckpoint) {
+		/* Connected once the stopped parent is let go (open_new_peers()): the
+		 * parent need not wait for our connect. */
+		p->hello_pending = 1;
+		tr->hello_pending = 1;
+	}
 	return p;
 }
 
@@ -301,6 +305,20 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 	ptable_del_proc(tr, p);
 }
 
+/* Announce the processes born since the last call to the coordinator. */
+static void open_new_peers(struct tracer *tr)
+{
+	struct tracee_proc *p;
+
+	tr->hello_pending = 0;
+	for (p = tr->procs; p; p = p->next)
+		if (p->hello_pending) {
+			p->hello_pending = 0;
+			if (!p->ghost && !p->nocheckpoint)
+				peer_open(p, -1, NULL);
+		}
+}
+
 void events_handle(struct tracer *tr, pid_t tid, int status)
 {
 	struct tracee_thread *t = ptable_thread(tr, tid);
@@ -386,4 +404,6 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno != ESRCH)
 			pr_warn("tid %d: PTRACE_INTERRUPT failed: %s", t->tid, strerror(errno));
 	}
+	if (tr->hello_pending)
+		open_new_peers(tr);
 }
