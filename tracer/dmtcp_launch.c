@@ -255,6 +255,9 @@ static void write_port_file(const char *path, int port)
 		die("cannot write the port file %s: %s", path, strerror(errno));
 }
 
+/* The tracer's nice value when it may raise its priority. */
+#define TRACER_NICE (-5)
+
 static int g_report_fd = -1;
 
 static void tell_root_exit(struct tracer *tr, int wstatus, void *arg)
@@ -320,6 +323,13 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 		}
 		_exit(fail_rc());
 	}
+	/*
+	 * Every trapped syscall and every suspend waits for this process to be scheduled: when
+	 * allowed (root), run it a little ahead of the programs it serves. Done after the fork
+	 * so the program keeps the caller's priority.
+	 */
+	if (setpriority(PRIO_PROCESS, 0, TRACER_NICE) < 0)
+		pr_debug("tracer stays at the caller's priority: %s", strerror(errno));
 	rep = (struct launch_report){ LREP_PID, pid };
 	if (write(report_fd, &rep, sizeof(rep)) < 0) {
 	}
