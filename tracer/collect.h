@@ -48,13 +48,19 @@ const char *collect_mem_method(void);
  * File descriptors (collect_fds.c): every fd of /proc/PID/fd with fdinfo, the open file
  * descriptions (one record per description within the process; share_key equal across the
  * tree for one description, see collect_fd_share_fn), termios of terminals, and the data of
- * deleted files and of pipes (read without consuming: tee from a pidfd_getfd copy).
+ * pipes (read without consuming: tee from a pidfd_getfd copy); deleted regular files are
+ * marked CKPT_FF_HAS_DATA with data_len = size and data NULL: their bytes are streamed into
+ * the image by the dumper (collect_open_fd_data).
  * share(arg, pid, fd, file) returns the tree-wide key of the description (the tracer keeps
  * the table; kcmp KCMP_FILE tells two equal). NULL: the key is (pid << 32 | fd).
  */
 typedef uint64_t (*collect_fd_share_fn)(void *arg, pid_t pid, int fd,
 					const struct ckpt_file *f);
 int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg);
+
+/* A local fd to read the file behind pid's fd from (deleted file contents): a new read-only
+ * open of /proc/PID/fd/FD, else a pidfd_getfd duplicate. -errno on failure. */
+int collect_open_fd_data(pid_t pid, int fd);
 
 /* Helpers shared by the collectors (collect_proc.c). */
 /* Reads a whole /proc file into a malloc'ed NUL-terminated buffer; -errno on failure. */

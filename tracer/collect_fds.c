@@ -6,8 +6,7 @@
  *
  * To look inside a description without disturbing it the tracer takes a duplicate of the fd
  * (pidfd_getfd, probed once; else it reopens /proc/PID/fd/N, which is a new description of
- * the same object): terminals give termios and window size; deleted files their contents
- * (pread: the shared position does not move); pipes their buffered bytes, copied with tee(2)
+ * the same object): terminals give termios and window size; pipes their buffered bytes, copied with tee(2)
  * into a private pipe so that nothing is consumed. A pipe whose read end is not in the
  * process is opened for reading through /proc/PID/fd/N (a pipe may be opened like a FIFO);
  * if even that fails the bytes are not saved and the file says CKPT_FF_DATA_TRUNC.
@@ -73,6 +72,30 @@ static int take_fd(struct fd_ctx *c, int fd, int oflags)
 	return lfd < 0 ? -errno : lfd;
 }
 
+int collect_open_fd_data(pid_t pid, int fd)
+{
+	char path[64];
+	int lfd, pidfd;
+
+	/* A new read-only description through the magic link: works whatever the program's
+	 * access mode was (a write-only fd cannot be read through a duplicate). */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (lfd >= 0)
+		return lfd;
+	if (errno == ENOENT)
+		return -ESRCH;
+	/* Not permitted (file mode): a duplicate of the program's own description. */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	lfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (lfd < 0)
+		lfd = -errno;
+	close(pidfd);
+	return lfd;
+}
+
 static int read_fdinfo(pid_t pid, int fd, struct ckpt_file *f)
 {
 	char path[64], *buf, *s;
@@ -101,27 +124,6 @@ static int data_append(struct ckpt_file *f, const void *buf, size_t n)
 	memcpy(nd + f->data_len, buf, n);
 	f->data = nd;
 	f->data_len += n;
-	return 0;
-}
-
-/* Contents of a deleted regular file, read with pread so the shared offset stays. */
-static int save_deleted(struct ckpt_file *f, int lfd)
-{
-	char buf[65536];
-	uint64_t off = 0;
-	ssize_t n;
-	int rc;
-
-	while ((n = pread(lfd, buf, sizeof(buf), (off_t)off)) > 0) {
-		if ((rc = data_append(f, buf, (size_t)n)))
-			return rc;
-		off += (uint64_t)n;
-		if (off > CKPT_MAX_FILEDATA)
-			return -EFBIG;
-	}
-	if (n < 0)
-		return -errno;
-	f->flags |= CKPT_FF_HAS_DATA;
 	return 0;
 }
 
@@ -181,8 +183,16 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 {
 	int lfd, rc = 0;
 
+	if (f->type == CKPT_FILE_REG && (f->flags & CKPT_FF_DELETED)) {
+		/* The contents are streamed into the image at dump time (dump_image.c), not held
+		 * in memory: a deleted file may be large. Its size cannot change meanwhile unless
+		 * a process outside the tree writes it; the dump checks. */
+		f->flags |= CKPT_FF_HAS_DATA;
+		f->data_len = f->size;
+		return 0;
+	}
 	if (f->type != CKPT_FILE_CHR && f->type != CKPT_FILE_PIPE && f->type != CKPT_FILE_FIFO &&
-	    f->type != CKPT_FILE_SOCKET && !(f->flags & CKPT_FF_DELETED))
+	    f->type != CKPT_FILE_SOCKET)
 		return 0;
 	if (f->type == CKPT_FILE_PIPE && !pipe_data_wanted)
 		return 0;
@@ -190,8 +200,7 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 	if (lfd < 0) {
 		if (lfd == -ESRCH)
 			return lfd;
-		if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO ||
-		    (f->flags & CKPT_FF_DELETED)) {
+		if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO) {
 			pr_warn("pid %d: fd %d (%s): cannot look inside: %s", c->pid, fd, f->path,
 				strerror(-lfd));
 			f->flags |= CKPT_FF_DATA_TRUNC;
@@ -244,9 +253,6 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 			if (rfd != lfd)
 				close(rfd);
 		}
-	} else if (f->flags & CKPT_FF_DELETED) {
-		if (f->type == CKPT_FILE_REG)
-			rc = save_deleted(f, lfd);
 	}
 	close(lfd);
 	if (rc)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dump.h"
 #include "image.h"
@@ -50,6 +51,60 @@ int dump_image_name(char *buf, size_t len, const char *prog, const char *uniquep
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * A deleted file's contents, streamed from the target's file into a FILEDATA section in
+ * 1 MiB pieces (pread: the program's shared offset does not move).
+ */
+static int dump_deleted_file(struct image_writer *w, pid_t pid, const struct ckpt_proc *p,
+			     const struct ckpt_file *f)
+{
+	struct ckpt_buf hdr = { 0 };
+	uint64_t off = 0;
+	uint32_t i;
+	char *buf;
+	int fd = -1, lfd, rc;
+	ssize_t n;
+
+	for (i = 0; i < p->nfds && fd < 0; i++)
+		if (p->fds[i].file == f->id)
+			fd = p->fds[i].fd;
+	if (fd < 0)
+		return -ENOENT;
+	lfd = collect_open_fd_data(pid, fd);
+	if (lfd < 0) {
+		if (lfd != -ESRCH)
+			pr_err("pid %d: fd %d (%s, deleted): cannot open it to save its contents: %s",
+			       pid, fd, f->path, strerror(-lfd));
+		return lfd;
+	}
+	buf = malloc(1u << 20);
+	rc = buf ? ckpt_encode_filedata_hdr(f->id, f->data_len, &hdr) : -ENOMEM;
+	if (!rc)
+		rc = image_begin_section(w, CKPT_SEC_FILEDATA);
+	if (!rc)
+		rc = image_append(w, hdr.p, hdr.len);
+	while (!rc && off < f->data_len) {
+		size_t want = f->data_len - off < (1u << 20) ? (size_t)(f->data_len - off) : 1u << 20;
+
+		n = pread(lfd, buf, want, (off_t)off);
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			pr_err("pid %d: fd %d (%s, deleted): %s at offset %llu", pid, fd, f->path,
+			       n < 0 ? strerror(errno) : "file shrank during the checkpoint",
+			       (unsigned long long)off);
+			break;
+		}
+		rc = image_append(w, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	if (!rc)
+		rc = image_end_section(w);
+	ckpt_buf_free(&hdr);
+	free(buf);
+	close(lfd);
+	return rc;
+}
+
 int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char *final_name,
 	       const char *prog, const char *uniquepid, const char *compid, int compress,
 	       struct image_writer **wp)
@@ -71,8 +126,12 @@ int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char
 	for (i = 0; i < p->nfiles && !rc; i++) {
 		const struct ckpt_file *f = &p->files[i];
 
-		if (f->flags & CKPT_FF_HAS_DATA)
+		if (!(f->flags & CKPT_FF_HAS_DATA))
+			continue;
+		if (f->data || f->data_len == 0)
 			rc = ckpt_write_filedata(w, f->id, f->data, f->data_len);
+		else
+			rc = dump_deleted_file(w, pid, p, f);
 	}
 	if (!rc)
 		rc = dump_pages(w, pid, p);

@@ -105,6 +105,8 @@ run_variant() {
 	[ -n "$df" ] || fail "$tag: fd of the deleted file"
 	expect "$show_main" "^  fd $(fact dup_fd) file $df$" "$tag: dup'ed fd shares the description"
 	expect "$show_main" "^  file $df reg .* pos 27 .*deleted.txt deleted data 27 bytes" "$tag: deleted file"
+	pf=$(sed -n "s/^  fd $(fact wronly_fd) file \([0-9]*\)$/\1/p" "$show_main")
+	expect "$show_main" "^  file $pf reg oflags 0?100001 .*wronly.txt deleted data 28 bytes" "$tag: write-only deleted file"
 	expect "$show_main" "^  fd $(fact cloexec_fd) file [0-9]+ cloexec$" "$tag: FD_CLOEXEC"
 	pf=$(sed -n "s/^  fd $(fact pipe_r) file \([0-9]*\)$/\1/p" "$show_main")
 	expect "$show_main" "^  file $pf pipe .* end read data 15 bytes" "$tag: pipe bytes"
@@ -119,6 +121,7 @@ run_variant() {
 	img=$(grep -l "^  process pid $main " /dev/null "$show_main" >/dev/null; ls "$W"/ckpt_*"-$main-"*.dmtcp)
 	grep -aq "deleted-file-contents-1234" "$img" || fail "$tag: deleted file contents not in the image"
 	grep -aq "pipe-bytes-5678" "$img" || fail "$tag: pipe bytes not in the image"
+	grep -aq "write-only-deleted-contents" "$img" || fail "$tag: write-only deleted file contents not in the image"
 	# The program still runs and its pipes still hold their bytes (nothing was consumed).
 	kill -0 "$main" 2>/dev/null || fail "$tag: program died"
 	[ "$(cat /proc/$main/fdinfo/$(fact pipe_r) >/dev/null && python3 -c "import fcntl,termios,array,sys;b=array.array('i',[0]);fcntl.ioctl(open('/proc/$main/fd/$(fact pipe_r)','rb'),termios.FIONREAD,b);print(b[0])")" = 15 ] ||

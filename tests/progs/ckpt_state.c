@@ -9,7 +9,7 @@
  *     mapping, a read-only and a PROT_NONE guard mapping, a growsdown mapping
  *   - a private file mapping with one page written (COW), a shared file mapping
  *   - a shared anonymous mapping written before fork: with "fork", the child shares it
- *   - a deleted file, open, with known contents; a pipe with buffered bytes (both ends open);
+ *   - a deleted file, open, with known contents (and one open write-only); a pipe with buffered bytes (both ends open);
  *     a pipe whose write end only is kept, with bytes in it; a directory; /dev/null; a socket
  *   - dup'ed fds (one description, two fds), an O_CLOEXEC fd
  *   - a second thread with its own signal mask, blocked in read(); a third in nanosleep()
@@ -164,6 +164,12 @@ int main(int argc, char **argv)
 		die("deleted.txt");
 	unlink(path);
 	fact("deleted_fd", delfd);
+	snprintf(path, sizeof(path), "%s/wronly.txt", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "write-only-deleted-contents\n", 28) != 28)
+		die("wronly.txt");
+	unlink(path);
+	fact("wronly_fd", fd);
 	if (pipe(p1) || write(p1[1], "pipe-bytes-5678", 15) != 15)
 		die("pipe");
 	fact("pipe_r", p1[0]);
