@@ -107,6 +107,12 @@ run_variant() {
 	expect "$show_main" "^  file $df reg .* pos 27 .*deleted.txt deleted data 27 bytes" "$tag: deleted file"
 	pf=$(sed -n "s/^  fd $(fact wronly_fd) file \([0-9]*\)$/\1/p" "$show_main")
 	expect "$show_main" "^  file $pf reg oflags 0?100001 .*wronly.txt deleted data 28 bytes" "$tag: write-only deleted file"
+	# The forked child inherited the description: the same share key in both images.
+	local km kc
+	km=$(sed -n "s/^  file $df reg .* share \(0x[0-9a-f]*\) .*/\1/p" "$show_main")
+	pf=$(sed -n "s/^  fd $(fact deleted_fd) file \([0-9]*\)$/\1/p" "$show_child")
+	kc=$(sed -n "s/^  file $pf reg .* share \(0x[0-9a-f]*\) .*/\1/p" "$show_child")
+	[ -n "$km" ] && [ "$km" = "$kc" ] || fail "$tag: description shared with the child has keys '$km' and '$kc'"
 	expect "$show_main" "^  fd $(fact cloexec_fd) file [0-9]+ cloexec$" "$tag: FD_CLOEXEC"
 	pf=$(sed -n "s/^  fd $(fact pipe_r) file \([0-9]*\)$/\1/p" "$show_main")
 	expect "$show_main" "^  file $pf pipe .* end read data 15 bytes" "$tag: pipe bytes"
