@@ -45,6 +45,9 @@ for sig in TERM HUP; do
 	tracer=$(awk '{print $4}' "/proc/$pid/stat")
 	launcher=$(awk '{print $4}' "/proc/$tracer/stat")
 	grep -q dmtcp_launch "/proc/$launcher/cmdline" || harness_fail "no dmtcp_launch above $pid"
+	# dmtcp_launch, the tracer and the program share the caller's session and group.
+	ids=$(for q in "$launcher" "$tracer" "$pid"; do ps -o pgid=,sid= -p "$q"; done | sort -u | wc -l)
+	[ "$ids" = 1 ] || { ps -o pid,pgid,sid,args -p "$launcher,$tracer,$pid"; fail "process groups or sessions differ"; }
 	kill -$sig "$launcher"
 	case $sig in TERM) want=143 ;; HUP) want=129 ;; esac
 	wait_rc "sig$sig" $want
