@@ -127,6 +127,69 @@ static int load_filedata(struct image_reader *r, struct ckpt_proc *p, const char
 	return 0;
 }
 
+/* Coalesced runs: adjacent runs that continue each other count as one. */
+struct run_cursor {
+	uint64_t vaddr, npages;
+};
+
+static int next_pagemap_run(const struct ckpt_proc *p, uint32_t *i, struct run_cursor *c)
+{
+	if (*i >= p->nruns)
+		return 0;
+	c->vaddr = p->runs[*i].vaddr;
+	c->npages = p->runs[*i].npages;
+	for ((*i)++; *i < p->nruns &&
+		     p->runs[*i].vaddr == c->vaddr + c->npages * CKPT_PAGE_SIZE;
+	     (*i)++)
+		c->npages += p->runs[*i].npages;
+	return 1;
+}
+
+static int next_image_run(struct image_reader *r, const struct image_section **s, uint32_t *i,
+			  struct run_cursor *c)
+{
+	int have = 0;
+
+	for (;;) {
+		while (*s && *i >= (*s)->nruns) {
+			*s = image_find_section(r, CKPT_SEC_PAGES, *s);
+			*i = 0;
+		}
+		if (!*s)
+			return have;
+		if (!have) {
+			c->vaddr = (*s)->runs[*i].vaddr;
+			c->npages = (*s)->runs[*i].npages;
+			have = 1;
+		} else if ((*s)->runs[*i].vaddr == c->vaddr + c->npages * CKPT_PAGE_SIZE) {
+			c->npages += (*s)->runs[*i].npages;
+		} else {
+			return 1;
+		}
+		(*i)++;
+	}
+}
+
+/* The page data must be at the addresses PAGEMAP lists, in its order. */
+static int check_run_addresses(struct image_reader *r, const struct ckpt_proc *p,
+			       const char **why)
+{
+	const struct image_section *s = image_find_section(r, CKPT_SEC_PAGES, NULL);
+	struct run_cursor a = { 0, 0 }, b = { 0, 0 };
+	uint32_t i = 0, j = 0;
+
+	for (;;) {
+		int ha = next_pagemap_run(p, &i, &a), hb = next_image_run(r, &s, &j, &b);
+
+		if (!ha && !hb)
+			return 0;
+		if (ha != hb || a.vaddr != b.vaddr || a.npages != b.npages) {
+			*why = "PAGES runs are not at the addresses PAGEMAP lists";
+			return -EINVAL;
+		}
+	}
+}
+
 static int load_content(struct image_reader *r, struct ckpt_proc *p, const char **why)
 {
 	const struct image_section *s;
@@ -218,7 +281,7 @@ static int load_content(struct image_reader *r, struct ckpt_proc *p, const char 
 		*why = "PAGES sections hold a different amount of data than PAGEMAP lists";
 		return -EINVAL;
 	}
-	return 0;
+	return check_run_addresses(r, p, why);
 }
 
 int ckpt_load(const char *path, struct ckpt_proc *p, struct image_reader **rp)

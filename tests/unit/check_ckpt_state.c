@@ -282,6 +282,52 @@ START_TEST(test_reject_truncation)
 }
 END_TEST
 
+/* A hand-made image whose PAGES data sit at the PAGEMAP addresses loads; one whose data sit
+ * elsewhere (same byte count) is rejected. */
+static int load_with_pages(const uint64_t *addr, const uint32_t *npages, int n)
+{
+	char dir[] = "/tmp/check_ckpt_pg.XXXXXX", path[128];
+	struct image_opts o = IMAGE_OPTS_INIT;
+	struct image_writer *w;
+	struct ckpt_proc p, q;
+	static uint8_t pg[3 * 4096];
+	int i, rc;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sample(&p);
+	o.compress = 0;
+	ck_assert_int_eq(image_create(dir, "x.dmtcp", &o, &w), 0);
+	ck_assert_int_eq(ckpt_write_records(w, &p), 0);
+	ck_assert_int_eq(image_begin_pages(w, CKPT_SEC_PAGES), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(image_add_pages(w, addr[i], pg, npages[i] * 4096), 0);
+	ck_assert_int_eq(image_end_section(w), 0);
+	ck_assert_int_eq(image_finish(w), 0);
+	ck_assert_int_eq(image_commit(w), 0);
+	image_discard(w);
+	snprintf(path, sizeof(path), "%s/x.dmtcp", dir);
+	rc = ckpt_load(path, &q, NULL);
+	if (!rc)
+		ckpt_proc_free(&q);
+	unlink(path);
+	rmdir(dir);
+	ckpt_proc_free(&p);
+	return rc;
+}
+
+START_TEST(test_pages_at_pagemap_addresses)
+{
+	const uint64_t good[] = { 0x10000, 0x15000 }, bad[] = { 0x10000, 0x16000 };
+	const uint32_t np[] = { 2, 1 };
+	const uint64_t merged[] = { 0x10000 };
+	const uint32_t np3[] = { 3 };
+
+	ck_assert_int_eq(load_with_pages(good, np, 2), 0);
+	ck_assert_int_eq(load_with_pages(bad, np, 2), -EINVAL);
+	ck_assert_int_eq(load_with_pages(merged, np3, 1), -EINVAL);
+}
+END_TEST
+
 /* ---- live: a ptrace-stopped child through collect, dump_image and ckpt_load -------------- */
 
 START_TEST(test_live_collect_dump_load)
@@ -409,6 +455,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_reject_mutations);
 	tcase_add_test(tc, test_reject_truncation);
+	tcase_add_test(tc, test_pages_at_pagemap_addresses);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("live");
 	tcase_set_timeout(tc, 30);
