@@ -372,8 +372,10 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 		struct ckpt_vma *v = &p->vmas[i];
 		enum want w = want_of(v);
 
-		if (v->kind == CKPT_VMA_HEAP)
-			p->mm.brk = v->end; /* the current brk, page aligned: /proc lacks it */
+		/* Without the parasite's exact brk(0) (still the /proc placeholder start_brk), the
+		 * end of [heap] is the best estimate: the break rounded up to a page. */
+		if (v->kind == CKPT_VMA_HEAP && p->mm.brk == p->mm.start_brk)
+			p->mm.brk = v->end;
 		if (w == WANT_NONE)
 			continue;
 		if (w == WANT_OBJECT) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "dump.h"
 #include "infect.h"
@@ -111,10 +112,18 @@ static int get_thread_state(struct infect_ctx *ctx, pid_t tid, int first,
 static int get_misc(struct infect_ctx *ctx, struct ckpt_proc *p)
 {
 	struct parasite_args *a = infect_args(ctx);
+	const uint64_t args[6] = { 0 };
+	long brk = 0;
 	int rc = infect_run(ctx, PARASITE_GET_MISC);
 
 	if (rc)
 		return rc;
+	/* brk(0) answers the current break, which /proc does not show. */
+	rc = infect_remote_syscall(ctx, SYS_brk, args, &brk);
+	if (rc)
+		return rc;
+	if (brk > 0 && (uint64_t)brk >= p->mm.start_brk)
+		p->mm.brk = (uint64_t)brk;
 	if (a->u.misc.umask >= 0)
 		p->umask = (uint32_t)a->u.misc.umask;
 	if (a->u.misc.personality >= 0)
