@@ -29,6 +29,7 @@
 #include "dump.h"
 #include "image.h"
 #include "log.h"
+#include "tracer.h"
 
 #define KCMP_FILE 0
 
@@ -158,12 +159,15 @@ int ckpt_drain(struct tracee_proc *p, struct ckpt_step *step)
 	return 0;
 }
 
-/* The directory for images: DMTCP_CHECKPOINT_DIR (dmtcp_launch --ckptdir), else the
- * coordinator's (WELCOME), else the current directory; made absolute for F_IMAGE. */
+/* The directory for images: the tracer's --ckptdir (dmtcp_launch/dmtcp_restart, which also
+ * take DMTCP_CHECKPOINT_DIR), else the environment's, else the coordinator's (WELCOME), else
+ * the current directory; made absolute for F_IMAGE. */
 static int image_dir(const struct tracee_proc *p, char *buf, size_t len)
 {
-	const char *d = getenv("DMTCP_CHECKPOINT_DIR");
+	const char *d = p->tracer ? p->tracer->cfg.ckptdir : NULL;
 
+	if (!d || !*d)
+		d = getenv("DMTCP_CHECKPOINT_DIR");
 	if (!d || !*d)
 		d = p->ckptdir[0] ? p->ckptdir : ".";
 	if (!realpath(d, buf)) {
@@ -253,7 +257,9 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 		goto out;
 	}
 	t1 = now_ms();
-	rc = dump_image(p->pid, &cp, dir, name, prog, p->uniquepid, p->compid, -1, &c->w);
+	/* compression as the launcher/restarter decided (--gzip/--no-gzip, DMTCP_GZIP) */
+	rc = dump_image(p->pid, &cp, dir, name, prog, p->uniquepid, p->compid,
+			p->tracer ? !!p->tracer->cfg.gzip : -1, &c->w);
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s %.100s/%.80s: %s", p->pid,
 			 rc == -ESRCH ? "exited while writing" : "cannot write image", dir, name,
