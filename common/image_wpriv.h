@@ -31,9 +31,12 @@ struct image_writer {
 	int finished;
 	int committed;
 	int created; /* the temporary file exists and is ours to remove */
+	int dirfd;	    /* the image directory, so that a chdir cannot redirect us */
 	char *dir;
-	char *tmp_path;
+	char *tmp_path;	    /* dir/tmp_name, for messages and callers */
 	char *final_path;
+	char *tmp_name;	    /* names relative to dirfd */
+	char *final_name;
 
 	struct image_hdr hdr;
 	uint32_t page_size;

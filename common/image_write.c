@@ -119,13 +119,14 @@ static int check_id(const char *what, const char *s)
 static int open_tmp(struct image_writer *w)
 {
 	for (int tries = 0; tries < 2; tries++) {
-		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		w->fd = openat(w->dirfd, w->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			       0600);
 		if (w->fd >= 0) {
 			w->created = 1;
 			return 0;
 		}
 		/* A stale temp file of a dead writer with our pid: it is no image, drop it. */
-		if (errno != EEXIST || unlink(w->tmp_path) < 0)
+		if (errno != EEXIST || unlinkat(w->dirfd, w->tmp_name, 0) < 0)
 			break;
 	}
 	return wr_fail(w, -errno, "cannot create temporary image");
@@ -171,13 +172,18 @@ int image_create(const char *dir, const char *final_name, const struct image_opt
 	if (w->nthreads > 64)
 		w->nthreads = 64;
 	w->no_fsync = opts->no_fsync;
+	w->dirfd = -1;
 	w->dir = strdup(dir);
-	if (asprintf(&w->tmp_path, "%s/.%s.tmp.%d", dir, final_name, (int)getpid()) < 0)
+	w->final_name = strdup(final_name);
+	if (asprintf(&w->tmp_name, ".%s.tmp.%d", final_name, (int)getpid()) < 0)
+		w->tmp_name = NULL;
+	if (asprintf(&w->tmp_path, "%s/%s", dir, w->tmp_name ? w->tmp_name : "") < 0)
 		w->tmp_path = NULL;
 	if (asprintf(&w->final_path, "%s/%s", dir, final_name) < 0)
 		w->final_path = NULL;
 	w->wbuf = malloc(WBUF_CAP);
-	if (!w->dir || !w->tmp_path || !w->final_path || !w->wbuf) {
+	if (!w->dir || !w->final_name || !w->tmp_name || !w->tmp_path || !w->final_path ||
+	    !w->wbuf) {
 		image_discard(w);
 		return -ENOMEM;
 	}
@@ -191,6 +197,13 @@ int image_create(const char *dir, const char *final_name, const struct image_opt
 		pr_err("%s: zlib level %d is not in 1..9", w->final_path, w->level);
 		image_discard(w);
 		return -EINVAL;
+	}
+	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd < 0) {
+		ret = -errno;
+		pr_err("%s: cannot open image directory: %s", dir, strerror(errno));
+		image_discard(w);
+		return ret;
 	}
 	ret = open_tmp(w);
 	if (ret) {
@@ -408,8 +421,6 @@ int image_finish(struct image_writer *w)
 
 int image_commit(struct image_writer *w)
 {
-	int dfd;
-
 	if (w->err)
 		return w->err;
 	if (!w->finished || w->committed) {
@@ -417,7 +428,7 @@ int image_commit(struct image_writer *w)
 		       w->committed ? "twice" : "before image_finish");
 		return -EINVAL;
 	}
-	if (rename(w->tmp_path, w->final_path) < 0) {
+	if (renameat(w->dirfd, w->tmp_name, w->dirfd, w->final_name) < 0) {
 		int err = -errno;
 
 		pr_err("%s: cannot rename to %s: %s", w->tmp_path, w->final_path, strerror(errno));
@@ -429,17 +440,13 @@ int image_commit(struct image_writer *w)
 	if (w->no_fsync)
 		return 0;
 	/* The rename is durable only once the directory is. */
-	dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
+	if (fsync(w->dirfd) < 0) {
 		int err = -errno;
 
 		pr_err("%s: cannot fsync directory %s: %s", w->final_path, w->dir,
 		       strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
 		return err;
 	}
-	close(dfd);
 	return 0;
 }
 
@@ -451,7 +458,7 @@ void image_discard(struct image_writer *w)
 		wr_pool_stop(w);
 	if (w->fd >= 0)
 		close(w->fd);
-	if (w->created && unlink(w->tmp_path) < 0 && errno != ENOENT)
+	if (w->created && unlinkat(w->dirfd, w->tmp_name, 0) < 0 && errno != ENOENT)
 		pr_warn("%s: cannot remove temporary image: %s", w->tmp_path, strerror(errno));
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv_work);
@@ -461,7 +468,11 @@ void image_discard(struct image_writer *w)
 	free(w->chunks);
 	free(w->index);
 	free(w->wbuf);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
 	free(w->dir);
+	free(w->tmp_name);
+	free(w->final_name);
 	free(w->tmp_path);
 	free(w->final_path);
 	free(w);

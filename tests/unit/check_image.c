@@ -398,6 +398,28 @@ START_TEST(test_misuse)
 }
 END_TEST
 
+/* A relative directory is resolved once, at image_create: a later chdir changes nothing. */
+START_TEST(test_relative_dir)
+{
+	struct image_opts o = opts_for(0, 0);
+	struct image_writer *w;
+	struct image_reader *r;
+
+	ck_assert_int_eq(chdir(tdir), 0);
+	ck_assert_int_eq(image_create(NULL, "rel.dmtcp", &o, &w), 0);
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_int_eq(image_add_record(w, SEC_A, "x", 1), 0);
+	ck_assert_int_eq(image_finish(w), 0);
+	ck_assert_int_eq(image_commit(w), 0);
+	ck_assert_str_eq(image_writer_final_path(w), "./rel.dmtcp");
+	image_discard(w);
+	ck_assert_int_eq(access("/rel.dmtcp", F_OK), -1);
+	ck_assert_int_eq(image_open(path_of("rel.dmtcp"), &r), 0);
+	image_close(r);
+	ck_assert_int_eq(count_files(tdir), 1);
+}
+END_TEST
+
 START_TEST(test_fd_short)
 {
 	struct image_opts o = opts_for(_i, 0);
@@ -498,6 +520,7 @@ static Suite *image_suite(void)
 	ADD(s, test_empty_image);
 	ADD(s, test_gzip_env);
 	ADD(s, test_misuse);
+	ADD(s, test_relative_dir);
 	ADD_LOOP(s, test_fd_short, 2);
 	ADD(s, test_show);
 	return s;
