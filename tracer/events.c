@@ -25,6 +25,12 @@ void thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
 {
 	long r = 0;
 
+	if (t->check_eintr) {
+		t->check_eintr = 0;
+		if (how == RESUME_CONT && !sig)
+			restart_eintr_call(t);
+	}
+
 	switch (how) {
 	case RESUME_CONT:
 		r = ptrace(PTRACE_CONT, t->tid, 0, (long)sig);
@@ -377,7 +383,9 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 				if (p->conn_open)
 					peer_update(p, NULL);
 			}
-			/* else: our PTRACE_INTERRUPT, or the first stop of a new task */
+			else
+				/* our PTRACE_INTERRUPT, or the first stop of a new task */
+				t->check_eintr = 1;
 			break;
 		default:
 			pr_debug("tid %d: %s", tid, name_ptrace_event(ev));

@@ -54,6 +54,7 @@ struct tracee_thread {
 	int resume_sig;	     /* signal to deliver when resumed (signal-delivery-stop) */
 	int stop_status;     /* wait status of the stop it is held in */
 	int listening;	     /* let go with PTRACE_LISTEN: group-stopped */
+	int check_eintr;     /* stopped by our PTRACE_INTERRUPT: see suspend.c */
 	struct sock_call sc; /* socket call awaiting its syscall-exit stop */
 	struct tracee_thread *next;  /* in proc->threads */
 	struct tracee_thread *hnext; /* tid hash chain */

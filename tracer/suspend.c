@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/unistd.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +123,61 @@ void suspend_check(struct tracee_proc *p)
 		peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
 		peer_serve_buffered(p); /* barriers that came in the meantime */
 	}
+}
+
+/* Whether tid has a signal pending that it does not block (/proc/PID/task/TID/status). */
+static int signal_pending(pid_t pid, pid_t tid)
+{
+	unsigned long long pnd = 0, shd = 0, blk = 0;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1; /* cannot tell: leave the call alone */
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "SigPnd: %llx", &pnd);
+		sscanf(line, "ShdPnd: %llx", &shd);
+		sscanf(line, "SigBlk: %llx", &blk);
+	}
+	fclose(f);
+	return ((pnd | shd) & ~blk) != 0;
+}
+
+/*
+ * A few calls end with EINTR, not a restart code, when anything makes them look at signals,
+ * our PTRACE_INTERRUPT included: epoll_wait, epoll_pwait and epoll_pwait2. Without a timeout
+ * such a call is simply made again, as the kernel does with -ERESTARTSYS: back over the
+ * two-byte syscall instruction, number back in rax. Not when a signal is pending (the program
+ * is owed that EINTR), and not with a timeout (restarting would wait the whole timeout again).
+ * A group-stop ends these calls with EINTR without a tracer too (signal(7)), so only stops of
+ * our own making get here.
+ */
+void restart_eintr_call(struct tracee_thread *t)
+{
+	struct user_regs_struct r;
+	int infinite;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0 || (long)r.rax != -EINTR)
+		return;
+	switch ((long)r.orig_rax) {
+	case __NR_epoll_wait:
+	case __NR_epoll_pwait:
+		infinite = (int)r.r10 < 0;
+		break;
+	case __NR_epoll_pwait2:
+		infinite = r.r10 == 0; /* no timespec */
+		break;
+	default:
+		return;
+	}
+	if (!infinite || signal_pending(t->proc->pid, t->tid))
+		return;
+	r.rip -= 2;
+	r.rax = r.orig_rax;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 && errno != ESRCH)
+		pr_warn("tid %d: cannot restart its %s: %s", t->tid, "epoll wait", strerror(errno));
 }
 
 void resume_proc(struct tracee_proc *p)

@@ -49,6 +49,7 @@ void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int stat
 void suspend_begin(struct tracee_proc *p);
 void suspend_check(struct tracee_proc *p);
 void resume_proc(struct tracee_proc *p);
+void restart_eintr_call(struct tracee_thread *t);
 long now_us(void);
 
 /* peer.c */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Suspend/resume transparency: l_block (dynamic and static at once, each with a child) has a
 # thread asleep in each of read, poll, poll with a timeout, nanosleep, accept, waitpid,
-# pthread_cond_wait and pthread_mutex_lock. Three checkpoints run through the coordinator while
+# pthread_cond_wait, pthread_mutex_lock and epoll_wait. Three checkpoints run through the coordinator while
 # they sleep; then the test releases the calls and each program checks that every call
 # completed normally (no EINTR) and that timed calls took their time, no more, no less.
 # variants: root unpriv
@@ -11,7 +11,7 @@
 start_coord
 for v in dyn static; do
 	mkdir -m 777 "$T/$v"
-	(cd "$T/$v" && mkfifo -m 666 fifo_read fifo_poll fifo_never fifo_child fifo_cond) ||
+	(cd "$T/$v" && mkfifo -m 666 fifo_read fifo_poll fifo_never fifo_child fifo_cond fifo_epoll) ||
 		harness_fail "mkfifo"
 done
 launch_bg dyn -j "$PROGS/l_block" "$T/dyn"
@@ -35,6 +35,7 @@ for v in dyn static; do
 	d=$T/$v
 	echo x >"$d/fifo_read"
 	echo x >"$d/fifo_poll"
+	echo x >"$d/fifo_epoll"
 	echo x >"$d/fifo_child"
 	exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect to $v's port $port"
 	exec 3>&-
@@ -43,10 +44,10 @@ done
 wait_rc dyn 0
 wait_rc static 0
 for v in dyn static; do
-	for call in read poll poll_timeout nanosleep accept waitpid cond_wait mutex_lock; do
+	for call in read poll poll_timeout nanosleep accept waitpid cond_wait mutex_lock epoll_wait; do
 		grep -q "^ok $call\$" "$T/$v.out" || { cat "$T/$v.out"; fail "$v: no 'ok $call'"; }
 	done
 	grep -q '^PASS$' "$T/$v.out" || { cat "$T/$v.out"; fail "$v did not pass"; }
 done
-log "8 blocking calls x 2 builds transparent across 3 checkpoints"
+log "9 blocking calls x 2 builds transparent across 3 checkpoints"
 exit 0

@@ -22,7 +22,7 @@ fi
 
 start_coord
 mkdir -m 777 "$T/m"
-(cd "$T/m" && mkfifo -m 666 fifo_read fifo_poll fifo_never fifo_child fifo_cond) || harness_fail mkfifo
+(cd "$T/m" && mkfifo -m 666 fifo_read fifo_poll fifo_never fifo_child fifo_cond fifo_epoll) || harness_fail mkfifo
 launch_bg musl -j "$T/l_block.musl" "$T/m"
 peers=2
 if [ $have_go = 1 ]; then
@@ -38,7 +38,7 @@ for i in 1 2 3; do
 	ckpt $i
 done
 port=$(sed -n 's/^READY //p' "$T/musl.out")
-for f in fifo_read fifo_poll fifo_child; do echo x >"$T/m/$f"; done
+for f in fifo_read fifo_poll fifo_child fifo_epoll; do echo x >"$T/m/$f"; done
 exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect to port $port"
 exec 3>&-
 echo x >"$T/m/fifo_cond"

@@ -1,11 +1,11 @@
 /*
  * l_block: the oracle for suspend/resume transparency. One thread blocks in each of read,
  * poll (no timeout), poll (5 s timeout, never satisfied), nanosleep (4 s), accept, waitpid,
- * pthread_cond_wait and pthread_mutex_lock. Once every thread is asleep in its call it prints
+ * pthread_cond_wait, pthread_mutex_lock and epoll_wait (no timeout). Once every thread is asleep in its call it prints
  * "READY <port>" to stdout; the test then checkpoints the process several times and releases
  * the calls:
  *
- *   DIR/fifo_read, DIR/fifo_poll   write a byte to each
+ *   DIR/fifo_read, DIR/fifo_poll, DIR/fifo_epoll   write a byte to each
  *   127.0.0.1:<port>               connect
  *   DIR/fifo_child                 write a byte (the child waited for exits)
  *   DIR/fifo_cond                  write a byte (lets the cond and mutex waiters go)
@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,7 +38,7 @@
 #define SLEEP_S	   4
 #define POLL_MS	   5000
 #define SLACK_MS   900 /* scheduling on a busy 2-core machine, not suspend time */
-#define NTHREADS   8
+#define NTHREADS   9
 
 static const char *dir;
 static int failures;
@@ -226,6 +227,25 @@ static void *t_mutex(void *a)
 	return NULL;
 }
 
+static void *t_epoll(void *a)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	int ep = epoll_create1(0), fd = open_fifo("fifo_epoll"), n;
+
+	if (ep < 0 || fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		report("epoll_wait", "set-up failed: %s", strerror(errno));
+		mark_started((int)(long)a);
+		return NULL;
+	}
+	mark_started((int)(long)a);
+	n = epoll_wait(ep, &out, 1, -1);
+	if (n != 1)
+		report("epoll_wait", "returned %d: %s", n, n < 0 ? strerror(errno) : "?");
+	else
+		report("epoll_wait", NULL);
+	return NULL;
+}
+
 /* A thread is asleep in its call when /proc says S (interruptible sleep). */
 static int all_asleep(void)
 {
@@ -253,7 +273,8 @@ static int all_asleep(void)
 int main(int argc, char **argv)
 {
 	void *(*fns[NTHREADS])(void *) = { t_read,   t_poll, t_poll_timed, t_nanosleep,
-					   t_accept, t_waitpid, t_cond,	      t_mutex };
+					   t_accept, t_waitpid, t_cond,	      t_mutex,
+					   t_epoll };
 	pthread_t th[NTHREADS];
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
