@@ -1,9 +1,10 @@
 #!/bin/bash
 # Suspend/resume transparency: l_block (dynamic and static at once, each with a child) has a
 # thread asleep in each of read, poll, poll with a timeout, nanosleep, accept, waitpid,
-# pthread_cond_wait, pthread_mutex_lock and epoll_wait. Three checkpoints run through the coordinator while
-# they sleep; then the test releases the calls and each program checks that every call
-# completed normally (no EINTR) and that timed calls took their time, no more, no less.
+# pthread_cond_wait, pthread_mutex_lock and epoll_wait. Three checkpoints run through the
+# coordinator while they sleep; then the test releases the calls and each program checks that
+# every call completed normally (no EINTR) and that timed calls took their time, no more, no
+# less.
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
