@@ -13,9 +13,11 @@
 #include "image_wpriv.h"
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -132,6 +134,44 @@ static int open_tmp(struct image_writer *w)
 	return wr_fail(w, -errno, "cannot create temporary image");
 }
 
+/*
+ * Removes ".<final_name>.tmp.<pid>" files of writers that died (no process <pid>), so that a
+ * tracer killed mid-checkpoint does not leave its temporary image behind forever. A pid we
+ * cannot see (another PID namespace) would look dead, but final names carry the unique pid of
+ * the checkpointed process, so two live writers of one name do not happen.
+ */
+static void prune_stale_tmp(struct image_writer *w)
+{
+	size_t plen = strlen(w->final_name) + 6; /* "." name ".tmp." */
+	struct dirent *e;
+	int fd = dup(w->dirfd);
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		char *end;
+		long pid;
+
+		if (n[0] != '.' || strncmp(n + 1, w->final_name, plen - 6) ||
+		    strncmp(n + plen - 5, ".tmp.", 5))
+			continue;
+		pid = strtol(n + plen, &end, 10);
+		if (*end || end == n + plen || pid <= 0 || pid == getpid())
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH && !unlinkat(w->dirfd, n, 0))
+			pr_info("%s/%s: removed the temporary image of a writer that died",
+				w->dir, n);
+	}
+	closedir(d);
+}
+
 int image_create(const char *dir, const char *final_name, const struct image_opts *opts,
 		 struct image_writer **wp)
 {
@@ -210,6 +250,7 @@ int image_create(const char *dir, const char *final_name, const struct image_opt
 		image_discard(w);
 		return ret;
 	}
+	prune_stale_tmp(w);
 
 	memcpy(w->hdr.magic, IMAGE_MAGIC, 8);
 	w->hdr.version = IMAGE_VERSION;

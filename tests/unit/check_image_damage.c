@@ -387,6 +387,8 @@ END_TEST
  * A child writes a new image of the same name and stops mid-way (after finish when
  * 'finished'), tells us, and is SIGKILLed. The previous image must be intact and valid.
  */
+static pid_t last_tmp_pid;
+
 static void killed_writer(int finished, int with_old)
 {
 	struct image_reader *r;
@@ -445,6 +447,7 @@ static void killed_writer(int finished, int with_old)
 
 		snprintf(tmp, sizeof(tmp), "%s/.ckpt.dmtcp.tmp.%d", tdir, (int)pid);
 		ck_assert_int_eq(access(tmp, F_OK), 0);
+		last_tmp_pid = pid;
 		quiet(1);
 		ret = image_open(tmp, &r);
 		quiet(0);
@@ -457,16 +460,34 @@ static void killed_writer(int finished, int with_old)
 			ck_assert_int_eq(ret, 0);
 			image_close(r);
 		}
-		unlink(tmp);
 	}
 }
 
 START_TEST(test_killed_writer)
 {
+	struct image_writer *w;
+	struct image_opts o = opts_for(0, 0);
+	char stale[256], alive[256], other[256];
+
 	killed_writer(0, 1);
 	killed_writer(0, 0);
 	killed_writer(1, 1);
 	killed_writer(1, 0);
+	/*
+	 * The next writer of that name removes the dead writer's leftover, and only that: not
+	 * a live writer's (our parent's pid stands for one), not another image's.
+	 */
+	snprintf(stale, sizeof(stale), "%s/.ckpt.dmtcp.tmp.%d", tdir, (int)last_tmp_pid);
+	snprintf(alive, sizeof(alive), "%s/.ckpt.dmtcp.tmp.%d", tdir, (int)getppid());
+	snprintf(other, sizeof(other), "%s/.ckpt2.dmtcp.tmp.%d", tdir, (int)last_tmp_pid);
+	spit(alive, "x", 1);
+	spit(other, "x", 1);
+	ck_assert_int_eq(access(stale, F_OK), 0);
+	ck_assert_int_eq(image_create(tdir, "ckpt.dmtcp", &o, &w), 0);
+	ck_assert_int_eq(access(stale, F_OK), -1);
+	ck_assert_int_eq(access(alive, F_OK), 0);
+	ck_assert_int_eq(access(other, F_OK), 0);
+	image_discard(w);
 }
 END_TEST
 
