@@ -3,7 +3,7 @@
 # Run as root it uses apt-get; otherwise it only reports what is missing.
 set -eu
 pkgs="gcc make libc6-dev pkg-config check libsubunit-dev zlib1g-dev libelf-dev libunwind-dev
-      libseccomp-dev musl-tools util-linux procps iproute2 python3 binutils"
+      libseccomp-dev musl-tools util-linux procps iproute2 python3 binutils golang-go"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
