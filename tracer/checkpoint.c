@@ -17,6 +17,9 @@
  * consumed, so drain and refill have nothing to do for them.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,16 +280,53 @@ out:
 	return rc;
 }
 
+static void *close_fd_main(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/*
+ * The rename in image_commit() drops the last link of the previous image, and the kernel frees
+ * its pages right there (about 0.15 s per GiB on tmpfs) while the program is still stopped.
+ * Holding the old file open across the rename moves that work to the final close, which a
+ * short-lived thread does while the program runs again.
+ */
+static int hold_previous(const char *path)
+{
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void release_previous(int fd)
+{
+	pthread_attr_t a;
+	pthread_t th;
+
+	if (fd < 0)
+		return;
+	if (pthread_attr_init(&a) == 0) {
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &a, close_fd_main, (void *)(intptr_t)fd) == 0) {
+			pthread_attr_destroy(&a);
+			return;
+		}
+		pthread_attr_destroy(&a);
+	}
+	close(fd);
+}
+
 int ckpt_commit(struct tracee_proc *p, struct ckpt_step *step)
 {
 	struct ckpt_priv *c = p->ckpt_priv;
-	int rc;
+	int rc, old;
 
 	if (!c || !c->w) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: no image to commit", p->pid);
 		return -ENOENT;
 	}
+	old = hold_previous(image_writer_final_path(c->w));
 	rc = image_commit(c->w);
+	release_previous(old);
 	if (rc)
 		snprintf(step->reason, sizeof(step->reason), "pid %d: cannot rename %.180s: %s", p->pid,
 			 image_writer_tmp_path(c->w), strerror(-rc));
