@@ -360,6 +360,14 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 	rc = parse_smaps(pid, p);
 	if (rc)
 		return rc;
+	if (scan_method == SCAN_UNKNOWN) {
+		const char *e = getenv("DMTCP_PAGEMAP_SCAN");
+
+		/* DMTCP_PAGEMAP_SCAN=0 forces the /proc/PID/pagemap path (for tests, and for a
+		 * kernel whose ioctl misbehaves). */
+		if (e && !strcmp(e, "0"))
+			scan_method = SCAN_PAGEMAP;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 	pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pmfd < 0) {

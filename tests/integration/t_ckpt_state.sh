@@ -4,7 +4,8 @@
 # images with dmtcp_restart --show: every mapping kind with its flags, untouched pages not
 # stored, shared anonymous memory stored once across the two processes, deleted-file contents
 # and pipe bytes present, fds shared and cloexec, two threads with distinct masks, pending
-# signals of both queues, dispositions, timers, umask, rlimits, the zombie. Dynamic and static.
+# signals of both queues, dispositions, timers, umask, rlimits, the zombie. Dynamic and static,
+# and with pages found through /proc/PID/pagemap instead of PAGEMAP_SCAN.
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 
@@ -140,4 +141,7 @@ run_variant() {
 start_coord
 run_variant "$PROGS/ckpt_state" dynamic
 run_variant "$PROGS/ckpt_state.static" static
+# the same with pages found through /proc/PID/pagemap instead of the PAGEMAP_SCAN ioctl
+DMTCP_PAGEMAP_SCAN=0 run_variant "$PROGS/ckpt_state" pagemap
+grep -q "pages found with pagemap" "$T/pagemap/launch.out" || { cat "$T/pagemap/launch.out"; fail "pagemap path not taken"; }
 echo PASS
