@@ -186,27 +186,31 @@ static int image_dir(const struct tracee_proc *p, char *buf, size_t len)
 static int collect_tids(struct tracee_proc *p, pid_t **tidsp, uint32_t *np)
 {
 	struct tracee_thread *t;
-	uint32_t n = 0;
+	uint32_t n = 0, cap = 0;
 	pid_t *tids;
 
-	tids = calloc(p->nthreads > 0 ? (size_t)p->nthreads : 1, sizeof(*tids));
+	for (t = p->threads; t; t = t->next) {
+		if (t->state != TS_HELD)
+			return -EAGAIN;
+		cap++;
+	}
+	tids = calloc(cap ? cap : 1, sizeof(*tids));
 	if (!tids)
 		return -ENOMEM;
-	/* The thread-group leader first: its registers are the process's "main" thread. */
+	/* The thread-group leader first: the restorer treats threads[0] as the main thread. */
 	for (t = p->threads; t; t = t->next)
-		if (t->tid == p->pid && n < (uint32_t)p->nthreads)
+		if (t->tid == p->pid)
 			tids[n++] = t->tid;
-	for (t = p->threads; t; t = t->next) {
-		if (t->state != TS_HELD) {
-			free(tids);
-			return -EAGAIN;
-		}
-		if (t->tid != p->pid && n < (uint32_t)p->nthreads)
+	for (t = p->threads; t; t = t->next)
+		if (t->tid != p->pid)
 			tids[n++] = t->tid;
+	if (!n) {
+		free(tids);
+		return -ESRCH;
 	}
 	*tidsp = tids;
 	*np = n;
-	return n ? 0 : -ESRCH;
+	return 0;
 }
 
 int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
