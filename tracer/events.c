@@ -123,20 +123,25 @@ static struct tracee_thread *adopt_newborn(struct tracer *tr, pid_t tid)
 	return p ? p->threads : NULL;
 }
 
+/*
+ * A vfork parent cannot stop (not even for PTRACE_INTERRUPT) until its child execs or exits:
+ * holding the child would deadlock the suspend of both. So the child runs on until its exec
+ * (after which it stops at the pending interrupt like any process) or its exit.
+ */
 static void release_vfork_child(struct tracee_proc *c)
 {
-	/* Its parent cannot stop before the child execs or exits: holding the child would
-	 * deadlock the suspend. */
-	if (c->born_held) {
-		c->born_held = 0;
-		resume_proc(c);
-	}
+	struct tracee_thread *t;
+
+	c->in_vfork = 1;
+	for (t = c->threads; t; t = t->next)
+		if (t->state == TS_HELD)
+			thread_resume(t, t->resume_how, t->resume_sig);
 }
 
 static void on_clone_event(struct tracee_thread *t, int ev)
 {
 	struct tracer *tr = t->proc->tracer;
-	struct tracee_proc *parent = t->proc;
+	struct tracee_proc *parent = t->proc, *c;
 	struct tracee_thread *known;
 	unsigned long msg = 0;
 	pid_t newid, tgid = 0, ppid = 0;
@@ -163,7 +168,9 @@ static void on_clone_event(struct tracee_thread *t, int ev)
 		ppid = parent->pid;
 	}
 	held = parent->phase != PP_RUNNING && ev != PTRACE_EVENT_VFORK && !parent->nocheckpoint;
-	new_process(tr, parent, newid, ppid ? ppid : parent->pid, held);
+	c = new_process(tr, parent, newid, ppid ? ppid : parent->pid, held);
+	if (c && ev == PTRACE_EVENT_VFORK)
+		c->in_vfork = 1;
 }
 
 static void set_prog_from_comm(struct tracee_proc *p)
@@ -202,6 +209,7 @@ static void on_exec(struct tracee_thread *t)
 			ptable_del_thread(tr, o);
 	}
 	memset(&t->sc, 0, sizeof(t->sc));
+	p->in_vfork = 0;
 	if (p->exec_pending && p->exec_prog[0])
 		snprintf(p->prog, sizeof(p->prog), "%s", p->exec_prog);
 	else
@@ -393,7 +401,7 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 		}
 	}
 	p = t->proc;
-	if (p->phase == PP_RUNNING || p->nocheckpoint) {
+	if (p->phase == PP_RUNNING || p->nocheckpoint || p->in_vfork) {
 		thread_resume(t, how, inject);
 	} else if (ev == PTRACE_EVENT_STOP || (ev == 0 && sig != (SIGTRAP | 0x80))) {
 		/* A clean stop between two instructions of the program (our interrupt, a

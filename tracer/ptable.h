@@ -110,6 +110,7 @@ struct tracee_proc {
 	int nocheckpoint;     /* dmtcp_nocheckpoint: no peer, never suspended, children too */
 	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
 	int hello_pending;    /* new: its peer connection is opened after the event */
+	int in_vfork;	      /* a vfork child that has not exec'd yet: never held */
 	int ghost;	      /* exited: no threads left; its peer answers any barrier (no
 				 image) and closes after resume/abort, or after a short grace
 				 when no checkpoint includes it */

@@ -1,18 +1,21 @@
 /*
  * l_churn: processes and threads born and dying without pause, so that checkpoints meet
  * fork/clone racing with PTRACE_INTERRUPT. The main thread forks children that exit at once
- * (some exec /bin/true first) and reaps them; a second thread creates and joins threads.
+ * (some exec /bin/true first) and reaps them, and runs /bin/true through posix_spawn (a
+ * vfork-style clone) every few rounds; a second thread creates and joins threads.
  * Until DIR/stop exists. Every fork, exec, wait and join must succeed (no EINTR, no lost
  * child); prints READY after the first rounds and PASS (with the counts) at the end.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
 static const char *stopfile;
 static volatile int done;
 static long nthreads, thread_errors;
@@ -61,6 +64,17 @@ int main(int argc, char **argv)
 	stopfile = path;
 	pthread_create(&sp, NULL, spawner, NULL);
 	while (!stopped()) {
+		if (forks % 4 == 1) {
+			char *av[] = { (char *)"true", NULL };
+			int e = posix_spawn(&pid, "/bin/true", NULL, NULL, av, environ);
+
+			if (e) {
+				printf("FAIL posix_spawn: %s\n", strerror(e));
+				errors++;
+				break;
+			}
+			goto reap;
+		}
 		pid = fork();
 		if (pid == 0) {
 			if (forks % 4 == 3)
@@ -72,6 +86,7 @@ int main(int argc, char **argv)
 			errors++;
 			break;
 		}
+reap:
 		w = waitpid(pid, &st, 0);
 		if (w != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			printf("FAIL waitpid %d: %d status %#x (%s)\n", pid, w, st,
