@@ -18,6 +18,20 @@ enum dmtcp_api_op {
 				    returns 0 once the request is sent */
 	DMTCP_OP_NOCHECKPOINT = 3, /* dmtcp_nocheckpoint: this process and what it starts leave
 				      checkpoint control (no peer, never suspended) */
+	DMTCP_OP_STATUS = 4,	   /* arg1: address of a struct dmtcp_api_status in the caller,
+				      which the tracer fills in; returns 0 */
+};
+
+/*
+ * What DMTCP_OP_STATUS writes. The incarnation is a random number chosen by each tracer, so a
+ * program that finds it changed knows it was restarted (dmtcp_restart runs a new tracer); the
+ * counts are this process's checkpoints under the current tracer, counted when the resume
+ * after a commit (done) or an abort (failed) reaches the process.
+ */
+struct dmtcp_api_status {
+	unsigned long long incarnation;
+	unsigned long long ckpts_done;
+	unsigned long long ckpts_failed;
 };
 
 #endif

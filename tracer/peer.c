@@ -245,6 +245,11 @@ static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
 				pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, name,
 				       step.reason[0] ? step.reason : strerror(-r));
 		}
+		if (!strcmp(name, BARRIER_ABORT))
+			p->ckpts_failed++;
+		else if (p->committed)
+			p->ckpts_done++;
+		p->committed = 0;
 		/* Let go whatever is held even if the hook failed: never leave it stopped. */
 		resume_proc(p);
 		peer_barrier_done(p, name, r, step.reason, NULL);
@@ -255,8 +260,10 @@ static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
 		run_step(p, name, ckpt_drain);
 	else if (!strcmp(name, BARRIER_CHECKPOINT))
 		run_step(p, name, ckpt_write);
-	else if (!strcmp(name, BARRIER_COMMIT))
+	else if (!strcmp(name, BARRIER_COMMIT)) {
+		p->committed = 1;
 		run_step(p, name, ckpt_commit);
+	}
 	else if (!strcmp(name, BARRIER_REFILL))
 		run_step(p, name, ckpt_refill);
 	else if (!(tr->on_barrier && tr->on_barrier(tr, p, name, gen, tr->on_barrier_arg))) {

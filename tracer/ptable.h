@@ -116,6 +116,9 @@ struct tracee_proc {
 				 when no checkpoint includes it */
 	long ghost_until_us;  /* end of that grace (CLOCK_MONOTONIC) */
 	int exec_pending;     /* an execve/execveat is under way */
+	int committed;	      /* the current checkpoint's commit step ran for this process */
+	uint64_t ckpts_done;  /* checkpoints completed / aborted, for the dmtcp.h API */
+	uint64_t ckpts_failed;
 	char exec_prog[256];  /* its program name, taken at the seccomp stop */
 
 	struct tracee_thread *threads;
