@@ -19,6 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Raw writes of at least this many whole chunks get a checksum helper thread. */
+#define RAW_HELPER_MIN_CHUNKS 8
+
 /* A source of page bytes: the caller's memory or an fd. */
 struct feed {
 	const uint8_t *buf;
@@ -129,19 +132,15 @@ static void *pool_worker(void *arg)
 	return NULL;
 }
 
-/* Writes one finished chunk at the end of the file and indexes it. */
-static int put_chunk(struct image_writer *w, const struct image_chunk_out *c, uint32_t raw_len)
+/* Adds the descriptor of a chunk just written to the table and the section checksum. */
+static int index_chunk(struct image_writer *w, const struct image_chunk_out *c, uint32_t raw_len)
 {
 	struct image_chunk_disk *d;
-	int ret;
 
 	if (w->nchunks >= IMAGE_MAX_RUNS)
 		return wr_fail(w, -E2BIG, "page section has too many chunks");
 	if (wr_grow((void **)&w->chunks, &w->chunks_cap, w->nchunks + 1, sizeof(*w->chunks)))
 		return wr_fail(w, -ENOMEM, "cannot grow chunk table");
-	ret = wr_emit(w, c->data, c->stored_len);
-	if (ret)
-		return ret;
 	d = &w->chunks[w->nchunks++];
 	d->raw_len = raw_len;
 	d->stored_len = c->stored_len;
@@ -151,6 +150,14 @@ static int put_chunk(struct image_writer *w, const struct image_chunk_out *c, ui
 	w->sec_len += c->stored_len;
 	w->data_len += c->stored_len;
 	return 0;
+}
+
+/* Writes one finished chunk at the end of the file and indexes it. */
+static int put_chunk(struct image_writer *w, const struct image_chunk_out *c, uint32_t raw_len)
+{
+	int ret = wr_emit(w, c->data, c->stored_len);
+
+	return ret ? ret : index_chunk(w, c, raw_len);
 }
 
 /* Writes slots in sequence order up to (not including) upto, waiting for each to be DONE. */
@@ -280,6 +287,69 @@ static int put_raw(struct image_writer *w, const void *buf, uint32_t len)
 	return put_chunk(w, &c, len);
 }
 
+struct crc_job {
+	const uint8_t *buf;
+	uint32_t chunk_size;
+	size_t n;
+	uint32_t *crc;
+};
+
+static void *crc_thread(void *arg)
+{
+	struct crc_job *j = arg;
+
+	for (size_t i = 0; i < j->n; i++)
+		j->crc[i] = crc32c(0, j->buf + i * j->chunk_size, j->chunk_size);
+	return NULL;
+}
+
+/*
+ * Writes n whole chunks of the caller's memory raw, with a helper thread computing their
+ * checksums while this one writes: the write alone is then the cost, as for a plain dd.
+ * Returns 1 (nothing done) when a helper is not worth it or not available.
+ */
+static int put_raw_many(struct image_writer *w, const uint8_t *buf, size_t n)
+{
+	struct crc_job j = { .buf = buf, .chunk_size = w->chunk_size, .n = n };
+	sigset_t all, old;
+	pthread_t thr;
+	size_t done = 0;
+	int ret;
+
+	if (n < RAW_HELPER_MIN_CHUNKS || w->nthreads < 2 || !(j.crc = malloc(n * sizeof(*j.crc))))
+		return 1;
+	/* The helper takes no signals meant for the caller (see pool_start). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&thr, NULL, crc_thread, &j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		free(j.crc);
+		return 1;
+	}
+	ret = wr_flush_wbuf(w);
+	while (!ret && done < n) {
+		ret = wr_write_at(w, buf + done * w->chunk_size, w->chunk_size, w->off);
+		if (!ret) {
+			w->off += w->chunk_size;
+			done++;
+		}
+	}
+	pthread_join(thr, NULL);
+	for (size_t k = 0; !ret && k < done; k++) {
+		struct image_chunk_out c = {
+			.comp = IMAGE_COMP_NONE,
+			.stored_len = w->chunk_size,
+			.crc = j.crc[k],
+			.data = buf + k * w->chunk_size,
+		};
+
+		ret = index_chunk(w, &c, w->chunk_size);
+	}
+	free(j.crc);
+	return ret;
+}
+
 static int feed_raw(struct image_writer *w, struct feed *f, size_t len)
 {
 	int ret;
@@ -287,6 +357,17 @@ static int feed_raw(struct image_writer *w, struct feed *f, size_t len)
 	while (len) {
 		size_t n;
 
+		if (f->buf && !w->stage_len && len >= (size_t)RAW_HELPER_MIN_CHUNKS * w->chunk_size) {
+			n = len / w->chunk_size;
+			ret = put_raw_many(w, f->buf, n);
+			if (ret < 0)
+				return ret;
+			if (ret == 0) {
+				f->buf += n * w->chunk_size;
+				len -= n * w->chunk_size;
+				continue;
+			}
+		}
 		if (f->buf && !w->stage_len && len >= w->chunk_size) {
 			/* A whole chunk of the caller's memory: straight to the file, one copy. */
 			ret = put_raw(w, f->buf, w->chunk_size);

@@ -519,7 +519,7 @@ END_TEST
 /* Writes 'mib' MiB of random pages into dir; returns the first error. */
 static int write_big(const char *dir, int compress, int mib)
 {
-	struct image_opts o = opts_for(compress, 0);
+	struct image_opts o = opts_for(compress, 16 * PS); /* many chunks per call */
 	struct image_writer *w;
 	size_t n = (size_t)mib << 20;
 	uint8_t *data = alloc_data(n, 1);
