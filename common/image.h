@@ -30,8 +30,12 @@
  *
  * With compression on, page data is copied into chunk buffers and compressed by a pool of
  * worker threads (one per online CPU) while the caller keeps producing; chunks that do not
- * shrink are stored raw. With compression off no thread is started and image_add_pages()
- * writes whole chunks straight from the caller's buffer (one copy, into the page cache).
+ * shrink are stored raw (judged in microseconds; such chunks of the caller's memory are written
+ * straight from it). With compression off there is no pool: image_add_pages() writes whole
+ * chunks straight from the caller's buffer (one copy, into the page cache), with at most one
+ * helper thread checksumming ahead on large calls. image_add_pages_fd() costs one more copy
+ * (read into a chunk buffer), as the data must pass through memory to be checksummed. Helper
+ * threads block all signals, so process signals keep reaching the caller's thread.
  *
  * Reading: image_open() maps the file and validates everything (header, footer index, every
  * section and chunk checksum, sizes against the file size) before it returns 0, so a restart
