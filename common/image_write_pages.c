@@ -21,6 +21,8 @@
 
 /* Raw writes of at least this many whole chunks get a checksum helper thread. */
 #define RAW_HELPER_MIN_CHUNKS 8
+/* Incompressible chunks judged ahead of writing them, with compression on. */
+#define RAW_BATCH_MAX 64
 
 /* A source of page bytes: the caller's memory or an fd. */
 struct feed {
@@ -30,6 +32,7 @@ struct feed {
 
 static void *pool_worker(void *arg);
 static int put_raw(struct image_writer *w, const void *buf, uint32_t len);
+static int put_raw_many(struct image_writer *w, const uint8_t *buf, size_t n);
 
 static int pool_start(struct image_writer *w)
 {
@@ -242,14 +245,28 @@ static int feed_compressed(struct image_writer *w, struct feed *f, size_t len)
 		 * nothing in flight to keep in order: write it from the caller's buffer, as with
 		 * compression off. Random data then costs only the histogram test.
 		 */
-		if (f->buf && !s->in_len && len >= w->chunk_size && w->write_seq == w->fill_seq &&
-		    image_chunk_incompressible(f->buf, w->chunk_size)) {
-			ret = put_raw(w, f->buf, w->chunk_size);
-			if (ret)
+		if (f->buf && !s->in_len && len >= w->chunk_size && w->write_seq == w->fill_seq) {
+			size_t k = 0, most = len / w->chunk_size;
+
+			/* A run of them goes out like a raw write, checksummed alongside. */
+			if (most > RAW_BATCH_MAX)
+				most = RAW_BATCH_MAX;
+			while (k < most && image_chunk_incompressible(f->buf + k * w->chunk_size,
+								      w->chunk_size))
+				k++;
+			ret = k ? put_raw_many(w, f->buf, k) : 0;
+			if (ret == 1) { /* too few for a helper thread: one by one */
+				ret = 0;
+				for (size_t i = 0; !ret && i < k; i++)
+					ret = put_raw(w, f->buf + i * w->chunk_size, w->chunk_size);
+			}
+			if (ret < 0)
 				return ret;
-			f->buf += w->chunk_size;
-			len -= w->chunk_size;
-			continue;
+			if (k) {
+				f->buf += k * w->chunk_size;
+				len -= k * w->chunk_size;
+				continue;
+			}
 		}
 		/* The slot to fill must have been written out (its sequence is nslots back). */
 		if (w->fill_seq >= w->write_seq + (uint64_t)w->nslots) {
