@@ -145,15 +145,20 @@ $(B)/gen/%-embed.o: $(B)/gen/%-embed.S $(B)/gen/%.bin
 	$(CC) -c $< -o $@
 
 # ---- libdmtcp (the dmtcp.h API) ------------------------------------------------------------
+# Linked into the user's programs (static ones too), so never built with sanitizers.
+API_CFLAGS := $(OPT) $(WARN)
+$(B)/api/%.o: api/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(API_CFLAGS) -MMD -MP -c $< -o $@
 lib/libdmtcp.a: $(call obj,$(API_SRCS))
 	@mkdir -p lib
 	rm -f $@ && ar rcs $@ $^
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(API_CFLAGS) -fPIC -MMD -MP -c $< -o $@
 lib/libdmtcp.so: $(patsubst %.c,$(B)/pic/%.o,$(API_SRCS))
 	@mkdir -p lib
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libdmtcp.so -o $@ $^
+	$(CC) -shared -Wl,-soname,libdmtcp.so -o $@ $^
 
 # ---- test programs: each built dynamic and static -------------------------------------------
 PROG_SRCS := $(wildcard tests/progs/*.c)

@@ -355,7 +355,8 @@ int prepare_validate_req(struct restore_req *req)
 	}
 	for (size_t i = 0; i < req->nr_stages; i++)
 		req->stages[i].used = 0;
-	qsort(req->vmas, req->nr_vmas, sizeof(*req->vmas), cmp_vma);
+	if (req->nr_vmas) /* qsort's array may not be NULL, even when empty */
+		qsort(req->vmas, req->nr_vmas, sizeof(*req->vmas), cmp_vma);
 	for (size_t i = 0; i < req->nr_vmas; i++) {
 		struct restore_vma_desc *v = &req->vmas[i].d;
 		uint64_t len = v->end - v->start;
