@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -77,6 +78,11 @@ static struct tracee_proc *new_process(struct tracer *tr, struct tracee_proc *pa
 		return NULL;
 	}
 	if (parent) {
+		struct tracee_thread *pt;
+
+		/* What the parent's socketpairs wrote is the child's too: read it first. */
+		for (pt = parent->threads; pt; pt = pt->next)
+			sockrec_settle(pt);
 		sockrec_copy(p, parent);
 		p->nocheckpoint = parent->nocheckpoint;
 		p->generation = parent->generation;
@@ -157,7 +163,19 @@ static void on_clone_event(struct tracee_thread *t, int ev)
 		return;
 	}
 	if (ev == PTRACE_EVENT_CLONE) {
-		/* clone() without SIGCHLD: a thread, or a process with another exit signal. */
+		/*
+		 * clone() without SIGCHLD: a thread, or a process with another exit signal. A
+		 * thread is in its group's task directory as soon as the event is reported: one
+		 * access() instead of reading /proc/TID/status, on the path every
+		 * pthread_create takes.
+		 */
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", parent->pid, newid);
+		if (access(path, F_OK) == 0) {
+			ptable_add_thread(tr, parent, newid, TS_NEW);
+			return;
+		}
 		if (read_proc_status_ids(newid, &tgid, &ppid) < 0)
 			return; /* gone already; its death is in the wait queue */
 		if (tgid == parent->pid) {
@@ -221,10 +239,10 @@ static void on_exec(struct tracee_thread *t)
 		peer_update(p, NULL);
 }
 
-static void note_exec(struct tracee_thread *t, const struct user_regs_struct *r)
+static void note_exec(struct tracee_thread *t, long nr, const uint64_t *args)
 {
 	struct tracee_proc *p = t->proc;
-	raddr_t path = { r->orig_rax == SYS_execveat ? r->rsi : r->rdi };
+	raddr_t path = { nr == SYS_execveat ? args[1] : args[0] };
 	char buf[PATH_MAX];
 	const char *base;
 
@@ -240,18 +258,25 @@ static void note_exec(struct tracee_thread *t, const struct user_regs_struct *r)
 	p->exec_pending = 1;
 }
 
+/*
+ * One PTRACE_GET_SYSCALL_INFO tells the filter's data, the number and the arguments: it
+ * replaces PTRACE_GETEVENTMSG + PTRACE_GETREGS on every trapped call. Only the API call,
+ * which writes its answer into the registers, still reads them all.
+ */
 static enum resume_how on_seccomp(struct tracee_thread *t)
 {
+	struct __ptrace_syscall_info si;
 	struct user_regs_struct r;
-	unsigned long data = 0;
+	long n;
 
-	if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &data) < 0)
+	n = ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof(si), &si);
+	if (n < (long)(offsetof(struct __ptrace_syscall_info, seccomp.ret_data) +
+		       sizeof(si.seccomp.ret_data)) ||
+	    si.op != PTRACE_SYSCALL_INFO_SECCOMP)
 		return RESUME_CONT;
-	if (data != FILTER_DATA_NATIVE)
+	if (si.seccomp.ret_data != FILTER_DATA_NATIVE)
 		return RESUME_CONT;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
-		return RESUME_CONT;
-	switch ((long)r.orig_rax) {
+	switch ((long)si.seccomp.nr) {
 	case SYS_socket:
 	case SYS_socketpair:
 	case SYS_bind:
@@ -259,16 +284,17 @@ static enum resume_how on_seccomp(struct tracee_thread *t)
 	case SYS_connect:
 	case SYS_accept:
 	case SYS_accept4:
-		return sockrec_enter(t, &r);
+		return sockrec_enter(t, (long)si.seccomp.nr, si.seccomp.args);
 	case SYS_execve:
 	case SYS_execveat:
-		note_exec(t, &r);
+		note_exec(t, (long)si.seccomp.nr, si.seccomp.args);
 		return RESUME_CONT;
 	case DMTCP_API_SYSCALL:
-		sysapi_handle(t, &r);
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0)
+			sysapi_handle(t, &r);
 		return RESUME_CONT;
 	default:
-		/* fork, vfork, clone, clone3: the ptrace options follow the new task */
+		/* not trapped by this filter (fork family: the ptrace options follow it) */
 		return RESUME_CONT;
 	}
 }
@@ -341,8 +367,10 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 	int sig, ev, inject = 0;
 
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
-		if (t)
+		if (t) {
+			sockrec_settle(t); /* the other threads still have its sockets */
 			on_death(tr, t, status);
+		}
 		return;
 	}
 	if (!WIFSTOPPED(status))
@@ -355,6 +383,9 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 			return;
 		}
 	}
+	/* Any stop comes after the thread's last call returned: its result can be read now. */
+	if (t->sc.lazy)
+		sockrec_settle(t);
 	sig = WSTOPSIG(status);
 	ev = status >> 16;
 	if (sig == (SIGTRAP | 0x80)) {

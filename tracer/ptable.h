@@ -5,7 +5,10 @@
  * connection), one struct tracee_thread per thread. The table also records what the socket
  * syscalls of each process did, so that the checkpoint code can tell listeners from connected
  * sockets and match them with the kernel's view (the kernel stays the source of truth: close()
- * is not trapped, so a record may describe an fd that has been closed or reused since).
+ * is not trapped, so between two checkpoints a record may describe an fd that has been closed
+ * or reused since). Every suspend checks the records against /proc/PID/fd first
+ * (sockrec_resolve()): inodes are filled in there, never on the syscall's path, and a record
+ * whose fd is no longer that socket is dropped.
  *
  * Readers outside tracer/ (the checkpoint code) may read every field; only the tracer's event
  * loop changes them.
@@ -38,9 +41,14 @@ enum resume_how {
 	RESUME_LISTEN,	/* PTRACE_LISTEN: the thread is group-stopped and must stay so */
 };
 
-/* A socket syscall whose result is only known at its exit. */
+/*
+ * A socket syscall whose result is only known once it has returned: at its syscall-exit
+ * stop, or (lazy) at the thread's next ptrace-stop of any kind, which comes after the call
+ * has returned to user space.
+ */
 struct sock_call {
 	int nr;		/* syscall number, 0 when none is pending */
+	int lazy;	/* no syscall-exit stop: settled at the thread's next stop */
 	uint64_t args[6];
 	uint8_t addr[sizeof(struct sockaddr_storage)]; /* address argument read at entry */
 	socklen_t addrlen;
@@ -72,7 +80,7 @@ enum sock_flags {
 struct sock_rec {
 	int fd;
 	int domain, type, protocol; /* type includes SOCK_NONBLOCK/SOCK_CLOEXEC as given */
-	unsigned long ino;	    /* socket inode ("socket:[ino]"), 0 if unknown */
+	unsigned long ino;	    /* socket inode ("socket:[ino]"); 0 until the next suspend */
 	unsigned flags;		    /* enum sock_flags */
 	int backlog;		    /* listen() */
 	int pair_fd;		    /* socketpair: the other end */

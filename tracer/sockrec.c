@@ -1,10 +1,22 @@
 /*
  * Recording what the socket syscalls of a traced process did (struct sock_rec in ptable.h).
  *
- * At the seccomp stop (syscall entry) the arguments and any address are copied; the thread is
- * let go with PTRACE_SYSCALL so that it stops once more at the syscall's exit, where the
- * result is known. An exit with a restart code (the call was interrupted, e.g. by our own
- * PTRACE_INTERRUPT) records nothing: the kernel re-executes the call, which traps again.
+ * At the seccomp stop (syscall entry) the arguments and any address are copied. Calls whose
+ * result lives only in rax (socket, accept, accept4) or that may block and be restarted
+ * (connect) or fail (bind, listen) are let go with PTRACE_SYSCALL so that they stop once more
+ * at the syscall's exit, where the result is known. An exit with a restart code (the call was
+ * interrupted, e.g. by our own PTRACE_INTERRUPT) records nothing: the kernel re-executes the
+ * call, which traps again.
+ *
+ * socketpair is let go with PTRACE_CONT: it never blocks, and its result is in the tracee's
+ * memory (sv[2]), read at the thread's next ptrace-stop, whatever it is (every stop comes
+ * after the call has returned to user space; a suspend stops every thread, so all are read
+ * before a checkpoint). That halves the stops of the call (measured: bench/run.sh sockpair
+ * row, see docs/architecture.md). A failed socketpair leaves sv[] as it was: whatever fds it
+ * names are checked against the kernel at the next suspend (sockrec_resolve()).
+ *
+ * No inode is read on the syscall's path: sockrec_resolve() reads them from /proc/PID/fd at
+ * suspend, where the kernel's view is what counts.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,18 +50,16 @@ static void read_addr(struct tracee_thread *t, uint64_t ptr, uint64_t len)
 		t->sc.addrlen = (socklen_t)len;
 }
 
-enum resume_how sockrec_enter(struct tracee_thread *t, const struct user_regs_struct *r)
+enum resume_how sockrec_enter(struct tracee_thread *t, long nr, const uint64_t *args)
 {
-	memset(&t->sc, 0, sizeof(t->sc));
-	t->sc.nr = (int)r->orig_rax;
-	t->sc.args[0] = r->rdi;
-	t->sc.args[1] = r->rsi;
-	t->sc.args[2] = r->rdx;
-	t->sc.args[3] = r->r10;
-	t->sc.args[4] = r->r8;
-	t->sc.args[5] = r->r9;
-	if (t->sc.nr == SYS_bind || t->sc.nr == SYS_connect)
-		read_addr(t, r->rsi, r->rdx);
+	t->sc.nr = (int)nr;
+	memcpy(t->sc.args, args, sizeof(t->sc.args));
+	t->sc.addrlen = 0;
+	t->sc.lazy = nr == SYS_socketpair;
+	if (t->sc.lazy)
+		return RESUME_CONT;
+	if (nr == SYS_bind || nr == SYS_connect)
+		read_addr(t, args[1], args[2]);
 	return RESUME_SYSCALL;
 }
 
@@ -90,7 +100,6 @@ static struct sock_rec *fresh_rec(struct tracee_proc *p, int fd)
 	s->fd = fd;
 	s->pair_fd = -1;
 	s->listen_fd = -1;
-	s->ino = read_sock_ino(p->pid, fd);
 	return s;
 }
 
@@ -139,11 +148,10 @@ void sockrec_exit(struct tracee_thread *t)
 {
 	struct tracee_proc *p = t->proc;
 	struct user_regs_struct r;
-	struct sock_rec *s, *s2;
+	struct sock_rec *s;
 	long ret;
-	int sv[2];
 
-	if (!t->sc.nr)
+	if (!t->sc.nr || t->sc.lazy)
 		return;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
 		goto out;
@@ -158,20 +166,6 @@ void sockrec_exit(struct tracee_thread *t)
 		s->domain = (int)t->sc.args[0];
 		s->type = (int)t->sc.args[1];
 		s->protocol = (int)t->sc.args[2];
-		break;
-	case SYS_socketpair:
-		if (ret < 0 || remote_read(t->tid, (raddr_t){ t->sc.args[3] }, sv, sizeof(sv)) < 0)
-			break;
-		s = fresh_rec(p, sv[0]);
-		s2 = fresh_rec(p, sv[1]);
-		if (!s || !s2)
-			break;
-		s->domain = s2->domain = (int)t->sc.args[0];
-		s->type = s2->type = (int)t->sc.args[1];
-		s->protocol = s2->protocol = (int)t->sc.args[2];
-		s->flags = s2->flags = SOCK_REC_PAIR | SOCK_REC_CONNECTED;
-		s->pair_fd = sv[1];
-		s2->pair_fd = sv[0];
 		break;
 	case SYS_bind:
 		if (ret < 0 || !(s = known_rec(p, (int)t->sc.args[0])))
@@ -204,6 +198,70 @@ void sockrec_exit(struct tracee_thread *t)
 	pr_debug("pid %d: %s -> %ld", p->pid, name_syscall(t->sc.nr), ret);
 out:
 	memset(&t->sc, 0, sizeof(t->sc));
+}
+
+static void record_pair(struct tracee_proc *p, const struct sock_call *sc, const int sv[2])
+{
+	struct sock_rec *s, *s2;
+
+	s = fresh_rec(p, sv[0]);
+	s2 = fresh_rec(p, sv[1]);
+	if (!s || !s2)
+		return;
+	s->domain = s2->domain = (int)sc->args[0];
+	s->type = s2->type = (int)sc->args[1];
+	s->protocol = s2->protocol = (int)sc->args[2];
+	s->flags = s2->flags = SOCK_REC_PAIR | SOCK_REC_CONNECTED;
+	s->pair_fd = sv[1];
+	s2->pair_fd = sv[0];
+}
+
+/* The thread's lazy call (socketpair) has returned: record what it wrote. */
+void sockrec_settle(struct tracee_thread *t)
+{
+	struct tracee_proc *p = t->proc;
+	raddr_t svp = { t->sc.args[3] };
+	int sv[2];
+
+	if (!t->sc.lazy)
+		return;
+	/* A thread that just died: its process's memory is read through the leader. */
+	if (remote_read(t->tid, svp, sv, sizeof(sv)) < 0 &&
+	    (t->tid == p->pid || remote_read(p->pid, svp, sv, sizeof(sv)) < 0)) {
+		pr_debug("pid %d: %s: cannot read its fds; not recorded", p->pid,
+			 name_syscall(t->sc.nr));
+	} else if (sv[0] < 0 || sv[1] < 0 || sv[0] == sv[1]) {
+		pr_debug("pid %d: %s: no fds (it failed); not recorded", p->pid,
+			 name_syscall(t->sc.nr));
+	} else {
+		record_pair(p, &t->sc, sv);
+		pr_debug("pid %d: %s -> [%d, %d]", p->pid, name_syscall(t->sc.nr), sv[0], sv[1]);
+	}
+	memset(&t->sc, 0, sizeof(t->sc));
+}
+
+/*
+ * Check every record against /proc/PID/fd (the process is stopped): fill in the inode of a
+ * new one, and drop one whose fd is no longer a socket or no longer the same socket (closed,
+ * and the number reused: close() and dup2() are not trapped; or a socketpair that failed).
+ */
+void sockrec_resolve(struct tracee_proc *p)
+{
+	struct sock_rec **pp = &p->socks, *s;
+	unsigned long ino;
+
+	while ((s = *pp)) {
+		ino = read_sock_ino(p->pid, s->fd);
+		if (!ino || (s->ino && s->ino != ino)) {
+			pr_debug("pid %d: fd %d is no longer the socket recorded; record dropped",
+				 p->pid, s->fd);
+			*pp = s->next;
+			free(s);
+			continue;
+		}
+		s->ino = ino;
+		pp = &s->next;
+	}
 }
 
 void sockrec_copy(struct tracee_proc *dst, const struct tracee_proc *src)

@@ -114,6 +114,7 @@ void suspend_check(struct tracee_proc *p)
 	if (n != 0)
 		return; /* new threads to wait for, or the process is going away */
 	p->phase = PP_SUSPENDED;
+	sockrec_resolve(p);
 	sockrec_log(p);
 	if (p->tracer->cfg.timings)
 		pr_info("pid %d: suspended %d threads in %ld us", p->pid, p->nthreads,

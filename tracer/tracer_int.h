@@ -64,8 +64,10 @@ void peer_serve_buffered(struct tracee_proc *p);
 void peer_output(struct tracee_proc *p);
 
 /* sockrec.c */
-enum resume_how sockrec_enter(struct tracee_thread *t, const struct user_regs_struct *r);
+enum resume_how sockrec_enter(struct tracee_thread *t, long nr, const uint64_t *args);
 void sockrec_exit(struct tracee_thread *t);
+void sockrec_settle(struct tracee_thread *t);
+void sockrec_resolve(struct tracee_proc *p);
 void sockrec_copy(struct tracee_proc *dst, const struct tracee_proc *src);
 void sockrec_exec(struct tracee_proc *p);
 void sockrec_free(struct tracee_proc *p);
