@@ -205,7 +205,7 @@ check: deps
 check-unit: unit
 	./tests/run-unit.sh $(UNIT_BINS)
 check-integration: all
-	./tests/run-integration.sh $(T)
+	./tests/run-integration.sh '$(T)'
 
 demo: deps
 	$(MAKE) all

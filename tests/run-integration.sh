@@ -20,7 +20,7 @@ failed=()
 limit=${DMTCP_TEST_TIMEOUT:-300}
 
 run_one() {
-	local t=$1 variant=$2 name log rc
+	local t=$1 variant=$2 name log rc reason
 	name=$(basename "$t" .sh)
 	log=$out/$name${variant:+.$variant}.log
 	local start=$SECONDS
@@ -34,7 +34,9 @@ run_one() {
 	case $rc in
 	0) pass=$((pass + 1)); echo "PASS $name${variant:+ [$variant]} (${secs}s)" ;;
 	77) skipn=$((skipn + 1))
-	    echo "SKIP $name${variant:+ [$variant]}: $(grep -v '^\s*$' "$log" | tail -n 1)" ;;
+	    reason=$(grep '^SKIP: ' "$log" | tail -n 1 | sed 's/^SKIP: //')
+	    [ -n "$reason" ] || reason=$(grep -v '^\s*$' "$log" | tail -n 1)
+	    echo "SKIP $name${variant:+ [$variant]}: $reason" ;;
 	*) failn=$((failn + 1)); failed+=("$name${variant:+ [$variant]}")
 	   [ $rc = 124 ] && echo "timed out after ${limit}s" >>"$log"
 	   echo "FAIL $name${variant:+ [$variant]} (exit $rc, ${secs}s); last lines of $log:"
