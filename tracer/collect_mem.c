@@ -384,6 +384,15 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 		 * end of [heap] is the best estimate: the break rounded up to a page. */
 		if (v->kind == CKPT_VMA_HEAP && p->mm.brk == p->mm.start_brk)
 			p->mm.brk = v->end;
+		if (v->kind == CKPT_VMA_VDSO) {
+			/*
+			 * The whole [vdso] (two pages here), never mapped back as data: on
+			 * another kernel the restorer finds its symbols in these pages and points
+			 * them at the new vdso (the proxy path).
+			 */
+			rc = add_run(p, &l, i, v->start, v->end);
+			continue;
+		}
 		if (w == WANT_NONE)
 			continue;
 		if (w == WANT_OBJECT) {
