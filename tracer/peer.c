@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +29,64 @@ static const char *proc_state(const struct tracee_proc *p)
 	return p->phase == PP_RUNNING ? "RUNNING" : "SUSPENDED";
 }
 
+/* The connection failed or ended: warn (a failed connect once per tracer) and close it. */
+static void peer_fail(struct tracee_proc *p, const char *what, int err)
+{
+	struct tracer *tr = p->tracer;
+
+	if (p->connecting) {
+		/* Could not reach the coordinator: the next new peer resolves it again and
+		 * connects the blocking way, which also tries its other addresses. */
+		if (!tr->connect_failed)
+			pr_warn("pid %d: cannot connect to the coordinator at %s:%d: %s; "
+				"new processes are not checkpointable", p->pid, tr->cfg.coord_host,
+				tr->cfg.coord_port, strerror(err));
+		tr->connect_failed = 1;
+		tr->coord_addrlen = 0;
+	} else {
+		pr_warn("pid %d: %s: %s", p->pid, what, strerror(err));
+	}
+	peer_close(p);
+}
+
+/*
+ * A new peer's connection, without waiting for it: the hello is queued and goes when the
+ * socket is writable (the event loop polls for it), so neither the tracer nor the process
+ * waits for the coordinator's accept. Returns the fd or -errno.
+ */
+static int connect_async(struct tracer *tr)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	char service[16];
+	int fd, one = 1;
+
+	if (!tr->coord_addrlen) {
+		snprintf(service, sizeof(service), "%d", tr->cfg.coord_port);
+		if (getaddrinfo(tr->cfg.coord_host, service, &hints, &res) != 0)
+			return -EHOSTUNREACH;
+		if (res->ai_addrlen > sizeof(tr->coord_addr)) {
+			freeaddrinfo(res);
+			return -EAFNOSUPPORT;
+		}
+		memcpy(&tr->coord_addr, res->ai_addr, res->ai_addrlen);
+		tr->coord_addrlen = res->ai_addrlen;
+		freeaddrinfo(res);
+	}
+	fd = socket(tr->coord_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&tr->coord_addr, tr->coord_addrlen) < 0 &&
+	    errno != EINPROGRESS) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 static void peer_send(struct tracee_proc *p, struct proto_msg *m)
 {
 	uint16_t type = m->type;
@@ -40,9 +101,11 @@ static void peer_send(struct tracee_proc *p, struct proto_msg *m)
 	}
 	proto_msg_free(m);
 	if (r < 0) {
-		pr_warn("pid %d: cannot send %s to the coordinator: %s", p->pid,
-			proto_type_name(type), strerror(-r));
-		peer_close(p);
+		char what[64];
+
+		snprintf(what, sizeof(what), "cannot send %s to the coordinator",
+			 proto_type_name(type));
+		peer_fail(p, what, -r);
 	}
 }
 
@@ -50,8 +113,12 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 {
 	struct tracer *tr = p->tracer;
 	struct proto_msg m;
-	int fl;
+	int fl, async = 0;
 
+	if (fd < 0 && !tr->connect_failed) {
+		fd = connect_async(tr);
+		async = fd >= 0;
+	}
 	if (fd < 0) {
 		fd = coord_tcp_connect(tr->cfg.coord_host, tr->cfg.coord_port,
 				       PEER_CONNECT_TIMEOUT_MS);
@@ -66,11 +133,14 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 		}
 		tr->connect_failed = 0;
 	}
-	fl = fcntl(fd, F_GETFL);
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (!async) {
+		fl = fcntl(fd, F_GETFL);
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
 	proto_conn_init(&p->conn, fd);
 	p->conn_open = 1;
+	p->connecting = async;
 
 	proto_msg_init(&m, MSG_HELLO);
 	proto_put_str(&m, F_ROLE, "peer");
@@ -105,6 +175,7 @@ void peer_close(struct tracee_proc *p)
 	proto_conn_free(&p->conn);
 	p->conn.fd = -1;
 	p->conn_open = 0;
+	p->connecting = 0;
 }
 
 void peer_update(struct tracee_proc *p, const char *state)
@@ -283,6 +354,8 @@ static void on_message(struct tracee_proc *p, const struct proto_in *in)
 	switch (in->type) {
 	case MSG_WELCOME:
 		p->welcomed = 1;
+		p->connecting = 0;
+		p->tracer->connect_failed = 0;
 		if (proto_get_u64(in, F_PEER_ID, &v) == 0)
 			p->peer_id = v;
 		if ((s = proto_get_str(in, F_COMPID)))
@@ -354,8 +427,12 @@ void peer_input(struct tracee_proc *p)
 	peer_serve_buffered(p);
 	if (lost && p->conn_open) {
 		/* The program keeps running; it is just no longer checkpointable. */
-		pr_warn("pid %d: lost the connection to the coordinator", p->pid);
-		peer_close(p);
+		if (p->connecting) {
+			peer_fail(p, NULL, r < 0 ? -r : ECONNRESET);
+		} else {
+			pr_warn("pid %d: lost the connection to the coordinator", p->pid);
+			peer_close(p);
+		}
 	}
 }
 
@@ -363,8 +440,6 @@ void peer_output(struct tracee_proc *p)
 {
 	int r = proto_conn_flush(&p->conn);
 
-	if (r < 0) {
-		pr_warn("pid %d: cannot write to the coordinator: %s", p->pid, strerror(-r));
-		peer_close(p);
-	}
+	if (r < 0)
+		peer_fail(p, "cannot write to the coordinator", -r);
 }

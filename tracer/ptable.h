@@ -135,6 +135,7 @@ struct tracee_proc {
 	/* The coordinator peer for this process. */
 	struct proto_conn conn;
 	int conn_open;
+	int connecting; /* non-blocking connect under way: no WELCOME read yet */
 	int welcomed;
 	uint64_t peer_id;
 	char compid[128];

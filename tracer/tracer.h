@@ -54,6 +54,8 @@ struct tracer {
 	struct tracee_thread *thash[TRACER_TID_HASH];
 	pid_t root_pid; /* the spawned program, 0 when none */
 	int connect_failed; /* the last peer connection failed (warned once) */
+	struct sockaddr_storage coord_addr; /* resolved once for new peers (peer.c) */
+	socklen_t coord_addrlen;	    /* 0: not resolved yet */
 	int hello_pending;  /* some new process still has to announce itself */
 	void (*on_root_exit)(struct tracer *tr, int wstatus, void *arg);
 	void *on_root_exit_arg;
