@@ -213,6 +213,8 @@ demo: deps
 
 bench: all
 	./bench/run.sh
+	./bench/ckpt_bench.sh
+	./bench/restart_bench.sh
 
 # ---- install --------------------------------------------------------------------------------
 install: all
