@@ -79,10 +79,13 @@ void coord_opts_from_env(struct coord_opts *o)
 	if (v) {
 		int p = coord_parse_port(v);
 
-		if (p < 0)
-			pr_warn("%s='%s' is not a port number (0..65535); ignored", which, v);
-		else
+		if (p < 0) {
+			o->port = -2;
+			o->bad_env = which;
+			o->bad_val = v;
+		} else {
 			o->port = p;
+		}
 	}
 }
 
@@ -301,6 +304,10 @@ int coord_ensure(struct coord_opts *o)
 {
 	int fd, port;
 
+	if (o->port == -2) {
+		pr_err("%s='%s' is not a port number (0..65535)", o->bad_env, o->bad_val);
+		return -EINVAL;
+	}
 	if (o->port < 0)
 		o->port = DMTCP_DEFAULT_PORT;
 	if (o->mode != COORD_NEW && o->port != 0) {

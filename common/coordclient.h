@@ -20,7 +20,10 @@ enum coord_mode {
 
 struct coord_opts {
 	char host[256];
-	int port;	       /* -1: not given anywhere -> default; 0: let a new coordinator pick */
+	int port;	       /* -1: not given anywhere -> default; 0: let a new coordinator pick;
+				  -2: the environment's value is not a port (bad_env names it) */
+	const char *bad_env;   /* "DMTCP_COORD_PORT" or "DMTCP_PORT" when port == -2 */
+	const char *bad_val;
 	enum coord_mode mode;
 	const char *port_file; /* --port-file: where the coordinator writes the port it took */
 	const char *ckptdir;   /* passed on to a coordinator we start (may be NULL) */
@@ -28,7 +31,9 @@ struct coord_opts {
 	int quiet;
 };
 
-/* Defaults, then environment; command-line parsing overrides fields afterwards. */
+/* Defaults, then environment; command-line parsing overrides fields afterwards. A port in the
+ * environment that is not a number is an error reported by coord_ensure(), unless the
+ * command line gave a port: joining the default port instead could join another computation. */
 void coord_opts_from_env(struct coord_opts *o);
 
 /* TCP connect with a bound on the time; returns fd or -errno. */

@@ -257,6 +257,8 @@ int main(int argc, char **argv)
 		bad_usage("%s", "no command given");
 
 	fd = coord_ensure(&o);
+	if (fd == -EINVAL)
+		return RC_USAGE; /* a bad DMTCP_COORD_PORT: a usage error, already reported */
 	if (fd < 0)
 		return RC_COORD;
 	proto_msg_init(&m, MSG_HELLO);

@@ -402,6 +402,8 @@ int main(int argc, char **argv)
 		die("cannot set DMTCP_GZIP: %s", strerror(errno));
 
 	coord_fd = coord_ensure(&o.coord);
+	if (coord_fd == -EINVAL)
+		exit(fail_rc()); /* a bad DMTCP_COORD_PORT, already reported */
 	if (coord_fd < 0)
 		die("cannot reach a coordinator (%s mode, %s:%d)",
 		    o.coord.mode == COORD_JOIN ? "--join-coordinator" :

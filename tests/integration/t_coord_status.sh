@@ -65,6 +65,13 @@ err=$(run_user "$BIN/dmtcp_command" -p "$dead" -s 2>&1); rc=$?
 echo "$err" | grep -q "no coordinator at 127.0.0.1:$dead: Connection refused" || fail "dead port message: $err"
 err=$(DMTCP_COORD_PORT=$dead run_user "$BIN/dmtcp_command" -s 2>&1); rc=$?
 [ $rc = 2 ] || fail "dead port from the environment: exit $rc ($err)"
+# A port in the environment that is not a number: a usage error, not the default port.
+err=$(DMTCP_COORD_PORT=77x9 run_user "$BIN/dmtcp_command" -s 2>&1); rc=$?
+[ $rc = 1 ] || fail "DMTCP_COORD_PORT=77x9: exit $rc ($err)"
+echo "$err" | grep -q "DMTCP_COORD_PORT='77x9' is not a port number" || fail "bad env port message: $err"
+# ...unless -p gives the port.
+err=$(DMTCP_COORD_PORT=77x9 run_user "$BIN/dmtcp_command" -p "$dead" -s 2>&1); rc=$?
+[ $rc = 2 ] || fail "-p over a bad DMTCP_COORD_PORT: exit $rc ($err)"
 
 # Bad usage: exit 1 with a message naming the problem.
 for args in "" "--bogus" "-s -l" "-i" "-i abc" "-p notaport -s" "-p 70000 -s"; do

@@ -73,6 +73,7 @@ expect_fail 99 "needs an argument" --port-file
 expect_fail 99 "no program to launch" -j
 DMTCP_FAIL_RC=77 DMTCP_SIGCKPT=x expect_fail 77 "DMTCP_SIGCKPT" "${mk[@]}"
 DMTCP_GZIP=maybe expect_fail 99 "DMTCP_GZIP='maybe' is not a boolean" "${mk[@]}"
+DMTCP_COORD_PORT=x7 expect_fail 99 "DMTCP_COORD_PORT='x7' is not a port number" "${mk[@]}"
 DMTCP_CHECKPOINT_INTERVAL=-3 expect_fail 99 "DMTCP_CHECKPOINT_INTERVAL must be a number" "${mk[@]}"
 DMTCP_FAIL_RC=123 expect_fail 123 "unknown option" --nope "${mk[@]}"
 run_user "$BIN/dmtcp_launch" --help | grep -q -- '--join-coordinator' || fail "--help lacks options"

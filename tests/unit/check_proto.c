@@ -460,7 +460,7 @@ START_TEST(test_ids_and_numbers)
 }
 END_TEST
 
-/* Environment defaults: DMTCP_COORD_* wins over DMTCP_*, garbage is ignored. */
+/* Environment defaults: DMTCP_COORD_* wins over DMTCP_*, garbage is an error. */
 START_TEST(test_opts_env)
 {
 	struct coord_opts o;
@@ -484,9 +484,13 @@ START_TEST(test_opts_env)
 	coord_opts_from_env(&o);
 	ck_assert_str_eq(o.host, "new");
 	ck_assert_int_eq(o.port, 4321);
+	/* Garbage is remembered and refused by coord_ensure(), unless a -p overrides it. */
 	setenv("DMTCP_COORD_PORT", "nope", 1);
 	coord_opts_from_env(&o);
-	ck_assert_int_eq(o.port, -1);
+	ck_assert_int_eq(o.port, -2);
+	ck_assert_str_eq(o.bad_env, "DMTCP_COORD_PORT");
+	ck_assert_int_eq(coord_ensure(&o), -EINVAL);
+	unsetenv("DMTCP_COORD_PORT");
 }
 END_TEST
 
