@@ -10,13 +10,14 @@
  *   - traced: the seccomp filter installed, then held at the gate until the tracer has
  *     seized us;
  *   - pending signals queued back (they stay blocked until rt_sigreturn sets the saved mask),
- *     interval timers armed;
+ *     interval timers and POSIX timers (with their ids) armed;
  *   - prepare_restore(): the point of no return.
  */
 #include "restart/restart_proc.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -181,6 +183,80 @@ static void restore_itimers(const struct ckpt_proc *p)
 	}
 }
 
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS	 77
+#define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
+#define PR_TIMER_CREATE_RESTORE_IDS_ON	 1
+#endif
+
+/* The kernel's struct sigevent for timer_create (glibc's has the same layout on x86_64). */
+struct k_sigevent {
+	uint64_t value;
+	int32_t signo;
+	int32_t notify;
+	int32_t tid;
+	int32_t pad[11];
+};
+
+/*
+ * POSIX timers with their ids: PR_TIMER_CREATE_RESTORE_IDS (Linux 6.16) makes timer_create
+ * take the id from its third argument. Armed last, like the itimers. A timer that signalled
+ * one thread other than the main one cannot be aimed at it before the restorer made it, so it
+ * signals the process instead, with a warning.
+ */
+static void restore_posix_timers(const struct ckpt_proc *p)
+{
+	int exact = 1;
+	uint32_t i;
+
+	if (!p->sig || !p->sig->ntimers)
+		return;
+	if (prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON, 0, 0, 0) < 0) {
+		pr_warn("pid %d: this kernel cannot recreate timers with their ids; they get new ones",
+			p->pid);
+		exact = 0;
+	}
+	for (i = 0; i < p->sig->ntimers; i++) {
+		const struct ckpt_posix_timer *t = &p->sig->timers[i];
+		struct k_sigevent ev;
+		int id = t->id;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.value = t->sigval;
+		ev.signo = t->signo;
+		ev.notify = t->notify;
+		ev.tid = t->notify_tid;
+		if ((t->notify & 4 /* SIGEV_THREAD_ID */) && t->notify_tid != getpid()) {
+			pr_warn("pid %d: timer %d signalled thread %d; it now signals the process",
+				p->pid, t->id, t->notify_tid);
+			ev.notify &= ~4;
+			ev.tid = 0;
+		} else if (ev.notify & 4) {
+			ev.tid = getpid();
+		}
+		if (syscall(SYS_timer_create, t->clock, &ev, &id) < 0) {
+			pr_warn("pid %d: cannot recreate timer %d: %s", p->pid, t->id,
+				strerror(errno));
+			continue;
+		}
+		if (id != t->id)
+			pr_warn("pid %d: timer %d came back as timer %d", p->pid, t->id, id);
+		if (p->sig->timer_source == CKPT_SIGSRC_TRACEE && t->value_ns) {
+			struct itimerspec its = {
+				.it_interval = { t->interval_ns / 1000000000ull,
+						 t->interval_ns % 1000000000ull },
+				.it_value = { t->value_ns / 1000000000ull, t->value_ns % 1000000000ull },
+			};
+
+			if (syscall(SYS_timer_settime, id, 0, &its, NULL) < 0)
+				pr_warn("pid %d: cannot re-arm timer %d: %s", p->pid, id,
+					strerror(errno));
+		}
+	}
+	if (exact)
+		prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0);
+}
+
 int restart_proc_run(int idx, void *arg)
 {
 	struct restart_ctx *c = arg;
@@ -222,6 +298,7 @@ int restart_proc_run(int idx, void *arg)
 	restore_req_set_log(req, 2, fail_rc());
 	prepare_tree_detach(&c->tree);
 	restore_itimers(&im->proc);
+	restore_posix_timers(&im->proc);
 	r = prepare_restore(req);
 	/* Still ourselves: nothing was lost, but the channel to the restart is closed. */
 	pr_err("%s: pid %d: the restore failed before its point of no return: %s", im->path,

@@ -10,7 +10,9 @@
  *    read-only region with data, a PROT_NONE guard region, and malloc still working;
  *  - signals: a SIGUSR1 handler (SA_ONSTACK, with a mask) that must run on the alternate
  *    stack, SIGHUP ignored, SIGUSR2 blocked and pending the whole time;
- *  - timers: ITIMER_REAL every 10 ms with a SIGALRM handler: ticks keep coming;
+ *  - timers: ITIMER_REAL every 10 ms with a SIGALRM handler, and a POSIX timer
+ *    (CLOCK_MONOTONIC, SIGRTMIN+1 with a sigval, every 10 ms): both keep ticking, and the
+ *    POSIX timer keeps its id, interval and sigval;
  *  - AVX: ymm8 holds a pattern across the nanosleep syscall a checkpoint interrupts.
  * PASS at LIMIT.
  */
@@ -35,7 +37,7 @@
 	} while (0)
 
 static long g_n;
-static volatile sig_atomic_t usr1_runs, usr1_on_alt, alarm_ticks;
+static volatile sig_atomic_t usr1_runs, usr1_on_alt, alarm_ticks, rt_ticks, rt_bad_value;
 static char *alt_lo, *alt_hi;
 
 static void on_usr1(int sig)
@@ -45,6 +47,15 @@ static void on_usr1(int sig)
 	(void)sig;
 	usr1_runs++;
 	usr1_on_alt = &here >= alt_lo && &here < alt_hi;
+}
+
+static void on_rt(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	rt_ticks++;
+	if (si->si_value.sival_int != 4242)
+		rt_bad_value = 1;
 }
 
 static void on_alarm(int sig)
@@ -109,7 +120,10 @@ int main(int argc, char **argv)
 	struct itimerval it;
 	stack_t ss;
 	sigset_t set;
-	long limit, ticks_seen = 0;
+	long limit, ticks_seen = 0, rt_seen = 0;
+	struct sigevent sev;
+	timer_t tid;
+	struct itimerspec its;
 	int fd, have_avx = __builtin_cpu_supports("avx");
 	FILE *f;
 
@@ -180,6 +194,20 @@ int main(int argc, char **argv)
 	it.it_interval.tv_usec = 10000;
 	it.it_value = it.it_interval;
 	setitimer(ITIMER_REAL, &it, NULL);
+	sa.sa_sigaction = on_rt;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGRTMIN + 1, &sa, NULL);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGRTMIN + 1;
+	sev.sigev_value.sival_int = 4242;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &tid))
+		FAIL("timer_create: %m");
+	its.it_interval.tv_sec = 0;
+	its.it_interval.tv_nsec = 10 * 1000 * 1000;
+	its.it_value = its.it_interval;
+	if (timer_settime(tid, 0, &its, NULL))
+		FAIL("timer_settime: %m");
 
 	f = fopen(argv[1], "w");
 	if (!f)
@@ -242,7 +270,14 @@ int main(int argc, char **argv)
 			if (alarm_ticks <= ticks_seen)
 				FAIL("no SIGALRM tick in 20 steps");
 			ticks_seen = alarm_ticks;
+			if (rt_ticks <= rt_seen)
+				FAIL("no POSIX timer tick in 20 steps");
+			rt_seen = rt_ticks;
 		}
+		if (rt_bad_value)
+			FAIL("POSIX timer signal came with another sigval");
+		if (timer_gettime(tid, &its) || its.it_interval.tv_nsec != 10 * 1000 * 1000)
+			FAIL("POSIX timer %ld: %m or its interval changed", (long)(intptr_t)tid);
 		if (have_avx) {
 			if (!avx_ok())
 				FAIL("ymm8 changed across a syscall");
