@@ -345,8 +345,12 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 	ptable_del_proc(tr, p);
 }
 
-/* Announce the processes born since the last call to the coordinator. */
-static void open_new_peers(struct tracer *tr)
+/*
+ * Announce the processes born since the last call to the coordinator. Called by the event
+ * loop once every ready wait status is handled, so that a child whose first stop is already
+ * queued is let go before the tracer spends time on its connection.
+ */
+void events_open_new_peers(struct tracer *tr)
 {
 	struct tracee_proc *p;
 
@@ -451,6 +455,4 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno != ESRCH)
 			pr_warn("tid %d: PTRACE_INTERRUPT failed: %s", t->tid, strerror(errno));
 	}
-	if (tr->hello_pending)
-		open_new_peers(tr);
 }

@@ -252,6 +252,10 @@ static void suspend_tree(struct tracer *tr, uint64_t gen)
 {
 	struct tracee_proc *q;
 
+	/* A newborn of the wait statuses being handled right now is not announced yet (the
+	 * event loop does it after them): it is part of the tree all the same. */
+	if (tr->hello_pending)
+		events_open_new_peers(tr);
 	for (q = tr->procs; q; q = q->next) {
 		if (q->phase != PP_RUNNING || q->nocheckpoint || !q->conn_open || q->ghost)
 			continue;

@@ -42,6 +42,7 @@ int probe_features(struct tracer_features *feat);
 
 /* events.c */
 void events_handle(struct tracer *tr, pid_t tid, int status);
+void events_open_new_peers(struct tracer *tr);
 void thread_resume(struct tracee_thread *t, enum resume_how how, int sig);
 void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status);
 
