@@ -72,9 +72,15 @@ for mode in cheap compute fork sockpair; do
 	printf '%-9s %10s %10s %12s %10s %10s   %9s %9s\n' "$mode" "${res[bare]}" "${res[allow]}" \
 		"${res[allow-nospec]}" "${res[linear]}" "${res[launch]}" \
 		"$(ratio "${res[launch]}" "${res[bare]}")x" "$(ratio "${res[launch]}" "${res[allow]}")x"
+	# socketpair stops once (its seccomp stop), close not at all: the difference is the
+	# round trip of one ptrace-stop through the tracer, the floor of any trapped call.
+	[ "$mode" = sockpair ] && stop_ns=$(awk -v a="${res[launch]}" -v b="${res[bare]}" \
+		'BEGIN { printf "%.0f", a - b }')
 	unset res
 done
 echo "targets: cheap <= 1.02x the floor (allow); compute <= 1.01x bare; fork and sockpair <= 1.5x bare"
+echo "one ptrace-stop round trip (sockpair launch - bare; one stop per iteration): ${stop_ns:-?} ns;"
+echo "a fork pays two (PTRACE_EVENT_FORK, the child's first stop) plus its peer's connect + hello"
 
 # Suspend + resume of a 64-thread process.
 threads_bench() {
