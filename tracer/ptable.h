@@ -49,6 +49,8 @@ enum resume_how {
 struct sock_call {
 	int nr;		/* syscall number, 0 when none is pending */
 	int lazy;	/* no syscall-exit stop: settled at the thread's next stop */
+	int sv_before[2]; /* socketpair: sv[] as it was at entry ... */
+	int sv_known;	  /* ... if it could be read */
 	uint64_t args[6];
 	uint8_t addr[sizeof(struct sockaddr_storage)]; /* address argument read at entry */
 	socklen_t addrlen;

@@ -12,8 +12,14 @@
  * memory (sv[2]), read at the thread's next ptrace-stop, whatever it is (every stop comes
  * after the call has returned to user space; a suspend stops every thread, so all are read
  * before a checkpoint). That halves the stops of the call (measured: bench/run.sh sockpair
- * row, see docs/architecture.md). A failed socketpair leaves sv[] as it was: whatever fds it
- * names are checked against the kernel at the next suspend (sockrec_resolve()).
+ * row, see docs/architecture.md). The result code is not seen, so a failure must be told
+ * from sv[]: one refused early (bad flags, bad pointer) leaves sv[] as it was, which is why
+ * sv[] is also read at entry (unchanged means it failed, or returned the same two numbers
+ * again, as a loop that closes its pair and makes another does: believed only if those fds
+ * are recorded as a pair already). One that fails later (e.g. EOPNOTSUPP for AF_INET) has
+ * already written the numbers of the two fds it then releases (measured on 6.18): such a
+ * record names fds that are no sockets, or other sockets, and is dropped or overwritten
+ * when they are (re)used by a trapped call, or at the next suspend (sockrec_resolve()).
  *
  * No inode is read on the syscall's path: sockrec_resolve() reads them from /proc/PID/fd at
  * suspend, where the kernel's view is what counts.
@@ -56,8 +62,11 @@ enum resume_how sockrec_enter(struct tracee_thread *t, long nr, const uint64_t *
 	memcpy(t->sc.args, args, sizeof(t->sc.args));
 	t->sc.addrlen = 0;
 	t->sc.lazy = nr == SYS_socketpair;
-	if (t->sc.lazy)
+	if (t->sc.lazy) {
+		t->sc.sv_known = remote_read(t->tid, (raddr_t){ args[3] }, t->sc.sv_before,
+					     sizeof(t->sc.sv_before)) == 0;
 		return RESUME_CONT;
+	}
 	if (nr == SYS_bind || nr == SYS_connect)
 		read_addr(t, args[1], args[2]);
 	return RESUME_SYSCALL;
@@ -216,6 +225,15 @@ static void record_pair(struct tracee_proc *p, const struct sock_call *sc, const
 	s2->pair_fd = sv[0];
 }
 
+/* fds sv[0] and sv[1] are recorded as the two ends of one socketpair. */
+static int is_recorded_pair(struct tracee_proc *p, const int sv[2])
+{
+	const struct sock_rec *a = ptable_sock(p, sv[0]), *b = ptable_sock(p, sv[1]);
+
+	return a && b && (a->flags & SOCK_REC_PAIR) && (b->flags & SOCK_REC_PAIR) &&
+	       a->pair_fd == sv[1] && b->pair_fd == sv[0];
+}
+
 /* The thread's lazy call (socketpair) has returned: record what it wrote. */
 void sockrec_settle(struct tracee_thread *t)
 {
@@ -230,8 +248,10 @@ void sockrec_settle(struct tracee_thread *t)
 	    (t->tid == p->pid || remote_read(p->pid, svp, sv, sizeof(sv)) < 0)) {
 		pr_debug("pid %d: %s: cannot read its fds; not recorded", p->pid,
 			 name_syscall(t->sc.nr));
-	} else if (sv[0] < 0 || sv[1] < 0 || sv[0] == sv[1]) {
-		pr_debug("pid %d: %s: no fds (it failed); not recorded", p->pid,
+	} else if (sv[0] < 0 || sv[1] < 0 || sv[0] == sv[1] ||
+		   (t->sc.sv_known && sv[0] == t->sc.sv_before[0] &&
+		    sv[1] == t->sc.sv_before[1] && !is_recorded_pair(p, sv))) {
+		pr_debug("pid %d: %s: sv[] not written (it failed); not recorded", p->pid,
 			 name_syscall(t->sc.nr));
 	} else {
 		record_pair(p, &t->sc, sv);

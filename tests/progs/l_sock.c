@@ -3,9 +3,14 @@
  * until DIR/stop exists:
  *   a TCP listener bound to 127.0.0.1 (port printed), a client connected to it, the
  *   accepted end, a unix socketpair, and a unix datagram socket bound to DIR/sock.
- * Prints "READY <port> <listen-fd> <client-fd> <accepted-fd> <pair0> <pair1> <unix-fd>".
+ * Also what must leave no record: a socketpair that fails while its sv[] holds the
+ * listener's and the client's fds, and a socketpair closed again, one of its numbers reused
+ * by /dev/null.
+ * Prints "READY <port> <listen-fd> <client-fd> <accepted-fd> <pair0> <pair1> <unix-fd>
+ * <devnull-fd> <closed-fd>".
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +28,7 @@ int main(int argc, char **argv)
 	socklen_t len = sizeof(sa);
 	char stop[4096];
 	struct stat st;
-	int l, c, a, sv[2], u;
+	int l, c, a, sv[2], u, bad[2], gone[2], nul;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: l_sock DIR\n");
@@ -52,7 +57,25 @@ int main(int argc, char **argv)
 		perror("unix bind");
 		return 2;
 	}
-	printf("READY %d %d %d %d %d %d %d\n", ntohs(sa.sin_port), l, c, a, sv[0], sv[1], u);
+	bad[0] = l;
+	bad[1] = c;
+	if (socketpair(AF_INET, SOCK_STREAM, 0, bad) == 0) {
+		fprintf(stderr, "socketpair(AF_INET) succeeded\n");
+		return 2;
+	}
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, gone) < 0) {
+		perror("socketpair");
+		return 2;
+	}
+	close(gone[0]);
+	close(gone[1]);
+	nul = open("/dev/null", O_RDONLY);
+	if (nul != gone[0]) {
+		fprintf(stderr, "/dev/null got fd %d, not %d\n", nul, gone[0]);
+		return 2;
+	}
+	printf("READY %d %d %d %d %d %d %d %d %d\n", ntohs(sa.sin_port), l, c, a, sv[0], sv[1], u,
+	       nul, gone[1]);
 	fflush(stdout);
 	snprintf(stop, sizeof(stop), "%s/stop", argv[1]);
 	while (stat(stop, &st) != 0)
