@@ -111,6 +111,32 @@ int image_begin_pages(struct image_writer *w, uint32_t type);
 int image_add_pages(struct image_writer *w, uint64_t vaddr, const void *buf, size_t len);
 int image_add_pages_fd(struct image_writer *w, uint64_t vaddr, int fd, size_t len);
 
+/*
+ * Raw page data that someone else writes into the file (compression off only), e.g. the
+ * parasite straight from the target's memory: one copy instead of a read into the caller and
+ * a write.
+ *
+ * image_reserve_pages() adds the run [vaddr, vaddr + len) like image_add_pages() and reserves
+ * its len bytes: *fd and *off say where they go (pwrite only: the fd's offset must not move;
+ * the fd stays the writer's). Reservations made one after the other are contiguous. The first
+ * one after image_begin_pages() or image_complete_pages() must start a chunk, i.e. nothing may
+ * be left staged by image_add_pages() (a total that is not a multiple of the chunk size).
+ * image_complete_pages() then indexes every byte reserved since: ncrcs must be
+ * ceil(bytes / chunk size) and crcs[i] the CRC-32C of chunk i (image_writer_chunk_size());
+ * crcs NULL: the container reads the bytes back to checksum them (pread, one more copy). A
+ * short last chunk ends the section's page data: only image_end_section() may follow.
+ * Reserved bytes never completed make image_end_section() fail. image_fail_pages() is how the
+ * caller reports that its writing failed: it poisons the writer, so image_discard() removes
+ * the file, and returns err.
+ */
+int image_reserve_pages(struct image_writer *w, uint64_t vaddr, size_t len, int *fd,
+			uint64_t *off);
+int image_complete_pages(struct image_writer *w, const uint32_t *crcs, uint32_t ncrcs);
+int image_fail_pages(struct image_writer *w, int err, const char *what);
+uint32_t image_writer_chunk_size(const struct image_writer *w);
+/* Whether the writer compresses (image_reserve_pages() is then refused). */
+int image_writer_compresses(const struct image_writer *w);
+
 /* Ends the open section of either kind. */
 int image_end_section(struct image_writer *w);
 

@@ -74,6 +74,9 @@ struct image_writer {
 	uint64_t raw_len;
 	uint8_t *stage;	    /* partial chunk when compression is off */
 	uint32_t stage_len;
+	uint64_t resv_len;  /* bytes reserved by image_reserve_pages(), not yet completed */
+	uint64_t resv_off;  /* where they start in the file */
+	int pages_sealed;   /* a short chunk was completed: no more page data in this section */
 
 	uint64_t total_raw;
 

@@ -4,7 +4,8 @@
  *
  * Without compression, whole chunks of the caller's memory go to the file with one pwrite
  * each (the only copy is the kernel's into the page cache); partial chunks collect in a stage
- * buffer. With compression, slots[] is a ring of chunk buffers: the caller fills slot
+ * buffer. Or the caller reserves file space and writes it itself (image_reserve_pages(), e.g.
+ * the parasite from the target's memory), then hands over the chunk checksums. With compression, slots[] is a ring of chunk buffers: the caller fills slot
  * fill_seq % nslots and marks it QUEUED; workers compress QUEUED slots, lowest sequence first;
  * the caller writes DONE slots strictly in sequence order (write_seq), which frees them. The
  * caller blocks only when the slot it wants to fill is still in flight, which bounds memory to
@@ -14,6 +15,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +431,8 @@ int image_begin_pages(struct image_writer *w, uint32_t type)
 	w->data_len = 0;
 	w->raw_len = 0;
 	w->stage_len = 0;
+	w->resv_len = 0;
+	w->pages_sealed = 0;
 	return wr_begin(w, type, IMAGE_KIND_PAGES);
 }
 
@@ -461,10 +465,26 @@ static int add_run(struct image_writer *w, uint64_t vaddr, size_t len)
 	return 0;
 }
 
+/* Page data may be added: no reservation pending, no short chunk completed. */
+static int check_more_pages(struct image_writer *w, const char *op)
+{
+	if (w->resv_len) {
+		pr_err("%s: %s while reserved page bytes are not completed", w->tmp_path, op);
+		return -EINVAL;
+	}
+	if (w->pages_sealed) {
+		pr_err("%s: %s after a short chunk ended the page data", w->tmp_path, op);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int add_pages(struct image_writer *w, uint64_t vaddr, struct feed *f, size_t len)
 {
 	int ret = wr_check_state(w, 1, "image_add_pages");
 
+	if (!ret && w->sec_kind == IMAGE_KIND_PAGES)
+		ret = check_more_pages(w, "image_add_pages");
 	if (!ret)
 		ret = add_run(w, vaddr, len);
 	if (ret || !len)
@@ -488,6 +508,137 @@ int image_add_pages_fd(struct image_writer *w, uint64_t vaddr, int fd, size_t le
 	return add_pages(w, vaddr, &f, len);
 }
 
+uint32_t image_writer_chunk_size(const struct image_writer *w)
+{
+	return w->chunk_size;
+}
+
+int image_writer_compresses(const struct image_writer *w)
+{
+	return w->compress;
+}
+
+int image_reserve_pages(struct image_writer *w, uint64_t vaddr, size_t len, int *fd,
+			uint64_t *off)
+{
+	int ret = wr_check_state(w, 1, "image_reserve_pages");
+
+	if (ret)
+		return ret;
+	if (w->compress) {
+		pr_err("%s: image_reserve_pages with compression on", w->tmp_path);
+		return -EINVAL;
+	}
+	if (w->sec_kind == IMAGE_KIND_PAGES && w->pages_sealed)
+		return check_more_pages(w, "image_reserve_pages");
+	if (w->sec_kind == IMAGE_KIND_PAGES && !w->resv_len && w->stage_len) {
+		pr_err("%s: image_reserve_pages after %u bytes of a partial chunk", w->tmp_path,
+		       w->stage_len);
+		return -EINVAL;
+	}
+	ret = add_run(w, vaddr, len);
+	if (ret)
+		return ret;
+	if (!w->resv_len) {
+		/* The buffered bytes go first, so that off is where the file really ends. */
+		ret = wr_flush_wbuf(w);
+		if (ret)
+			return ret;
+		w->resv_off = w->off;
+	}
+	*fd = w->fd;
+	*off = w->off;
+	w->off += len;
+	w->resv_len += len;
+	w->raw_len += len;
+	w->total_raw += len;
+	return 0;
+}
+
+/*
+ * Reads chunk [off, off + len) back from the file and checksums it, through a read-only fd of
+ * its own (the writer's fd is write-only); *rfd is opened on first use.
+ */
+static int crc_read_back(struct image_writer *w, int *rfd, uint64_t off, uint32_t len,
+			 uint32_t *crc)
+{
+	uint32_t done = 0;
+
+	if (*rfd < 0) {
+		*rfd = openat(w->dirfd, w->tmp_name, O_RDONLY | O_CLOEXEC);
+		if (*rfd < 0)
+			return wr_fail(w, -errno, "cannot reopen the image to checksum page bytes");
+	}
+	while (done < len) {
+		ssize_t n = pread(*rfd, w->stage, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return wr_fail(w, n < 0 ? -errno : -EIO, "cannot read reserved page bytes back");
+		*crc = crc32c(done ? *crc : 0, w->stage, (size_t)n);
+		done += (uint32_t)n;
+	}
+	return 0;
+}
+
+int image_complete_pages(struct image_writer *w, const uint32_t *crcs, uint32_t ncrcs)
+{
+	uint64_t left, off, need;
+	uint32_t i;
+	int rfd = -1, ret = wr_check_state(w, 1, "image_complete_pages");
+
+	if (ret)
+		return ret;
+	if (w->sec_kind != IMAGE_KIND_PAGES || !w->resv_len) {
+		pr_err("%s: image_complete_pages without reserved page bytes", w->tmp_path);
+		return -EINVAL;
+	}
+	need = (w->resv_len + w->chunk_size - 1) / w->chunk_size;
+	if (crcs && ncrcs != need) {
+		char what[96];
+
+		/* The bytes are in the file but cannot be indexed: the image is lost. */
+		snprintf(what, sizeof(what), "%u chunk checksums given for %llu chunks", ncrcs,
+			 (unsigned long long)need);
+		return wr_fail(w, -EINVAL, what);
+	}
+	left = w->resv_len;
+	off = w->resv_off;
+	for (i = 0; left && !ret; i++) {
+		uint32_t len = left < w->chunk_size ? (uint32_t)left : w->chunk_size;
+		struct image_chunk_out c = { .comp = IMAGE_COMP_NONE, .stored_len = len };
+
+		if (crcs)
+			c.crc = crcs[i];
+		else
+			ret = crc_read_back(w, &rfd, off, len, &c.crc);
+		if (!ret)
+			ret = index_chunk(w, &c, len);
+		off += len;
+		left -= len;
+		if (len < w->chunk_size)
+			w->pages_sealed = 1;
+	}
+	if (rfd >= 0)
+		close(rfd);
+	if (!ret)
+		w->resv_len = 0;
+	return ret;
+}
+
+int image_fail_pages(struct image_writer *w, int err, const char *what)
+{
+	if (err >= 0)
+		err = -EIO;
+	if (!what) { /* e.g. -ESRCH: an event the caller reports, not an error to print */
+		if (!w->err)
+			w->err = err;
+		return err;
+	}
+	return wr_fail(w, err, what);
+}
+
 /* Appends bytes of the page index to the payload. */
 static int emit_payload(struct image_writer *w, const void *buf, size_t len)
 {
@@ -501,6 +652,8 @@ int wr_end_pages(struct image_writer *w)
 	struct image_pidx tail = { 0 };
 	int ret;
 
+	if (w->resv_len)
+		return wr_fail(w, -EINVAL, "reserved page bytes never completed");
 	if (w->compress) {
 		struct wslot *s;
 

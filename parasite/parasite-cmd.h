@@ -59,8 +59,23 @@ struct parasite_page_run {
 };
 
 #define PARASITE_DUMP_HDR_SIZE 48
+/*
+ * Chunk checksums one command can return: with 1 MiB chunks a command writes at most 1 GiB,
+ * which keeps the tracer's stop (one command) short next to the writes themselves.
+ */
+#define PARASITE_MAX_CRCS 1024
 #define PARASITE_MAX_RUNS                                                                          \
-	((PARASITE_ARGS_SIZE - 64 - PARASITE_DUMP_HDR_SIZE) / sizeof(struct parasite_page_run))
+	((PARASITE_ARGS_SIZE - 64 - PARASITE_DUMP_HDR_SIZE - PARASITE_MAX_CRCS * 4) /               \
+	 sizeof(struct parasite_page_run))
+
+/*
+ * PARASITE_DUMP_F_CRC32C: PWRITE only. The runs form one stream cut into crc_chunk-byte chunks
+ * (the last may be shorter), the image container's chunking; the blob computes the CRC-32C
+ * of each chunk with the SSE4.2 crc32 instruction just before writing it (so the bytes the
+ * write copies are still in cache) and stores it in crcs[]. The tracer sets the flag only if
+ * CPUID says SSE4.2 is there; without it the instruction would fault in the target.
+ */
+#define PARASITE_DUMP_F_CRC32C 0x1u
 
 struct parasite_dump_pages_args {
 	/* in */
@@ -72,9 +87,11 @@ struct parasite_dump_pages_args {
 	/* out */
 	uint64_t bytes_done; /* bytes written (on error: up to the failing run) */
 	uint32_t runs_done;  /* runs completed */
-	uint32_t pad0;
-	uint64_t pad1;
+	uint32_t flags;	     /* in: PARASITE_DUMP_F_* */
+	uint32_t crc_chunk;  /* in, F_CRC32C: bytes per chunk, a multiple of 8 */
+	uint32_t nr_crcs;    /* out, F_CRC32C: chunks written and checksummed in crcs[] */
 	struct parasite_page_run runs[PARASITE_MAX_RUNS];
+	uint32_t crcs[PARASITE_MAX_CRCS]; /* out, F_CRC32C: CRC-32C of chunk i */
 };
 
 /* ---- PARASITE_GET_SIGACTIONS ------------------------------------------------------------ */

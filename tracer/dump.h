@@ -37,9 +37,20 @@ int dump_collect(pid_t pid, const pid_t *tids, uint32_t ntids, const struct dump
  */
 int dump_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p);
 
-/* The page data of p's runs, read from the process (process_vm_readv in large batches,
- * /proc/PID/mem for what it cannot read) into one PAGES section (dump_mem.c). */
+/* The page data of p's runs into one PAGES section (dump_mem.c): written by the parasite
+ * when dump_pages_direct() can, else read from the process (process_vm_readv in large
+ * batches, /proc/PID/mem for what it cannot read) and written by the tracer. */
 int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p);
+
+/*
+ * The page data of p written by the parasite straight from the process into the image file,
+ * with chunk checksums computed in the blob (dump_pages.c), into the open PAGES section of w.
+ * Only with compression off. Returns DUMP_DIRECT_UNAVAILABLE, having written nothing, when the
+ * path cannot be used (the caller copies the pages instead), else 0 or -errno (the writer is
+ * then poisoned).
+ */
+#define DUMP_DIRECT_UNAVAILABLE 1
+int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p);
 
 /*
  * Writes the complete image of p under its temporary name in dir: the records, FILEDATA,

@@ -1,6 +1,9 @@
 /*
  * Writing the page data of a suspended process into its image.
  *
+ * With compression off the parasite writes the pages itself when it can (dump_pages.c: one
+ * copy). Otherwise, and always with compression on, the tracer copies them as follows.
+ *
  * The runs found by collect_mem() are read with process_vm_readv in batches of up to
  * DUMP_BATCH bytes and IOV_MAX pieces (one syscall per batch instead of one per run), into a
  * buffer that the image writer takes as is (compression off: written straight from it; on:
@@ -180,6 +183,9 @@ int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
 	rc = image_begin_pages(w, CKPT_SEC_PAGES);
 	if (rc)
 		return rc;
+	rc = dump_pages_direct(w, pid, p);
+	if (rc != DUMP_DIRECT_UNAVAILABLE)
+		return rc ? rc : image_end_section(w);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

@@ -33,6 +33,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "image.h"
 #include "log.h"
 #include "tracer/infect.h"
 
@@ -432,6 +433,56 @@ static void check_dump_pages(struct infect_ctx *ctx, const struct victim *v)
 	CHECK(n == 8192, "image file holds %zd bytes at 4096", n);
 	compare_pattern(v, got, 0, 4096, "pwrite run 0");
 	compare_pattern(v, got + 4096, 8192, 4096, "pwrite run 1");
+
+	/* PWRITE with chunk checksums from the blob: 12 KiB in two runs, chunks of 4 KiB cross
+	 * the run boundary; then 8 KiB chunks, the last one short. */
+	if (__builtin_cpu_supports("sse4.2")) {
+		static const uint32_t chunks[2] = { 4096, 8192 };
+		unsigned char want[12288];
+
+		for (size_t i = 0; i < sizeof(want); i++)
+			want[i] = pattern_byte(v->e.seed, i);
+		for (int c = 0; c < 2; c++) {
+			uint32_t k, nk = (12288 + chunks[c] - 1) / chunks[c];
+
+			d->mode = PARASITE_DUMP_PWRITE;
+			d->file_off = 65536;
+			d->nr_runs = 2;
+			d->runs[0].addr = v->e.buf_addr;
+			d->runs[0].len = 6144;
+			d->runs[1].addr = v->e.buf_addr + 6144;
+			d->runs[1].len = 6144;
+			d->flags = PARASITE_DUMP_F_CRC32C;
+			d->crc_chunk = chunks[c];
+			r = infect_run(ctx, PARASITE_DUMP_PAGES);
+			CHECK(r == 0 && d->bytes_done == 12288 && d->nr_crcs == nk,
+			      "DUMP_PAGES crc %u: %d, %llu bytes, %u crcs", chunks[c], r,
+			      (unsigned long long)d->bytes_done, d->nr_crcs);
+			for (k = 0; r == 0 && k < nk; k++) {
+				size_t len = 12288 - k * chunks[c];
+
+				len = len < chunks[c] ? len : chunks[c];
+				CHECK(d->crcs[k] == crc32c(0, want + k * chunks[c], len),
+				      "chunk %u of %u bytes: crc %#x, expected %#x", k, chunks[c],
+				      d->crcs[k], crc32c(0, want + k * chunks[c], len));
+			}
+			n = pread(file, got, sizeof(got), 65536);
+			CHECK(n == 8192, "image file holds %zd bytes at 65536", n);
+			compare_pattern(v, got, 0, 8192, "pwrite with crc");
+		}
+		/* more bytes than PARASITE_MAX_CRCS chunks, or a chunk size that is no multiple of 8 */
+		d->crc_chunk = 8;
+		r = infect_run(ctx, PARASITE_DUMP_PAGES);
+		CHECK(r == -E2BIG, "DUMP_PAGES with too many chunks returned %d", r);
+		d->crc_chunk = 4100;
+		r = infect_run(ctx, PARASITE_DUMP_PAGES);
+		CHECK(r == -EINVAL, "DUMP_PAGES with a chunk of 4100 returned %d", r);
+		d->flags = 0x80;
+		r = infect_run(ctx, PARASITE_DUMP_PAGES);
+		CHECK(r == -EINVAL, "DUMP_PAGES with unknown flags returned %d", r);
+		d->flags = 0;
+		d->crc_chunk = 0;
+	}
 
 	/* VMSPLICE then WRITE into a pipe the spy drains before the victim runs again. */
 	r = infect_give_fd(ctx, p[1], &rpipe);

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Uncompressed images written by the parasite straight from the program's memory (the direct
+# page path, tracer/dump_pages.c).
+#  1. With DMTCP_GZIP=0 and DMTCP_DEBUG=1 a checkpoint of a program with 8 MiB of data (several
+#     chunks and a short last one) says in the tracer's log that the parasite wrote the pages
+#     with checksums from the blob, and the image is valid (every chunk checksum verified).
+#     With DMTCP_DIRECT_PAGES=0 the same program is written through the tracer instead, the
+#     log says why, and it stores as many pages.
+#  2. Images written that way restore: checkpoint -> kill -> restart cycles with DMTCP_GZIP=0
+#     (each restarted computation is checkpointed again), the programs check their own memory.
+#     Static and dynamic builds, one and several threads.
+# (The logs of part 2 cannot be checked: a restart reopens the program's stderr, the file the
+# launching tracer logged into, and writes it from the saved offset.)
+# variants: root unpriv
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/integration/restart_lib.bash"
+
+export DMTCP_GZIP=0
+DIRECT='page bytes written by the parasite (direct path'
+
+start_coord
+
+# ---- 1. which path, and a valid image ----------------------------------------------------
+# one_ckpt DIR [ENV...]: launch ckpt_bigmem with DMTCP_DEBUG, checkpoint it once, keep its
+# log in DIR/launch.err and its --show output in DIR/show, kill it.
+one_ckpt() {
+	local w=$1 img
+	shift
+	mkdir -p "$w" && chmod 1777 "$w"
+	rm -f "$T"/ckpt_*.dmtcp
+	run_user env DMTCP_DEBUG=1 "$@" "$BIN/dmtcp_launch" "$PROGS/ckpt_bigmem" "$w" 16 8 \
+		>"$w/launch.out" 2>"$w/launch.err" &
+	track $!
+	wait_for_file "$w/facts"
+	wait_peers 1
+	run_user "$BIN/dmtcp_command" -bc >"$w/c.out" 2>&1 || { cat "$w/c.out" "$w/launch.err"; fail "checkpoint failed"; }
+	img=$(ls "$T"/ckpt_*.dmtcp) || fail "no image"
+	"$BIN/dmtcp_restart" --show "$img" >"$w/show" || { tail -n 3 "$w/show"; fail "image $img is not valid"; }
+	"$BIN/dmtcp_command" -k >/dev/null 2>&1
+	wait_peers 0
+}
+stored() { sed -n 's/^content: valid .* \([0-9]*\) pages stored)$/\1/p' "$1/show"; }
+
+one_ckpt "$T/d1"
+grep -q "$DIRECT" "$T/d1/launch.err" || { cat "$T/d1/launch.err"; fail "the direct path was not taken"; }
+if grep -q sse4_2 /proc/cpuinfo; then
+	grep "$DIRECT" "$T/d1/launch.err" | grep -q "checksums from the blob" ||
+		fail "checksums not computed in the blob on an SSE4.2 CPU"
+fi
+grep -q "pages copied through the tracer" "$T/d1/launch.err" && fail "copy path taken as well"
+p1=$(stored "$T/d1")
+[ "${p1:-0}" -ge $((8 * 256)) ] || { tail -n 1 "$T/d1/show"; fail "direct image holds too few pages"; }
+log "direct path: $(grep -o "[0-9]* $DIRECT.*" "$T/d1/launch.err"), $p1 pages"
+
+one_ckpt "$T/d2" DMTCP_DIRECT_PAGES=0
+grep -q "$DIRECT" "$T/d2/launch.err" && fail "DMTCP_DIRECT_PAGES=0 still took the direct path"
+grep -q "pages copied through the tracer: DMTCP_DIRECT_PAGES=0" "$T/d2/launch.err" ||
+	{ cat "$T/d2/launch.err"; fail "the copy path does not say why it was taken"; }
+p2=$(stored "$T/d2")
+[ "$p1" = "$p2" ] || fail "direct path stored $p1 pages, copy path $p2"
+log "copy path with DMTCP_DIRECT_PAGES=0: $p2 pages"
+
+# ---- 2. direct images restore ------------------------------------------------------------
+for prog in rs_counter.static rs_counter rs_threads; do
+	rs_cycles "$prog" 300 2
+done

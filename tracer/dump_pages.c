@@ -1,0 +1,259 @@
+/*
+ * The direct page path: with compression off, the parasite writes the target's pages straight
+ * into the image file (pwritev from its own memory: one copy, into the page cache) and
+ * returns a CRC-32C per chunk, computed in the blob just before each chunk is written. The
+ * tracer only reserves the file space (image_reserve_pages) and hands the checksums to the
+ * container (image_complete_pages), so the on-disk format is exactly that of the copy path.
+ *
+ * Measured on 1 GiB of random data into tmpfs (bench/ckpt_bench.sh, docs/ckpt-content.md):
+ * the copy path (process_vm_readv into the tracer, then write) costs two copies; this one
+ * costs the write plus a crc32 pass over data that then stays in cache for the write.
+ *
+ * The path is taken only when it cannot hurt the target: every run lies in a readable mapping
+ * of ordinary memory (a fault in the blob would kill the program), the target has no file
+ * size limit (its pwritev would raise SIGXFSZ in it, not in the tracer) and the parasite can
+ * be loaded and given the image fd. Otherwise dump_pages_direct() says so before writing
+ * anything and the copy path runs.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "dump.h"
+#include "image.h"
+#include "infect.h"
+#include "log.h"
+
+/* Whether this CPU has the crc32 instruction (SSE4.2), asked once. */
+static int cpu_has_crc32(void)
+{
+	static int have = -1;
+	unsigned a, b, c, d;
+
+	if (have < 0)
+		have = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2);
+	return have;
+}
+
+/* The kinds of memory the blob may read without risk of a fault. */
+static int vma_direct_ok(const struct ckpt_vma *v)
+{
+	if (!(v->prot & PROT_READ) || (v->flags & CKPT_VMA_F_GUARD))
+		return 0;
+	switch (v->kind) {
+	case CKPT_VMA_ANON:
+	case CKPT_VMA_FILE_PRIV:
+	case CKPT_VMA_SHMEM:
+	case CKPT_VMA_HEAP:
+	case CKPT_VMA_STACK:
+	case CKPT_VMA_VDSO: /* stored after a restart (a copy of the old one): plain r-x memory */
+		return 1;
+	default:
+		/* Shared files could be truncated under us (SIGBUS); vdso, vvar, devices: no. */
+		return 0;
+	}
+}
+
+/* Why the direct path cannot be used for p (in buf when it needs details), or NULL if it can. */
+static const char *direct_refusal(pid_t pid, const struct ckpt_proc *p, uint32_t chunk,
+				  char *buf, size_t size)
+{
+	const char *env = getenv("DMTCP_DIRECT_PAGES");
+	struct rlimit rl;
+	uint32_t i;
+
+	if (env && !strcmp(env, "0"))
+		return "DMTCP_DIRECT_PAGES=0";
+	if (!p->nthreads)
+		return "no thread to run the parasite in";
+	/* A batch must hold at least one whole chunk even if every run is a single page. */
+	if ((uint64_t)PARASITE_MAX_RUNS * CKPT_PAGE_SIZE < chunk || chunk % 8)
+		return "chunk size too large for one parasite command";
+	for (i = 0; i < p->nruns; i++) {
+		uint32_t v = p->runs[i].vma;
+
+		if (v >= p->nvmas)
+			return "a page run outside every mapping";
+		if (!vma_direct_ok(&p->vmas[v])) {
+			snprintf(buf, size, "pages in %#llx-%#llx (%s, prot %#x, kind %u), which "
+				 "the parasite must not read", (unsigned long long)p->vmas[v].start,
+				 (unsigned long long)p->vmas[v].end,
+				 p->vmas[v].path && *p->vmas[v].path ? p->vmas[v].path : "anon",
+				 p->vmas[v].prot, p->vmas[v].kind);
+			return buf;
+		}
+	}
+	if (prlimit(pid, RLIMIT_FSIZE, NULL, &rl) < 0)
+		return "cannot read the target's RLIMIT_FSIZE";
+	if (rl.rlim_cur != RLIM_INFINITY)
+		return "the target has a file size limit";
+	return NULL;
+}
+
+/* Where the next batch starts: run index and byte offset inside it. */
+struct cursor {
+	uint32_t run;
+	uint64_t off;
+};
+
+/*
+ * Fills d->runs with the next batch: at most PARASITE_MAX_RUNS pieces and PARASITE_MAX_CRCS
+ * chunks, a whole number of chunks unless it is the last batch (chunks then stay aligned to
+ * the container's chunking, which is what lets the blob checksum them). Returns its bytes.
+ */
+static uint64_t fill_batch(const struct ckpt_proc *p, struct cursor *cur, uint32_t chunk,
+			   struct parasite_dump_pages_args *d)
+{
+	const uint64_t max = (uint64_t)PARASITE_MAX_CRCS * chunk;
+	uint32_t piece_run[PARASITE_MAX_RUNS];
+	uint64_t bytes = 0, excess;
+	uint32_t n = 0;
+
+	while (cur->run < p->nruns && n < PARASITE_MAX_RUNS && bytes < max) {
+		const struct ckpt_pagerun *r = &p->runs[cur->run];
+		uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - cur->off;
+		uint64_t len = left < max - bytes ? left : max - bytes;
+
+		d->runs[n].addr = r->vaddr + cur->off;
+		d->runs[n].len = len;
+		piece_run[n++] = cur->run;
+		bytes += len;
+		cur->off += len;
+		if (cur->off == (uint64_t)r->npages * CKPT_PAGE_SIZE) {
+			cur->run++;
+			cur->off = 0;
+		}
+	}
+	excess = cur->run < p->nruns ? bytes % chunk : 0;
+	/* Give back the tail of a partial chunk: the next batch starts with it. */
+	while (excess) {
+		struct parasite_page_run *last = &d->runs[n - 1];
+		uint64_t back = last->len < excess ? last->len : excess;
+
+		last->len -= back;
+		bytes -= back;
+		excess -= back;
+		cur->run = piece_run[n - 1];
+		cur->off = last->addr + last->len - p->runs[cur->run].vaddr;
+		if (!last->len)
+			n--;
+	}
+	d->nr_runs = n;
+	return bytes;
+}
+
+/* Writes all of p's page data through the infected ctx into fd remote_fd of the target. */
+static int write_batches(struct image_writer *w, struct infect_ctx *ctx, pid_t pid,
+			 const struct ckpt_proc *p, int remote_fd, int with_crc, uint32_t *ncmds)
+{
+	struct parasite_dump_pages_args *d = &infect_args(ctx)->u.dump;
+	uint32_t chunk = image_writer_chunk_size(w);
+	struct cursor cur = { 0, 0 };
+	int rc = 0;
+
+	while (cur.run < p->nruns) {
+		uint64_t bytes = fill_batch(p, &cur, chunk, d), file_off = 0, off;
+		uint32_t nchunks = (uint32_t)((bytes + chunk - 1) / chunk);
+		int fd;
+
+		for (uint32_t i = 0; i < d->nr_runs && !rc; i++) {
+			rc = image_reserve_pages(w, d->runs[i].addr, d->runs[i].len, &fd, &off);
+			if (i == 0)
+				file_off = off;
+		}
+		if (rc)
+			return rc;
+		if (!bytes)
+			continue;
+		d->fd = remote_fd;
+		d->mode = PARASITE_DUMP_PWRITE;
+		d->file_off = file_off;
+		d->vmsplice_flags = 0;
+		d->flags = with_crc ? PARASITE_DUMP_F_CRC32C : 0;
+		d->crc_chunk = with_crc ? chunk : 0;
+		rc = infect_run(ctx, PARASITE_DUMP_PAGES);
+		(*ncmds)++;
+		if (rc == -ESRCH)
+			return image_fail_pages(w, rc, NULL);
+		if (rc)
+			return image_fail_pages(w, rc, "the parasite could not write page data");
+		if (d->bytes_done != bytes || (with_crc && d->nr_crcs != nchunks)) {
+			pr_err("pid %d: parasite wrote %llu of %llu page bytes, %u of %u checksums",
+			       pid, (unsigned long long)d->bytes_done, (unsigned long long)bytes,
+			       d->nr_crcs, nchunks);
+			return image_fail_pages(w, -EIO, "page data incomplete");
+		}
+		rc = image_complete_pages(w, with_crc ? d->crcs : NULL, with_crc ? d->nr_crcs : 0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
+{
+	struct infect_ctx *ctx;
+	const char *why;
+	char buf[PATH_MAX + 128];
+	uint64_t off;
+	uint32_t ncmds = 0;
+	int fd, remote_fd = -1, rc, crc, with_crc = cpu_has_crc32();
+
+	if (image_writer_compresses(w)) {
+		pr_debug("pid %d: pages copied through the tracer: compression on", pid);
+		return DUMP_DIRECT_UNAVAILABLE;
+	}
+	why = direct_refusal(pid, p, image_writer_chunk_size(w), buf, sizeof(buf));
+	if (why) {
+		pr_debug("pid %d: pages copied through the tracer: %s", pid, why);
+		return DUMP_DIRECT_UNAVAILABLE;
+	}
+	/* A reservation of no bytes only tells the image fd. */
+	rc = image_reserve_pages(w, p->nruns ? p->runs[0].vaddr : 0, 0, &fd, &off);
+	if (rc)
+		return rc;
+	rc = infect_start(pid, p->threads[0].tid, &ctx);
+	if (rc == -ESRCH)
+		return rc;
+	if (rc) {
+		pr_warn("pid %d: parasite not loaded for the page dump (%s): pages copied through "
+			"the tracer", pid, strerror(-rc));
+		return DUMP_DIRECT_UNAVAILABLE;
+	}
+	rc = infect_give_fd(ctx, fd, &remote_fd);
+	if (rc && rc != -ESRCH) {
+		pr_warn("pid %d: cannot give the image fd to the parasite (%s): pages copied "
+			"through the tracer", pid, strerror(-rc));
+		crc = infect_cure(ctx);
+		if (crc) {
+			if (crc != -ESRCH)
+				pr_err("pid %d: parasite cure failed: %s", pid, strerror(-crc));
+			return crc;
+		}
+		return DUMP_DIRECT_UNAVAILABLE;
+	}
+	if (!rc)
+		rc = write_batches(w, ctx, pid, p, remote_fd, with_crc, &ncmds);
+	if (remote_fd >= 0) {
+		int e = infect_remote_close(ctx, remote_fd);
+
+		if (!rc && e)
+			rc = image_fail_pages(w, e, e == -ESRCH ? NULL :
+						  "cannot close the image fd in the target");
+	}
+	crc = infect_cure(ctx);
+	if (crc && crc != -ESRCH)
+		pr_err("pid %d: parasite cure failed: %s", pid, strerror(-crc));
+	if (!rc && crc)
+		rc = image_fail_pages(w, crc, NULL);
+	if (!rc)
+		pr_debug("pid %d: %llu page bytes written by the parasite (direct path, %u commands, "
+			 "checksums %s)", pid, (unsigned long long)image_writer_raw_pages(w), ncmds,
+			 with_crc ? "from the blob" : "read back");
+	return rc;
+}
