@@ -170,6 +170,20 @@ int prepare_tree_plan(struct tree *t, char *why, size_t whylen)
 		p->early = 0;
 		nmain += p->is_main != 0;
 	}
+	for (i = 0; i < t->nzombies; i++) {
+		const struct tree_zombie *z = &t->zombies[i];
+
+		if (z->parent < 0 || z->parent >= t->n || z->pid <= 0 || z->pid > pid_max ||
+		    tree_find_pid(t, z->pid) >= 0) {
+			snprintf(why, whylen, "zombie %d cannot be had", z->pid);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (t->zombies[j].pid == z->pid) {
+				snprintf(why, whylen, "zombie %d appears twice", z->pid);
+				return -EINVAL;
+			}
+	}
 	if (nmain > 1) {
 		snprintf(why, whylen, "more than one main process");
 		return -EINVAL;
@@ -286,6 +300,11 @@ int prepare_tree_pick_mode(struct tree *t, int force_newns, char *why, size_t wh
 	uint32_t k;
 	pid_t taken = 0;
 
+	for (i = 0; i < t->nzombies && !busy; i++)
+		if (id_in_use(t->zombies[i].pid)) {
+			busy = 1;
+			taken = t->zombies[i].pid;
+		}
 	for (i = 0; i < t->n && !busy; i++) {
 		if (id_in_use(t->procs[i].pid)) {
 			busy = 1;

@@ -39,6 +39,13 @@ struct tree_proc {
 	pid_t real_pid;	   /* the pid in the restart's own PID namespace */
 };
 
+/* A child that had ended but was not yet reaped: recreated as a zombie of its parent. */
+struct tree_zombie {
+	pid_t pid;
+	int parent;	/* index of its parent in procs */
+	int status;	/* its wait status, given back when the program reaps it */
+};
+
 struct tree_slot; /* shared between the processes (prepare_tree.c) */
 
 /*
@@ -50,6 +57,8 @@ typedef int (*tree_run_fn)(int idx, void *arg);
 struct tree {
 	struct tree_proc *procs;
 	int n;
+	struct tree_zombie *zombies;
+	int nzombies;
 	enum tree_mode mode;
 	tree_run_fn run;
 	void *arg;

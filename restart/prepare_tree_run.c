@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -129,6 +130,38 @@ static void fork_child(struct tree *t, int self, int c)
 			   errno == EEXIST ? "the pid is taken" : strerror(errno));
 }
 
+/* A zombie: born with its pid, it ends at once the way it had ended; nobody reaps it but the
+ * program. */
+static void fork_zombies(struct tree *t, int self)
+{
+	int i;
+
+	for (i = 0; i < t->nzombies; i++) {
+		const struct tree_zombie *z = &t->zombies[i];
+		pid_t r;
+
+		if (z->parent != self)
+			continue;
+		r = clone_with_pid(z->pid, 0);
+		if (r == 0) {
+			if (WIFSIGNALED(z->status)) {
+				struct rlimit no_core = { 0, 0 };
+				sigset_t none;
+
+				setrlimit(RLIMIT_CORE, &no_core);
+				signal(WTERMSIG(z->status), SIG_DFL);
+				sigemptyset(&none);
+				sigprocmask(SIG_SETMASK, &none, NULL);
+				kill(getpid(), WTERMSIG(z->status));
+			}
+			_exit(WEXITSTATUS(z->status));
+		}
+		if (r < 0)
+			child_fail(t, self, -errno, "cannot recreate zombie %d: %s", z->pid,
+				   errno == EEXIST ? "the pid is taken" : strerror(errno));
+	}
+}
+
 static void fork_children(struct tree *t, int self, int early)
 {
 	int c;
@@ -152,6 +185,7 @@ static void tree_child(struct tree *t, int idx)
 			child_fail(t, idx, -errno, "pid %d: setsid: %s", p->pid, strerror(errno));
 	}
 	fork_children(t, idx, 0);
+	fork_zombies(t, idx);
 	if (p->pgid == p->pid) {
 		if (getpgrp() != p->pid && setpgid(0, 0) < 0)
 			child_fail(t, idx, -errno, "pid %d: setpgid(0, 0): %s", p->pid,

@@ -309,6 +309,32 @@ int restart_build_tree(struct restart_set *s)
 	}
 	if (main_idx >= 0)
 		s->tp[main_idx].is_main = 1;
+	for (i = 0; i < s->n; i++)
+		s->nzombies += s->img[i].proc.nzombies;
+	if (s->nzombies) {
+		s->zombies = calloc(s->nzombies, sizeof(*s->zombies));
+		if (!s->zombies)
+			return -ENOMEM;
+	}
+	s->nzombies = 0;
+	for (i = 0; i < s->n; i++) {
+		const struct ckpt_proc *p = &s->img[i].proc;
+		uint32_t k;
+
+		for (k = 0; k < p->nzombies; k++) {
+			/* Zombie pids were read in the tracer's namespace: right only when the
+			 * process had no namespace of its own. */
+			if (p->ns_levels > 1) {
+				pr_warn("%s: zombie child %d is left out (its pid in the program's "
+					"namespace is unknown)", s->img[i].path, p->zombies[k].pid);
+				continue;
+			}
+			s->zombies[s->nzombies].pid = p->zombies[k].pid;
+			s->zombies[s->nzombies].parent = i;
+			s->zombies[s->nzombies].status = p->zombies[k].exit_code;
+			s->nzombies++;
+		}
+	}
 	return 0;
 }
 
@@ -337,5 +363,6 @@ void restart_set_free(struct restart_set *s)
 	}
 	free(s->img);
 	free(s->tp);
+	free(s->zombies);
 	memset(s, 0, sizeof(*s));
 }

@@ -24,6 +24,8 @@ struct restart_set {
 	struct restart_img *img;
 	int n;
 	struct tree_proc *tp; /* tp[i] describes img[i] */
+	struct tree_zombie *zombies;
+	int nzombies;
 	char compid[IMAGE_STR_LEN];
 	int max_fd;	      /* highest fd number of any image, -1 when none */
 };

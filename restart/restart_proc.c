@@ -57,6 +57,8 @@ int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int stric
 		return r;
 	c->tree.procs = c->set.tp;
 	c->tree.n = c->set.n;
+	c->tree.zombies = c->set.zombies;
+	c->tree.nzombies = c->set.nzombies;
 	c->tree.run = restart_proc_run;
 	c->tree.arg = c;
 	r = prepare_tree_plan(&c->tree, why, sizeof(why));
