@@ -80,7 +80,7 @@ for mode in cheap compute fork sockpair; do
 done
 echo "targets: cheap <= 1.02x the floor (allow); compute <= 1.01x bare; fork and sockpair <= 1.5x bare"
 echo "one ptrace-stop round trip (sockpair launch - bare; one stop per iteration): ${stop_ns:-?} ns;"
-echo "a fork pays two (PTRACE_EVENT_FORK, the child's first stop) plus its peer's connect + hello"
+echo "a fork pays three (its seccomp stop, PTRACE_EVENT_FORK, the child's first stop) plus its peer's connect + hello"
 
 # Suspend + resume of a 64-thread process.
 threads_bench() {

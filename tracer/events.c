@@ -293,8 +293,16 @@ static enum resume_how on_seccomp(struct tracee_thread *t)
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0)
 			sysapi_handle(t, &r);
 		return RESUME_CONT;
+	case SYS_fork:
+	case SYS_vfork:
+	case SYS_clone:
+	case SYS_clone3:
+		/*
+		 * Nothing to do before the task exists: PTRACE_O_TRACEFORK/VFORK/CLONE report
+		 * it with its own event stop, where it is adopted. Continue at once.
+		 */
+		return RESUME_CONT;
 	default:
-		/* not trapped by this filter (fork family: the ptrace options follow it) */
 		return RESUME_CONT;
 	}
 }

@@ -21,9 +21,15 @@
 /* Runs in the filtered child: returns the number of wrong answers, naming each on stderr. */
 static int check_filter_answers(void)
 {
+	/*
+	 * clone (flags -1) and clone3 (no argument) would fail with EINVAL if they ran; fork (57)
+	 * and vfork (58) lie between clone (56) and execve (59) in the filter's one range test,
+	 * and are not called here: run untrapped, they would really fork.
+	 */
 	static const long trapped[] = { SYS_socket,	SYS_connect, SYS_accept,
 					SYS_bind,	SYS_listen,  SYS_socketpair,
-					SYS_execve, SYS_accept4, SYS_execveat };
+					SYS_clone,	SYS_execve,  SYS_accept4,
+					SYS_execveat, SYS_clone3 };
 	/* The neighbours of the trapped numbers, called with a bad fd: EBADF means they ran. */
 	static const long allowed_badfd[] = { SYS_sendfile, SYS_sendto,	 SYS_recvfrom,
 					      SYS_sendmsg,  SYS_recvmsg, SYS_shutdown,
@@ -49,20 +55,6 @@ static int check_filter_answers(void)
 				allowed_badfd[i], r, errno);
 			bad++;
 		}
-	}
-	/*
-	 * The fork family is not trapped (the ptrace options follow new tasks): clone with
-	 * CLONE_SIGHAND but not CLONE_VM, and clone3 with a too small argument, fail with
-	 * EINVAL without creating anything. fork (57) and vfork (58) lie between clone (56)
-	 * and execve (59) in the filter's one range test.
-	 */
-	if (syscall(SYS_clone, (long)CLONE_SIGHAND, 0L, 0L, 0L, 0L) != -1 || errno != EINVAL) {
-		fprintf(stderr, "clone: trapped or not refused (errno %d)\n", errno);
-		bad++;
-	}
-	if (syscall(SYS_clone3, 0L, 0L) != -1 || errno != EINVAL) {
-		fprintf(stderr, "clone3: trapped or not refused (errno %d)\n", errno);
-		bad++;
 	}
 	if (syscall(SYS_getppid) <= 0 || syscall(SYS_gettid) <= 0) {
 		fprintf(stderr, "getppid/gettid blocked\n");
