@@ -168,6 +168,14 @@ static long dump_pages(struct parasite_dump_pages_args *d)
  * multiplications per block) costs a few percent of the crc32 work. */
 #define CRC_LANE (16u * 1024)
 
+/* An unaligned 8-byte load; nl_memcpy would be a byte loop in this hot path. */
+typedef uint64_t __attribute__((may_alias, aligned(1))) crc_u64_unaligned;
+
+static inline uint64_t crc_load8(const uint8_t *p)
+{
+	return *(const crc_u64_unaligned *)p;
+}
+
 /* Register state advanced over 8 bytes / 1 byte (SSE4.2; the caller checked CPUID). */
 static inline uint64_t crc_hw8(uint64_t s, uint64_t v)
 {
@@ -214,12 +222,8 @@ static uint32_t crc_one(uint32_t crc, const uint8_t *p, uint64_t len)
 {
 	uint64_t s = (uint32_t)~crc;
 
-	for (; len >= 8; p += 8, len -= 8) {
-		uint64_t v;
-
-		nl_memcpy(&v, p, 8);
-		s = crc_hw8(s, v);
-	}
+	for (; len >= 8; p += 8, len -= 8)
+		s = crc_hw8(s, crc_load8(p));
 	while (len--)
 		s = crc_hw1((uint32_t)s, *p++);
 	return ~(uint32_t)s;
@@ -244,14 +248,9 @@ static uint32_t crc_update(const struct crc_consts *k, uint32_t crc, const uint8
 		uint32_t blk;
 
 		for (uint32_t i = 0; i < CRC_LANE; i += 8) {
-			uint64_t va, vb, vc;
-
-			nl_memcpy(&va, pa + i, 8);
-			nl_memcpy(&vb, pb + i, 8);
-			nl_memcpy(&vc, pc + i, 8);
-			a = crc_hw8(a, va);
-			b = crc_hw8(b, vb);
-			c = crc_hw8(c, vc);
+			a = crc_hw8(a, crc_load8(pa + i));
+			b = crc_hw8(b, crc_load8(pb + i));
+			c = crc_hw8(c, crc_load8(pc + i));
 		}
 		blk = crc_gf2_mul(k->lane, ~(uint32_t)a) ^ ~(uint32_t)b;
 		blk = crc_gf2_mul(k->lane, blk) ^ ~(uint32_t)c;
@@ -289,16 +288,24 @@ static long dump_write_all(struct parasite_dump_pages_args *d, struct parasite_p
 }
 
 /*
- * PWRITE with a checksum per chunk: each chunk is checksummed, then written at once, so its
- * bytes come from memory once (the crc32 pass) and from cache for the kernel's copy.
- * runs_done counts runs whose bytes are all written.
+ * Bytes checksummed before they are written with one pwritev. Every syscall of the parasite is
+ * two ptrace stops, and on a busy machine each stop can wait for the tracer to be scheduled,
+ * so few large writes beat many small ones; yet the group should still be in the cache when
+ * the kernel copies it.
+ */
+#define CRC_GROUP (2u << 20)
+
+/*
+ * PWRITE with a checksum per chunk: a group of chunks is checksummed, then written at once,
+ * so its bytes come from memory once (the crc32 pass) and mostly from cache for the kernel's
+ * copy. runs_done counts runs whose bytes are all written, nr_crcs the chunks.
  */
 static long dump_pages_crc(struct parasite_dump_pages_args *d)
 {
 	struct parasite_page_run iov[DUMP_IOV_MAX];
-	struct crc_consts k = { crc_x_pow_8n(CRC_LANE), crc_x_pow_8n(3 * CRC_LANE) };
-	uint64_t file_off = d->file_off, in_run = 0, total = 0;
-	uint32_t i = 0;
+	struct crc_consts kc = { crc_x_pow_8n(CRC_LANE), crc_x_pow_8n(3 * CRC_LANE) };
+	uint64_t file_off = d->file_off, in_run = 0, total = 0, group = 0;
+	uint32_t i = 0, n = 0, k = 0;
 	long r;
 
 	if (d->mode != PARASITE_DUMP_PWRITE || !d->crc_chunk || d->crc_chunk % 8)
@@ -307,9 +314,10 @@ static long dump_pages_crc(struct parasite_dump_pages_args *d)
 		total += d->runs[j].len;
 	if (total > (uint64_t)PARASITE_MAX_CRCS * d->crc_chunk)
 		return -E2BIG;
+
 	while (i < d->nr_runs) {
 		uint64_t need = d->crc_chunk;
-		uint32_t crc = 0, n = 0;
+		uint32_t crc = 0;
 
 		while (need && i < d->nr_runs) {
 			uint64_t take = d->runs[i].len - in_run;
@@ -319,13 +327,16 @@ static long dump_pages_crc(struct parasite_dump_pages_args *d)
 			if (take) {
 				iov[n].addr = d->runs[i].addr + in_run;
 				iov[n].len = take;
-				crc = crc_update(&k, crc, (const uint8_t *)(uintptr_t)iov[n].addr,
+				crc = crc_update(&kc, crc, (const uint8_t *)(uintptr_t)iov[n].addr,
 						 take);
+				group += take;
 				if (++n == DUMP_IOV_MAX) {
 					r = dump_write_all(d, iov, n, &file_off);
 					if (r)
 						return r;
 					n = 0;
+					group = 0;
+					d->nr_crcs = k;
 				}
 			}
 			in_run += take;
@@ -337,12 +348,21 @@ static long dump_pages_crc(struct parasite_dump_pages_args *d)
 		}
 		if (need == d->crc_chunk)
 			break; /* only empty runs were left */
-		r = dump_write_all(d, iov, n, &file_off);
-		if (r)
-			return r;
-		d->crcs[d->nr_crcs++] = crc;
-		d->runs_done = i;
+		d->crcs[k++] = crc;
+		if (group >= CRC_GROUP || i == d->nr_runs) {
+			r = dump_write_all(d, iov, n, &file_off);
+			if (r)
+				return r;
+			n = 0;
+			group = 0;
+			d->nr_crcs = k;
+			d->runs_done = i;
+		}
 	}
+	r = dump_write_all(d, iov, n, &file_off);
+	if (r)
+		return r;
+	d->nr_crcs = k;
 	d->runs_done = d->nr_runs;
 	return 0;
 }
