@@ -22,7 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "dump.h"
@@ -103,18 +107,21 @@ struct cursor {
 };
 
 /*
- * Fills d->runs with the next batch: at most PARASITE_MAX_RUNS pieces and PARASITE_MAX_CRCS
- * chunks, a whole number of chunks unless it is the last batch (chunks then stay aligned to
- * the container's chunking, which is what lets the blob checksum them). Returns its bytes.
+ * Fills d->runs with the next batch: at most PARASITE_MAX_RUNS pieces, PARASITE_MAX_CRCS chunks
+ * and limit bytes (a multiple of the chunk size), a whole number of chunks unless it is the
+ * last batch (chunks then stay aligned to the container's chunking, which is what lets the
+ * blob checksum them). Returns its bytes.
  */
 static uint64_t fill_batch(const struct ckpt_proc *p, struct cursor *cur, uint32_t chunk,
-			   struct parasite_dump_pages_args *d)
+			   uint64_t limit, struct parasite_dump_pages_args *d)
 {
-	const uint64_t max = (uint64_t)PARASITE_MAX_CRCS * chunk;
+	uint64_t max = (uint64_t)PARASITE_MAX_CRCS * chunk;
 	uint32_t piece_run[PARASITE_MAX_RUNS];
 	uint64_t bytes = 0, excess;
 	uint32_t n = 0;
 
+	if (max > limit)
+		max = limit;
 	while (cur->run < p->nruns && n < PARASITE_MAX_RUNS && bytes < max) {
 		const struct ckpt_pagerun *r = &p->runs[cur->run];
 		uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - cur->off;
@@ -148,52 +155,192 @@ static uint64_t fill_batch(const struct ckpt_proc *p, struct cursor *cur, uint32
 	return bytes;
 }
 
+/*
+ * The tail of the stream, [from, from + len), written by a tracer thread while the parasite
+ * writes the head: process_vm_readv of one chunk into a buffer, its CRC, pwrite at its
+ * reserved offset. That costs two copies per byte instead of one, but on a second CPU, so the
+ * dump takes about the larger of the two parts instead of their sum.
+ */
+struct tail_job {
+	pid_t pid;
+	const struct ckpt_proc *p;
+	int fd;		  /* the image fd */
+	uint64_t base;	  /* file offset of stream byte 0 */
+	uint64_t from, len;
+	uint32_t chunk;
+	uint32_t *crcs;	  /* crcs[from / chunk ...] are ours */
+	int rc;
+};
+
+static int tail_read(struct tail_job *j, const struct ckpt_proc *p, struct cursor *cur,
+		     uint8_t *buf, uint32_t len)
+{
+	struct iovec local, remote[1024];
+	uint32_t done = 0;
+
+	while (done < len) {
+		uint32_t n = 0, want = 0;
+		ssize_t got;
+
+		while (done + want < len && n < 1024) {
+			const struct ckpt_pagerun *r = &p->runs[cur->run];
+			uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - cur->off;
+			uint64_t take = left < len - done - want ? left : len - done - want;
+
+			remote[n].iov_base = (void *)(uintptr_t)(r->vaddr + cur->off);
+			remote[n++].iov_len = take;
+			want += (uint32_t)take;
+			cur->off += take;
+			if (cur->off == (uint64_t)r->npages * CKPT_PAGE_SIZE) {
+				cur->run++;
+				cur->off = 0;
+			}
+		}
+		local.iov_base = buf + done;
+		local.iov_len = want;
+		got = process_vm_readv(j->pid, &local, 1, remote, n, 0);
+		if (got < 0)
+			return errno == ESRCH ? -ESRCH : -errno;
+		if ((uint32_t)got != want)
+			return -EFAULT;
+		done += want;
+	}
+	return 0;
+}
+
+static void *tail_main(void *arg)
+{
+	struct tail_job *j = arg;
+	struct cursor cur = { 0, 0 };
+	uint64_t skip = j->from, pos = 0;
+	uint8_t *buf = malloc(j->chunk);
+
+	if (!buf) {
+		j->rc = -ENOMEM;
+		return NULL;
+	}
+	/* Find stream byte 'from'. */
+	while (skip) {
+		uint64_t rl = (uint64_t)j->p->runs[cur.run].npages * CKPT_PAGE_SIZE;
+
+		if (skip < rl) {
+			cur.off = skip;
+			break;
+		}
+		skip -= rl;
+		cur.run++;
+	}
+	while (!j->rc && pos < j->len) {
+		uint32_t len = j->len - pos < j->chunk ? (uint32_t)(j->len - pos) : j->chunk;
+		uint64_t off = j->base + j->from + pos;
+		uint32_t done = 0;
+
+		j->rc = tail_read(j, j->p, &cur, buf, len);
+		if (j->rc)
+			break;
+		j->crcs[(j->from + pos) / j->chunk] = crc32c(0, buf, len);
+		while (done < len) {
+			ssize_t n = pwrite(j->fd, buf + done, len - done, (off_t)(off + done));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				j->rc = n < 0 ? -errno : -EIO;
+				break;
+			}
+			done += (uint32_t)n;
+		}
+		pos += len;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Share of the stream the tracer's thread takes, in chunks of every ten (see tail_main). */
+#define TAIL_SHARE_TENTHS 4
+/* Streams of fewer chunks are not worth a thread. */
+#define TAIL_MIN_CHUNKS 4
+
 /* Writes all of p's page data through the infected ctx into fd remote_fd of the target. */
 static int write_batches(struct image_writer *w, struct infect_ctx *ctx, pid_t pid,
 			 const struct ckpt_proc *p, int remote_fd, int with_crc, uint32_t *ncmds)
 {
 	struct parasite_dump_pages_args *d = &infect_args(ctx)->u.dump;
-	uint32_t chunk = image_writer_chunk_size(w);
+	uint32_t chunk = image_writer_chunk_size(w), nchunks, head_chunks;
+	struct tail_job tj = { .pid = pid, .p = p, .chunk = chunk };
 	struct cursor cur = { 0, 0 };
-	int rc = 0;
+	uint64_t total = 0, head, pos = 0, off;
+	sigset_t all, old;
+	pthread_t thr;
+	int rc = 0, fd, have_thr = 0;
 
-	while (cur.run < p->nruns) {
-		uint64_t bytes = fill_batch(p, &cur, chunk, d), file_off = 0, off;
-		uint32_t nchunks = (uint32_t)((bytes + chunk - 1) / chunk);
-		int fd;
+	/* Reserve the whole stream at once: head and tail are written concurrently. */
+	for (uint32_t i = 0; i < p->nruns && !rc; i++) {
+		uint64_t len = (uint64_t)p->runs[i].npages * CKPT_PAGE_SIZE;
 
-		for (uint32_t i = 0; i < d->nr_runs && !rc; i++) {
-			rc = image_reserve_pages(w, d->runs[i].addr, d->runs[i].len, &fd, &off);
-			if (i == 0)
-				file_off = off;
-		}
-		if (rc)
-			return rc;
-		if (!bytes)
-			continue;
+		rc = image_reserve_pages(w, p->runs[i].vaddr, len, &fd, &off);
+		if (i == 0)
+			tj.base = off;
+		total += len;
+	}
+	if (rc || !total)
+		return rc;
+	nchunks = (uint32_t)((total + chunk - 1) / chunk);
+	tj.crcs = calloc(nchunks, sizeof(*tj.crcs));
+	if (!tj.crcs)
+		return image_fail_pages(w, -ENOMEM, "cannot allocate chunk checksums");
+	head_chunks = nchunks;
+	if (nchunks >= TAIL_MIN_CHUNKS && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		head_chunks = nchunks - nchunks * TAIL_SHARE_TENTHS / 10;
+	head = (uint64_t)head_chunks * chunk < total ? (uint64_t)head_chunks * chunk : total;
+	if (head < total) {
+		tj.fd = fd;
+		tj.from = head;
+		tj.len = total - head;
+		/* The thread takes no signals meant for the tracer's signalfd. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		have_thr = !pthread_create(&thr, NULL, tail_main, &tj);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!have_thr)
+			head = total; /* no thread: the parasite writes it all */
+	}
+	while (!rc && pos < head) {
+		uint64_t bytes = fill_batch(p, &cur, chunk, head - pos, d);
+		uint32_t nb = (uint32_t)((bytes + chunk - 1) / chunk);
+
 		d->fd = remote_fd;
 		d->mode = PARASITE_DUMP_PWRITE;
-		d->file_off = file_off;
+		d->file_off = tj.base + pos;
 		d->vmsplice_flags = 0;
 		d->flags = with_crc ? PARASITE_DUMP_F_CRC32C : 0;
 		d->crc_chunk = with_crc ? chunk : 0;
 		rc = infect_run(ctx, PARASITE_DUMP_PAGES);
 		(*ncmds)++;
-		if (rc == -ESRCH)
-			return image_fail_pages(w, rc, NULL);
-		if (rc)
-			return image_fail_pages(w, rc, "the parasite could not write page data");
-		if (d->bytes_done != bytes || (with_crc && d->nr_crcs != nchunks)) {
+		if (rc == -ESRCH) {
+			rc = image_fail_pages(w, rc, NULL);
+		} else if (rc) {
+			rc = image_fail_pages(w, rc, "the parasite could not write page data");
+		} else if (!bytes || d->bytes_done != bytes || (with_crc && d->nr_crcs != nb)) {
 			pr_err("pid %d: parasite wrote %llu of %llu page bytes, %u of %u checksums",
 			       pid, (unsigned long long)d->bytes_done, (unsigned long long)bytes,
-			       d->nr_crcs, nchunks);
-			return image_fail_pages(w, -EIO, "page data incomplete");
+			       d->nr_crcs, nb);
+			rc = image_fail_pages(w, -EIO, "page data incomplete");
+		} else if (with_crc) {
+			memcpy(tj.crcs + pos / chunk, d->crcs, nb * sizeof(*tj.crcs));
 		}
-		rc = image_complete_pages(w, with_crc ? d->crcs : NULL, with_crc ? d->nr_crcs : 0);
-		if (rc)
-			return rc;
+		pos += bytes;
 	}
-	return 0;
+	if (have_thr) {
+		pthread_join(thr, NULL);
+		if (!rc && tj.rc)
+			rc = image_fail_pages(w, tj.rc, tj.rc == -ESRCH ? NULL :
+						     "the tracer could not copy page data");
+	}
+	if (!rc)
+		rc = image_complete_pages(w, with_crc ? tj.crcs : NULL, with_crc ? nchunks : 0);
+	free(tj.crcs);
+	return rc;
 }
 
 int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
