@@ -3,8 +3,10 @@
 #
 #   bench/ckpt_bench.sh [DIR]     DIR: where images go (default /dev/shm/dmtcp-bench)
 #
-#  1. 1 GiB of incompressible data, DMTCP_GZIP=0: checkpoint time vs `dd` of as many bytes
-#     to the same directory; then DMTCP_GZIP=1 on the same data; then compressible text.
+#  1. 1 GiB of incompressible data, DMTCP_GZIP=0 (the parasite writes the pages: the direct
+#     path): checkpoint time vs `dd` of as many bytes to the same directory; then DMTCP_GZIP=1
+#     on the same data; then DMTCP_GZIP=0 with the copy path (DMTCP_DIRECT_PAGES=0); then
+#     compressible text.
 #  2. 8 GiB mapped, 10 MiB touched: image size and checkpoint time.
 #  3. The program's own longest pause: a program ticking every millisecond (ckpt_bigmem tick,
 #     64 MiB touched) reports its longest gap between ticks across a checkpoint.
@@ -61,13 +63,25 @@ for i in 1 2 3 4 5; do
 	echo "$t1 - $t0" | bc -l
 done | median >"$D/dd.t"
 printf "dd 1 GiB (fsync):                 %.3f s\n" "$(cat "$D/dd.t")"
-run_prog "$D/w1" 1024 1024
+# The tracer takes compression (and DMTCP_DIRECT_PAGES) from its environment when it is
+# launched, not from dmtcp_command's: each setting gets its own launch.
 export DMTCP_GZIP=0
+run_prog "$D/w1" 1024 1024
 t=$(ckpt_time)
 printf "checkpoint DMTCP_GZIP=0:          %.3f s  (%.2fx dd)  image %d bytes\n" "$t" \
 	"$(echo "$t / $(cat "$D/dd.t")" | bc -l)" "$(img_size)"
 echo "$t" >"$D/raw.t"
+stop_prog
+# The same without the direct path (pages copied through the tracer), as a same-run baseline.
+export DMTCP_DIRECT_PAGES=0
+run_prog "$D/w1c" 1024 1024
+t=$(ckpt_time)
+printf "  copy path (DMTCP_DIRECT_PAGES=0): %.3f s  (%.2fx dd)\n" "$t" \
+	"$(echo "$t / $(cat "$D/dd.t")" | bc -l)"
+stop_prog
+unset DMTCP_DIRECT_PAGES
 export DMTCP_GZIP=1
+run_prog "$D/w1z" 1024 1024
 t=$(ckpt_time)
 printf "checkpoint DMTCP_GZIP=1:          %.3f s  (%.2fx GZIP=0)  image %d bytes\n" "$t" \
 	"$(echo "$t / $(cat "$D/raw.t")" | bc -l)" "$(img_size)"
