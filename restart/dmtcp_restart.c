@@ -14,14 +14,22 @@
  *      through the gate: it is held in a ptrace stop until the coordinator's resume barrier
  *      (after "restart" and "refill"), and then jumps into the restorer;
  *   5. run the tracer's event loop like dmtcp_launch's, so dmtcp_command -c checkpoints the
- *      restarted computation again, and exit with the main process's status.
+ *      restarted computation again.
  * A failure in 1-4 kills whatever was created and exits with DMTCP_FAIL_RC.
+ *
+ * As with dmtcp_launch, the command and the tracer are two processes: the tracer (our child)
+ * does all of the above and stays as long as any restored process lives, while the command
+ * returns as soon as the main program ends, with its status (its fatal signal re-raised),
+ * and forwards SIGTERM/SIGHUP to it meanwhile.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,12 +63,92 @@ static int show_images(const struct restart_opts *o)
 	return bad ? fail_rc() : 0;
 }
 
+/* The command's end of the report pipe, in the tracer. */
+static int g_report_fd = -1;
+
+static void report(int kind, int val)
+{
+	struct launch_report rep = { kind, val };
+
+	if (g_report_fd >= 0 && write(g_report_fd, &rep, sizeof(rep)) != sizeof(rep)) {
+		/* the command is gone: nobody left to tell */
+	}
+}
+
 static void on_main_exit(struct tracer *tr, int wstatus, void *arg)
 {
 	struct restart_state *st = arg;
 
 	(void)tr;
 	st->main_status = wstatus;
+	report(LREP_EXIT, wstatus);
+	if (g_report_fd >= 0)
+		close(g_report_fd);
+	g_report_fd = -1;
+}
+
+/*
+ * The command's side: wait for the tracer's reports. The main program's pid (to forward
+ * SIGTERM/SIGHUP to), then its end, which ends the command the same way. A tracer that stops
+ * without reporting the end failed (or the main program never ran): its own exit code is ours.
+ */
+static void __attribute__((noreturn)) wait_for_main(pid_t tracer, int rfd, const sigset_t *fwd)
+{
+	struct launch_report rep;
+	struct pollfd pfd[2];
+	size_t got = 0;
+	pid_t prog = -1;
+	int sfd, st, pending_sig = 0;
+
+	sfd = signalfd(-1, fwd, SFD_CLOEXEC);
+	if (sfd < 0)
+		die("cannot create a signalfd: %s", strerror(errno));
+	pfd[0] = (struct pollfd){ rfd, POLLIN, 0 };
+	pfd[1] = (struct pollfd){ sfd, POLLIN, 0 };
+	for (;;) {
+		ssize_t n;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll failed: %s", strerror(errno));
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (prog > 0)
+					kill(prog, (int)si.ssi_signo);
+				else
+					pending_sig = (int)si.ssi_signo;
+			}
+		}
+		if (!pfd[0].revents)
+			continue;
+		n = read(rfd, (char *)&rep + got, sizeof(rep) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got < sizeof(rep))
+			continue;
+		got = 0;
+		if (rep.kind == LREP_PID) {
+			prog = rep.val;
+			if (pending_sig)
+				kill(prog, pending_sig);
+		} else if (rep.kind == LREP_EXIT) {
+			exit_like(rep.val);
+		}
+	}
+	while (waitpid(tracer, &st, 0) < 0) {
+		if (errno != EINTR)
+			die("cannot wait for the tracer (pid %d): %s", tracer, strerror(errno));
+	}
+	if (WIFEXITED(st))
+		exit(WEXITSTATUS(st));
+	die("the tracer (pid %d) was killed by signal %d", tracer, WTERMSIG(st));
 }
 
 /*
@@ -174,6 +262,31 @@ int main(int argc, char **argv)
 		if (restart_list_dir(o.restartdir, &paths, &npaths))
 			return fail_rc();
 	}
+	{
+		sigset_t fwd;
+		int pfds[2];
+		pid_t tracer;
+
+		if (pipe2(pfds, O_CLOEXEC) < 0)
+			die("cannot create a pipe: %s", strerror(errno));
+		sigemptyset(&fwd);
+		sigaddset(&fwd, SIGTERM);
+		sigaddset(&fwd, SIGHUP);
+		sigprocmask(SIG_BLOCK, &fwd, NULL);
+		tracer = fork();
+		if (tracer < 0)
+			die("cannot fork the tracer: %s", strerror(errno));
+		if (tracer > 0) {
+			close(pfds[1]);
+			/* The program gets the terminal's SIGINT/SIGQUIT itself. */
+			signal(SIGINT, SIG_IGN);
+			signal(SIGQUIT, SIG_IGN);
+			wait_for_main(tracer, pfds[0], &fwd);
+		}
+		close(pfds[0]);
+		g_report_fd = pfds[1];
+		sigprocmask(SIG_UNBLOCK, &fwd, NULL);
+	}
 	/* Terminal signals are the program's; we only forward nothing and stay. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
@@ -213,6 +326,7 @@ int main(int argc, char **argv)
 	close(coord_fd);
 	if (r)
 		goto fail;
+	report(LREP_PID, tr->root_pid);
 	/* From here on the processes are the program's: the restart only traces. */
 	prepare_tree_free(&c.tree);
 	prepare_mem_shared_free(&c.shm);

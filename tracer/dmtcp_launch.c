@@ -347,25 +347,6 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	_exit(r < 0 ? fail_rc() : 0);
 }
 
-static void __attribute__((noreturn)) exit_like(int wstatus)
-{
-	struct rlimit no_core = { 0, 0 };
-	sigset_t all;
-	int sig;
-
-	if (WIFEXITED(wstatus))
-		exit(WEXITSTATUS(wstatus));
-	sig = WTERMSIG(wstatus);
-	/* The program dumped its core already (if it could): ours would be noise. */
-	setrlimit(RLIMIT_CORE, &no_core);
-	signal(sig, SIG_DFL);
-	sigemptyset(&all);
-	sigaddset(&all, sig);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-	raise(sig);
-	exit(128 + sig);
-}
-
 int main(int argc, char **argv)
 {
 	struct tracer_sigstate ss;

@@ -113,4 +113,7 @@ struct launch_report {
 	int32_t val;
 };
 
+/* Exit as a process with this wait status did: its exit code, or re-raise its signal. */
+void exit_like(int wstatus) __attribute__((noreturn));
+
 #endif
