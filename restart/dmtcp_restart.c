@@ -31,6 +31,7 @@
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ckpt_show.h"
@@ -166,6 +167,82 @@ static int on_restart_barrier(struct tracer *tr, struct tracee_proc *p, const ch
 	p->generation = gen;
 	peer_barrier_done(p, name, 0, NULL, NULL);
 	return 1;
+}
+
+/*
+ * A computation killed a moment ago (dmtcp_command -k, then its restart script) may still
+ * have its peers at the coordinator until its tracer has seen its processes die, and the
+ * coordinator refuses to restart a computation that is running. So before anything is
+ * created, ask the coordinator's status on our connection, as dmtcp_command -s does, until
+ * no process of this computation is left (bounded). Another computation running there is an
+ * error at once.
+ */
+#define IDLE_WAIT_MS 10000
+static int wait_for_idle_coordinator(int fd, const char *compid, const struct coord_opts *co)
+{
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+	struct proto_msg m;
+	struct proto_in in;
+	const char *why = "?", *cur;
+	uint64_t npeers = 0, st = 1;
+	int r, waited = 0;
+
+	proto_msg_init(&m, MSG_HELLO);
+	proto_put_str(&m, F_ROLE, "client");
+	r = proto_send(fd, &m);
+	proto_msg_free(&m);
+	for (;;) {
+		if (r)
+			break;
+		proto_msg_init(&m, MSG_COMMAND);
+		proto_put_str(&m, F_CMD, "s");
+		r = proto_send(fd, &m);
+		proto_msg_free(&m);
+		if (r)
+			break;
+		r = proto_recv(fd, &in, 5000, &why);
+		if (r)
+			break;
+		if (in.type != MSG_COMMAND_REPLY || proto_get_u64(&in, F_STATUS, &st) || st ||
+		    proto_get_u64(&in, F_NUM_PEERS, &npeers)) {
+			pr_err("the coordinator at %s:%d did not answer a status request",
+			       co->host, co->port);
+			proto_in_free(&in);
+			return -EPROTO;
+		}
+		cur = proto_get_str(&in, F_COMPID);
+		if (npeers == 0) {
+			proto_in_free(&in);
+			if (waited)
+				pr_info("the previous run of computation %s has left the coordinator",
+					compid);
+			return 0;
+		}
+		if (!cur || strcmp(cur, compid)) {
+			pr_err("the coordinator at %s:%d runs computation %s (%llu processes); it "
+			       "cannot also restart %s: use another port (-p) or a new coordinator",
+			       co->host, co->port, cur ? cur : "?", (unsigned long long)npeers,
+			       compid);
+			proto_in_free(&in);
+			return -EBUSY;
+		}
+		proto_in_free(&in);
+		if (waited >= IDLE_WAIT_MS) {
+			pr_err("computation %s still has %llu processes at the coordinator at %s:%d "
+			       "after %d s: kill it first (dmtcp_command -k)",
+			       compid, (unsigned long long)npeers, co->host, co->port,
+			       IDLE_WAIT_MS / 1000);
+			return -EBUSY;
+		}
+		if (!waited)
+			pr_info("waiting for the running processes of computation %s to leave the "
+				"coordinator", compid);
+		nanosleep(&tick, NULL);
+		waited += 20;
+	}
+	pr_err("cannot ask the coordinator at %s:%d for its status: %s", co->host, co->port,
+	       r == -EPROTO ? why : strerror(-r));
+	return r;
 }
 
 /* The program name as the launch knew it (comm is cut at 15 characters). */
@@ -304,6 +381,11 @@ int main(int argc, char **argv)
 	coord_fd = coord_ensure(&o.coord);
 	if (coord_fd < 0) {
 		r = coord_fd;
+		goto fail;
+	}
+	r = wait_for_idle_coordinator(coord_fd, c.set.compid, &o.coord);
+	if (r) {
+		close(coord_fd);
 		goto fail;
 	}
 	memset(&cfg, 0, sizeof(cfg));
