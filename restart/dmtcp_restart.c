@@ -28,8 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,60 +87,17 @@ static void on_main_exit(struct tracer *tr, int wstatus, void *arg)
 }
 
 /*
- * The command's side: wait for the tracer's reports. The main program's pid (to forward
- * SIGTERM/SIGHUP to), then its end, which ends the command the same way. A tracer that stops
- * without reporting the end failed (or the main program never ran): its own exit code is ours.
+ * The command's side: the tracer reports the main program's pid, then its end, which ends the
+ * command the same way (tracer_report_wait). A tracer that stops without reporting the end
+ * failed, or the main program never ran: its own exit code is ours.
  */
 static void __attribute__((noreturn)) wait_for_main(pid_t tracer, int rfd, const sigset_t *fwd)
 {
 	struct launch_report rep;
-	struct pollfd pfd[2];
-	size_t got = 0;
-	pid_t prog = -1;
-	int sfd, st, pending_sig = 0;
+	int st;
 
-	sfd = signalfd(-1, fwd, SFD_CLOEXEC);
-	if (sfd < 0)
-		die("cannot create a signalfd: %s", strerror(errno));
-	pfd[0] = (struct pollfd){ rfd, POLLIN, 0 };
-	pfd[1] = (struct pollfd){ sfd, POLLIN, 0 };
-	for (;;) {
-		ssize_t n;
-
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			die("poll failed: %s", strerror(errno));
-		}
-		if (pfd[1].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (prog > 0)
-					kill(prog, (int)si.ssi_signo);
-				else
-					pending_sig = (int)si.ssi_signo;
-			}
-		}
-		if (!pfd[0].revents)
-			continue;
-		n = read(rfd, (char *)&rep + got, sizeof(rep) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got < sizeof(rep))
-			continue;
-		got = 0;
-		if (rep.kind == LREP_PID) {
-			prog = rep.val;
-			if (pending_sig)
-				kill(prog, pending_sig);
-		} else if (rep.kind == LREP_EXIT) {
-			exit_like(rep.val);
-		}
-	}
+	if (tracer_report_wait(rfd, fwd, &rep))
+		die("the tracer sent an unknown report (%d)", rep.kind);
 	while (waitpid(tracer, &st, 0) < 0) {
 		if (errno != EINTR)
 			die("cannot wait for the tracer (pid %d): %s", tracer, strerror(errno));

@@ -12,14 +12,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -352,12 +350,9 @@ int main(int argc, char **argv)
 	struct tracer_sigstate ss;
 	struct launch_opts o;
 	struct launch_report rep;
-	struct pollfd pfd[2];
 	sigset_t fwd;
-	int coord_fd, pfds[2], sfd;
-	pid_t tracer, prog = 0;
-	int pending_sig = 0;
-	size_t got = 0;
+	int coord_fd, pfds[2];
+	pid_t tracer;
 
 	log_set_prog("dmtcp_launch");
 	memset(&o, 0, sizeof(o));
@@ -413,58 +408,16 @@ int main(int argc, char **argv)
 	/* The program gets the terminal's SIGINT/SIGQUIT itself; we wait for its verdict. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
-	if (sfd < 0)
-		die("cannot create a signalfd: %s", strerror(errno));
-
-	pfd[0] = (struct pollfd){ pfds[0], POLLIN, 0 };
-	pfd[1] = (struct pollfd){ sfd, POLLIN, 0 };
-	for (;;) {
-		ssize_t n;
-
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			die("poll failed: %s", strerror(errno));
-		}
-		if (pfd[1].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (prog > 0)
-					kill(prog, (int)si.ssi_signo);
-				else
-					pending_sig = (int)si.ssi_signo;
-			}
-		}
-		if (!pfd[0].revents)
-			continue;
-		n = read(pfds[0], (char *)&rep + got, sizeof(rep) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("the tracer (pid %d) ended without reporting the program's end", tracer);
-		got += (size_t)n;
-		if (got < sizeof(rep))
-			continue;
-		got = 0;
-		switch (rep.kind) {
-		case LREP_PID:
-			prog = rep.val;
-			if (pending_sig)
-				kill(prog, pending_sig);
-			break;
-		case LREP_EXEC_ERR:
-			die("cannot execute '%s': %s", o.argv[0], strerror(rep.val));
-		case LREP_FILTER_ERR:
-			die("cannot install the seccomp filter for '%s': %s", o.argv[0],
-			    strerror(rep.val));
-		case LREP_TRACER_ERR:
-			die("the tracer failed to start '%s': %s", o.argv[0], strerror(rep.val));
-		case LREP_EXIT:
-			exit_like(rep.val);
-		default:
-			die("the tracer sent an unknown report (%d)", rep.kind);
-		}
+	if (!tracer_report_wait(pfds[0], &fwd, &rep))
+		die("the tracer (pid %d) ended without reporting the program's end", tracer);
+	switch (rep.kind) {
+	case LREP_EXEC_ERR:
+		die("cannot execute '%s': %s", o.argv[0], strerror(rep.val));
+	case LREP_FILTER_ERR:
+		die("cannot install the seccomp filter for '%s': %s", o.argv[0], strerror(rep.val));
+	case LREP_TRACER_ERR:
+		die("the tracer failed to start '%s': %s", o.argv[0], strerror(rep.val));
+	default:
+		die("the tracer sent an unknown report (%d)", rep.kind);
 	}
 }

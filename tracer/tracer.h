@@ -116,4 +116,13 @@ struct launch_report {
 /* Exit as a process with this wait status did: its exit code, or re-raise its signal. */
 void exit_like(int wstatus) __attribute__((noreturn));
 
+/*
+ * The command's side of a launch or restart: wait for the tracer's reports on rfd, passing the
+ * signals of fwd (blocked by the caller before it forked the tracer) on to the program once
+ * LREP_PID names it. LREP_EXIT ends the command as the program ended (exit_like). Returns 1
+ * with any other report in *rep, for the caller to explain, or 0 when the tracer closed the
+ * pipe without reporting the program's end.
+ */
+int tracer_report_wait(int rfd, const sigset_t *fwd, struct launch_report *rep);
+
 #endif
