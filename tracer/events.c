@@ -446,18 +446,22 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 	p = t->proc;
 	if (p->phase == PP_RUNNING || p->nocheckpoint || p->in_vfork) {
 		thread_resume(t, how, inject);
-	} else if (ev == PTRACE_EVENT_STOP || (ev == 0 && sig != (SIGTRAP | 0x80))) {
+	} else if (ev == PTRACE_EVENT_STOP) {
 		/* A clean stop between two instructions of the program (our interrupt, a
-		 * group-stop, a signal about to be delivered, a new task's first stop): hold it.
-		 * The checkpoint code may run remote syscalls from here. */
+		 * group-stop, a new task's first stop): hold it. The checkpoint code may run
+		 * remote syscalls from here. */
 		thread_hold(t, how, inject, status);
 		suspend_check(p);
 	} else {
 		/*
 		 * Stopped inside a syscall (seccomp, syscall-exit, fork/clone/exec event): a
-		 * remote syscall from here would be taken as the syscall's own continuation. Let
-		 * this one finish and stop at the next clean point: the interrupt is still
-		 * pending (asking again costs nothing if it is).
+		 * remote syscall from here would be taken as the syscall's own continuation.
+		 * Stopped at a signal's delivery: a remote syscall (infection) resumes the thread
+		 * with no signal, which discards it, and a signal given on the later resume is
+		 * ignored once the thread sits in another kind of stop; the program would lose
+		 * it. Either way let it go on (the signal delivered now: its handler frame is
+		 * set up, and the handler runs after the checkpoint) and stop at the next clean
+		 * point: the interrupt is still pending (asking again costs nothing if it is).
 		 */
 		thread_resume(t, how, inject);
 		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno != ESRCH)
