@@ -3,7 +3,6 @@
  */
 #include "tracer/adopt.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,43 +18,6 @@
 #include "tracer/tracer_int.h"
 
 #define ADOPT_CONNECT_TIMEOUT_MS 5000
-
-static int seize_all(struct tracer *tr, struct tracee_proc *p)
-{
-	char path[64];
-	struct dirent *de;
-	int added, r = 0;
-	DIR *d;
-
-	/* Threads born while we walk show up on the next pass; stop when a pass adds none. */
-	do {
-		added = 0;
-		snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
-		d = opendir(path);
-		if (!d)
-			return -errno;
-		while ((de = readdir(d))) {
-			pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-
-			if (tid <= 0 || ptable_thread(tr, tid))
-				continue;
-			if (ptrace(PTRACE_SEIZE, tid, 0, (long)TRACER_PTRACE_OPTS) < 0) {
-				if (errno == ESRCH)
-					continue;
-				r = -errno;
-				pr_err("tid %d: PTRACE_SEIZE failed: %s", tid, strerror(-r));
-				break;
-			}
-			if (!ptable_add_thread(tr, p, tid, TS_RUNNING)) {
-				r = -ENOMEM;
-				break;
-			}
-			added++;
-		}
-		closedir(d);
-	} while (!r && added);
-	return r;
-}
 
 static int open_restart_peer(struct tracee_proc *p, const struct restart_peer *rp)
 {
@@ -113,7 +75,7 @@ int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
 		return -ENOMEM;
 	if (rp->uniquepid && rp->uniquepid[0])
 		snprintf(p->uniquepid, sizeof(p->uniquepid), "%s", rp->uniquepid);
-	r = seize_all(tr, p);
+	r = seize_all_threads(tr, p);
 	if (r < 0) {
 		ptable_del_proc(tr, p);
 		return r;

@@ -217,6 +217,17 @@ static int seize_new_threads(struct tracer *tr, struct tracee_proc *p)
 	return r < 0 ? r : added;
 }
 
+int seize_all_threads(struct tracer *tr, struct tracee_proc *p)
+{
+	int r;
+
+	/* Threads may be born while we seize: rescan until a pass finds none new. */
+	do
+		r = seize_new_threads(tr, p);
+	while (r > 0);
+	return r;
+}
+
 int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
 {
 	struct tracee_proc *p;
@@ -245,10 +256,7 @@ int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
 	p = ptable_add_proc(tr, pid, ppid, comm);
 	if (!p)
 		return -ENOMEM;
-	/* Threads may be born while we seize: rescan until a pass finds none new. */
-	do
-		r = seize_new_threads(tr, p);
-	while (r > 0);
+	r = seize_all_threads(tr, p);
 	if (r < 0) {
 		/*
 		 * Threads seized before the failure stay attached (a detach needs each of them

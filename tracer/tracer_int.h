@@ -34,6 +34,9 @@ struct tracee_thread *ptable_add_thread(struct tracer *tr, struct tracee_proc *p
 void ptable_del_thread(struct tracer *tr, struct tracee_thread *t);
 void ptable_del_proc(struct tracer *tr, struct tracee_proc *p);
 int read_proc_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid);
+/* PTRACE_SEIZE every thread of p not yet in the table, rescanning /proc/PID/task until a pass
+ * finds none new (threads born meanwhile). Returns 0 or -errno; seized threads stay on failure. */
+int seize_all_threads(struct tracer *tr, struct tracee_proc *p);
 void make_uniquepid(struct tracer *tr, struct tracee_proc *p);
 
 /* filter.c */
