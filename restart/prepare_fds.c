@@ -325,6 +325,58 @@ static int open_file(struct fd_shared *fs, int im, const struct restart_img *img
 	return i;
 }
 
+/*
+ * A path under /proc/<N>/ (or /proc/<N> itself) where N is a pid or tid of the saved
+ * computation: it names a restored process, which does not exist while the restart opens the
+ * shared files (and another process may hold that pid in the restart's namespace). Such a
+ * file is opened later, by the restored process itself (open_own_proc()). Returns 1 if so.
+ */
+static int names_saved_task(const struct restart_set *s, const char *path)
+{
+	long n = restart_proc_pid(path);
+	int im;
+	uint32_t k;
+
+	if (!n)
+		return 0;
+	for (im = 0; im < s->n; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		/* The path is as the program saw it: in its innermost PID namespace. */
+		if (restart_img_pid(p) == n)
+			return 1;
+		for (k = 0; k < p->nthreads; k++)
+			if (restart_thread_tid(p, &p->threads[k]) == n)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * In the restored process: reopen a /proc file of the computation (names_saved_task()) at
+ * its saved offset. Every saved pid is in place by now (the tree is complete before any
+ * process restores itself), in the namespace whose /proc this process sees; the other
+ * threads' tids are not (they are recreated later), so such a path fails here, named.
+ */
+static int open_own_proc(const struct restart_img *img, const struct ckpt_file *f, int fdno)
+{
+	int fd, r;
+
+	fd = open(f->path, open_saved_flags(f));
+	if (fd < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot reopen %s in the restored process: %s", img->path, fdno,
+		       f->path, strerror(-r));
+		return r;
+	}
+	/* A seq_file (maps, status...) seeks by reading up to the offset: best effort, as
+	 * its content is the restored process's now anyway. */
+	if (f->type == CKPT_FILE_REG && f->pos && lseek(fd, (off_t)f->pos, SEEK_SET) < 0)
+		pr_warn("%s: fd %d: cannot seek %s to %llu: %s", img->path, fdno, f->path,
+			(unsigned long long)f->pos, strerror(errno));
+	return fd;
+}
+
 int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 {
 	int im, r;
@@ -353,6 +405,10 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 
 			if (fs->file_obj[im][d->file] != UINT32_MAX)
 				continue;
+			if (names_saved_task(s, p->files[d->file].path)) {
+				fs->file_obj[im][d->file] = FD_OBJ_OWN_PROC;
+				continue;
+			}
 			r = open_file(fs, im, img, &p->files[d->file], d->fd);
 			if (r < 0)
 				goto fail;
@@ -386,14 +442,29 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 
 	for (k = 0; k < p->nfds; k++) {
 		const struct ckpt_fd *f = &p->fds[k];
-		const struct fd_obj *o = &fs->obj[fs->file_obj[img][f->file]];
+		uint32_t oi = fs->file_obj[img][f->file];
+		int from, own = -1;
 
 		if (in_list(f->fd, keep, nkeep)) {
 			pr_err("%s: fd %d collides with one the restore still needs", s->img[img].path,
 			       f->fd);
 			return -EBUSY;
 		}
-		if (dup3(o->fd, f->fd, (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		if (oi == FD_OBJ_OWN_PROC) {
+			own = open_own_proc(&s->img[img], &p->files[f->file], f->fd);
+			if (own < 0)
+				return own;
+			from = own;
+		} else {
+			from = fs->obj[oi].fd;
+		}
+		if (from == f->fd) /* opened right at its number */
+			r = fcntl(f->fd, F_SETFD, f->fd_flags & FD_CLOEXEC);
+		else
+			r = dup3(from, f->fd, (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+		if (own >= 0 && own != f->fd)
+			close(own);
+		if (r < 0) {
 			r = -errno;
 			pr_err("%s: cannot put fd %d in place: %s", s->img[img].path, f->fd,
 			       strerror(-r));

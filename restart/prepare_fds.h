@@ -15,6 +15,8 @@
  *  - pipes: a new pipe per saved pipe, its saved bytes put back, both ends shared as saved;
  *  - terminals: the restart's own terminal takes the place of the old one, and gets the saved
  *    termios;
+ *  - files under /proc/<pid> of a restored process (a program reading its own maps): opened
+ *    by that process once it exists (in its own namespace's /proc), at the saved offset;
  *  - sockets and anonymous inodes cannot be rebuilt here: /dev/null takes their number, with a
  *    warning naming the fd.
  */
@@ -31,6 +33,9 @@ struct fd_obj {
 	uint64_t key_b; /* pipe end */
 	int fd;		/* in the restart, >= fd_shared.base, close-on-exec */
 };
+
+/* file_obj value of a /proc file of a restored process: opened by that process itself */
+#define FD_OBJ_OWN_PROC (UINT32_MAX - 1)
 
 struct fd_shared {
 	struct fd_obj *obj;

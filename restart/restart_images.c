@@ -89,6 +89,17 @@ static int check_path(const char *img, const char *what, const char *path, mode_
 	return 0;
 }
 
+long restart_proc_pid(const char *path)
+{
+	char *end;
+	long n;
+
+	if (!path || strncmp(path, "/proc/", 6) || path[6] < '1' || path[6] > '9')
+		return 0;
+	n = strtol(path + 6, &end, 10);
+	return *end == '/' || *end == '\0' ? n : 0;
+}
+
 static int check_files(const struct restart_img *im)
 {
 	const struct ckpt_proc *p = &im->proc;
@@ -126,6 +137,10 @@ static int check_files(const struct restart_img *im)
 			       ckpt_file_type_name(f->type), i);
 			return -EINVAL;
 		}
+		/* A process's /proc files: whose process it names is only known once the
+		 * tree is rebuilt (prepare_fds.c). */
+		if (restart_proc_pid(f->path))
+			continue;
 		snprintf(what, sizeof(what), "open %s", ckpt_file_type_name(f->type));
 		r = check_path(im->path, what, f->path, want);
 		if (r)

@@ -56,4 +56,7 @@ int restart_build_tree(struct restart_set *s);
 void restart_close_readers(struct restart_set *s);
 void restart_set_free(struct restart_set *s);
 
+/* N if path is /proc/N or under /proc/N/ (a process's own files), else 0. */
+long restart_proc_pid(const char *path);
+
 #endif

@@ -52,10 +52,17 @@ rs_wait_count() {
 _running_peers() {
 	[ "$(status_field NUM_PEERS)" = "$1" ] && [ "$(status_field RUNNING)" = yes ]
 }
-# rs_wait_running N: until the coordinator has N peers, all running.
+# rs_wait_running N [RUNNAME]: until the coordinator has N peers, all running. On failure,
+# show what the restart command (RUNNAME) and the coordinator said.
+_running_or_ended() { _running_peers "$1" || { [ -n "$2" ] && [ -s "$T/$2.rc" ]; }; }
 rs_wait_running() {
-	wait_until 60 _running_peers "$1" ||
-		fail "expected $1 running peers; coordinator: $("$BIN/dmtcp_command" -s 2>&1 | tr '\n' ' ')"
+	wait_until 60 _running_or_ended "$1" "${2:-}" && _running_peers "$1" && return 0
+	if [ -n "${2:-}" ]; then
+		echo "--- $2.err:"; tail -n 30 "$T/$2.err"
+		[ -s "$T/$2.rc" ] && echo "--- $2 ended with status $(cat "$T/$2.rc")"
+	fi
+	echo "--- coordinator output:"; tail -n 20 "$T/coord.out"
+	fail "expected $1 running peers; coordinator: $("$BIN/dmtcp_command" -s 2>&1 | tr '\n' ' ')"
 }
 
 # rs_images: the images of the last checkpoint (every ckpt_*.dmtcp in $T).
@@ -97,7 +104,7 @@ rs_cycles() {
 		else
 			rs_run $run "$BIN/dmtcp_restart" $(rs_images)
 		fi
-		rs_wait_running "${RS_NPROCS:-1}"
+		rs_wait_running "${RS_NPROCS:-1}" $run
 		rs_wait_count "$out" "$killed_at"
 		log "$prog cycle $cycle: killed at $killed_at, running again"
 	done
