@@ -5,7 +5,10 @@
  *
  * Holds, next to its READYFILE: a file it writes to (offset checked), a file opened O_APPEND,
  * a file read at a known offset, a deleted file whose contents only the open fd keeps, a
- * directory fd, /dev/null, and a pipe to itself with bytes sitting in it. Each step (20 ms)
+ * directory fd, /dev/null, a pipe to itself with bytes sitting in it, and its own
+ * /proc/self/status (a restart reopens it for the restored process: "Pid:" must be its own,
+ * never whatever held that pid where the restart ran). Its name (/proc/self/comm, which it
+ * sets) and executable (/proc/self/exe) must stay its own too. Each step (20 ms)
  * checks every offset, flag and byte, then prints "count N". PASS at LIMIT.
  */
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +51,7 @@ static void path(char *buf, const char *name)
 int main(int argc, char **argv)
 {
 	char p[4200], buf[256], pipe_data[100];
-	int wfd, afd, rfd, dfd, dirfd, nfd, pfd[2], pipe_pending;
+	int wfd, afd, rfd, dfd, dirfd, nfd, sfd, pfd[2], pipe_pending;
 	long limit, n;
 	off_t woff = 0, aoff;
 	struct stat st;
@@ -84,6 +88,16 @@ int main(int argc, char **argv)
 	nfd = open("/dev/null", O_WRONLY);
 	if (dirfd < 0 || nfd < 0 || pipe(pfd))
 		FAIL("dir/null/pipe: %m");
+	sfd = open("/proc/self/status", O_RDONLY);
+	if (sfd < 0)
+		FAIL("/proc/self/status: %m");
+	char exe0[4096], exe1[4096], comm[32];
+	ssize_t exelen = readlink("/proc/self/exe", exe0, sizeof(exe0) - 1);
+
+	if (exelen <= 0)
+		FAIL("readlink /proc/self/exe: %m");
+	exe0[exelen] = '\0';
+	prctl(PR_SET_NAME, "rs-files-named", 0, 0, 0);
 	memset(pipe_data, 'p', sizeof(pipe_data));
 	if (write(pfd[1], pipe_data, sizeof(pipe_data)) != sizeof(pipe_data))
 		FAIL("pipe write");
@@ -137,6 +151,27 @@ int main(int argc, char **argv)
 		if (write(pfd[1], pipe_data, 10) != 10)
 			FAIL("pipe write");
 		(void)pipe_pending;
+		exelen = readlink("/proc/self/exe", exe1, sizeof(exe1) - 1);
+		exe1[exelen > 0 ? exelen : 0] = '\0';
+		if (strcmp(exe0, exe1))
+			FAIL("/proc/self/exe is '%s', was '%s'", exe1, exe0);
+		f = fopen("/proc/self/comm", "r");
+		if (!f || !fgets(comm, sizeof(comm), f) || strcmp(comm, "rs-files-named\n"))
+			FAIL("/proc/self/comm is '%s'", f ? comm : "?");
+		fclose(f);
+		{
+			char status[4096], want[32], *pl;
+			ssize_t sn = pread(sfd, status, sizeof(status) - 1, 0);
+
+			if (sn <= 0)
+				FAIL("/proc/self/status fd: %m");
+			status[sn] = '\0';
+			snprintf(want, sizeof(want), "\nPid:\t%d\n", (int)getpid());
+			pl = strstr(status, "\nPid:");
+			if (!strstr(status, want))
+				FAIL("/proc/self/status fd shows '%.16s', not pid %d", pl ? pl + 1 : "?",
+				     (int)getpid());
+		}
 		printf("count %ld\n", n);
 		nanosleep(&ts, NULL);
 	}
