@@ -379,6 +379,32 @@ static int stage_region(struct restore_req *req, struct stager *st, uint32_t k)
 	return 0;
 }
 
+/*
+ * /proc/PID/exe of the restored process should name its program, not the restart command:
+ * hand the blob the saved executable (see restore_req_set_exe). Not there any more (deleted,
+ * or another host): the link is left, which costs the program nothing it could rely on.
+ */
+static void add_exe(struct restore_req *req, const struct ckpt_proc *p, int fd_base, int *keep,
+		    int *nkeep)
+{
+	int fd, h;
+
+	if (!p->exe || p->exe[0] != '/')
+		return;
+	fd = open(p->exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_debug("pid %d: executable %s: %s; /proc/PID/exe stays the restart's", p->pid,
+			 p->exe, strerror(errno));
+		return;
+	}
+	h = fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
+	close(fd);
+	if (h < 0)
+		return;
+	keep[(*nkeep)++] = h;
+	restore_req_set_exe(req, h);
+}
+
 static int add_threads(struct restore_req *req, const struct ckpt_proc *p)
 {
 	uint32_t i;
@@ -391,6 +417,7 @@ static int add_threads(struct restore_req *req, const struct ckpt_proc *p)
 		memset(&d, 0, sizeof(d));
 		d.tid = restart_thread_tid(p, t);
 		d.exact_tid = i > 0;
+		memcpy(d.comm, t->comm, sizeof(d.comm));
 		memcpy(&d.regs, &t->regs, sizeof(d.regs));
 		d.xsave = t->xsave_size ? t->xsave : NULL;
 		d.xsave_len = t->xsave_size;
@@ -583,6 +610,7 @@ int prepare_mem(const struct restart_set *s, int img, const struct shm_shared *s
 	mm.env_start = p->mm.env_start;
 	mm.env_end = p->mm.env_end;
 	restore_req_set_mm(req, &mm);
+	add_exe(req, p, fd_base, keep, nkeep);
 out:
 	for (k = 0; k < p->nvmas; k++) {
 		if (p->vmas[k].kind == CKPT_VMA_VDSO)

@@ -95,6 +95,11 @@ static int count_close_fds(struct restore_req *req, int32_t *fds)
 			fds[n] = fd;
 		n++;
 	}
+	if (req->exe_fd >= 0) {
+		if (fds)
+			fds[n] = req->exe_fd;
+		n++;
+	}
 	return n;
 }
 
@@ -272,6 +277,8 @@ static int fill_threads(struct restore_req *req, struct restore_plan *p, char *a
 		pt[i].rseq = d->rseq;
 		pt[i].rseq_len = d->rseq_len;
 		pt[i].rseq_sig = d->rseq_sig;
+		memcpy(pt[i].comm, d->comm, sizeof(pt[i].comm));
+		pt[i].comm[sizeof(pt[i].comm) - 1] = '\0';
 		pt[i].frame_rsp = sigframe_build(area + L->frame_off[i], room, &regs, d->xsave,
 						 d->xsave_len, feat, max_size ? max_size : d->xsave_len,
 						 d->sigmask, (uint64_t)d->altstack.ss_sp,
@@ -414,6 +421,7 @@ int prepare_restore(struct restore_req *req)
 		p->mm = req->mm;
 		p->flags |= RP_F_SET_MM;
 	}
+	p->exe_fd = req->exe_fd;
 	/* the reservations inside the area that the vdso block moves through */
 	if (L.block_len &&
 	    (munmap(area + L.scratch_off, L.block_len) ||

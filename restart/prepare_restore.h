@@ -81,6 +81,7 @@ struct restore_thread_desc {
 	uint64_t robust_list, robust_len; /* get_robust_list() */
 	uint64_t rseq;          /* PTRACE_GET_RSEQ_CONFIGURATION: 0 if none */
 	uint32_t rseq_len, rseq_sig;
+	char comm[16];          /* the thread's name ("": keep the preparer's) */
 };
 
 /* vdso handling choice (the env DMTCP_RESTORE_VDSO=auto|move|proxy overrides AUTO). */
@@ -109,6 +110,13 @@ int restore_req_add_thread(struct restore_req *req, const struct restore_thread_
 int restore_req_set_sigaction(struct restore_req *req, int sig, const struct rp_sigaction *act);
 /* mm boundaries (brk, code/data/stack/arg/env markers) for PR_SET_MM_MAP. */
 int restore_req_set_mm(struct restore_req *req, const struct rp_mm *mm);
+/*
+ * The executable /proc/PID/exe should name again: fd open on it (O_RDONLY), which the request
+ * owns from now on (the blob closes it). The kernel takes it only from a process that may
+ * (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN in its user namespace) once the old executable is
+ * unmapped; otherwise the link keeps naming the restart command, logged.
+ */
+void restore_req_set_exe(struct restore_req *req, int fd);
 /* Where the blob writes its error lines (default 2), and the exit code on a late failure. */
 void restore_req_set_log(struct restore_req *req, int fd, int fail_rc);
 

@@ -46,6 +46,7 @@ struct restore_req {
 	struct rp_sigaction sigactions[RP_MAX_SIGNALS];
 	struct rp_mm mm;
 	int have_mm;
+	int exe_fd; /* -1: none */
 	int log_fd, fail_rc;
 	int report_fd;
 };

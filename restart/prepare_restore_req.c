@@ -27,6 +27,7 @@ int restore_req_new(struct restore_req **out)
 	r->log_fd = STDERR_FILENO;
 	r->fail_rc = fail_rc();
 	r->report_fd = -1;
+	r->exe_fd = -1;
 	*out = r;
 	return 0;
 }
@@ -45,6 +46,8 @@ void restore_req_free(struct restore_req *req)
 	free(req->stages);
 	free(req->threads);
 	free(req->vdso_img);
+	if (req->exe_fd >= 0)
+		close(req->exe_fd);
 	free(req);
 }
 
@@ -244,6 +247,13 @@ int restore_req_set_mm(struct restore_req *req, const struct rp_mm *mm)
 	req->mm = *mm;
 	req->have_mm = 1;
 	return 0;
+}
+
+void restore_req_set_exe(struct restore_req *req, int fd)
+{
+	if (req->exe_fd >= 0)
+		close(req->exe_fd);
+	req->exe_fd = fd;
 }
 
 void restore_req_set_report_fd(struct restore_req *req, int fd)

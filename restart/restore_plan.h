@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define RESTORE_PLAN_MAGIC   0x4e414c5054535244ULL /* "DRSTPLAN" little-endian */
-#define RESTORE_PLAN_VERSION 1
+#define RESTORE_PLAN_VERSION 2
 
 /* Limits that size fixed arrays in the header. */
 #define RP_MAX_SIGNALS     64
@@ -114,6 +114,7 @@ struct rp_thread {
 	uint64_t stack_top;   /* absolute: top of the small stack the blob runs this thread on */
 	int32_t got_tid;      /* written by the blob: the TID the thread got */
 	uint32_t pad;
+	char comm[16];        /* prctl(PR_SET_NAME); "": leave as is */
 };
 
 /* struct rp_vdso.mode */
@@ -208,6 +209,8 @@ struct restore_plan {
 	struct rp_sigaction sigactions[RP_MAX_SIGNALS];
 
 	struct rp_mm mm;
+	int32_t exe_fd;       /* the saved executable, for PR_SET_MM_MAP's exe_fd; -1: none */
+	uint32_t pad2;
 	struct rp_vdso vdso;
 
 	/* written by the blob while it runs; useful in a core dump of a failed restore */

@@ -295,8 +295,15 @@ static int restore_mm(struct restore_plan *p)
 	m.env_end = p->mm.env_end;
 	m.auxv = 0;
 	m.auxv_size = 0;
-	m.exe_fd = (uint32_t)-1;
+	m.exe_fd = (uint32_t)p->exe_fd;
 	ret = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (long)&m, sizeof(m), 0);
+	if (SYS_ERR(ret) && p->exe_fd >= 0) {
+		/* The exe link needs a capability the other fields do not: keep the rest. */
+		write_line(p, "exe link not restored (PR_SET_MM_MAP exe_fd), fd", (uint64_t)p->exe_fd,
+			   ret, 1);
+		m.exe_fd = (uint32_t)-1;
+		ret = sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (long)&m, sizeof(m), 0);
+	}
 	if (SYS_ERR(ret)) {
 		write_line(p, "PR_SET_MM_MAP refused (brk is fenced instead), start_brk",
 			   p->mm.start_brk, ret, 1);
@@ -367,6 +374,8 @@ static void __attribute__((noreturn)) restore_thread_finish(struct restore_plan 
 {
 	long ret;
 
+	if (t->comm[0])
+		sys_prctl(PR_SET_NAME, (long)t->comm, 0, 0, 0);
 	ret = sys_arch_prctl(ARCH_SET_FS, t->fs_base);
 	if (SYS_ERR(ret))
 		restore_fail(p, "arch_prctl(ARCH_SET_FS)", t->fs_base, ret);

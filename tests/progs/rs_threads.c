@@ -8,7 +8,8 @@
  * registers across each step; under a mutex they bump a shared counter. The main thread
  * prints "count N" per step (20 ms apart) and checks that the shared counter equals the sum
  * of the thread-local ones, that every worker still has its tid, and that the arithmetic each
- * worker does in its vector registers gives what it gave before. PASS at LIMIT.
+ * worker does in its vector registers gives what it gave before. Each worker names itself
+ * ("worker-I") and checks its name at every step, as ps and top show it. PASS at LIMIT.
  */
 #include <immintrin.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,12 +45,19 @@ static void *worker(void *arg)
 	/* A value that lives in an SSE register across the sleep below. */
 	__m128d acc = _mm_set_pd(1.0 + (double)i, 2.0);
 
+	char name[16], now[16];
+
+	snprintf(name, sizeof(name), "worker-%ld", i);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
 	tls_tid = my_tid();
 	tids[i] = tls_tid;
 	while (!atomic_load(&stop)) {
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		__m128d before = acc;
 
+		memset(now, 0, sizeof(now));
+		if (prctl(PR_GET_NAME, now, 0, 0, 0) || strcmp(now, name))
+			atomic_store(&bad, 1);
 		acc = _mm_add_pd(acc, _mm_set1_pd(0.5));
 		nanosleep(&ts, NULL);
 		acc = _mm_sub_pd(acc, _mm_set1_pd(0.5));
@@ -110,7 +120,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		if (atomic_load(&bad)) {
-			printf("FAIL a worker lost its registers or its tid\n");
+			printf("FAIL a worker lost its registers, its tid or its name\n");
 			return 1;
 		}
 		printf("count %ld\n", n);
