@@ -43,7 +43,7 @@ static int open_restart_peer(struct tracee_proc *p, const struct restart_peer *r
 	if (rp->real_pid != rp->pid)
 		proto_put_u64(&m, F_REAL_PID, (uint64_t)rp->real_pid);
 	proto_put_u64(&m, F_PPID, (uint64_t)rp->ppid);
-	proto_put_str(&m, F_UNIQUEPID, p->uniquepid);
+	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
 	proto_put_str(&m, F_HOST, tr->hostname);
 	proto_put_str(&m, F_STATE, "RESTARTING");
 	proto_put_str(&m, F_COMPID, rp->compid);

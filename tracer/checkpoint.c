@@ -238,7 +238,7 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 	dt.use_parasite = !(par && !strcmp(par, "0"));
 
 	prog = p->prog[0] ? p->prog : "unknown";
-	rc = dump_image_name(name, sizeof(name), prog, p->uniquepid[0] ? p->uniquepid : "0");
+	rc = dump_image_name(name, sizeof(name), prog, ptable_uniquepid(p));
 	if (!rc)
 		rc = image_dir(p, dir, sizeof(dir));
 	if (rc) {
@@ -254,7 +254,7 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 	}
 
 	ckpt_proc_init(&cp);
-	cp.uniquepid = strdup(p->uniquepid);
+	cp.uniquepid = strdup(ptable_uniquepid(p));
 	rc = cp.uniquepid ? dump_collect(p->pid, tids, ntids, &dt, &cp) : -ENOMEM;
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s: %s", p->pid,

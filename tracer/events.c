@@ -96,9 +96,12 @@ static struct tracee_proc *new_process(struct tracer *tr, struct tracee_proc *pa
 	}
 	pr_debug("pid %d: new process (parent %d)%s", pid, ppid, held ? ", held" : "");
 	if (!p->nocheckpoint) {
-		/* Connected once the stopped parent is let go (open_new_peers()): the
-		 * parent need not wait for our connect. */
+		/* Announced later (events_open_new_peers()): the stopped parent need not wait
+		 * for our connect, and a child that is gone within PEER_HELLO_DELAY_MS never
+		 * costs the coordinator a connection. One born during a suspend is announced
+		 * at once: the checkpoint waits for it. */
 		p->hello_pending = 1;
+		p->hello_due_us = now_us() + (held ? 0 : PEER_HELLO_DELAY_MS * 1000L);
 		tr->hello_pending = 1;
 	}
 	return p;
@@ -327,6 +330,10 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 			tr->on_root_exit(tr, status, tr->on_root_exit_arg);
 	}
 	if (p->conn_open && !p->nocheckpoint) {
+		/* Never let the coordinator see the computation smaller than it is: what
+		 * this process started is announced before it goes. */
+		if (tr->hello_pending)
+			events_open_new_peers(tr, 1);
 		/*
 		 * A process that exits before the suspend reaches it is simply not part of the
 		 * checkpoint: rather than leave in the middle of the coordinator's barriers
@@ -354,21 +361,33 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 }
 
 /*
- * Announce the processes born since the last call to the coordinator. Called by the event
- * loop once every ready wait status is handled, so that a child whose first stop is already
- * queued is let go before the tracer spends time on its connection.
+ * Announce to the coordinator the new processes whose delay is over (every one with ALL:
+ * a checkpoint is starting, the program asks for one, or a process of the tree is going).
+ * Called by the event loop once every ready wait status is handled, so that a child whose
+ * first stop is already queued is let go before the tracer spends time on its connection.
+ * The delay keeps fork+exit loops (shells, make) off the coordinator: a process is still
+ * listed within a second of its birth. Returns the milliseconds until the next is due, or -1.
  */
-void events_open_new_peers(struct tracer *tr)
+int events_open_new_peers(struct tracer *tr, int all)
 {
 	struct tracee_proc *p;
+	long now = now_us(), wait = -1;
 
 	tr->hello_pending = 0;
-	for (p = tr->procs; p; p = p->next)
-		if (p->hello_pending) {
-			p->hello_pending = 0;
-			if (!p->ghost && !p->nocheckpoint)
-				peer_open(p, -1, NULL);
+	for (p = tr->procs; p; p = p->next) {
+		if (!p->hello_pending)
+			continue;
+		if (!all && now < p->hello_due_us) {
+			tr->hello_pending = 1;
+			if (wait < 0 || p->hello_due_us - now < wait)
+				wait = p->hello_due_us - now;
+			continue;
 		}
+		p->hello_pending = 0;
+		if (!p->ghost && !p->nocheckpoint)
+			peer_open(p, -1, NULL);
+	}
+	return wait < 0 ? -1 : (int)(wait / 1000) + 1;
 }
 
 void events_handle(struct tracer *tr, pid_t tid, int status)
@@ -434,8 +453,10 @@ void events_handle(struct tracer *tr, pid_t tid, int status)
 				if (p->conn_open)
 					peer_update(p, NULL);
 			}
-			else
-				/* our PTRACE_INTERRUPT, or the first stop of a new task */
+			else if (t->state != TS_NEW)
+				/* our PTRACE_INTERRUPT, which may have cut a wait short. (The
+				 * first stop of a new task is at its fork's return: no call to
+				 * look at, and no register read on every fork.) */
 				t->check_eintr = 1;
 			break;
 		default:

@@ -147,7 +147,7 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 	proto_put_str(&m, F_PROG, p->prog);
 	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
 	proto_put_u64(&m, F_PPID, (uint64_t)p->ppid);
-	proto_put_str(&m, F_UNIQUEPID, p->uniquepid);
+	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
 	proto_put_str(&m, F_HOST, tr->hostname);
 	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
 	if (tr->cfg.interval >= 0 && p->pid == tr->root_pid)
@@ -255,7 +255,7 @@ static void suspend_tree(struct tracer *tr, uint64_t gen)
 	/* A newborn of the wait statuses being handled right now is not announced yet (the
 	 * event loop does it after them): it is part of the tree all the same. */
 	if (tr->hello_pending)
-		events_open_new_peers(tr);
+		events_open_new_peers(tr, 1);
 	for (q = tr->procs; q; q = q->next) {
 		if (q->phase != PP_RUNNING || q->nocheckpoint || !q->conn_open || q->ghost)
 			continue;

@@ -66,7 +66,8 @@ struct tracee_proc *ptable_add_proc(struct tracer *tr, pid_t pid, pid_t ppid, co
 	p->tracer = tr;
 	p->conn.fd = -1;
 	snprintf(p->prog, sizeof(p->prog), "%s", prog);
-	make_uniquepid(tr, p);
+	/* uniquepid: filled when first needed (ptable_uniquepid), saving a /proc read on
+	 * every fork of a process that may be gone before anyone asks. */
 	p->next = tr->procs;
 	tr->procs = p;
 	tr->nprocs++;
@@ -188,9 +189,11 @@ static unsigned long long read_start_time(pid_t pid)
 }
 
 /* "<hostid-hex>-<pid>-<start-time-hex>": stable for the life of the process, unique on a host
- * even when pids wrap. */
-void make_uniquepid(struct tracer *tr, struct tracee_proc *p)
+ * even when pids wrap. Read while the process is ours (not reaped), so the pid is its own. */
+const char *ptable_uniquepid(struct tracee_proc *p)
 {
-	snprintf(p->uniquepid, sizeof(p->uniquepid), "%lx-%d-%llx", tr->hostid, p->pid,
-		 read_start_time(p->pid));
+	if (!p->uniquepid[0])
+		snprintf(p->uniquepid, sizeof(p->uniquepid), "%lx-%d-%llx", p->tracer->hostid,
+			 p->pid, read_start_time(p->pid));
+	return p->uniquepid;
 }

@@ -119,7 +119,8 @@ struct tracee_proc {
 				 barrier) */
 	int nocheckpoint;     /* dmtcp_nocheckpoint: no peer, never suspended, children too */
 	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
-	int hello_pending;    /* new: its peer connection is opened after the event */
+	int hello_pending;    /* new: not announced to the coordinator yet (see events.c) */
+	long hello_due_us;    /* when it is announced if still alive (CLOCK_MONOTONIC) */
 	int in_vfork;	      /* a vfork child that has not exec'd yet: never held */
 	int ghost;	      /* exited: no threads left; its peer answers any barrier (no
 				 image) and closes after resume/abort, or after a short grace
@@ -156,5 +157,7 @@ struct tracee_thread *ptable_thread(struct tracer *tr, pid_t tid);
 struct tracee_proc *ptable_first(struct tracer *tr);
 /* The socket record of fd in p, or NULL. */
 struct sock_rec *ptable_sock(struct tracee_proc *p, int fd);
+/* The process's unique pid ("<hostid>-<pid>-<start time>"), read from /proc when first asked. */
+const char *ptable_uniquepid(struct tracee_proc *p);
 
 #endif

@@ -61,6 +61,9 @@ void sysapi_handle(struct tracee_thread *t, struct user_regs_struct *r)
 		ret = p->nocheckpoint ? 0 : 1;
 		break;
 	case DMTCP_OP_CHECKPOINT:
+		/* A newborn not announced yet: announce it now, then ask. */
+		if (p->hello_pending)
+			events_open_new_peers(p->tracer, 1);
 		ret = p->nocheckpoint ? -EPERM : peer_ckpt_request(p);
 		break;
 	case DMTCP_OP_NOCHECKPOINT:

@@ -379,9 +379,13 @@ int tracer_run(struct tracer *tr)
 
 	for (;;) {
 		reap_all(tr);
-		if (tr->hello_pending)
-			events_open_new_peers(tr);
 		timeout = sweep_ghosts(tr);
+		if (tr->hello_pending) {
+			int t = events_open_new_peers(tr, 0);
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
 		if (!tr->procs)
 			return 0;
 		n = build_pollfds(tr);

@@ -17,6 +17,11 @@
 #define GHOST_GRACE_MS 20
 #endif
 
+/* How long a new process runs before the coordinator hears of it (events_open_new_peers). */
+#ifndef PEER_HELLO_DELAY_MS
+#define PEER_HELLO_DELAY_MS 100
+#endif
+
 /* The ptrace options every tracee gets. */
 #define TRACER_PTRACE_OPTS                                                                        \
 	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |    \
@@ -37,7 +42,6 @@ int read_proc_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid);
 /* PTRACE_SEIZE every thread of p not yet in the table, rescanning /proc/PID/task until a pass
  * finds none new (threads born meanwhile). Returns 0 or -errno; seized threads stay on failure. */
 int seize_all_threads(struct tracer *tr, struct tracee_proc *p);
-void make_uniquepid(struct tracer *tr, struct tracee_proc *p);
 
 /* filter.c */
 int filter_install(const struct tracer_features *feat);
@@ -45,7 +49,7 @@ int probe_features(struct tracer_features *feat);
 
 /* events.c */
 void events_handle(struct tracer *tr, pid_t tid, int status);
-void events_open_new_peers(struct tracer *tr);
+int events_open_new_peers(struct tracer *tr, int all);
 void thread_resume(struct tracee_thread *t, enum resume_how how, int sig);
 void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status);
 

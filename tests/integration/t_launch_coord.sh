@@ -26,8 +26,9 @@ launch_bg imp -p 0 --port-file "$T/imp/port" "$PROGS/l_tree" "$T/imp" 1
 wait_for_line "$T/imp.out" '^READY'
 wait_for_file "$T/imp/port"
 port=$(cat "$T/imp/port")
-[ "$(DMTCP_COORD_PORT=$port status_field NUM_PEERS)" = 2 ] ||
-	fail "implicit coordinator on port $port does not count 2 peers"
+# A new process is announced within a second of its birth.
+_imp_peers() { [ "$(DMTCP_COORD_PORT=$port status_field NUM_PEERS)" = 2 ]; }
+wait_until 1 _imp_peers || fail "implicit coordinator on port $port does not count 2 peers"
 touch "$T/imp/stop.all"
 wait_rc imp 7
 _coord_gone() { ! "$BIN/dmtcp_command" -p "$port" -s >/dev/null 2>&1; }
