@@ -8,6 +8,7 @@
  * have been.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -262,6 +263,43 @@ static void note_exec(struct tracee_thread *t, long nr, const uint64_t *args)
 }
 
 /*
+ * clone/clone3 with CLONE_UNTRACED would make a task the ptrace options do not follow: a
+ * process or thread outside every checkpoint, whose trapped calls then fail with ENOSYS (a
+ * SECCOMP_RET_TRACE with no tracer). The flag is meant for kernel threads; a program that
+ * passes it cannot tell the difference, so it is taken off before the kernel reads it. For
+ * clone the flags are a register; for clone3 the first field of the program's clone_args
+ * (one read per pthread_create, a write only when the flag is there).
+ */
+static void keep_traced(struct tracee_thread *t, long nr, const uint64_t *args)
+{
+	struct user_regs_struct r;
+	uint64_t flags;
+	raddr_t ca = { args[0] };
+
+	if (nr == SYS_clone) {
+		if (!(args[0] & CLONE_UNTRACED))
+			return;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+			return;
+		r.rdi &= ~(unsigned long long)CLONE_UNTRACED;
+		if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
+			pr_warn("tid %d: cannot clear CLONE_UNTRACED: %s", t->tid, strerror(errno));
+		else
+			pr_debug("tid %d: clone: CLONE_UNTRACED cleared", t->tid);
+		return;
+	}
+	/* clone3: a bad pointer or size fails the call on its own (EFAULT/EINVAL) */
+	if (args[1] < sizeof(flags) || remote_read(t->tid, ca, &flags, sizeof(flags)) < 0 ||
+	    !(flags & CLONE_UNTRACED))
+		return;
+	flags &= ~(uint64_t)CLONE_UNTRACED;
+	if (remote_write(t->tid, ca, &flags, sizeof(flags)) < 0)
+		pr_warn("tid %d: cannot clear CLONE_UNTRACED in clone_args", t->tid);
+	else
+		pr_debug("tid %d: clone3: CLONE_UNTRACED cleared", t->tid);
+}
+
+/*
  * One PTRACE_GET_SYSCALL_INFO tells the filter's data, the number and the arguments: it
  * replaces PTRACE_GETEVENTMSG + PTRACE_GETREGS on every trapped call. Only the API call,
  * which writes its answer into the registers, still reads them all.
@@ -296,13 +334,15 @@ static enum resume_how on_seccomp(struct tracee_thread *t)
 		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0)
 			sysapi_handle(t, &r);
 		return RESUME_CONT;
-	case SYS_fork:
-	case SYS_vfork:
 	case SYS_clone:
 	case SYS_clone3:
+		keep_traced(t, (long)si.seccomp.nr, si.seccomp.args);
+		return RESUME_CONT;
+	case SYS_fork:
+	case SYS_vfork:
 		/*
-		 * Nothing to do before the task exists: PTRACE_O_TRACEFORK/VFORK/CLONE report
-		 * it with its own event stop, where it is adopted. Continue at once.
+		 * PTRACE_O_TRACEFORK/VFORK/CLONE report the new task with its own event stop,
+		 * where it is adopted. Continue at once.
 		 */
 		return RESUME_CONT;
 	default:

@@ -1,5 +1,5 @@
 /*
- * Reading a tracee's memory from the tracer (addresses of type raddr_t).
+ * Reading and writing a tracee's memory from the tracer (addresses of type raddr_t).
  */
 #include <errno.h>
 #include <string.h>
@@ -14,6 +14,20 @@ int remote_read(pid_t pid, raddr_t addr, void *buf, size_t len)
 	ssize_t n;
 
 	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EFAULT;
+	return 0;
+}
+
+int remote_write(pid_t pid, raddr_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr.v, len };
+	ssize_t n;
+
+	n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != len)
