@@ -123,8 +123,17 @@ START_TEST(test_ptable)
 	ck_assert_ptr_null(ptable_thread(&tr, getpid() + 3 * TRACER_TID_HASH));
 	ck_assert_ptr_nonnull(ptable_thread(&tr, getpid() + 4 * TRACER_TID_HASH));
 	ck_assert_int_eq(p->nthreads, 5);
-	/* the unique pid names this host, pid and start time */
-	ck_assert_msg(strstr(p->uniquepid, "-") != NULL, "uniquepid '%s'", p->uniquepid);
+	/* the unique pid names this host, pid and start time: read when first asked */
+	ck_assert_str_eq(p->uniquepid, "");
+	{
+		char want[32];
+
+		snprintf(want, sizeof(want), "-%d-", (int)getpid());
+		ck_assert_msg(strstr(ptable_uniquepid(p), want) != NULL, "uniquepid '%s'",
+			      p->uniquepid);
+		ck_assert_msg(strlen(p->uniquepid) > strlen(want) + 1, "no start time: '%s'",
+			      p->uniquepid);
+	}
 	q = ptable_add_proc(&tr, getppid(), 1, "parent");
 	ck_assert_ptr_nonnull(q);
 	ck_assert_ptr_nonnull(ptable_add_thread(&tr, q, getppid(), TS_RUNNING));
