@@ -112,9 +112,10 @@ int image_add_pages(struct image_writer *w, uint64_t vaddr, const void *buf, siz
 int image_add_pages_fd(struct image_writer *w, uint64_t vaddr, int fd, size_t len);
 
 /*
- * Raw page data that someone else writes into the file (compression off only), e.g. the
- * parasite straight from the target's memory: one copy instead of a read into the caller and
- * a write.
+ * Raw page data that someone else writes into the file, e.g. the parasite straight from the
+ * target's memory: one copy instead of a read into the caller and a write. With compression
+ * on, the reserved chunks are stored raw (what an incompressible chunk becomes anyway), after
+ * every chunk queued before them.
  *
  * image_reserve_pages() adds the run [vaddr, vaddr + len) like image_add_pages() and reserves
  * its len bytes: *fd and *off say where they go (pwrite only: the fd's offset must not move;
@@ -134,7 +135,7 @@ int image_reserve_pages(struct image_writer *w, uint64_t vaddr, size_t len, int 
 int image_complete_pages(struct image_writer *w, const uint32_t *crcs, uint32_t ncrcs);
 int image_fail_pages(struct image_writer *w, int err, const char *what);
 uint32_t image_writer_chunk_size(const struct image_writer *w);
-/* Whether the writer compresses (image_reserve_pages() is then refused). */
+/* Whether the writer compresses (reserved chunks are then stored raw among compressed ones). */
 int image_writer_compresses(const struct image_writer *w);
 
 /* Ends the open section of either kind. */

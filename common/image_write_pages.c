@@ -525,9 +525,17 @@ int image_reserve_pages(struct image_writer *w, uint64_t vaddr, size_t len, int 
 
 	if (ret)
 		return ret;
-	if (w->compress) {
-		pr_err("%s: image_reserve_pages with compression on", w->tmp_path);
-		return -EINVAL;
+	if (w->compress && w->sec_kind == IMAGE_KIND_PAGES && !w->resv_len && !w->pages_sealed) {
+		/* Raw chunks amid compressed ones: what is queued goes to the file first, so
+		 * that the reservation starts where the file ends; a partly filled chunk cannot
+		 * be split. */
+		if (w->slots[w->fill_seq % (uint64_t)w->nslots].in_len) {
+			pr_err("%s: image_reserve_pages inside a partial chunk", w->tmp_path);
+			return -EINVAL;
+		}
+		ret = drain(w, w->fill_seq);
+		if (ret)
+			return ret;
 	}
 	if (w->sec_kind == IMAGE_KIND_PAGES && w->pages_sealed)
 		return check_more_pages(w, "image_reserve_pages");
@@ -564,6 +572,9 @@ static int crc_read_back(struct image_writer *w, int *rfd, uint64_t off, uint32_
 {
 	uint32_t done = 0;
 
+	/* With compression on, the chunk buffer is the pool's: make one. */
+	if (!w->stage && !(w->stage = malloc(w->chunk_size)))
+		return wr_fail(w, -ENOMEM, "cannot allocate chunk buffer");
 	if (*rfd < 0) {
 		*rfd = openat(w->dirfd, w->tmp_name, O_RDONLY | O_CLOEXEC);
 		if (*rfd < 0)

@@ -32,6 +32,7 @@
 
 #include "dump.h"
 #include "image.h"
+#include "image_fmt.h"
 #include "infect.h"
 #include "log.h"
 
@@ -344,6 +345,60 @@ static int write_batches(struct image_writer *w, struct infect_ctx *ctx, pid_t p
 	return rc;
 }
 
+/*
+ * With compression on, the direct path still pays when the memory is random or already
+ * compressed: its chunks would be stored raw anyway, after a copy into the tracer. So sample
+ * SAMPLE_N pieces of SAMPLE_LEN bytes spread evenly over the page stream (one
+ * process_vm_readv) and take the direct path when at most one of them could shrink. Only for
+ * large processes (SAMPLE_MIN_BYTES): below that, the copy path costs little anyway.
+ */
+#define SAMPLE_N	 32
+#define SAMPLE_LEN	 (64u << 10) /* image_chunk_incompressible needs > 32 KiB */
+#define SAMPLE_MIN_BYTES (64ull << 20)
+
+static int looks_incompressible(pid_t pid, const struct ckpt_proc *p)
+{
+	struct iovec local[SAMPLE_N], remote[SAMPLE_N];
+	uint64_t total = 0, pos = 0, next, step;
+	uint32_t i, k = 0, flat = 0;
+	uint8_t *buf;
+	ssize_t n;
+
+	for (i = 0; i < p->nruns; i++)
+		total += (uint64_t)p->runs[i].npages * CKPT_PAGE_SIZE;
+	if (total < SAMPLE_MIN_BYTES)
+		return 0;
+	buf = malloc((size_t)SAMPLE_N * SAMPLE_LEN);
+	if (!buf)
+		return 0;
+	step = total / SAMPLE_N;
+	next = step / 2;
+	for (i = 0; i < p->nruns && k < SAMPLE_N; i++) {
+		uint64_t len = (uint64_t)p->runs[i].npages * CKPT_PAGE_SIZE;
+
+		/* every sample that starts in this run and fits in it */
+		while (k < SAMPLE_N && next < pos + len) {
+			uint64_t in = next - pos;
+
+			if (in + SAMPLE_LEN <= len) {
+				local[k] = (struct iovec){ buf + (size_t)k * SAMPLE_LEN, SAMPLE_LEN };
+				remote[k] = (struct iovec){
+					(void *)(uintptr_t)(p->runs[i].vaddr + in), SAMPLE_LEN };
+				k++;
+			}
+			next += step;
+		}
+		pos += len;
+	}
+	n = k ? process_vm_readv(pid, local, k, remote, k, 0) : -1;
+	if (n == (ssize_t)k * SAMPLE_LEN)
+		for (i = 0; i < k; i++)
+			flat += image_chunk_incompressible(buf + (size_t)i * SAMPLE_LEN, SAMPLE_LEN);
+	free(buf);
+	pr_debug("pid %d: %u of %u samples look incompressible", pid, flat, k);
+	return k >= SAMPLE_N / 2 && flat + 1 >= k;
+}
+
 int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
 {
 	struct infect_ctx *ctx;
@@ -355,13 +410,13 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 	const char *env = getenv("DMTCP_DIRECT_PAGES");
 	int fd, remote_fd = -1, rc, crc, with_crc = cpu_has_crc32();
 
-	if (image_writer_compresses(w)) {
-		pr_debug("pid %d: pages copied through the tracer: compression on", pid);
-		return DUMP_DIRECT_UNAVAILABLE;
-	}
 	why = direct_refusal(pid, p, image_writer_chunk_size(w), buf, sizeof(buf));
 	if (why) {
 		pr_debug("pid %d: pages copied through the tracer: %s", pid, why);
+		return DUMP_DIRECT_UNAVAILABLE;
+	}
+	if (image_writer_compresses(w) && !looks_incompressible(pid, p)) {
+		pr_debug("pid %d: pages copied through the tracer to be compressed", pid);
 		return DUMP_DIRECT_UNAVAILABLE;
 	}
 	/* "readback": the container checksums what the parasite wrote (as without SSE4.2). */

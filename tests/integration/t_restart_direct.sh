@@ -11,6 +11,9 @@
 #  2. Images written that way restore: checkpoint -> kill -> restart cycles with DMTCP_GZIP=0
 #     (each restarted computation is checkpointed again), the programs check their own memory.
 #     Static and dynamic builds, one and several threads.
+#  3. With DMTCP_GZIP=1, a program whose 80 MiB sample as incompressible takes the direct path
+#     as well (its chunks would be stored raw anyway), and the image restores; with 80 MiB of
+#     text the pages go through the tracer and are compressed.
 # (The logs of part 2 cannot be checked: a restart reopens the program's stderr, the file the
 # launching tracer logged into, and writes it from the saved offset.)
 # variants: root unpriv
@@ -76,3 +79,53 @@ log "copy path with DMTCP_DIRECT_PAGES=0: $p2 pages"
 for prog in rs_counter.static rs_counter rs_threads; do
 	rs_cycles "$prog" 300 2
 done
+
+# ---- 3. compression on: incompressible memory takes the direct path too ------------------
+# gz_ckpt DIR random|text: rs_big with 80 MiB of that kind, DMTCP_GZIP=1, one checkpoint; its
+# log in DIR/launch.err, the image's --show in DIR/show and its path in DIR/img. Left running.
+gz_ckpt() {
+	local w=$1
+	mkdir -p "$w" && chmod 1777 "$w"
+	rm -f "$T"/ckpt_*.dmtcp
+	rs_outfile "$(basename "$w").out"
+	# the program's stderr: a restart as the test user reopens it
+	: >"$w/launch.err" && chmod 666 "$w/launch.err"
+	run_user env DMTCP_GZIP=1 DMTCP_DEBUG=1 "$BIN/dmtcp_launch" "$PROGS/rs_big" "$w/ready" 80 "$2" \
+		>"$T/$(basename "$w").out" 2>"$w/launch.err" </dev/null 8>&- &
+	track $!
+	wait_for_file "$w/ready"
+	wait_peers 1
+	run_user env DMTCP_GZIP=1 "$BIN/dmtcp_command" -bc >"$w/c.out" 2>&1 ||
+		{ cat "$w/c.out" "$w/launch.err"; fail "checkpoint failed"; }
+	ls "$T"/ckpt_*.dmtcp >"$w/img" || fail "no image"
+	"$BIN/dmtcp_restart" --show "$(cat "$w/img")" >"$w/show" ||
+		{ tail -n 3 "$w/show"; fail "image $(cat "$w/img") is not valid"; }
+}
+size_of() { stat -c %s "$1"; }
+
+gz_ckpt "$T/z1" random
+grep -q "$DIRECT" "$T/z1/launch.err" ||
+	{ cat "$T/z1/launch.err"; fail "DMTCP_GZIP=1 on random memory: the direct path was not taken"; }
+[ "$(size_of "$(cat "$T/z1/img")")" -ge $((80 << 20)) ] || fail "random memory image is too small"
+log "DMTCP_GZIP=1, 80 MiB random: $(grep -o "[0-9]* of [0-9]* samples look incompressible" "$T/z1/launch.err" | head -n 1); direct path"
+# ... and it restores: the program writes a byte a millisecond again.
+"$BIN/dmtcp_command" -k >/dev/null 2>&1
+wait_peers 0
+mv "$(cat "$T/z1/img")" "$T/z1/"
+grown=$(size_of "$T/z1.out")
+rs_run zrestart "$BIN/dmtcp_restart" -j "$T"/z1/ckpt_*.dmtcp >>"$T/z1.out"
+rs_wait_running 1 zrestart
+_grew() { [ "$(size_of "$T/z1.out")" -gt "$grown" ]; }
+wait_until 20 _grew || fail "the restarted rs_big does not run"
+"$BIN/dmtcp_command" -k >/dev/null 2>&1
+wait_peers 0
+log "its image restores"
+
+gz_ckpt "$T/z2" text
+grep -q "$DIRECT" "$T/z2/launch.err" && fail "DMTCP_GZIP=1 on text took the direct path"
+grep -q "pages copied through the tracer to be compressed" "$T/z2/launch.err" ||
+	{ cat "$T/z2/launch.err"; fail "the copy path does not say why it was taken"; }
+[ "$(size_of "$(cat "$T/z2/img")")" -lt $((40 << 20)) ] || fail "text image was not compressed"
+"$BIN/dmtcp_command" -k >/dev/null 2>&1
+wait_peers 0
+log "DMTCP_GZIP=1, 80 MiB text: compressed to $(size_of "$(cat "$T/z2/img")") bytes"

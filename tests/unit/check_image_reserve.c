@@ -87,6 +87,56 @@ START_TEST(test_reserve_round_trip)
 }
 END_TEST
 
+/*
+ * Compression on: two compressible chunks queued to the pool, then 16 + 5 random pages
+ * reserved and written by pwrite (stored raw, after the queued ones), nothing after the short
+ * chunk. The reader sees the runs in order, with both kinds of chunk. _i: as above.
+ */
+START_TEST(test_reserve_compressed)
+{
+	struct image_opts o = opts_for(1, CHUNK);
+	struct image_writer *w;
+	struct image_reader *r;
+	const struct image_section *s;
+	uint8_t *text = alloc_data(32 * PS, 2), *rnd = alloc_data(21 * PS, 1);
+	uint8_t *out = malloc(53 * PS);
+	uint32_t crcs[4], n, ncomp = 0, nraw = 0;
+	uint64_t off;
+	int fd;
+
+	ck_assert_int_eq(image_create(tdir, "rz.dmtcp", &o, &w), 0);
+	ck_assert_int_eq(image_begin_pages(w, SEC_PAGES), 0);
+	ck_assert_int_eq(image_add_pages(w, 0x10000000, text, 32 * PS), 0);
+	ck_assert_int_eq(image_reserve_pages(w, 0x20000000, 21 * PS, &fd, &off), 0);
+	put_at(fd, rnd, 21 * PS, off);
+	n = chunk_crcs(rnd, 21 * PS, crcs);
+	ck_assert_int_eq(image_complete_pages(w, _i ? NULL : crcs, _i ? 0 : n), 0);
+	ck_assert_int_eq(image_end_section(w), 0);
+	ck_assert_int_eq(image_finish(w), 0);
+	ck_assert_int_eq(image_commit(w), 0);
+	image_discard(w);
+
+	ck_assert_int_eq(image_open(path_of("rz.dmtcp"), &r), 0);
+	s = image_find_section(r, SEC_PAGES, NULL);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->nruns, 2);
+	ck_assert_uint_eq(s->nchunks, 4);
+	ncomp = s->zlib_chunks;
+	nraw = s->nchunks - ncomp;
+	ck_assert_uint_eq(ncomp, 2);
+	ck_assert_uint_eq(nraw, 2);
+	ck_assert_uint_lt(s->stored_bytes, 53 * PS);
+	ck_assert_int_eq(image_read_run(r, s, 0, out), 0);
+	ck_assert_int_eq(image_read_run(r, s, 1, out + 32 * PS), 0);
+	ck_assert_int_eq(memcmp(out, text, 32 * PS), 0);
+	ck_assert_int_eq(memcmp(out + 32 * PS, rnd, 21 * PS), 0);
+	image_close(r);
+	free(text);
+	free(rnd);
+	free(out);
+}
+END_TEST
+
 /* Several reserve/complete rounds of whole chunks, then the usual path again. */
 START_TEST(test_reserve_rounds)
 {
@@ -196,10 +246,11 @@ START_TEST(test_reserve_failures)
 	int fd;
 
 	quiet(1);
-	/* compression on */
+	/* compression on: not inside a chunk that image_add_pages has partly filled */
 	ck_assert_int_eq(image_create(tdir, "z.dmtcp", &oz, &w), 0);
 	ck_assert_int_eq(image_begin_pages(w, SEC_PAGES), 0);
-	ck_assert_int_eq(image_reserve_pages(w, 0x10000000, PS, &fd, &off), -EINVAL);
+	ck_assert_int_eq(image_add_pages(w, 0x10000000, data, 3 * PS), 0);
+	ck_assert_int_eq(image_reserve_pages(w, 0x20000000, PS, &fd, &off), -EINVAL);
 	image_discard(w);
 
 	ck_assert_int_eq(image_create(tdir, "f.dmtcp", &o, &w), 0);
@@ -274,6 +325,7 @@ static Suite *reserve_suite(void)
 	Suite *s = suite_create("image_reserve");
 
 	ADD_LOOP(s, test_reserve_round_trip, 2);
+	ADD_LOOP(s, test_reserve_compressed, 2);
 	ADD(s, test_reserve_rounds);
 	ADD(s, test_reserve_wrong_crc);
 	ADD(s, test_reserve_unwritten);
