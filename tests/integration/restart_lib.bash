@@ -56,7 +56,10 @@ _running_peers() {
 # show what the restart command (RUNNAME) and the coordinator said.
 _running_or_ended() { _running_peers "$1" || { [ -n "$2" ] && [ -s "$T/$2.rc" ]; }; }
 rs_wait_running() {
-	wait_until 60 _running_or_ended "$1" "${2:-}" && _running_peers "$1" && return 0
+	# (Success is not re-checked: the killed run's peer may have been what answered.)
+	if wait_until 60 _running_or_ended "$1" "${2:-}"; then
+		[ -z "${2:-}" ] || [ ! -s "$T/$2.rc" ] || _running_peers "$1" && return 0
+	fi
 	if [ -n "${2:-}" ]; then
 		echo "--- $2.err:"; tail -n 30 "$T/$2.err"
 		[ -s "$T/$2.rc" ] && echo "--- $2 ended with status $(cat "$T/$2.rc")"
