@@ -9,6 +9,7 @@
  *   compute   arithmetic only, no syscall
  *   fork      fork + waitpid of a child that _exits at once (trapped)
  *   sockpair  socketpair + close both ends (trapped)
+ *   forksock  fork + waitpid, then socketpair + close both ends (both trapped families)
  *
  * --filter installs a seccomp filter first, to measure the floor any filter costs:
  *   allow          one instruction, RET_ALLOW, with SECCOMP_FILTER_FLAG_SPEC_ALLOW
@@ -92,7 +93,7 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: b_loops [--filter=KIND] cheap|compute|fork|sockpair N\n");
+		fprintf(stderr, "usage: b_loops [--filter=KIND] cheap|compute|fork|sockpair|forksock N\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -128,6 +129,20 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(argv[1], "sockpair")) {
 		for (i = 0; i < n; i++) {
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+				return 3;
+			close(sv[0]);
+			close(sv[1]);
+		}
+	} else if (!strcmp(argv[1], "forksock")) {
+		/* both trapped families in one loop, as DMTCP's "fork+socketpair" figure */
+		for (i = 0; i < n; i++) {
+			pid_t pid = fork();
+
+			if (pid == 0)
+				_exit(0);
+			if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+				return 3;
 			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 				return 3;
 			close(sv[0]);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,29 @@ void tracer_save_sigstate(struct tracer_sigstate *ss)
 		sigaction(sig, NULL, &ss->act[sig]);
 }
 
+/*
+ * How long the event loop keeps polling for the next stop after handling one, rather than
+ * sleep in poll(): DMTCP_TRACER_SPIN_US, default TRACER_SPIN_US_DEFAULT, 0 never.
+ */
+static long spin_from_env(void)
+{
+	const char *v = getenv("DMTCP_TRACER_SPIN_US");
+	char *end;
+	long us;
+
+	if (!v || !*v)
+		return TRACER_SPIN_US_DEFAULT;
+	errno = 0;
+	us = strtol(v, &end, 10);
+	if (errno || *end || us < 0 || us > 1000000) {
+		pr_warn("DMTCP_TRACER_SPIN_US=%s: not a number of microseconds (0..1000000); "
+			"using %d",
+			v, TRACER_SPIN_US_DEFAULT);
+		return TRACER_SPIN_US_DEFAULT;
+	}
+	return us;
+}
+
 int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 {
 	struct tracer *tr;
@@ -47,6 +71,7 @@ int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 	if (gethostname(tr->hostname, sizeof(tr->hostname) - 1) < 0)
 		snprintf(tr->hostname, sizeof(tr->hostname), "localhost");
 	tr->hostid = (unsigned long)gethostid() & 0xffffffffUL;
+	tr->spin_us = spin_from_env();
 
 	/* SIGCHLD arrives through the signalfd only: block it in this (the tracing) thread. */
 	sigemptyset(&chld);
@@ -272,15 +297,17 @@ int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
 	return 0;
 }
 
-static void reap_all(struct tracer *tr)
+/* Handle every wait status ready now; returns how many there were. */
+static int reap_all(struct tracer *tr)
 {
-	int status;
+	int status, handled = 0;
 	pid_t tid;
 
 	for (;;) {
 		tid = waitpid(-1, &status, __WALL | WNOHANG);
 		if (tid > 0) {
 			events_handle(tr, tid, status);
+			handled++;
 			continue;
 		}
 		if (tid < 0 && errno == EINTR)
@@ -298,8 +325,36 @@ static void reap_all(struct tracer *tr)
 				ptable_del_proc(tr, p);
 			}
 		}
-		return;
+		return handled;
 	}
+}
+
+/*
+ * The hot wait: poll for the next wait status, without sleeping, until one comes or spin_us
+ * have passed since the last. A ptrace-stop costs its thread two wake-ups, the tracer's and
+ * its own; when the tracer is already awake the first is gone and the second finds the
+ * thread's CPU still polling in its idle loop rather than asleep, which on this VM takes a
+ * fork+wait loop from 1.6x to 1.1x bare (docs/architecture.md, "Trapped-syscall cost").
+ * sched_yield() between polls lets any other runnable task on this CPU go first, so the
+ * spin only uses a CPU nobody else wants. Returns 1 when a status was handled.
+ */
+static int spin_for_stop(struct tracer *tr)
+{
+	int status;
+	pid_t tid;
+
+	while (now_us() - tr->last_event_us < tr->spin_us) {
+		tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid > 0) {
+			events_handle(tr, tid, status);
+			tr->last_event_us = now_us();
+			return 1;
+		}
+		if (tid < 0 && errno != EINTR)
+			return 0;
+		sched_yield();
+	}
+	return 0;
 }
 
 static int build_pollfds(struct tracer *tr)
@@ -378,7 +433,10 @@ int tracer_run(struct tracer *tr)
 	int n, i, r, timeout;
 
 	for (;;) {
-		reap_all(tr);
+		int hot;
+
+		if (reap_all(tr) > 0)
+			tr->last_event_us = now_us();
 		timeout = sweep_ghosts(tr);
 		if (tr->hello_pending) {
 			int t = events_open_new_peers(tr, 0);
@@ -393,7 +451,14 @@ int tracer_run(struct tracer *tr)
 			pr_err("out of memory in the event loop");
 			return n;
 		}
-		r = poll(tr->pfds, (nfds_t)n, timeout);
+		/* Just after a stop the next is likely near (a loop of trapped calls): look at
+		 * the connections without sleeping, then spin for the stop. */
+		hot = tr->spin_us > 0 && now_us() - tr->last_event_us < tr->spin_us;
+		r = poll(tr->pfds, (nfds_t)n, hot ? 0 : timeout);
+		if (r == 0 && hot) {
+			spin_for_stop(tr);
+			continue;
+		}
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;

@@ -57,6 +57,8 @@ struct tracer {
 	struct sockaddr_storage coord_addr; /* resolved once for new peers (peer.c) */
 	socklen_t coord_addrlen;	    /* 0: not resolved yet */
 	int hello_pending;  /* some new process still has to announce itself */
+	long spin_us;	    /* DMTCP_TRACER_SPIN_US: poll for stops this long after one (0: never) */
+	long last_event_us; /* when the last wait status was handled */
 	void (*on_root_exit)(struct tracer *tr, int wstatus, void *arg);
 	void *on_root_exit_arg;
 	/*

@@ -22,6 +22,11 @@
 #define PEER_HELLO_DELAY_MS 100
 #endif
 
+/* DMTCP_TRACER_SPIN_US when unset: see spin_for_stop() in tracer.c. */
+#ifndef TRACER_SPIN_US_DEFAULT
+#define TRACER_SPIN_US_DEFAULT 200
+#endif
+
 /* The ptrace options every tracee gets. */
 #define TRACER_PTRACE_OPTS                                                                        \
 	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |    \

@@ -4,7 +4,8 @@
 # pthread_cond_wait, pthread_mutex_lock and epoll_wait. Three checkpoints run through the
 # coordinator while they sleep; then the test releases the calls and each program checks that
 # every call completed normally (no EINTR) and that timed calls took their time, no more, no
-# less.
+# less. The static one runs under a tracer that never spins (DMTCP_TRACER_SPIN_US=0), so
+# that both ways of waiting for stops are covered.
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
@@ -16,7 +17,7 @@ for v in dyn static; do
 		harness_fail "mkfifo"
 done
 launch_bg dyn -j "$PROGS/l_block" "$T/dyn"
-launch_bg static -j "$PROGS/l_block.static" "$T/static"
+DMTCP_TRACER_SPIN_US=0 launch_bg static -j "$PROGS/l_block.static" "$T/static"
 wait_for_line "$T/dyn.out" '^READY'
 wait_for_line "$T/static.out" '^READY'
 wait_peers 4

@@ -82,5 +82,10 @@ run_user "$BIN/dmtcp_launch" --version | grep -q 'dmtcp_launch' || fail "--versi
 # Accepted for compatibility.
 run_user "$BIN/dmtcp_launch" -j --ckpt-signal 12 --no-gzip -q "$PROGS/l_exit" code 4
 [ $? = 4 ] || fail "--ckpt-signal/--no-gzip/-q not accepted"
+# A tuning knob with a bad value is named in a warning, and the program runs with the default.
+DMTCP_TRACER_SPIN_US=soon run_user "$BIN/dmtcp_launch" -j "$PROGS/l_exit" code 5 2>"$T/spin.err"
+[ $? = 5 ] || { cat "$T/spin.err"; fail "DMTCP_TRACER_SPIN_US=soon: the program did not run"; }
+grep -q "DMTCP_TRACER_SPIN_US=soon: not a number" "$T/spin.err" ||
+	{ cat "$T/spin.err"; fail "no warning for DMTCP_TRACER_SPIN_US=soon"; }
 log "coordinator choice and failures as specified"
 exit 0
