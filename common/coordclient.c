@@ -43,6 +43,44 @@ int coord_parse_port(const char *s)
 	return (int)v;
 }
 
+int coord_opt_apply(struct coord_opts *o, int c, const char *arg, char *err, size_t errlen)
+{
+	int port;
+
+	switch (c) {
+	case 'h':
+		if (!*arg || strlen(arg) >= sizeof(o->host)) {
+			snprintf(err, errlen, "--coord-host: bad host name '%s'", arg);
+			return -EINVAL;
+		}
+		snprintf(o->host, sizeof(o->host), "%s", arg);
+		return 1;
+	case 'p':
+		port = coord_parse_port(arg);
+		if (port < 0) {
+			snprintf(err, errlen, "--coord-port: '%s' is not a port number (0..65535)",
+				 arg);
+			return -EINVAL;
+		}
+		o->port = port;
+		return 1;
+	case COORD_OPT_PORT_FILE:
+		o->port_file = arg;
+		return 1;
+	case 'j':
+		o->mode = COORD_JOIN;
+		return 1;
+	case COORD_OPT_NEW:
+		o->mode = COORD_NEW;
+		return 1;
+	case COORD_OPT_ANY:
+		o->mode = COORD_ANY;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static const char *env_first(const char *a, const char *b, const char **which)
 {
 	const char *v = getenv(a);

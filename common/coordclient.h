@@ -49,4 +49,37 @@ int coord_ensure(struct coord_opts *o);
 /* Parse a port number "0".."65535"; returns -1 on garbage. */
 int coord_parse_port(const char *s);
 
+/*
+ * The coordinator options dmtcp_launch and dmtcp_restart share: COORD_LONG_OPTIONS goes into
+ * their getopt_long tables (the file includes <getopt.h>), COORD_SHORT_OPTIONS into the short
+ * string, and coord_opt_apply() takes getopt's answer. Their own long-only options are
+ * numbered from COORD_OPT_END.
+ */
+enum {
+	COORD_OPT_PORT_FILE = 0x100,
+	COORD_OPT_NEW,
+	COORD_OPT_ANY,
+	COORD_OPT_END,
+};
+#define COORD_SHORT_OPTIONS "h:p:j"
+/* clang-format off */
+#define COORD_LONG_OPTIONS \
+	{ "coord-host", required_argument, NULL, 'h' }, \
+	{ "host", required_argument, NULL, 'h' }, \
+	{ "coord-port", required_argument, NULL, 'p' }, \
+	{ "port", required_argument, NULL, 'p' }, \
+	{ "port-file", required_argument, NULL, COORD_OPT_PORT_FILE }, \
+	{ "join-coordinator", no_argument, NULL, 'j' }, \
+	{ "join", no_argument, NULL, 'j' }, \
+	{ "new-coordinator", no_argument, NULL, COORD_OPT_NEW }, \
+	{ "any-coordinator", no_argument, NULL, COORD_OPT_ANY }
+/* clang-format on */
+
+/*
+ * Applies getopt's answer c (its argument arg) to o when c is one of COORD_LONG_OPTIONS:
+ * returns 1. Returns 0 when c is another option, and -EINVAL with a message in err when arg
+ * is bad. The mode options are last-one-wins, as in DMTCP.
+ */
+int coord_opt_apply(struct coord_opts *o, int c, const char *arg, char *err, size_t errlen);
+
 #endif

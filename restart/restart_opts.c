@@ -15,10 +15,7 @@
 #include <string.h>
 
 enum {
-	OPT_PORT_FILE = 0x100,
-	OPT_NEW_COORD,
-	OPT_ANY_COORD,
-	OPT_NO_STRICT,
+	OPT_NO_STRICT = COORD_OPT_END,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_SHOW,
@@ -27,15 +24,7 @@ enum {
 };
 
 static const struct option restart_long[] = {
-	{ "coord-host", required_argument, NULL, 'h' },
-	{ "host", required_argument, NULL, 'h' },
-	{ "coord-port", required_argument, NULL, 'p' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
-	{ "join-coordinator", no_argument, NULL, 'j' },
-	{ "join", no_argument, NULL, 'j' },
-	{ "new-coordinator", no_argument, NULL, OPT_NEW_COORD },
-	{ "any-coordinator", no_argument, NULL, OPT_ANY_COORD },
+	COORD_LONG_OPTIONS,
 	{ "interval", required_argument, NULL, 'i' },
 	{ "ckptdir", required_argument, NULL, 'c' },
 	{ "restartdir", required_argument, NULL, 'r' },
@@ -84,38 +73,20 @@ static void opts_init(struct restart_opts *o)
 
 int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
 {
-	int c, port;
+	int c, r;
 
 	opts_init(o);
 	/* getopt keeps state across calls; reset it so that unit tests can parse twice. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h:p:ji:c:r:q", restart_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":" COORD_SHORT_OPTIONS "i:c:r:q", restart_long,
+				NULL)) != -1) {
+		r = coord_opt_apply(&o->coord, c, optarg, o->err, sizeof(o->err));
+		if (r < 0)
+			return r;
+		if (r)
+			continue;
 		switch (c) {
-		case 'h':
-			if (!*optarg || strlen(optarg) >= sizeof(o->coord.host))
-				return opt_err(o, "--coord-host: bad host name '%s'", optarg);
-			snprintf(o->coord.host, sizeof(o->coord.host), "%s", optarg);
-			break;
-		case 'p':
-			port = coord_parse_port(optarg);
-			if (port < 0)
-				return opt_err(o, "--coord-port: '%s' is not a port number (0..65535)",
-					       optarg);
-			o->coord.port = port;
-			break;
-		case OPT_PORT_FILE:
-			o->coord.port_file = optarg;
-			break;
-		case 'j':
-			o->coord.mode = COORD_JOIN;
-			break;
-		case OPT_NEW_COORD:
-			o->coord.mode = COORD_NEW;
-			break;
-		case OPT_ANY_COORD:
-			o->coord.mode = COORD_ANY;
-			break;
 		case 'i':
 			if (parse_interval(optarg, &o->coord.interval))
 				return opt_err(o, "--interval: '%s' is not a number of seconds", optarg);

@@ -94,10 +94,7 @@ static int parse_bool_env(const char *name, int dflt)
 }
 
 enum {
-	OPT_PORT_FILE = 256,
-	OPT_NEW,
-	OPT_ANY,
-	OPT_GZIP,
+	OPT_GZIP = COORD_OPT_END,
 	OPT_NO_GZIP,
 	OPT_CKPT_SIGNAL,
 	OPT_PLUGIN,
@@ -108,15 +105,7 @@ enum {
 static void parse_args(int argc, char **argv, struct launch_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "coord-host", required_argument, 0, 'h' },
-		{ "host", required_argument, 0, 'h' },
-		{ "coord-port", required_argument, 0, 'p' },
-		{ "port", required_argument, 0, 'p' },
-		{ "port-file", required_argument, 0, OPT_PORT_FILE },
-		{ "join-coordinator", no_argument, 0, 'j' },
-		{ "join", no_argument, 0, 'j' },
-		{ "new-coordinator", no_argument, 0, OPT_NEW },
-		{ "any-coordinator", no_argument, 0, OPT_ANY },
+		COORD_LONG_OPTIONS,
 		{ "interval", required_argument, 0, 'i' },
 		{ "ckptdir", required_argument, 0, 'c' },
 		{ "gzip", no_argument, 0, OPT_GZIP },
@@ -129,7 +118,8 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 		{ 0, 0, 0, 0 },
 	};
 	const char *v;
-	int c, port;
+	char err[320];
+	int c, r;
 
 	coord_opts_from_env(&o->coord);
 	o->interval = -1;
@@ -146,31 +136,14 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 
 	opterr = 0;
 	/* '+': options end at the program's name; its own options are its own. */
-	while ((c = getopt_long(argc, argv, "+:h:p:ji:c:q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:" COORD_SHORT_OPTIONS "i:c:q", longopts, NULL)) !=
+	       -1) {
+		r = coord_opt_apply(&o->coord, c, optarg, err, sizeof(err));
+		if (r < 0)
+			die("%s", err);
+		if (r)
+			continue;
 		switch (c) {
-		case 'h':
-			if (strlen(optarg) >= sizeof(o->coord.host))
-				die("coordinator host name too long: '%s'", optarg);
-			snprintf(o->coord.host, sizeof(o->coord.host), "%s", optarg);
-			break;
-		case 'p':
-			port = coord_parse_port(optarg);
-			if (port < 0)
-				die("--coord-port must be a port number (0..65535), not '%s'", optarg);
-			o->coord.port = port;
-			break;
-		case OPT_PORT_FILE:
-			o->coord.port_file = optarg;
-			break;
-		case 'j':
-			o->coord.mode = COORD_JOIN;
-			break;
-		case OPT_NEW:
-			o->coord.mode = COORD_NEW;
-			break;
-		case OPT_ANY:
-			o->coord.mode = COORD_ANY;
-			break;
 		case 'i':
 			o->interval = parse_num("--interval", optarg, 0, LONG_MAX);
 			break;

@@ -2,6 +2,7 @@
  * The process table: lookup by tid (hash) and pid, adding and removing processes and
  * threads, and the ids a peer announces (unique pid).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -196,4 +197,30 @@ const char *ptable_uniquepid(struct tracee_proc *p)
 		snprintf(p->uniquepid, sizeof(p->uniquepid), "%lx-%d-%llx", p->tracer->hostid,
 			 p->pid, read_start_time(p->pid));
 	return p->uniquepid;
+}
+
+int ptable_new_tasks(struct tracee_proc *p, new_task_fn fn)
+{
+	struct tracer *tr = p->tracer;
+	char path[64];
+	struct dirent *de;
+	int added = 0, r = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0 || ptable_thread(tr, tid))
+			continue;
+		r = fn(p, tid);
+		if (r < 0)
+			break;
+		added += r;
+	}
+	closedir(d);
+	return r < 0 ? r : added;
 }

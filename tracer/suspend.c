@@ -74,30 +74,11 @@ static int leader_is_zombie(pid_t pid)
 	return s && (s[2] == 'Z' || s[2] == 'X');
 }
 
-/* Add threads that /proc shows and the table does not have; returns how many, or -errno. */
-static int rescan_tasks(struct tracee_proc *p)
+/* A thread /proc shows and the table does not have: auto-attached by PTRACE_O_TRACECLONE,
+ * its first stop is on its way. */
+static int add_newborn(struct tracee_proc *p, pid_t tid)
 {
-	struct tracer *tr = p->tracer;
-	char path[64];
-	struct dirent *de;
-	int added = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-
-		if (tid <= 0 || ptable_thread(tr, tid))
-			continue;
-		/* Auto-attached by PTRACE_O_TRACECLONE; its first stop is on its way. */
-		if (ptable_add_thread(tr, p, tid, TS_NEW))
-			added++;
-	}
-	closedir(d);
-	return added;
+	return ptable_add_thread(p->tracer, p, tid, TS_NEW) ? 1 : 0;
 }
 
 void suspend_check(struct tracee_proc *p)
@@ -110,7 +91,7 @@ void suspend_check(struct tracee_proc *p)
 	for (t = p->threads; t; t = t->next)
 		if (t->state != TS_HELD && !(t->tid == p->pid && leader_is_zombie(p->pid)))
 			return;
-	n = rescan_tasks(p);
+	n = ptable_new_tasks(p, add_newborn);
 	if (n != 0)
 		return; /* new threads to wait for, or the process is going away */
 	p->phase = PP_SUSPENDED;

@@ -208,47 +208,25 @@ int tracer_spawn(struct tracer *tr, char *const argv[], const struct tracer_sigs
 	return 0;
 }
 
-/* Seize every thread of pid not yet in the table; returns how many were added, or -errno. */
-static int seize_new_threads(struct tracer *tr, struct tracee_proc *p)
+/* Seize a thread of p not yet in the table (ptable_new_tasks). */
+static int seize_thread(struct tracee_proc *p, pid_t tid)
 {
-	char path[64];
-	struct dirent *de;
-	int added = 0, r = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
-	d = opendir(path);
-	if (!d)
+	if (ptrace(PTRACE_SEIZE, tid, 0, (long)TRACER_PTRACE_OPTS) < 0) {
+		if (errno == ESRCH)
+			return 0; /* exited meanwhile */
+		pr_err("tid %d: PTRACE_SEIZE failed: %s", tid, strerror(errno));
 		return -errno;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-
-		if (tid <= 0 || ptable_thread(tr, tid))
-			continue;
-		if (ptrace(PTRACE_SEIZE, tid, 0, (long)TRACER_PTRACE_OPTS) < 0) {
-			if (errno == ESRCH)
-				continue; /* exited meanwhile */
-			r = -errno;
-			pr_err("tid %d: PTRACE_SEIZE failed: %s", tid, strerror(-r));
-			break;
-		}
-		if (!ptable_add_thread(tr, p, tid, TS_RUNNING)) {
-			r = -ENOMEM;
-			break;
-		}
-		added++;
 	}
-	closedir(d);
-	return r < 0 ? r : added;
+	return ptable_add_thread(p->tracer, p, tid, TS_RUNNING) ? 1 : -ENOMEM;
 }
 
-int seize_all_threads(struct tracer *tr, struct tracee_proc *p)
+int seize_all_threads(struct tracee_proc *p)
 {
 	int r;
 
 	/* Threads may be born while we seize: rescan until a pass finds none new. */
 	do
-		r = seize_new_threads(tr, p);
+		r = ptable_new_tasks(p, seize_thread);
 	while (r > 0);
 	return r;
 }
@@ -281,7 +259,7 @@ int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
 	p = ptable_add_proc(tr, pid, ppid, comm);
 	if (!p)
 		return -ENOMEM;
-	r = seize_all_threads(tr, p);
+	r = seize_all_threads(p);
 	if (r < 0) {
 		/*
 		 * Threads seized before the failure stay attached (a detach needs each of them

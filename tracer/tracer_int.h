@@ -43,10 +43,17 @@ struct tracee_thread *ptable_add_thread(struct tracer *tr, struct tracee_proc *p
 					enum thread_state st);
 void ptable_del_thread(struct tracer *tr, struct tracee_thread *t);
 void ptable_del_proc(struct tracer *tr, struct tracee_proc *p);
+/*
+ * Calls fn for every thread /proc/PID/task shows and the table does not have. fn returns 1
+ * when it added the thread, 0 when it did not, -errno to stop. Returns how many were added,
+ * or the -errno.
+ */
+typedef int (*new_task_fn)(struct tracee_proc *p, pid_t tid);
+int ptable_new_tasks(struct tracee_proc *p, new_task_fn fn);
 int read_proc_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid);
 /* PTRACE_SEIZE every thread of p not yet in the table, rescanning /proc/PID/task until a pass
  * finds none new (threads born meanwhile). Returns 0 or -errno; seized threads stay on failure. */
-int seize_all_threads(struct tracer *tr, struct tracee_proc *p);
+int seize_all_threads(struct tracee_proc *p);
 
 /* filter.c */
 int filter_install(const struct tracer_features *feat);

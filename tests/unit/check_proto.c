@@ -460,6 +460,39 @@ START_TEST(test_ids_and_numbers)
 }
 END_TEST
 
+/* The shared coordinator options of dmtcp_launch and dmtcp_restart. */
+START_TEST(test_coord_opt_apply)
+{
+	struct coord_opts o;
+	char err[320] = "";
+
+	memset(&o, 0, sizeof(o));
+	o.port = -1;
+	ck_assert_int_eq(coord_opt_apply(&o, 'h', "node7", err, sizeof(err)), 1);
+	ck_assert_str_eq(o.host, "node7");
+	ck_assert_int_eq(coord_opt_apply(&o, 'p', "7781", err, sizeof(err)), 1);
+	ck_assert_int_eq(o.port, 7781);
+	ck_assert_int_eq(coord_opt_apply(&o, COORD_OPT_PORT_FILE, "/tmp/pf", err, sizeof(err)), 1);
+	ck_assert_str_eq(o.port_file, "/tmp/pf");
+	ck_assert_int_eq(coord_opt_apply(&o, 'j', NULL, err, sizeof(err)), 1);
+	ck_assert_int_eq(o.mode, COORD_JOIN);
+	ck_assert_int_eq(coord_opt_apply(&o, COORD_OPT_NEW, NULL, err, sizeof(err)), 1);
+	ck_assert_int_eq(o.mode, COORD_NEW);
+	ck_assert_int_eq(coord_opt_apply(&o, COORD_OPT_ANY, NULL, err, sizeof(err)), 1);
+	ck_assert_int_eq(o.mode, COORD_ANY);
+	/* not a coordinator option: untouched */
+	ck_assert_int_eq(coord_opt_apply(&o, 'i', "5", err, sizeof(err)), 0);
+	ck_assert_int_eq(coord_opt_apply(&o, COORD_OPT_END, "x", err, sizeof(err)), 0);
+	/* bad values name the option and the value, and change nothing */
+	ck_assert_int_eq(coord_opt_apply(&o, 'p', "77x", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--coord-port: '77x' is not a port number"));
+	ck_assert_int_eq(o.port, 7781);
+	ck_assert_int_eq(coord_opt_apply(&o, 'h', "", err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "--coord-host: bad host name"));
+	ck_assert_str_eq(o.host, "node7");
+}
+END_TEST
+
 /* Environment defaults: DMTCP_COORD_* wins over DMTCP_*, garbage is an error. */
 START_TEST(test_opts_env)
 {
@@ -499,6 +532,7 @@ static Suite *proto_suite(void)
 	Suite *s = suite_create("proto");
 	TCase *tc = tcase_create("codec");
 
+	tcase_add_test(tc, test_coord_opt_apply);
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_empty_and_large);
 	tcase_add_test(tc, test_bad_header);
