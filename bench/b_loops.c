@@ -77,6 +77,28 @@ static void install(const char *kind)
 	}
 }
 
+/* One fork + waitpid of a child that _exits at once; 0, or -1 on failure. */
+static int fork_wait(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	return pid < 0 || waitpid(pid, NULL, 0) != pid ? -1 : 0;
+}
+
+/* One socketpair, both ends closed; 0, or -1 on failure. */
+static int pair_close(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return -1;
+	close(sv[0]);
+	close(sv[1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	volatile unsigned long sink = 0;
@@ -84,7 +106,7 @@ int main(int argc, char **argv)
 	long i, n;
 	int a = 1;
 	char c = 'x';
-	int p[2], sv[2];
+	int p[2];
 	struct timespec ts;
 
 	if (argc > 1 && !strncmp(argv[1], "--filter=", 9)) {
@@ -119,35 +141,18 @@ int main(int argc, char **argv)
 		}
 		sink = x + (unsigned long)a;
 	} else if (!strcmp(argv[1], "fork")) {
-		for (i = 0; i < n; i++) {
-			pid_t pid = fork();
-
-			if (pid == 0)
-				_exit(0);
-			if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+		for (i = 0; i < n; i++)
+			if (fork_wait() < 0)
 				return 3;
-		}
 	} else if (!strcmp(argv[1], "sockpair")) {
-		for (i = 0; i < n; i++) {
-			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		for (i = 0; i < n; i++)
+			if (pair_close() < 0)
 				return 3;
-			close(sv[0]);
-			close(sv[1]);
-		}
 	} else if (!strcmp(argv[1], "forksock")) {
 		/* both trapped families in one loop, as DMTCP's "fork+socketpair" figure */
-		for (i = 0; i < n; i++) {
-			pid_t pid = fork();
-
-			if (pid == 0)
-				_exit(0);
-			if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+		for (i = 0; i < n; i++)
+			if (fork_wait() < 0 || pair_close() < 0)
 				return 3;
-			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-				return 3;
-			close(sv[0]);
-			close(sv[1]);
-		}
 	} else {
 		fprintf(stderr, "b_loops: unknown mode '%s'\n", argv[1]);
 		return 2;
