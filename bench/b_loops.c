@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	t1 = now_ns();
-	printf("%.1f\n", (double)(t1 - t0) / (double)n);
+	printf("%.3f\n", (double)(t1 - t0) / (double)n);
 	(void)sink;
 	return 0;
 }
