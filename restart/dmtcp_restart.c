@@ -299,23 +299,9 @@ int main(int argc, char **argv)
 		int pfds[2];
 		pid_t tracer;
 
-		if (pipe2(pfds, O_CLOEXEC) < 0)
-			die("cannot create a pipe: %s", strerror(errno));
-		sigemptyset(&fwd);
-		sigaddset(&fwd, SIGTERM);
-		sigaddset(&fwd, SIGHUP);
-		sigprocmask(SIG_BLOCK, &fwd, NULL);
-		tracer = fork();
-		if (tracer < 0)
-			die("cannot fork the tracer: %s", strerror(errno));
-		if (tracer > 0) {
-			close(pfds[1]);
-			/* The program gets the terminal's SIGINT/SIGQUIT itself. */
-			signal(SIGINT, SIG_IGN);
-			signal(SIGQUIT, SIG_IGN);
+		tracer = tracer_fork_reporting(pfds, &fwd);
+		if (tracer > 0)
 			wait_for_main(tracer, pfds[0], &fwd);
-		}
-		close(pfds[0]);
 		g_report_fd = pfds[1];
 		sigprocmask(SIG_UNBLOCK, &fwd, NULL);
 	}

@@ -361,26 +361,13 @@ int main(int argc, char **argv)
 	fcntl(coord_fd, F_SETFD, FD_CLOEXEC);
 	write_port_file(o.coord.port_file, o.coord.port);
 
-	if (pipe2(pfds, O_CLOEXEC) < 0)
-		die("cannot create a pipe: %s", strerror(errno));
-	/* The caller's signal state, for the program; then block what we forward. */
+	/* The caller's signal state, for the program, before we block what we forward. */
 	tracer_save_sigstate(&ss);
-	sigemptyset(&fwd);
-	sigaddset(&fwd, SIGTERM);
-	sigaddset(&fwd, SIGHUP);
-	sigprocmask(SIG_BLOCK, &fwd, NULL);
-	tracer = fork();
-	if (tracer < 0)
-		die("cannot fork the tracer: %s", strerror(errno));
-	if (tracer == 0) {
-		close(pfds[0]);
+	tracer = tracer_fork_reporting(pfds, &fwd);
+	if (tracer == 0)
 		run_tracer(&o, &ss, coord_fd, pfds[1]);
-	}
-	close(pfds[1]);
 	close(coord_fd);
-	/* The program gets the terminal's SIGINT/SIGQUIT itself; we wait for its verdict. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
+	/* We wait for the program's verdict. */
 	if (!tracer_report_wait(pfds[0], &fwd, &rep))
 		die("the tracer (pid %d) ended without reporting the program's end", tracer);
 	switch (rep.kind) {

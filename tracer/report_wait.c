@@ -5,6 +5,7 @@
  * command the same way, while the tracer stays as long as any traced process lives.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +14,31 @@
 
 #include "log.h"
 #include "tracer.h"
+
+pid_t tracer_fork_reporting(int pfds[2], sigset_t *fwd)
+{
+	pid_t pid;
+
+	if (pipe2(pfds, O_CLOEXEC) < 0)
+		die("cannot create a pipe: %s", strerror(errno));
+	/* Blocked in both: the command reads them from a signalfd and forwards them. */
+	sigemptyset(fwd);
+	sigaddset(fwd, SIGTERM);
+	sigaddset(fwd, SIGHUP);
+	sigprocmask(SIG_BLOCK, fwd, NULL);
+	pid = fork();
+	if (pid < 0)
+		die("cannot fork the tracer: %s", strerror(errno));
+	if (pid > 0) {
+		close(pfds[1]);
+		/* The program gets the terminal's SIGINT/SIGQUIT itself. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+	} else {
+		close(pfds[0]);
+	}
+	return pid;
+}
 
 int tracer_report_wait(int rfd, const sigset_t *fwd, struct launch_report *rep)
 {

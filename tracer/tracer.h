@@ -126,5 +126,12 @@ void exit_like(int wstatus) __attribute__((noreturn));
  * pipe without reporting the program's end.
  */
 int tracer_report_wait(int rfd, const sigset_t *fwd, struct launch_report *rep);
+/*
+ * Fork the tracer of a command: a report pipe (pfds[0] stays in the command, pfds[1] in the
+ * tracer; the other end is closed on each side), SIGTERM and SIGHUP blocked in both and
+ * returned in fwd for tracer_report_wait(), and SIGINT/SIGQUIT ignored in the command. Dies
+ * with a message on failure; returns fork's pid.
+ */
+pid_t tracer_fork_reporting(int pfds[2], sigset_t *fwd);
 
 #endif
