@@ -53,7 +53,8 @@ _running_peers() {
 	[ "$(status_field NUM_PEERS)" = "$1" ] && [ "$(status_field RUNNING)" = yes ]
 }
 # rs_wait_running N [RUNNAME]: until the coordinator has N peers, all running. On failure,
-# show what the restart command (RUNNAME) and the coordinator said.
+# show what the restart command (RUNNAME), the coordinator and the program (RS_PROG_OUT, set
+# by rs_cycles) said.
 _running_or_ended() { _running_peers "$1" || { [ -n "$2" ] && [ -s "$T/$2.rc" ]; }; }
 rs_wait_running() {
 	# (Success is not re-checked: the killed run's peer may have been what answered.)
@@ -63,6 +64,10 @@ rs_wait_running() {
 	if [ -n "${2:-}" ]; then
 		echo "--- $2.err:"; tail -n 30 "$T/$2.err"
 		[ -s "$T/$2.rc" ] && echo "--- $2 ended with status $(cat "$T/$2.rc")"
+	fi
+	# The program's own words (a FAIL line says what it found wrong).
+	if [ -n "${RS_PROG_OUT:-}" ]; then
+		echo "--- $(basename "$RS_PROG_OUT"):"; tail -n 5 "$RS_PROG_OUT"
 	fi
 	echo "--- coordinator output:"; tail -n 20 "$T/coord.out"
 	fail "expected $1 running peers; coordinator: $("$BIN/dmtcp_command" -s 2>&1 | tr '\n' ' ')"
@@ -91,6 +96,7 @@ rs_cycles() {
 	local prog=$1 limit=$2 cycles=${3:-3} out pid run cycle killed_at
 	shift 3 2>/dev/null || shift $#
 	out=$T/$prog.out
+	RS_PROG_OUT=$out
 	rs_outfile "$prog.out"
 	rm -f "$T"/ckpt_*.dmtcp "$T/$prog.ready"
 	run=launch
