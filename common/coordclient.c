@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define CONNECT_TIMEOUT_MS 5000
@@ -127,13 +128,6 @@ void coord_opts_from_env(struct coord_opts *o)
 	}
 }
 
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 int coord_tcp_connect(const char *host, int port, int timeout_ms)
 {
@@ -294,12 +288,12 @@ static int start_coordinator(struct coord_opts *o)
 		pr_err("cannot run %s: %s", coord, strerror(errno));
 		_exit(127);
 	}
-	deadline = mono_ms() + START_TIMEOUT_MS;
+	deadline = mono_now_ms() + START_TIMEOUT_MS;
 	for (;;) {
 		w = waitpid(pid, &status, WNOHANG);
 		if (w == pid || (w < 0 && errno != EINTR))
 			break;
-		if (mono_ms() > deadline) {
+		if (mono_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			pr_err("%s did not come up within %d ms", coord, START_TIMEOUT_MS);

@@ -3,6 +3,7 @@
  * non-blocking connection used by poll loops. The wire format is described in proto.h and
  * docs/protocol.md. Nothing here logs: the callers know which connection a failure concerns.
  */
+#include "clock.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -552,13 +553,6 @@ int proto_conn_flush(struct proto_conn *c)
 
 /* ---- blocking helpers -------------------------------------------------------------------- */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 /* Wait for events on fd until the deadline (-1: none). Returns 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, long deadline)
@@ -569,7 +563,7 @@ static int wait_fd(int fd, short events, long deadline)
 	for (;;) {
 		tmo = -1;
 		if (deadline >= 0) {
-			long left = deadline - now_ms();
+			long left = deadline - mono_now_ms();
 
 			if (left <= 0)
 				return -ETIMEDOUT;
@@ -637,7 +631,7 @@ static int read_full(int fd, uint8_t *buf, size_t n, long deadline)
 int proto_recv(int fd, struct proto_in *in, int timeout_ms, const char **why)
 {
 	uint8_t hdr[PROTO_HDR_SIZE];
-	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long deadline = timeout_ms < 0 ? -1 : mono_now_ms() + timeout_ms;
 	uint8_t *payload;
 	uint16_t type;
 	long plen;

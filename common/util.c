@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 int parse_long(const char *s, long min, long max, long *out)
 {
@@ -23,12 +22,4 @@ int parse_long(const char *s, long min, long max, long *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
-}
-
-long mono_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }

@@ -7,7 +7,4 @@
 /* Parse a whole decimal string into [min, max]; returns 0, or -EINVAL / -ERANGE. */
 int parse_long(const char *s, long min, long max, long *out);
 
-/* Monotonic clock in milliseconds. */
-long mono_now_ms(void);
-
 #endif

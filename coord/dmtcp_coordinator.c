@@ -23,6 +23,7 @@
 #include "coord.h"
 #include "coordclient.h"
 #include "log.h"
+#include "clock.h"
 #include "util.h"
 
 #define QUIT_FLUSH_MS 2000

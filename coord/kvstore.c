@@ -10,6 +10,7 @@
 
 #include "coord.h"
 #include "log.h"
+#include "clock.h"
 #include "util.h"
 
 /* The longest a KV_GET may wait, so that a forgotten waiter cannot pin memory forever. */

@@ -33,14 +33,8 @@
 #include <sys/types.h>
 
 #include "parasite/parasite-cmd.h"
+#include "remote.h"
 
-#ifndef DMTCP_RADDR_DEFINED
-#define DMTCP_RADDR_DEFINED
-/* An address in the tracee: never dereferenced by the tracer. */
-typedef struct {
-	uint64_t v;
-} raddr_t;
-#endif
 
 struct infect_ctx;
 

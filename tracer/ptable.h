@@ -22,11 +22,7 @@
 #include <sys/types.h>
 
 #include "proto.h"
-
-/* An address in a tracee: never dereference it in the tracer. */
-typedef struct {
-	uint64_t v;
-} raddr_t;
+#include "remote.h"
 
 enum thread_state {
 	TS_NEW,	    /* auto-attached, its first ptrace-stop not seen yet */

@@ -1,11 +1,11 @@
 /*
- * Reading and writing a tracee's memory from the tracer (addresses of type raddr_t).
+ * Reading and writing a tracee's memory from the tracer (see remote.h).
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
 
-#include "tracer_int.h"
+#include "remote.h"
 
 int remote_read(pid_t pid, raddr_t addr, void *buf, size_t len)
 {

@@ -93,11 +93,6 @@ void sockrec_exec(struct tracee_proc *p);
 void sockrec_free(struct tracee_proc *p);
 void sockrec_log(struct tracee_proc *p);
 
-/* remote.c: reading tracee memory */
-int remote_read(pid_t pid, raddr_t addr, void *buf, size_t len);
-int remote_write(pid_t pid, raddr_t addr, const void *buf, size_t len);
-int remote_read_str(pid_t pid, raddr_t addr, char *buf, size_t len);
-
 /* sysapi.c */
 void sysapi_handle(struct tracee_thread *t, struct user_regs_struct *r);
 

@@ -103,6 +103,54 @@ static inline void regs_setup_call(arch_regs_t *r, uint64_t ip, uint64_t sp, uin
 	r->eflags &= ~(ARCH_EFLAGS_TF | ARCH_EFLAGS_DF);
 }
 
+static inline void regs_set_syscall_arg(arch_regs_t *r, int i, uint64_t v)
+{
+	switch (i) {
+	case 0:
+		r->rdi = v;
+		break;
+	case 1:
+		r->rsi = v;
+		break;
+	case 2:
+		r->rdx = v;
+		break;
+	case 3:
+		r->r10 = v;
+		break;
+	case 4:
+		r->r8 = v;
+		break;
+	default:
+		r->r9 = v;
+		break;
+	}
+}
+
+/*
+ * Make a thread stopped after a syscall returned issue it again when it resumes: back over
+ * the syscall instruction, the number back in the result register. What the kernel itself
+ * does for -ERESTARTSYS on the way out of signal handling.
+ */
+static inline void regs_rewind_syscall(arch_regs_t *r)
+{
+	r->rip -= ARCH_SYSCALL_INSN_LEN;
+	r->rax = r->orig_rax;
+}
+
+/* At a syscall-entry (seccomp) stop: do not run the call; it returns ret instead. */
+static inline void regs_skip_syscall(arch_regs_t *r, long ret)
+{
+	r->orig_rax = (uint64_t)-1;
+	r->rax = (uint64_t)ret;
+}
+
+/* Make a stopped syscall return ret (e.g. -EINTR instead of a restart code). */
+static inline void regs_set_ret(arch_regs_t *r, long ret)
+{
+	r->rax = (uint64_t)ret;
+}
+
 /* 1 when a thread stopped with these registers will re-execute its syscall on resume
  * (absent a signal handler): it was in a syscall that returned a restart code. */
 static inline int regs_syscall_will_restart(const arch_regs_t *r)
