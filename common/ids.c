@@ -14,7 +14,16 @@
 
 unsigned long read_hostid(void)
 {
-	return (unsigned long)gethostid() & 0xffffffffUL;
+	/* Without /etc/hostid glibc derives the id from the host name's address, which may
+	 * mean a lookup: ask once per process. */
+	static unsigned long id;
+	static int known;
+
+	if (!known) {
+		id = (unsigned long)gethostid() & 0xffffffffUL;
+		known = 1;
+	}
+	return id;
 }
 
 int format_uniquepid(pid_t pid, char *buf, size_t n)

@@ -10,7 +10,7 @@
 
 #define IDS_MAX 64 /* enough for either id, NUL included */
 
-/* gethostid() as 8 hex digits' worth of number. */
+/* gethostid() as 8 hex digits' worth of number (asked once per process). */
 unsigned long read_hostid(void);
 
 /*

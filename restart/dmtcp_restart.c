@@ -36,11 +36,10 @@
 #include "coordclient.h"
 #include "image.h"
 #include "log.h"
+#include "report.h"
 #include "restart/restart_opts.h"
 #include "restart/restart_proc.h"
-#include "tracer/adopt.h"
 #include "tracer/tracer.h"
-#include "tracer/tracer_int.h"
 
 struct restart_state {
 	struct restart_ctx *c;
@@ -65,22 +64,12 @@ static int show_images(const struct restart_opts *o)
 /* The command's end of the report pipe, in the tracer. */
 static int g_report_fd = -1;
 
-static void report(int kind, int val)
-{
-	struct launch_report rep = { kind, val };
-
-	if (g_report_fd >= 0 && write(g_report_fd, &rep, sizeof(rep)) != sizeof(rep)) {
-		/* the command is gone: nobody left to tell */
-	}
-}
-
-static void on_main_exit(struct tracer *tr, int wstatus, void *arg)
+static void on_main_exit(int wstatus, void *arg)
 {
 	struct restart_state *st = arg;
 
-	(void)tr;
 	st->main_status = wstatus;
-	report(LREP_EXIT, wstatus);
+	report_send(g_report_fd, LREP_EXIT, wstatus);
 	if (g_report_fd >= 0)
 		close(g_report_fd);
 	g_report_fd = -1;
@@ -88,7 +77,7 @@ static void on_main_exit(struct tracer *tr, int wstatus, void *arg)
 
 /*
  * The command's side: the tracer reports the main program's pid, then its end, which ends the
- * command the same way (tracer_report_wait). A tracer that stops without reporting the end
+ * command the same way (report_wait). A tracer that stops without reporting the end
  * failed, or the main program never ran: its own exit code is ours.
  */
 static void __attribute__((noreturn)) wait_for_main(pid_t tracer, int rfd, const sigset_t *fwd)
@@ -96,7 +85,7 @@ static void __attribute__((noreturn)) wait_for_main(pid_t tracer, int rfd, const
 	struct launch_report rep;
 	int st;
 
-	if (tracer_report_wait(rfd, fwd, &rep))
+	if (report_wait(rfd, fwd, &rep))
 		die("the tracer sent an unknown report (%d)", rep.kind);
 	while (waitpid(tracer, &st, 0) < 0) {
 		if (errno != EINTR)
@@ -112,16 +101,17 @@ static void __attribute__((noreturn)) wait_for_main(pid_t tracer, int rfd, const
  * with us, every shared kernel object was rebuilt before the processes were created, so there
  * is nothing left to do but say so.
  */
-static int on_restart_barrier(struct tracer *tr, struct tracee_proc *p, const char *name,
-			      uint64_t gen, void *arg)
+static int on_restart_barrier(pid_t pid, void *arg)
 {
-	(void)tr;
+	(void)pid;
 	(void)arg;
-	if (strcmp(name, BARRIER_RESTART) && strcmp(name, BARRIER_RESTORED))
-		return 0;
-	p->generation = gen;
-	peer_barrier_done(p, name, 0, NULL, NULL);
-	return 1;
+	return 0;
+}
+
+/* In each restored process before its gate: the same filter dmtcp_launch gives a program. */
+static int install_filter(void *arg)
+{
+	return tracer_install_filter(arg);
 }
 
 /*
@@ -208,6 +198,17 @@ static const char *prog_of(const struct restart_img *im)
 	return im->proc.comm[0] ? im->proc.comm : "?";
 }
 
+/* The main process's real pid (the one whose end ends the command). */
+static pid_t main_pid(const struct restart_ctx *c)
+{
+	int i;
+
+	for (i = 0; i < c->set.n; i++)
+		if (c->tree.procs[i].is_main)
+			return c->tree.procs[i].real_pid;
+	return -1;
+}
+
 /* Steps 3 and 4: create, seize, open the gates. Returns 0 or -errno with nothing left. */
 static int bring_back(struct restart_ctx *c, struct tracer *tr)
 {
@@ -245,7 +246,7 @@ static int bring_back(struct restart_ctx *c, struct tracer *tr)
 			if (r)
 				goto fail;
 			if (c->tree.procs[idx].is_main)
-				tr->root_pid = rp.real_pid;
+				tracer_set_root(tr, rp.real_pid);
 			prepare_tree_gate_open(&c->tree, idx);
 			held++;
 		}
@@ -299,7 +300,7 @@ int main(int argc, char **argv)
 		int pfds[2];
 		pid_t tracer;
 
-		tracer = tracer_fork_reporting(pfds, &fwd);
+		tracer = report_fork_tracer(pfds, &fwd);
 		if (tracer > 0)
 			wait_for_main(tracer, pfds[0], &fwd);
 		g_report_fd = pfds[1];
@@ -340,16 +341,20 @@ int main(int argc, char **argv)
 		close(coord_fd);
 		goto fail;
 	}
-	tr->on_root_exit = on_main_exit;
-	tr->on_root_exit_arg = &st;
-	tr->on_barrier = on_restart_barrier;
-	c.traced = 1;
+	tracer_on_root_exit(tr, on_main_exit, &st);
+	if (tracer_on_barrier(tr, BARRIER_RESTART, on_restart_barrier, NULL) ||
+	    tracer_on_barrier(tr, BARRIER_RESTORED, on_restart_barrier, NULL)) {
+		close(coord_fd);
+		goto fail;
+	}
+	c.before_gate = install_filter;
+	c.before_gate_arg = tr;
 	r = bring_back(&c, tr);
 	/* Our probe connection kept a fresh coordinator from leaving; every peer has its own. */
 	close(coord_fd);
 	if (r)
 		goto fail;
-	report(LREP_PID, tr->root_pid);
+	report_send(g_report_fd, LREP_PID, main_pid(&c));
 	/* From here on the processes are the program's: the restart only traces. */
 	prepare_tree_free(&c.tree);
 	prepare_mem_shared_free(&c.shm);

@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "tracer/tracer_int.h"
 
 int restart_exit_code(int st)
 {
@@ -280,13 +279,9 @@ int restart_proc_run(int idx, void *arg)
 	r = prepare_fds_install(&c->set, idx, &c->fds, keep, nkeep);
 	if (r)
 		goto fail;
-	if (c->traced) {
-		struct tracer_features feat;
-
-		/* The same filter dmtcp_launch gives a program; no_new_privs first. */
-		probe_features(&feat);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || (r = filter_install(&feat)) < 0) {
-			r = r < 0 ? r : -errno;
+	if (c->before_gate) {
+		r = c->before_gate(c->before_gate_arg);
+		if (r < 0) {
 			pr_err("pid %d: cannot install the seccomp filter: %s", im->proc.pid,
 			       strerror(-r));
 			goto fail;

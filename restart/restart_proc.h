@@ -21,7 +21,13 @@ struct restart_ctx {
 	struct fd_shared fds;
 	struct shm_shared shm;
 	struct tree tree;
-	int traced; /* a tracer will seize each process: filter, then wait at the gate */
+	/*
+	 * A tracer will seize each process (dmtcp_restart): before_gate runs in the restored
+	 * process (the tracer's seccomp filter), which then waits at its gate. NULL for
+	 * mtcp_restart.
+	 */
+	int (*before_gate)(void *arg);
+	void *before_gate_arg;
 };
 
 /*

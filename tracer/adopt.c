@@ -1,68 +1,81 @@
 /*
- * tracer_adopt_restarted() (see adopt.h): the restart's way into the tracer's process table.
+ * Taking existing processes under the tracer (see tracer.h): tracer_adopt() for a running
+ * process, tracer_adopt_restarted() for one dmtcp_restart has just restored.
  */
-#include "tracer/adopt.h"
-
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include "coordclient.h"
+#include "core.h"
+#include "events.h"
 #include "log.h"
-#include "proto.h"
-#include "tracer/tracer_int.h"
+#include "peer.h"
+#include "procfs.h"
+#include "suspend.h"
+#include "tracer.h"
 
-#define ADOPT_CONNECT_TIMEOUT_MS 5000
-
-static int open_restart_peer(struct tracee_proc *p, const struct restart_peer *rp)
+/* Seize a thread of p not yet in the table (ptable_new_tasks). */
+static int seize_thread(struct tracee_proc *p, pid_t tid)
 {
-	struct tracer *tr = p->tracer;
-	struct proto_msg m;
-	int fd, r;
-
-	fd = coord_tcp_connect(tr->cfg.coord_host, tr->cfg.coord_port, ADOPT_CONNECT_TIMEOUT_MS);
-	if (fd < 0) {
-		pr_err("pid %d: cannot connect to the coordinator at %s:%d: %s", rp->pid,
-		       tr->cfg.coord_host, tr->cfg.coord_port, strerror(-fd));
-		return fd;
+	if (ptrace(PTRACE_SEIZE, tid, 0, (long)TRACER_PTRACE_OPTS) < 0) {
+		if (errno == ESRCH)
+			return 0; /* exited meanwhile */
+		pr_err("tid %d: PTRACE_SEIZE failed: %s", tid, strerror(errno));
+		return -errno;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	proto_conn_init(&p->conn, fd);
-	p->conn_open = 1;
+	return ptable_add_thread(p->tracer, p, tid, TS_RUNNING) ? 1 : -ENOMEM;
+}
 
-	proto_msg_init(&m, MSG_HELLO);
-	proto_put_str(&m, F_ROLE, "peer");
-	proto_put_str(&m, F_PROG, p->prog);
-	proto_put_u64(&m, F_PID, (uint64_t)rp->pid);
-	if (rp->real_pid != rp->pid)
-		proto_put_u64(&m, F_REAL_PID, (uint64_t)rp->real_pid);
-	proto_put_u64(&m, F_PPID, (uint64_t)rp->ppid);
-	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
-	proto_put_str(&m, F_HOST, tr->hostname);
-	proto_put_str(&m, F_STATE, "RESTARTING");
-	proto_put_str(&m, F_COMPID, rp->compid);
-	proto_put_u64(&m, F_RESTART, 1);
-	proto_put_u64(&m, F_NUM_EXPECTED, rp->num_expected);
-	proto_put_u64(&m, F_VIRT_PID, (uint64_t)rp->pid);
-	if (tr->cfg.interval >= 0)
-		proto_put_u64(&m, F_INTERVAL, (uint64_t)tr->cfg.interval);
-	r = proto_finish(&m);
-	if (!r)
-		r = proto_conn_queue(&p->conn, &m);
-	proto_msg_free(&m);
-	if (!r && proto_conn_flush(&p->conn) < 0)
-		r = -ECONNRESET;
-	if (r) {
-		pr_err("pid %d: cannot say hello to the coordinator: %s", rp->pid, strerror(-r));
-		peer_close(p);
-	}
+/* PTRACE_SEIZE every thread of p not yet in the table, rescanning /proc/PID/task until a pass
+ * finds none new (threads born meanwhile). Returns 0 or -errno; seized threads stay on
+ * failure. */
+static int seize_all_threads(struct tracee_proc *p)
+{
+	int r;
+
+	do
+		r = ptable_new_tasks(p, seize_thread);
+	while (r > 0);
 	return r;
+}
+
+int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
+{
+	struct tracee_proc *p;
+	pid_t tgid = 0, ppid = 0;
+	char comm[64];
+	int r;
+
+	r = procfs_status_ids(pid, &tgid, &ppid);
+	if (r < 0) {
+		pr_err("pid %d: cannot read /proc/%d/status: %s", pid, pid, strerror(-r));
+		return r;
+	}
+	if (tgid != pid) {
+		pr_err("pid %d: not a process (thread of %d)", pid, tgid);
+		return -EINVAL;
+	}
+	if (procfs_comm(pid, 0, comm, sizeof(comm)) < 0)
+		snprintf(comm, sizeof(comm), "?");
+	p = ptable_add_proc(tr, pid, ppid, comm);
+	if (!p)
+		return -ENOMEM;
+	r = seize_all_threads(p);
+	if (r < 0) {
+		/*
+		 * Threads seized before the failure stay attached (a detach needs each of them
+		 * in a ptrace-stop first); they run freely and are let go when this tracer
+		 * exits. The caller is expected to give up on the process.
+		 */
+		ptable_del_proc(tr, p);
+		return r;
+	}
+	if (stopped)
+		suspend_begin(p);
+	peer_open(p, coord_fd, stopped ? "SUSPENDED" : "RUNNING");
+	return 0;
 }
 
 int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
@@ -102,7 +115,7 @@ int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
 		pr_err("pid %d: ended while being taken under the tracer", rp->pid);
 		return -ESRCH;
 	}
-	r = open_restart_peer(p, rp);
+	r = peer_open_restarted(p, rp);
 	if (r < 0) {
 		ptable_del_proc(tr, p);
 		return r;

@@ -1,21 +1,13 @@
 /*
- * The checkpoint steps the tracer's barrier handler calls (see checkpoint.h), for each traced
- * process, every thread of which is held in a ptrace-stop.
- *
- *   checkpoint  collect the process (dump_collect) and write its image under the temporary
- *               name (dump_image: records, file data, pages, fsync); F_IMAGE is the final path
- *   commit      rename it to ckpt_<prog>_<uniquepid>.dmtcp
- *   abort       drop the temporary image; the previous image was never touched
- *
- * Any failure (disk full, the process exiting under us, an unreadable mapping) fails the step
- * with a reason; the coordinator then aborts the checkpoint everywhere and the program runs on.
+ * The checkpoint steps (see checkpoint.h).
  *
  * The tracer traces a whole tree, so the things that the tree shares are decided here, once
  * per checkpoint generation: which process stores a shared memory object (the first that
  * shows it), and which key names a shared open file description (the first pid:fd that shows
- * it, matched across processes with kcmp(KCMP_FILE)). Pipe bytes are copied without being
- * consumed, so drain and refill have nothing to do for them.
+ * it, matched across processes with kcmp(KCMP_FILE)).
  */
+#include "checkpoint.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,17 +20,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "clock.h"
+#include "core.h"
 #include "dump.h"
 #include "image.h"
 #include "log.h"
-#include "tracer.h"
 
 #define KCMP_FILE 0
 
+/* A process's image being written (its process slot). */
 struct ckpt_priv {
 	struct image_writer *w;
 	uint64_t generation;
+};
+
+struct ckpt_state {
+	int slot;
 };
 
 /* ---- tree-wide tables, reset for each generation ------------------------------------- */
@@ -128,26 +125,25 @@ static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_fi
 	return key;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- steps --------------------------------------------------------------------------- */
+
+static struct ckpt_priv *priv_peek(struct tracee_proc *p)
+{
+	return p->slot[p->tracer->ckpt->slot];
+}
 
 static struct ckpt_priv *priv_of(struct tracee_proc *p)
 {
-	if (!p->ckpt_priv)
-		p->ckpt_priv = calloc(1, sizeof(struct ckpt_priv));
-	return p->ckpt_priv;
+	int slot = p->tracer->ckpt->slot;
+
+	if (!p->slot[slot])
+		p->slot[slot] = calloc(1, sizeof(struct ckpt_priv));
+	return p->slot[slot];
 }
 
 static void drop_image(struct tracee_proc *p)
 {
-	struct ckpt_priv *c = p->ckpt_priv;
+	struct ckpt_priv *c = priv_peek(p);
 
 	if (c && c->w) {
 		image_discard(c->w);
@@ -155,24 +151,18 @@ static void drop_image(struct tracee_proc *p)
 	}
 }
 
-int ckpt_drain(struct tracee_proc *p, struct ckpt_step *step)
-{
-	(void)p;
-	(void)step;
-	return 0;
-}
-
 /* The directory for images: the tracer's --ckptdir (dmtcp_launch/dmtcp_restart, which also
  * take DMTCP_CHECKPOINT_DIR), else the environment's, else the coordinator's (WELCOME), else
  * the current directory; made absolute for F_IMAGE. */
-static int image_dir(const struct tracee_proc *p, char *buf, size_t len)
+static int image_dir(const struct tracee_proc *p, const struct ckpt_step *step, char *buf,
+		     size_t len)
 {
-	const char *d = p->tracer ? p->tracer->cfg.ckptdir : NULL;
+	const char *d = tracer_cfg(p->tracer)->ckptdir;
 
 	if (!d || !*d)
 		d = getenv("DMTCP_CHECKPOINT_DIR");
 	if (!d || !*d)
-		d = p->ckptdir[0] ? p->ckptdir : ".";
+		d = step->ckptdir && step->ckptdir[0] ? step->ckptdir : ".";
 	if (!realpath(d, buf)) {
 		int err = -errno;
 
@@ -213,7 +203,8 @@ static int collect_tids(struct tracee_proc *p, pid_t **tidsp, uint32_t *np)
 	return 0;
 }
 
-int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
+static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
+		      void *arg)
 {
 	struct ckpt_priv *c = priv_of(p);
 	struct dump_tree dt = { tree_shm_owner, tree_fd_share, NULL, 1 };
@@ -223,9 +214,11 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 	const char *par = getenv("DMTCP_PARASITE");
 	pid_t *tids = NULL, pid = p->pid;
 	uint32_t ntids = 0;
-	uint64_t t0 = now_ms(), t1;
+	long t0 = mono_now_ms(), t1;
 	int rc;
 
+	(void)tr;
+	(void)arg;
 	step->image[0] = '\0';
 	if (!c) {
 		snprintf(step->reason, sizeof(step->reason), "out of memory");
@@ -240,7 +233,7 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 	prog = p->prog[0] ? p->prog : "unknown";
 	rc = dump_image_name(name, sizeof(name), prog, ptable_uniquepid(p));
 	if (!rc)
-		rc = image_dir(p, dir, sizeof(dir));
+		rc = image_dir(p, step, dir, sizeof(dir));
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "no usable image name or directory: %s",
 			 strerror(-rc));
@@ -263,10 +256,10 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 			 strerror(-rc));
 		goto out;
 	}
-	t1 = now_ms();
+	t1 = mono_now_ms();
 	/* compression as the launcher/restarter decided (--gzip/--no-gzip, DMTCP_GZIP) */
-	rc = dump_image(p->pid, &cp, dir, name, prog, p->uniquepid, p->compid,
-			p->tracer ? !!p->tracer->cfg.gzip : -1, &c->w);
+	rc = dump_image(p->pid, &cp, dir, name, prog, p->uniquepid, step->compid,
+			!!tracer_cfg(tr)->gzip, &c->w);
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s %.100s/%.80s: %s", p->pid,
 			 rc == -ESRCH ? "exited while writing" : "cannot write image", dir, name,
@@ -277,7 +270,7 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 	pr_info("pid %d: image %s written (%llu bytes, %llu pages found with %s; collect %llu ms, "
 		"write %llu ms)", p->pid, step->image, (unsigned long long)image_writer_size(c->w),
 		(unsigned long long)cp.pages_stored, collect_mem_method(),
-		(unsigned long long)(t1 - t0), (unsigned long long)(now_ms() - t1));
+		(unsigned long long)(t1 - t0), (unsigned long long)(mono_now_ms() - t1));
 out:
 	ckpt_proc_free(&cp);
 	free(tids);
@@ -319,11 +312,14 @@ static void release_previous(int fd)
 	close(fd);
 }
 
-int ckpt_commit(struct tracee_proc *p, struct ckpt_step *step)
+static int ckpt_commit(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
+		       void *arg)
 {
-	struct ckpt_priv *c = p->ckpt_priv;
+	struct ckpt_priv *c = priv_peek(p);
 	int rc, old;
 
+	(void)tr;
+	(void)arg;
 	if (!c || !c->w) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: no image to commit", p->pid);
 		return -ENOENT;
@@ -341,31 +337,48 @@ int ckpt_commit(struct tracee_proc *p, struct ckpt_step *step)
 	return rc;
 }
 
-int ckpt_refill(struct tracee_proc *p, struct ckpt_step *step)
+/* resume: a writer still here was never committed (this generation did not complete);
+ * abort: the checkpoint was abandoned. Either way the temporary image goes. */
+static int ckpt_drop(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
+		     void *arg)
 {
-	(void)p;
+	(void)tr;
 	(void)step;
-	return 0;
-}
-
-int ckpt_resume(struct tracee_proc *p, struct ckpt_step *step)
-{
-	(void)step;
-	/* A writer still here was never committed: this generation did not complete. */
+	(void)arg;
 	drop_image(p);
 	return 0;
 }
 
-int ckpt_abort(struct tracee_proc *p, struct ckpt_step *step)
+static void ckpt_forget(struct tracee_proc *p, void *data)
 {
-	(void)step;
 	drop_image(p);
-	return 0;
+	free(data);
 }
 
-void ckpt_forget(struct tracee_proc *p)
+int checkpoint_init(struct tracer *tr)
 {
-	drop_image(p);
-	free(p->ckpt_priv);
-	p->ckpt_priv = NULL;
+	struct ckpt_state *cs = calloc(1, sizeof(*cs));
+	int r;
+
+	if (!cs)
+		return -ENOMEM;
+	tr->ckpt = cs;
+	cs->slot = ptable_proc_slot_new(tr, ckpt_forget);
+	if (cs->slot < 0)
+		return cs->slot;
+	r = hooks_on_step(tr, STEP_CHECKPOINT, ckpt_write, cs);
+	if (!r)
+		r = hooks_on_step(tr, STEP_COMMIT, ckpt_commit, cs);
+	if (!r)
+		r = hooks_on_step(tr, STEP_RESUME, ckpt_drop, cs);
+	if (!r)
+		r = hooks_on_step(tr, STEP_ABORT, ckpt_drop, cs);
+	return r;
+}
+
+void checkpoint_fini(struct tracer *tr)
+{
+	tree_reset((uint64_t)-1);
+	free(tr->ckpt);
+	tr->ckpt = NULL;
 }

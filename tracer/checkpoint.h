@@ -1,43 +1,23 @@
 /*
- * The seam between the tracer's barrier handling and the checkpoint code.
+ * The checkpoint steps of one traced process (every thread held in a ptrace-stop), subscribed
+ * to the hook table's steps (hooks.h) and run at the coordinator's barriers (barriers.c):
  *
- * The tracer runs the coordinator's barriers per process: after 'suspend' every thread of the
- * process is held in a ptrace-stop (struct tracee_thread, state TS_HELD); then it calls these
- * hooks in barrier order and answers MSG_BARRIER_DONE with their result. Each hook returns 0
- * or a negative errno; on failure it may put a human-readable reason in step->reason (else the
- * tracer reports strerror). The hooks run in the tracer's single thread, which owns ptrace.
+ *   checkpoint  collect the process (collect.h) and write its image under the temporary name
+ *               (dump.h: records, file data, pages, fsync); step->image is the final path
+ *   commit      rename it to ckpt_<prog>_<uniquepid>.dmtcp
+ *   resume      drop a temporary image left by a generation that did not complete
+ *   abort       drop the temporary image; the previous image was never touched
  *
- *   drain       in-flight pipe/socket data taken out (every process of the computation is
- *               suspended by now)
- *   checkpoint  ckpt_write(): write the image under its temporary name and put its final
- *               absolute path in step->image (sent as F_IMAGE; leave empty for no image)
- *   commit      rename the temporary image to its real name
- *   refill      put drained data back
- *   resume      ckpt_resume() runs just before the threads are let go (cure, unmap)
- *   abort       drop a temporary image, refill, then the tracer resumes the threads
- *
- * ckpt_forget() is called when a process leaves the table, to free p->ckpt_priv.
+ * Any failure (disk full, the process exiting under us, an unreadable mapping) fails the step
+ * with a reason; the coordinator then aborts the checkpoint everywhere and the program runs on.
+ * Drain and refill have nothing to do yet: pipe bytes are copied without being consumed.
  */
 #ifndef DMTCP_TRACER_CHECKPOINT_H
 #define DMTCP_TRACER_CHECKPOINT_H
 
-#include <limits.h>
-#include <stdint.h>
+struct tracer;
 
-#include "ptable.h"
-
-struct ckpt_step {
-	uint64_t generation; /* 1, 2, ... as sent by the coordinator */
-	char image[PATH_MAX]; /* out (ckpt_write): absolute path of the image */
-	char reason[256];     /* out on failure, optional */
-};
-
-int ckpt_drain(struct tracee_proc *p, struct ckpt_step *step);
-int ckpt_write(struct tracee_proc *p, struct ckpt_step *step);
-int ckpt_commit(struct tracee_proc *p, struct ckpt_step *step);
-int ckpt_refill(struct tracee_proc *p, struct ckpt_step *step);
-int ckpt_resume(struct tracee_proc *p, struct ckpt_step *step);
-int ckpt_abort(struct tracee_proc *p, struct ckpt_step *step);
-void ckpt_forget(struct tracee_proc *p);
+int checkpoint_init(struct tracer *tr);
+void checkpoint_fini(struct tracer *tr);
 
 #endif

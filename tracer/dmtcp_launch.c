@@ -27,6 +27,7 @@
 
 #include "coordclient.h"
 #include "log.h"
+#include "report.h"
 #include "tracer.h"
 
 struct launch_opts {
@@ -231,16 +232,11 @@ static void write_port_file(const char *path, int port)
 
 static int g_report_fd = -1;
 
-static void tell_root_exit(struct tracer *tr, int wstatus, void *arg)
+static void tell_root_exit(int wstatus, void *arg)
 {
-	struct launch_report rep = { LREP_EXIT, wstatus };
-
-	(void)tr;
 	(void)arg;
 	if (g_report_fd >= 0) {
-		if (write(g_report_fd, &rep, sizeof(rep)) < 0) {
-			/* dmtcp_launch is gone: nobody to tell */
-		}
+		report_send(g_report_fd, LREP_EXIT, wstatus);
 		close(g_report_fd);
 		g_report_fd = -1;
 	}
@@ -253,7 +249,6 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP,
 				       SIGTERM, SIGPIPE };
 	struct tracer_config cfg;
-	struct launch_report rep;
 	struct tracer *tr;
 	sigset_t unblock;
 	unsigned i;
@@ -280,18 +275,14 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	cfg.timings = getenv("DMTCP_TRACER_TIMINGS") && !strcmp(getenv("DMTCP_TRACER_TIMINGS"), "1");
 	r = tracer_create(&cfg, &tr);
 	if (r < 0) {
-		rep = (struct launch_report){ LREP_TRACER_ERR, -r };
-		if (write(report_fd, &rep, sizeof(rep)) < 0) {
-		}
+		report_send(report_fd, LREP_TRACER_ERR, -r);
 		_exit(fail_rc());
 	}
-	tr->on_root_exit = tell_root_exit;
+	tracer_on_root_exit(tr, tell_root_exit, NULL);
 	g_report_fd = report_fd;
 	r = tracer_spawn(tr, o->argv, ss, coord_fd, report_fd, &pid);
 	if (r < 0) {
-		rep = (struct launch_report){ LREP_TRACER_ERR, -r };
-		if (write(report_fd, &rep, sizeof(rep)) < 0) {
-		}
+		report_send(report_fd, LREP_TRACER_ERR, -r);
 		_exit(fail_rc());
 	}
 	/*
@@ -301,9 +292,7 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	 */
 	if (setpriority(PRIO_PROCESS, 0, TRACER_NICE) < 0)
 		pr_debug("tracer stays at the caller's priority: %s", strerror(errno));
-	rep = (struct launch_report){ LREP_PID, pid };
-	if (write(report_fd, &rep, sizeof(rep)) < 0) {
-	}
+	report_send(report_fd, LREP_PID, pid);
 	/* Do not hold the caller's stdin/stdout (a pipe reader would wait for us); keep
 	 * stderr for our own errors. */
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -363,12 +352,12 @@ int main(int argc, char **argv)
 
 	/* The caller's signal state, for the program, before we block what we forward. */
 	tracer_save_sigstate(&ss);
-	tracer = tracer_fork_reporting(pfds, &fwd);
+	tracer = report_fork_tracer(pfds, &fwd);
 	if (tracer == 0)
 		run_tracer(&o, &ss, coord_fd, pfds[1]);
 	close(coord_fd);
 	/* We wait for the program's verdict. */
-	if (!tracer_report_wait(pfds[0], &fwd, &rep))
+	if (!report_wait(pfds[0], &fwd, &rep))
 		die("the tracer (pid %d) ended without reporting the program's end", tracer);
 	switch (rep.kind) {
 	case LREP_EXEC_ERR:

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 
 #include "api_abi.h"
-#include "tracer_int.h"
+#include "names.h"
 
 #define N(x) [x] = #x
 

@@ -1,26 +1,117 @@
 /*
- * One coordinator peer per traced process: its connection, what it announces (HELLO, updates
- * on exec and stop/continue) and the barriers the coordinator runs on it.
+ * Coordinator peers (see peer.h).
  */
+#include "peer.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
+#include "clock.h"
 #include "coordclient.h"
+#include "core.h"
 #include "log.h"
-#include "proto.h"
-#include "tracer_int.h"
+#include "loop.h"
 
 #define PEER_CONNECT_TIMEOUT_MS 2000
 #define PEER_CLOSE_FLUSH_MS	200
+#define RESTART_CONNECT_TIMEOUT_MS 5000
+
+/* A process's peer (its process slot). */
+struct peer {
+	struct tracee_proc *p;
+	struct proto_conn conn;
+	int open;
+	int connecting; /* non-blocking connect under way: no WELCOME read yet */
+	int welcomed;
+	int handle;	/* in the loop, while open */
+	int lost;	/* the connection ended (or failed): close once what was read is served */
+	int lost_err;
+	int paused;	/* the handler paused serving (peer_serve() resumes it) */
+	int hello_pending; /* new: not announced to the coordinator yet */
+	long hello_due_us; /* when it is announced if still alive */
+	uint64_t peer_id;
+	char compid[128];
+	char ckptdir[PATH_MAX];
+	uint64_t interval;
+	struct loop_job serve;
+};
+
+struct peer_state {
+	int slot;
+	int connect_failed;		    /* the last connection failed (warned once) */
+	struct sockaddr_storage coord_addr; /* resolved once for new peers */
+	socklen_t coord_addrlen;	    /* 0: not resolved yet */
+	int hello_pending;		    /* some new process still has to announce itself */
+	peer_msg_fn fn;
+	void *fn_arg;
+};
+
+static void serve_job(struct tracer *tr, struct loop_job *job);
+
+static struct peer *peer_of(const struct tracee_proc *p)
+{
+	return p->slot[p->tracer->peer->slot];
+}
+
+static struct peer *peer_make(struct tracee_proc *p)
+{
+	struct peer *pe = peer_of(p);
+
+	if (pe)
+		return pe;
+	pe = calloc(1, sizeof(*pe));
+	if (!pe) {
+		pr_err("pid %d: out of memory for its coordinator peer", p->pid);
+		return NULL;
+	}
+	pe->p = p;
+	pe->conn.fd = -1;
+	pe->handle = -1;
+	pe->serve.run = serve_job;
+	p->slot[p->tracer->peer->slot] = pe;
+	return pe;
+}
+
+static void peer_destroy(struct tracee_proc *p, void *data)
+{
+	struct peer *pe = data;
+
+	peer_close(p);
+	loop_cancel(p->tracer, &pe->serve);
+	free(pe);
+}
+
+int peer_connected(const struct tracee_proc *p)
+{
+	const struct peer *pe = peer_of(p);
+
+	return pe && pe->open;
+}
+
+const char *peer_compid(const struct tracee_proc *p)
+{
+	const struct peer *pe = peer_of(p);
+
+	return pe ? pe->compid : "";
+}
+
+const char *peer_ckptdir(const struct tracee_proc *p)
+{
+	const struct peer *pe = peer_of(p);
+
+	return pe ? pe->ckptdir : "";
+}
 
 static const char *proc_state(const struct tracee_proc *p)
 {
@@ -29,55 +120,66 @@ static const char *proc_state(const struct tracee_proc *p)
 	return p->phase == PP_RUNNING ? "RUNNING" : "SUSPENDED";
 }
 
-/* The connection failed or ended: warn (a failed connect once per tracer) and close it. */
-static void peer_fail(struct tracee_proc *p, const char *what, int err)
+/* Poll for writable only while something is queued. */
+static void watch(struct peer *pe)
 {
-	struct tracer *tr = p->tracer;
+	if (pe->open)
+		loop_set_events(pe->p->tracer, pe->handle,
+				(short)(POLLIN | (pe->conn.wlen ? POLLOUT : 0)));
+}
 
-	if (p->connecting) {
+/* The connection failed or ended: warn (a failed connect once per tracer) and close it. */
+static void peer_fail(struct peer *pe, const char *what, int err)
+{
+	struct tracer *tr = pe->p->tracer;
+	struct peer_state *ps = tr->peer;
+
+	if (pe->connecting) {
 		/* Could not reach the coordinator: the next new peer resolves it again and
 		 * connects the blocking way, which also tries its other addresses. */
-		if (!tr->connect_failed)
+		if (!ps->connect_failed)
 			pr_warn("pid %d: cannot connect to the coordinator at %s:%d: %s; "
-				"new processes are not checkpointable", p->pid, tr->cfg.coord_host,
-				tr->cfg.coord_port, strerror(err));
-		tr->connect_failed = 1;
-		tr->coord_addrlen = 0;
+				"new processes are not checkpointable", pe->p->pid,
+				tracer_cfg(tr)->coord_host, tracer_cfg(tr)->coord_port,
+				strerror(err));
+		ps->connect_failed = 1;
+		ps->coord_addrlen = 0;
 	} else {
-		pr_warn("pid %d: %s: %s", p->pid, what, strerror(err));
+		pr_warn("pid %d: %s: %s", pe->p->pid, what, strerror(err));
 	}
-	peer_close(p);
+	peer_close(pe->p);
 }
 
 /*
  * A new peer's connection, without waiting for it: the hello is queued and goes when the
- * socket is writable (the event loop polls for it), so neither the tracer nor the process
- * waits for the coordinator's accept. Returns the fd or -errno.
+ * socket is writable (the loop polls for it), so neither the tracer nor the process waits
+ * for the coordinator's accept. Returns the fd or -errno.
  */
 static int connect_async(struct tracer *tr)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct peer_state *ps = tr->peer;
 	struct addrinfo *res;
 	char service[16];
 	int fd, one = 1;
 
-	if (!tr->coord_addrlen) {
-		snprintf(service, sizeof(service), "%d", tr->cfg.coord_port);
-		if (getaddrinfo(tr->cfg.coord_host, service, &hints, &res) != 0)
+	if (!ps->coord_addrlen) {
+		snprintf(service, sizeof(service), "%d", tracer_cfg(tr)->coord_port);
+		if (getaddrinfo(tracer_cfg(tr)->coord_host, service, &hints, &res) != 0)
 			return -EHOSTUNREACH;
-		if (res->ai_addrlen > sizeof(tr->coord_addr)) {
+		if (res->ai_addrlen > sizeof(ps->coord_addr)) {
 			freeaddrinfo(res);
 			return -EAFNOSUPPORT;
 		}
-		memcpy(&tr->coord_addr, res->ai_addr, res->ai_addrlen);
-		tr->coord_addrlen = res->ai_addrlen;
+		memcpy(&ps->coord_addr, res->ai_addr, res->ai_addrlen);
+		ps->coord_addrlen = res->ai_addrlen;
 		freeaddrinfo(res);
 	}
-	fd = socket(tr->coord_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ps->coord_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&tr->coord_addr, tr->coord_addrlen) < 0 &&
+	if (connect(fd, (struct sockaddr *)&ps->coord_addr, ps->coord_addrlen) < 0 &&
 	    errno != EINPROGRESS) {
 		int r = -errno;
 
@@ -87,15 +189,15 @@ static int connect_async(struct tracer *tr)
 	return fd;
 }
 
-static void peer_send(struct tracee_proc *p, struct proto_msg *m)
+static void peer_send(struct peer *pe, struct proto_msg *m)
 {
 	uint16_t type = m->type;
 	int r = proto_finish(m);
 
 	if (r == 0)
-		r = proto_conn_queue(&p->conn, m);
+		r = proto_conn_queue(&pe->conn, m);
 	if (r == 0) {
-		r = proto_conn_flush(&p->conn);
+		r = proto_conn_flush(&pe->conn);
 		if (r > 0)
 			r = 0; /* the rest goes when poll says the socket is writable */
 	}
@@ -105,42 +207,71 @@ static void peer_send(struct tracee_proc *p, struct proto_msg *m)
 
 		snprintf(what, sizeof(what), "cannot send %s to the coordinator",
 			 proto_type_name(type));
-		peer_fail(p, what, -r);
+		peer_fail(pe, what, -r);
+		return;
 	}
+	watch(pe);
+}
+
+static void on_fd(struct tracer *tr, int fd, short revents, void *arg);
+
+/* Take fd as pe's connection (non-blocking, close-on-exec) and watch it. */
+static int attach_conn(struct peer *pe, int fd, int async)
+{
+	struct tracer *tr = pe->p->tracer;
+
+	if (!async) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	pe->handle = loop_add_fd(tr, fd, POLLIN, on_fd, pe);
+	if (pe->handle < 0) {
+		close(fd);
+		return pe->handle;
+	}
+	proto_conn_init(&pe->conn, fd);
+	pe->open = 1;
+	pe->connecting = async;
+	pe->lost = 0;
+	pe->paused = 0;
+	return 0;
 }
 
 int peer_open(struct tracee_proc *p, int fd, const char *state)
 {
 	struct tracer *tr = p->tracer;
+	struct peer_state *ps = tr->peer;
+	struct peer *pe = peer_make(p);
 	struct proto_msg m;
-	int fl, async = 0;
+	int async = 0, r;
 
-	if (fd < 0 && !tr->connect_failed) {
+	if (!pe) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	if (fd < 0 && !ps->connect_failed) {
 		fd = connect_async(tr);
 		async = fd >= 0;
 	}
 	if (fd < 0) {
-		fd = coord_tcp_connect(tr->cfg.coord_host, tr->cfg.coord_port,
+		fd = coord_tcp_connect(tracer_cfg(tr)->coord_host, tracer_cfg(tr)->coord_port,
 				       PEER_CONNECT_TIMEOUT_MS);
 		if (fd < 0) {
 			/* Once is enough: a busy tree would repeat it for every new process. */
-			if (!tr->connect_failed)
+			if (!ps->connect_failed)
 				pr_warn("pid %d: cannot connect to the coordinator at %s:%d: %s; "
 					"new processes are not checkpointable", p->pid,
-					tr->cfg.coord_host, tr->cfg.coord_port, strerror(-fd));
-			tr->connect_failed = 1;
+					tracer_cfg(tr)->coord_host, tracer_cfg(tr)->coord_port,
+					strerror(-fd));
+			ps->connect_failed = 1;
 			return fd;
 		}
-		tr->connect_failed = 0;
+		ps->connect_failed = 0;
 	}
-	if (!async) {
-		fl = fcntl(fd, F_GETFL);
-		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	proto_conn_init(&p->conn, fd);
-	p->conn_open = 1;
-	p->connecting = async;
+	r = attach_conn(pe, fd, async);
+	if (r < 0)
+		return r;
 
 	proto_msg_init(&m, MSG_HELLO);
 	proto_put_str(&m, F_ROLE, "peer");
@@ -150,264 +281,209 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
 	proto_put_str(&m, F_HOST, tr->hostname);
 	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
-	if (tr->cfg.interval >= 0 && p->pid == tr->root_pid)
-		proto_put_u64(&m, F_INTERVAL, (uint64_t)tr->cfg.interval);
-	peer_send(p, &m);
-	return p->conn_open ? 0 : -ECONNRESET;
+	if (tracer_cfg(tr)->interval >= 0 && p->pid == tr->root_pid)
+		proto_put_u64(&m, F_INTERVAL, (uint64_t)tracer_cfg(tr)->interval);
+	peer_send(pe, &m);
+	return pe->open ? 0 : -ECONNRESET;
+}
+
+int peer_open_restarted(struct tracee_proc *p, const struct restart_peer *rp)
+{
+	struct tracer *tr = p->tracer;
+	struct peer *pe = peer_make(p);
+	struct proto_msg m;
+	int fd, r;
+
+	if (!pe)
+		return -ENOMEM;
+	fd = coord_tcp_connect(tracer_cfg(tr)->coord_host, tracer_cfg(tr)->coord_port,
+			       RESTART_CONNECT_TIMEOUT_MS);
+	if (fd < 0) {
+		pr_err("pid %d: cannot connect to the coordinator at %s:%d: %s", rp->pid,
+		       tracer_cfg(tr)->coord_host, tracer_cfg(tr)->coord_port, strerror(-fd));
+		return fd;
+	}
+	r = attach_conn(pe, fd, 0);
+	if (r < 0)
+		return r;
+
+	proto_msg_init(&m, MSG_HELLO);
+	proto_put_str(&m, F_ROLE, "peer");
+	proto_put_str(&m, F_PROG, p->prog);
+	proto_put_u64(&m, F_PID, (uint64_t)rp->pid);
+	if (rp->real_pid != rp->pid)
+		proto_put_u64(&m, F_REAL_PID, (uint64_t)rp->real_pid);
+	proto_put_u64(&m, F_PPID, (uint64_t)rp->ppid);
+	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
+	proto_put_str(&m, F_HOST, tr->hostname);
+	proto_put_str(&m, F_STATE, "RESTARTING");
+	proto_put_str(&m, F_COMPID, rp->compid);
+	proto_put_u64(&m, F_RESTART, 1);
+	proto_put_u64(&m, F_NUM_EXPECTED, rp->num_expected);
+	proto_put_u64(&m, F_VIRT_PID, (uint64_t)rp->pid);
+	if (tracer_cfg(tr)->interval >= 0)
+		proto_put_u64(&m, F_INTERVAL, (uint64_t)tracer_cfg(tr)->interval);
+	r = proto_finish(&m);
+	if (!r)
+		r = proto_conn_queue(&pe->conn, &m);
+	proto_msg_free(&m);
+	if (!r && proto_conn_flush(&pe->conn) < 0)
+		r = -ECONNRESET;
+	if (r) {
+		pr_err("pid %d: cannot say hello to the coordinator: %s", rp->pid, strerror(-r));
+		peer_close(p);
+		return r;
+	}
+	watch(pe);
+	return 0;
 }
 
 void peer_close(struct tracee_proc *p)
 {
+	struct peer *pe = peer_of(p);
 	long deadline;
 
-	if (!p->conn_open)
+	if (!pe || !pe->open)
 		return;
 	/* A BARRIER_DONE or update still queued is worth a short wait. */
-	deadline = now_us() + PEER_CLOSE_FLUSH_MS * 1000L;
-	while (p->conn.wlen && now_us() < deadline) {
-		struct pollfd pfd = { p->conn.fd, POLLOUT, 0 };
+	deadline = mono_now_us() + PEER_CLOSE_FLUSH_MS * 1000L;
+	while (pe->conn.wlen && mono_now_us() < deadline) {
+		struct pollfd pfd = { pe->conn.fd, POLLOUT, 0 };
 
-		if (proto_conn_flush(&p->conn) <= 0)
+		if (proto_conn_flush(&pe->conn) <= 0)
 			break;
 		poll(&pfd, 1, PEER_CLOSE_FLUSH_MS);
 	}
-	close(p->conn.fd);
-	proto_conn_free(&p->conn);
-	p->conn.fd = -1;
-	p->conn_open = 0;
-	p->connecting = 0;
+	loop_del_fd(p->tracer, pe->handle);
+	pe->handle = -1;
+	close(pe->conn.fd);
+	proto_conn_free(&pe->conn);
+	pe->conn.fd = -1;
+	pe->open = 0;
+	pe->connecting = 0;
 }
 
 void peer_update(struct tracee_proc *p, const char *state)
 {
+	struct peer *pe = peer_of(p);
 	struct proto_msg m;
 
-	if (!p->conn_open)
+	if (!pe || !pe->open)
 		return;
 	proto_msg_init(&m, MSG_PEER_UPDATE);
 	proto_put_str(&m, F_PROG, p->prog);
 	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
 	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
-	peer_send(p, &m);
+	peer_send(pe, &m);
 }
 
-void peer_barrier_done(struct tracee_proc *p, const char *barrier, int status, const char *reason,
-		       const char *image)
+void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *barrier,
+		       int status, const char *reason, const char *image)
 {
+	struct peer *pe = peer_of(p);
 	struct proto_msg m;
 
-	if (!p->conn_open)
+	if (!pe || !pe->open)
 		return;
 	proto_msg_init(&m, MSG_BARRIER_DONE);
 	proto_put_str(&m, F_BARRIER, barrier);
-	proto_put_u64(&m, F_GENERATION, p->generation);
+	proto_put_u64(&m, F_GENERATION, generation);
 	proto_put_u64(&m, F_STATUS, (uint64_t)(int64_t)status);
 	if (status < 0)
 		proto_put_str(&m, F_REASON, reason && *reason ? reason : strerror(-status));
 	if (image && *image)
 		proto_put_str(&m, F_IMAGE, image);
-	peer_send(p, &m);
+	peer_send(pe, &m);
 }
 
 int peer_ckpt_request(struct tracee_proc *p)
 {
+	struct peer *pe = peer_of(p);
 	struct proto_msg m;
 
-	if (!p->conn_open)
+	if (!pe || !pe->open)
 		return -ENOTCONN;
 	proto_msg_init(&m, MSG_CKPT_REQUEST);
 	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
-	peer_send(p, &m);
-	return p->conn_open ? 0 : -ECONNRESET;
+	peer_send(pe, &m);
+	return pe->open ? 0 : -ECONNRESET;
 }
 
-typedef int (*ckpt_hook)(struct tracee_proc *, struct ckpt_step *);
+/* ---- receiving ------------------------------------------------------------------------- */
 
-static void run_step(struct tracee_proc *p, const char *name, ckpt_hook hook)
+void peer_on_message(struct tracer *tr, peer_msg_fn fn, void *arg)
 {
-	struct ckpt_step step;
-	int r;
+	tr->peer->fn = fn;
+	tr->peer->fn_arg = arg;
+}
 
-	memset(&step, 0, sizeof(step));
-	step.generation = p->generation;
-	if (p->phase != PP_SUSPENDED) {
-		peer_barrier_done(p, name, -EINVAL, "process is not suspended", NULL);
+void peer_serve(struct tracee_proc *p)
+{
+	struct peer *pe = peer_of(p);
+
+	if (!pe)
 		return;
-	}
-	r = hook(p, &step);
-	if (r < 0)
-		pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, name,
-		       step.reason[0] ? step.reason : strerror(-r));
-	peer_barrier_done(p, name, r, step.reason, step.image);
+	pe->paused = 0;
+	loop_submit(p->tracer, &pe->serve);
 }
 
-/*
- * The coordinator sends 'suspend' to every peer at once, but each arrives on its own
- * connection: stop every other process of the tree now rather than when its own message is
- * read, so that none runs on (forks, exits, writes to a peer) while the others are stopped.
- * They are held for the coordinator (born_held) until it takes them over with their own
- * barrier, or are let go with the resume of the others.
- */
-static void suspend_tree(struct tracer *tr, uint64_t gen)
+static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 {
-	struct tracee_proc *q;
-
-	/* A newborn of the wait statuses being handled right now is not announced yet (the
-	 * event loop does it after them): it is part of the tree all the same. */
-	if (tr->hello_pending)
-		events_open_new_peers(tr, 1);
-	for (q = tr->procs; q; q = q->next) {
-		if (q->phase != PP_RUNNING || q->nocheckpoint || !q->conn_open || q->ghost)
-			continue;
-		q->generation = gen;
-		q->born_held = 1;
-		suspend_begin(q);
-	}
-}
-
-/* Ghosts kept in case the checkpoint included them, which it did not: they can go now. */
-static void close_idle_ghosts(struct tracer *tr)
-{
-	struct tracee_proc *q;
-
-	for (q = tr->procs; q; q = q->next)
-		if (q->ghost && !q->in_barrier)
-			peer_close(q); /* tracer_run() frees it */
-}
-
-static void on_barrier(struct tracee_proc *p, const char *name, uint64_t gen)
-{
-	struct tracer *tr = p->tracer;
-	struct ckpt_step step;
-	int r = 0;
-
-	pr_debug("pid %d: barrier %s (generation %llu)", p->pid, name, (unsigned long long)gen);
-	if (p->ghost) {
-		/* Gone before it was stopped: nothing to suspend, save or resume. */
-		if (!strcmp(name, BARRIER_SUSPEND))
-			p->generation = gen;
-		peer_barrier_done(p, name, 0, NULL, NULL);
-		p->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
-		if (!p->in_barrier)
-			peer_close(p); /* tracer_run() frees it */
-		return;
-	}
-	p->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
-	/* The coordinator has taken this process over: it follows its own barriers now. */
-	p->born_held = 0;
-	if (!strcmp(name, BARRIER_SUSPEND)) {
-		p->generation = gen;
-		p->suspend_pending = 1;
-		if (p->phase == PP_RUNNING) {
-			suspend_begin(p);
-		} else if (p->phase == PP_SUSPENDED) {
-			/* held from birth, or a repeated suspend: already there */
-			p->suspend_pending = 0;
-			peer_barrier_done(p, BARRIER_SUSPEND, 0, NULL, NULL);
-		} else {
-			suspend_check(p);
-		}
-		suspend_tree(tr, gen);
-		return;
-	}
-	if (!strcmp(name, BARRIER_RESUME) || !strcmp(name, BARRIER_ABORT)) {
-		memset(&step, 0, sizeof(step));
-		step.generation = p->generation;
-		if (p->phase == PP_SUSPENDED) {
-			r = !strcmp(name, BARRIER_ABORT) ? ckpt_abort(p, &step)
-							 : ckpt_resume(p, &step);
-			if (r < 0)
-				pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, name,
-				       step.reason[0] ? step.reason : strerror(-r));
-		}
-		if (!strcmp(name, BARRIER_ABORT))
-			p->ckpts_failed++;
-		else if (p->committed)
-			p->ckpts_done++;
-		p->committed = 0;
-		/* Let go whatever is held even if the hook failed: never leave it stopped. */
-		resume_proc(p);
-		peer_barrier_done(p, name, r, step.reason, NULL);
-		close_idle_ghosts(tr);
-		return;
-	}
-	if (!strcmp(name, BARRIER_DRAIN))
-		run_step(p, name, ckpt_drain);
-	else if (!strcmp(name, BARRIER_CHECKPOINT))
-		run_step(p, name, ckpt_write);
-	else if (!strcmp(name, BARRIER_COMMIT)) {
-		p->committed = 1;
-		run_step(p, name, ckpt_commit);
-	}
-	else if (!strcmp(name, BARRIER_REFILL))
-		run_step(p, name, ckpt_refill);
-	else if (!(tr->on_barrier && tr->on_barrier(tr, p, name, gen, tr->on_barrier_arg))) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "unknown barrier '%s'", name);
-		pr_warn("pid %d: %s", p->pid, why);
-		peer_barrier_done(p, name, -EINVAL, why, NULL);
-	}
-}
-
-static void on_message(struct tracee_proc *p, const struct proto_in *in)
-{
+	struct tracee_proc *p = pe->p;
+	struct peer_state *ps = p->tracer->peer;
 	const char *s;
 	uint64_t v;
 
 	switch (in->type) {
 	case MSG_WELCOME:
-		p->welcomed = 1;
-		p->connecting = 0;
-		p->tracer->connect_failed = 0;
+		pe->welcomed = 1;
+		pe->connecting = 0;
+		ps->connect_failed = 0;
 		if (proto_get_u64(in, F_PEER_ID, &v) == 0)
-			p->peer_id = v;
+			pe->peer_id = v;
 		if ((s = proto_get_str(in, F_COMPID)))
-			snprintf(p->compid, sizeof(p->compid), "%s", s);
+			snprintf(pe->compid, sizeof(pe->compid), "%s", s);
 		if ((s = proto_get_str(in, F_CKPTDIR)))
-			snprintf(p->ckptdir, sizeof(p->ckptdir), "%s", s);
+			snprintf(pe->ckptdir, sizeof(pe->ckptdir), "%s", s);
 		if (proto_get_u64(in, F_INTERVAL, &v) == 0)
-			p->interval = v;
-		break;
+			pe->interval = v;
+		return PEER_NEXT;
 	case MSG_REFUSE:
 		s = proto_get_str(in, F_REASON);
 		pr_err("pid %d: the coordinator refused this process: %s", p->pid, s ? s : "?");
 		peer_close(p);
-		break;
-	case MSG_BARRIER:
-		s = proto_get_str(in, F_BARRIER);
-		if (!s || proto_get_u64(in, F_GENERATION, &v) < 0) {
-			pr_warn("pid %d: BARRIER without a name or generation; ignored", p->pid);
-			break;
-		}
-		on_barrier(p, s, v);
-		break;
+		return PEER_NEXT;
 	case MSG_KILL:
 		if (p->ghost)
-			break; /* gone already, and its pid may be someone else's by now */
+			return PEER_NEXT; /* gone already, and its pid may be someone else's */
 		pr_debug("pid %d: killed on the coordinator's request", p->pid);
 		kill(p->pid, SIGKILL);
-		break;
+		return PEER_NEXT;
 	default:
+		if (ps->fn)
+			return ps->fn(p, in, ps->fn_arg);
 		pr_debug("pid %d: ignoring %s from the coordinator", p->pid,
 			 proto_type_name(in->type));
-		break;
+		return PEER_NEXT;
 	}
 }
 
 /*
- * Serve the messages already read. A late joiner gets its missed barriers all at once
- * (suspend, drain, ...): while its suspend is still under way the rest wait in the buffer,
- * and suspend_check() calls this again once the process is stopped.
+ * Serve the messages already read, in order, until the handler pauses. A late joiner gets its
+ * missed barriers all at once (suspend, drain, ...): while its suspend is still under way the
+ * rest wait in the buffer. A connection that ended is closed once what was read is served.
  */
-void peer_serve_buffered(struct tracee_proc *p)
+static void serve_job(struct tracer *tr, struct loop_job *job)
 {
+	struct peer *pe = (struct peer *)((char *)job - offsetof(struct peer, serve));
+	struct tracee_proc *p = pe->p;
 	struct proto_in in;
 	const char *why = NULL;
 	int r;
 
-	while (p->conn_open && !(p->phase == PP_SUSPENDING && p->suspend_pending)) {
-		r = proto_conn_next(&p->conn, &in, &why);
+	(void)tr;
+	while (pe->open && !pe->paused) {
+		r = proto_conn_next(&pe->conn, &in, &why);
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -416,23 +492,14 @@ void peer_serve_buffered(struct tracee_proc *p)
 			peer_close(p);
 			return;
 		}
-		on_message(p, &in);
+		if (on_message(pe, &in) == PEER_PAUSE)
+			pe->paused = 1;
 		proto_in_free(&in);
 	}
-}
-
-void peer_input(struct tracee_proc *p)
-{
-	int r, lost;
-
-	r = proto_conn_fill(&p->conn);
-	lost = r == 0 || (r < 0 && r != -EAGAIN);
-	/* Messages already buffered are served even when the connection just ended. */
-	peer_serve_buffered(p);
-	if (lost && p->conn_open) {
+	if (pe->lost && pe->open) {
 		/* The program keeps running; it is just no longer checkpointable. */
-		if (p->connecting) {
-			peer_fail(p, NULL, r < 0 ? -r : ECONNRESET);
+		if (pe->connecting) {
+			peer_fail(pe, NULL, pe->lost_err);
 		} else {
 			pr_warn("pid %d: lost the connection to the coordinator", p->pid);
 			peer_close(p);
@@ -440,10 +507,138 @@ void peer_input(struct tracee_proc *p)
 	}
 }
 
-void peer_output(struct tracee_proc *p)
+static void on_fd(struct tracer *tr, int fd, short revents, void *arg)
 {
-	int r = proto_conn_flush(&p->conn);
+	struct peer *pe = arg;
+	int r;
 
-	if (r < 0)
-		peer_fail(p, "cannot write to the coordinator", -r);
+	(void)fd;
+	if (pe->open && (revents & POLLOUT)) {
+		r = proto_conn_flush(&pe->conn);
+		if (r < 0) {
+			peer_fail(pe, "cannot write to the coordinator", -r);
+			return;
+		}
+		watch(pe);
+	}
+	if (pe->open && (revents & (POLLIN | POLLHUP | POLLERR)) && !pe->lost) {
+		r = proto_conn_fill(&pe->conn);
+		if (r == 0 || (r < 0 && r != -EAGAIN)) {
+			pe->lost = 1;
+			pe->lost_err = r < 0 ? -r : ECONNRESET;
+			/* the fd stays readable at its end: stop polling it until it is closed */
+			loop_set_events(tr, pe->handle, 0);
+		}
+		loop_submit(tr, &pe->serve);
+	}
+}
+
+/* ---- announcing new processes ---------------------------------------------------------- */
+
+/*
+ * Announce the new processes whose delay is over (every one with all). Run from the loop's
+ * tick, once every ready wait status is handled, so that a child whose first stop is already
+ * queued is let go before the tracer spends time on its connection. Returns the milliseconds
+ * until the next is due, or -1.
+ */
+static int announce(struct tracer *tr, int all)
+{
+	struct peer_state *ps = tr->peer;
+	struct tracee_proc *p;
+	struct peer *pe;
+	long now = mono_now_us(), wait = -1;
+
+	ps->hello_pending = 0;
+	for (p = ptable_first(tr); p; p = p->next) {
+		pe = peer_of(p);
+		if (!pe || !pe->hello_pending)
+			continue;
+		if (!all && now < pe->hello_due_us) {
+			ps->hello_pending = 1;
+			if (wait < 0 || pe->hello_due_us - now < wait)
+				wait = pe->hello_due_us - now;
+			continue;
+		}
+		pe->hello_pending = 0;
+		if (!p->ghost && !p->nocheckpoint)
+			peer_open(p, -1, NULL);
+	}
+	return wait < 0 ? -1 : (int)(wait / 1000) + 1;
+}
+
+void peer_announce_all(struct tracer *tr)
+{
+	if (tr->peer->hello_pending)
+		announce(tr, 1);
+}
+
+static int announce_tick(struct tracer *tr, void *arg)
+{
+	(void)arg;
+	return tr->peer->hello_pending ? announce(tr, 0) : -1;
+}
+
+static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
+{
+	struct peer_state *ps = arg;
+	struct peer *pe;
+
+	switch (ev->type) {
+	case TEV_PROC_BORN:
+		if (ev->p->nocheckpoint)
+			break;
+		/* Announced later (announce()): the stopped parent need not wait for our
+		 * connect, and a child that is gone within PEER_HELLO_DELAY_MS never costs the
+		 * coordinator a connection. One born during a suspend is announced at once: the
+		 * checkpoint waits for it. */
+		pe = peer_make(ev->p);
+		if (!pe)
+			break;
+		pe->hello_pending = 1;
+		pe->hello_due_us =
+			mono_now_us() + (ev->p->born_held ? 0 : PEER_HELLO_DELAY_MS * 1000L);
+		ps->hello_pending = 1;
+		break;
+	case TEV_EXEC:
+		peer_update(ev->p, NULL);
+		break;
+	case TEV_JOBCTL:
+		peer_update(ev->p, ev->p->group_stopped ? "STOPPED" : NULL);
+		break;
+	case TEV_PROC_EXIT:
+		/* Never let the coordinator see the computation smaller than it is: what this
+		 * process started is announced before it goes. */
+		if (peer_connected(ev->p) && !ev->p->nocheckpoint)
+			peer_announce_all(tr);
+		break;
+	default:
+		break;
+	}
+}
+
+int peer_init(struct tracer *tr)
+{
+	static const enum tracer_event events[] = { TEV_PROC_BORN, TEV_EXEC, TEV_JOBCTL,
+						    TEV_PROC_EXIT };
+	struct peer_state *ps = calloc(1, sizeof(*ps));
+	unsigned i;
+	int r = 0;
+
+	if (!ps)
+		return -ENOMEM;
+	tr->peer = ps;
+	ps->slot = ptable_proc_slot_new(tr, peer_destroy);
+	if (ps->slot < 0)
+		return ps->slot;
+	for (i = 0; i < sizeof(events) / sizeof(events[0]) && !r; i++)
+		r = hooks_on(tr, events[i], on_event, ps);
+	if (!r)
+		r = loop_add_tick(tr, announce_tick, ps);
+	return r;
+}
+
+void peer_fini(struct tracer *tr)
+{
+	free(tr->peer);
+	tr->peer = NULL;
 }

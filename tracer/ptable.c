@@ -1,29 +1,48 @@
 /*
- * The process table: lookup by tid (hash) and pid, adding and removing processes and
- * threads, and the ids a peer announces (unique pid).
+ * The process table (see ptable.h): lookup by tid (hash) and pid, adding and removing
+ * processes and threads, module slots, the unique pid.
  */
-#include <dirent.h>
+#include "ptable.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "checkpoint.h"
+#include "core.h"
+#include "ids.h"
 #include "log.h"
-#include "tracer_int.h"
+#include "procfs.h"
 
 static unsigned tid_bucket(pid_t tid)
 {
 	return (unsigned)tid % TRACER_TID_HASH;
 }
 
+int ptable_proc_slot_new(struct tracer *tr, ptable_proc_destroy_fn destroy)
+{
+	struct ptable *pt = &tr->pt;
+
+	if (pt->nproc_slots == PTABLE_SLOTS)
+		return -ENOSPC;
+	pt->proc_destroy[pt->nproc_slots] = destroy;
+	return pt->nproc_slots++;
+}
+
+int ptable_thread_slot_new(struct tracer *tr, ptable_thread_destroy_fn destroy)
+{
+	struct ptable *pt = &tr->pt;
+
+	if (pt->nthread_slots == PTABLE_SLOTS)
+		return -ENOSPC;
+	pt->thread_destroy[pt->nthread_slots] = destroy;
+	return pt->nthread_slots++;
+}
+
 struct tracee_thread *ptable_thread(struct tracer *tr, pid_t tid)
 {
 	struct tracee_thread *t;
 
-	for (t = tr->thash[tid_bucket(tid)]; t; t = t->hnext)
+	for (t = tr->pt.thash[tid_bucket(tid)]; t; t = t->hnext)
 		if (t->tid == tid)
 			return t;
 	return NULL;
@@ -33,7 +52,8 @@ struct tracee_proc *ptable_proc(struct tracer *tr, pid_t pid)
 {
 	struct tracee_thread *t = ptable_thread(tr, pid);
 
-	/* A process's leader is always in the table while the process is. */
+	/* A process's leader is in the table while the process lives (a ghost has no
+	 * threads, so a recycled pid never finds it). */
 	if (t && t->proc->pid == pid)
 		return t->proc;
 	return NULL;
@@ -41,17 +61,12 @@ struct tracee_proc *ptable_proc(struct tracer *tr, pid_t pid)
 
 struct tracee_proc *ptable_first(struct tracer *tr)
 {
-	return tr->procs;
+	return tr->pt.procs;
 }
 
-struct sock_rec *ptable_sock(struct tracee_proc *p, int fd)
+int ptable_count(struct tracer *tr)
 {
-	struct sock_rec *s;
-
-	for (s = p->socks; s; s = s->next)
-		if (s->fd == fd)
-			return s;
-	return NULL;
+	return tr->pt.nprocs;
 }
 
 struct tracee_proc *ptable_add_proc(struct tracer *tr, pid_t pid, pid_t ppid, const char *prog)
@@ -65,13 +80,12 @@ struct tracee_proc *ptable_add_proc(struct tracer *tr, pid_t pid, pid_t ppid, co
 	p->pid = pid;
 	p->ppid = ppid;
 	p->tracer = tr;
-	p->conn.fd = -1;
 	snprintf(p->prog, sizeof(p->prog), "%s", prog);
 	/* uniquepid: filled when first needed (ptable_uniquepid), saving a /proc read on
 	 * every fork of a process that may be gone before anyone asks. */
-	p->next = tr->procs;
-	tr->procs = p;
-	tr->nprocs++;
+	p->next = tr->pt.procs;
+	tr->pt.procs = p;
+	tr->pt.nprocs++;
 	return p;
 }
 
@@ -88,19 +102,24 @@ struct tracee_thread *ptable_add_thread(struct tracer *tr, struct tracee_proc *p
 	t->tid = tid;
 	t->proc = p;
 	t->state = st;
+	t->exit_nr = -1;
 	t->next = p->threads;
 	p->threads = t;
 	p->nthreads++;
-	t->hnext = tr->thash[b];
-	tr->thash[b] = t;
+	t->hnext = tr->pt.thash[b];
+	tr->pt.thash[b] = t;
 	return t;
 }
 
 void ptable_del_thread(struct tracer *tr, struct tracee_thread *t)
 {
 	struct tracee_thread **pp;
+	int i;
 
-	for (pp = &tr->thash[tid_bucket(t->tid)]; *pp; pp = &(*pp)->hnext)
+	for (i = 0; i < tr->pt.nthread_slots; i++)
+		if (t->slot[i] && tr->pt.thread_destroy[i])
+			tr->pt.thread_destroy[i](t, t->slot[i]);
+	for (pp = &tr->pt.thash[tid_bucket(t->tid)]; *pp; pp = &(*pp)->hnext)
 		if (*pp == t) {
 			*pp = t->hnext;
 			break;
@@ -117,110 +136,54 @@ void ptable_del_thread(struct tracer *tr, struct tracee_thread *t)
 void ptable_del_proc(struct tracer *tr, struct tracee_proc *p)
 {
 	struct tracee_proc **pp;
+	int i;
 
 	while (p->threads)
 		ptable_del_thread(tr, p->threads);
-	for (pp = &tr->procs; *pp; pp = &(*pp)->next)
+	for (i = 0; i < tr->pt.nproc_slots; i++)
+		if (p->slot[i] && tr->pt.proc_destroy[i])
+			tr->pt.proc_destroy[i](p, p->slot[i]);
+	for (pp = &tr->pt.procs; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
-	tr->nprocs--;
-	ckpt_forget(p);
-	peer_close(p);
-	sockrec_free(p);
+	tr->pt.nprocs--;
 	free(p);
 }
 
-/* Tgid and PPid of a task from /proc/TID/status; 0 or -errno (-ENOENT: gone). */
-int read_proc_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
-{
-	char path[64], buf[2048], *s;
-	ssize_t n;
-	int fd, found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENOENT;
-	buf[n] = '\0';
-	s = strstr(buf, "\nTgid:");
-	if (s) {
-		*tgid = (pid_t)strtol(s + 6, NULL, 10);
-		found++;
-	}
-	s = strstr(buf, "\nPPid:");
-	if (s) {
-		*ppid = (pid_t)strtol(s + 6, NULL, 10);
-		found++;
-	}
-	return found == 2 ? 0 : -EPROTO;
-}
-
-/* Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), 0 if gone. */
-static unsigned long long read_start_time(pid_t pid)
-{
-	char path[64], buf[1024], *s;
-	unsigned long long v = 0;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* The command name may hold spaces and parentheses: count from the last ')'. */
-	s = strrchr(buf, ')');
-	if (!s)
-		return 0;
-	for (field = 2; s && field < 22; field++)
-		s = strchr(s + 1, ' ');
-	if (s)
-		v = strtoull(s + 1, NULL, 10);
-	return v;
-}
-
-/* "<hostid-hex>-<pid>-<start-time-hex>": stable for the life of the process, unique on a host
- * even when pids wrap. Read while the process is ours (not reaped), so the pid is its own. */
+/* Read while the process is ours (traced, not reaped), so the pid is its own. */
 const char *ptable_uniquepid(struct tracee_proc *p)
 {
-	if (!p->uniquepid[0])
-		snprintf(p->uniquepid, sizeof(p->uniquepid), "%lx-%d-%llx", p->tracer->hostid,
-			 p->pid, read_start_time(p->pid));
+	if (!p->uniquepid[0] && format_uniquepid(p->pid, p->uniquepid, sizeof(p->uniquepid)) < 0)
+		snprintf(p->uniquepid, sizeof(p->uniquepid), "%lx-%d-0", read_hostid(), p->pid);
 	return p->uniquepid;
+}
+
+struct new_task_walk {
+	struct tracer *tr;
+	struct tracee_proc *p;
+	new_task_fn fn;
+	int added;
+};
+
+static int visit_task(pid_t tid, void *arg)
+{
+	struct new_task_walk *w = arg;
+	int r;
+
+	if (ptable_thread(w->tr, tid))
+		return 0;
+	r = w->fn(w->p, tid);
+	if (r > 0)
+		w->added += r;
+	return r < 0 ? r : 0;
 }
 
 int ptable_new_tasks(struct tracee_proc *p, new_task_fn fn)
 {
-	struct tracer *tr = p->tracer;
-	char path[64];
-	struct dirent *de;
-	int added = 0, r = 0;
-	DIR *d;
+	struct new_task_walk w = { p->tracer, p, fn, 0 };
+	int r = procfs_each_task(p->pid, visit_task, &w);
 
-	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-
-		if (tid <= 0 || ptable_thread(tr, tid))
-			continue;
-		r = fn(p, tid);
-		if (r < 0)
-			break;
-		added += r;
-	}
-	closedir(d);
-	return r < 0 ? r : added;
+	return r < 0 ? r : w.added;
 }

@@ -1,28 +1,22 @@
 /*
- * The tracer's table of traced processes and their threads.
+ * The process table: the floor of the tracer. One struct tracee_proc per traced process, one
+ * struct tracee_thread per thread, lookup by tid (hash) and pid.
  *
- * One struct tracee_proc per traced process (a peer of the coordinator, with its own
- * connection), one struct tracee_thread per thread. The table also records what the socket
- * syscalls of each process did, so that the checkpoint code can tell listeners from connected
- * sockets and match them with the kernel's view (the kernel stays the source of truth: close()
- * is not trapped, so between two checkpoints a record may describe an fd that has been closed
- * or reused since). Every suspend checks the records against /proc/PID/fd first
- * (sockrec_resolve()): inodes are filled in there, never on the syscall's path, and a record
- * whose fd is no longer that socket is dropped.
- *
- * Readers outside tracer/ (the checkpoint code) may read every field; only the tracer's event
- * loop changes them.
+ * The table stores; it does not know its owners. A module that keeps data per process or per
+ * thread registers a slot (ptable_proc_slot_new/ptable_thread_slot_new) with a destroy
+ * function, keeps its data in p->slot[id] / t->slot[id], and the table calls the destroy
+ * function when the thread or process leaves (threads first, then the process). The fields
+ * below are the ones the core's lower layers (thread, suspend, events) keep; modules read
+ * them, only the event handling changes them.
  */
 #ifndef DMTCP_TRACER_PTABLE_H
 #define DMTCP_TRACER_PTABLE_H
 
-#include <limits.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 
-#include "proto.h"
-#include "remote.h"
+#define PTABLE_SLOTS	 8 /* per-process and per-thread module data (built-ins + plugins) */
+#define TRACER_TID_HASH 1024
 
 enum thread_state {
 	TS_NEW,	    /* auto-attached, its first ptrace-stop not seen yet */
@@ -37,57 +31,21 @@ enum resume_how {
 	RESUME_LISTEN,	/* PTRACE_LISTEN: the thread is group-stopped and must stay so */
 };
 
-/*
- * A socket syscall whose result is only known once it has returned: at its syscall-exit
- * stop, or (lazy) at the thread's next ptrace-stop of any kind, which comes after the call
- * has returned to user space.
- */
-struct sock_call {
-	int nr;		/* syscall number, 0 when none is pending */
-	int lazy;	/* no syscall-exit stop: settled at the thread's next stop */
-	int sv_before[2]; /* socketpair: sv[] as it was at entry ... */
-	int sv_known;	  /* ... if it could be read */
-	uint64_t args[6];
-	uint8_t addr[sizeof(struct sockaddr_storage)]; /* address argument read at entry */
-	socklen_t addrlen;
-};
+struct tracer;
 
 struct tracee_thread {
 	pid_t tid;
 	struct tracee_proc *proc;
 	enum thread_state state;
 	enum resume_how resume_how;
-	int resume_sig;	     /* signal to deliver when resumed (signal-delivery-stop) */
-	int stop_status;     /* wait status of the stop it is held in */
-	int listening;	     /* let go with PTRACE_LISTEN: group-stopped */
-	int check_eintr;     /* stopped by our PTRACE_INTERRUPT: see suspend.c */
-	struct sock_call sc; /* socket call awaiting its syscall-exit stop */
+	int resume_sig;	 /* signal to deliver when resumed (signal-delivery-stop) */
+	int stop_status; /* wait status of the stop it is held in */
+	int listening;	 /* let go with PTRACE_LISTEN: group-stopped */
+	int check_eintr; /* stopped by our PTRACE_INTERRUPT: see suspend.c */
+	long exit_nr;	 /* the trapped syscall whose exit stop a handler awaits, -1: none */
+	void *slot[PTABLE_SLOTS];
 	struct tracee_thread *next;  /* in proc->threads */
 	struct tracee_thread *hnext; /* tid hash chain */
-};
-
-enum sock_flags {
-	SOCK_REC_BOUND = 1,
-	SOCK_REC_LISTENING = 2,
-	SOCK_REC_CONNECTED = 4, /* connect() succeeded (or is in progress: EINPROGRESS) */
-	SOCK_REC_ACCEPTED = 8,	/* returned by accept/accept4 on listen_fd */
-	SOCK_REC_PAIR = 16,	/* one end of a socketpair; pair_fd is the other */
-	SOCK_REC_INPROGRESS = 32,
-};
-
-struct sock_rec {
-	int fd;
-	int domain, type, protocol; /* type includes SOCK_NONBLOCK/SOCK_CLOEXEC as given */
-	unsigned long ino;	    /* socket inode ("socket:[ino]"); 0 until the next suspend */
-	unsigned flags;		    /* enum sock_flags */
-	int backlog;		    /* listen() */
-	int pair_fd;		    /* socketpair: the other end */
-	int listen_fd;		    /* accept: the listening fd it came from */
-	struct sockaddr_storage bound;	/* bind() address */
-	socklen_t bound_len;
-	struct sockaddr_storage remote; /* connect() address, or accept()'s peer address */
-	socklen_t remote_len;
-	struct sock_rec *next;
 };
 
 enum proc_phase {
@@ -96,64 +54,69 @@ enum proc_phase {
 	PP_SUSPENDED,  /* every thread held; checkpoint barriers run now */
 };
 
-struct tracer;
-
 struct tracee_proc {
 	pid_t pid;  /* thread-group id */
 	pid_t ppid; /* real parent (the tracer for the launched process) */
 	char prog[256];
-	char uniquepid[96];
+	char uniquepid[96]; /* "" until ptable_uniquepid() fills it */
 	struct tracer *tracer;
 
 	enum proc_phase phase;
-	uint64_t generation;  /* checkpoint generation of the current barrier sequence */
-	int suspend_pending;  /* MSG_BARRIER suspend arrived; BARRIER_DONE not sent yet */
-	int group_stopped;    /* job-control stopped (reported as STOPPED) */
-	int born_held;	      /* held for the coordinator: born while its parent was being
-				 suspended, or stopped with the rest of the tree; let go with
-				 the others unless the coordinator takes it over (sends it a
-				 barrier) */
-	int nocheckpoint;     /* dmtcp_nocheckpoint: no peer, never suspended, children too */
-	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
-	int hello_pending;    /* new: not announced to the coordinator yet (see events.c) */
-	long hello_due_us;    /* when it is announced if still alive (CLOCK_MONOTONIC) */
-	int in_vfork;	      /* a vfork child that has not exec'd yet: never held */
-	int ghost;	      /* exited: no threads left; its peer answers any barrier (no
-				 image) and closes after resume/abort, or after a short grace
-				 when no checkpoint includes it */
-	long ghost_until_us;  /* end of that grace (CLOCK_MONOTONIC) */
-	int exec_pending;     /* an execve/execveat is under way */
-	int committed;	      /* the current checkpoint's commit step ran for this process */
-	uint64_t ckpts_done;  /* checkpoints completed / aborted, for the dmtcp.h API */
-	uint64_t ckpts_failed;
-	char exec_prog[256];  /* its program name, taken at the seccomp stop */
+	int group_stopped; /* job-control stopped (reported as STOPPED) */
+	int born_held;	   /* held for the coordinator: born while its parent was being
+			      suspended, or stopped with the rest of the tree; let go with the
+			      others unless the coordinator takes it over (sends it a barrier) */
+	int nocheckpoint;  /* dmtcp_nocheckpoint: no peer, never suspended, children too */
+	int in_vfork;	   /* a vfork child that has not exec'd yet: never held */
+	int ghost;	   /* exited, no threads left, kept in the table by a module (see
+			      barriers.c) until it lets go with ptable_del_proc() */
+	int exec_pending;  /* an execve/execveat is under way */
+	char exec_prog[256]; /* its program name, taken at the seccomp stop */
 
 	struct tracee_thread *threads;
 	int nthreads;
-
-	/* The coordinator peer for this process. */
-	struct proto_conn conn;
-	int conn_open;
-	int connecting; /* non-blocking connect under way: no WELCOME read yet */
-	int welcomed;
-	uint64_t peer_id;
-	char compid[128];
-	char ckptdir[PATH_MAX]; /* from MSG_WELCOME */
-	uint64_t interval;
-
-	struct sock_rec *socks;
-
-	void *ckpt_priv; /* owned by the checkpoint code (checkpoint.h) */
+	void *slot[PTABLE_SLOTS];
 	struct tracee_proc *next;
 };
+
+/* The table, embedded in struct tracer (core.h). */
+typedef void (*ptable_proc_destroy_fn)(struct tracee_proc *p, void *data);
+typedef void (*ptable_thread_destroy_fn)(struct tracee_thread *t, void *data);
+struct ptable {
+	struct tracee_proc *procs;
+	int nprocs;
+	struct tracee_thread *thash[TRACER_TID_HASH];
+	ptable_proc_destroy_fn proc_destroy[PTABLE_SLOTS];
+	ptable_thread_destroy_fn thread_destroy[PTABLE_SLOTS];
+	int nproc_slots, nthread_slots;
+};
+
+/* A slot for per-process (per-thread) data; destroy (may be NULL) frees it. Returns the
+ * slot's index, or -ENOSPC. */
+int ptable_proc_slot_new(struct tracer *tr, ptable_proc_destroy_fn destroy);
+int ptable_thread_slot_new(struct tracer *tr, ptable_thread_destroy_fn destroy);
+
+struct tracee_proc *ptable_add_proc(struct tracer *tr, pid_t pid, pid_t ppid, const char *prog);
+struct tracee_thread *ptable_add_thread(struct tracer *tr, struct tracee_proc *p, pid_t tid,
+					enum thread_state st);
+/* Remove (and free) a thread or a whole process, calling the slots' destroy functions. */
+void ptable_del_thread(struct tracer *tr, struct tracee_thread *t);
+void ptable_del_proc(struct tracer *tr, struct tracee_proc *p);
 
 struct tracee_proc *ptable_proc(struct tracer *tr, pid_t pid);
 struct tracee_thread *ptable_thread(struct tracer *tr, pid_t tid);
 /* The first traced process, or NULL; iterate with ->next. */
 struct tracee_proc *ptable_first(struct tracer *tr);
-/* The socket record of fd in p, or NULL. */
-struct sock_rec *ptable_sock(struct tracee_proc *p, int fd);
-/* The process's unique pid ("<hostid>-<pid>-<start time>"), read from /proc when first asked. */
+int ptable_count(struct tracer *tr);
+/* The process's unique pid (common/ids.h), read from /proc when first asked. */
 const char *ptable_uniquepid(struct tracee_proc *p);
+
+/*
+ * Calls fn for every thread /proc/PID/task shows and the table does not have. fn returns 1
+ * when it added the thread, 0 when it did not, -errno to stop. Returns how many were added,
+ * or the -errno.
+ */
+typedef int (*new_task_fn)(struct tracee_proc *p, pid_t tid);
+int ptable_new_tasks(struct tracee_proc *p, new_task_fn fn);
 
 #endif

@@ -1,18 +1,21 @@
 /*
- * Serving the dmtcp.h API's virtual syscall (common/api_abi.h) at its seccomp stop: the call
- * is skipped (orig_rax = -1) and rax carries the answer.
+ * The dmtcp.h API's virtual syscall (see sysapi.h).
  */
+#include "sysapi.h"
+
 #include <errno.h>
 #include <string.h>
-#include <sys/ptrace.h>
 #include <sys/random.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api_abi.h"
+#include "barriers.h"
+#include "core.h"
 #include "log.h"
-#include "tracer_int.h"
+#include "peer.h"
+#include "remote.h"
+#include "thread.h"
 
 /*
  * This tracer's incarnation: random, so that a restarted program (served by another tracer,
@@ -34,36 +37,32 @@ static uint64_t incarnation(void)
 }
 
 /* DMTCP_OP_STATUS: write a struct dmtcp_api_status at the address the program gave. */
-static long api_status(struct tracee_proc *p, uint64_t addr)
+static long api_status(struct tracee_proc *p, raddr_t addr)
 {
-	struct dmtcp_api_status st = {
-		.incarnation = incarnation(),
-		.ckpts_done = p->ckpts_done,
-		.ckpts_failed = p->ckpts_failed,
-	};
-	struct iovec local = { &st, sizeof(st) };
-	struct iovec remote = { (void *)(uintptr_t)addr, sizeof(st) };
-	ssize_t n;
+	struct dmtcp_api_status st = { .incarnation = incarnation() };
+	uint64_t done, failed;
 
-	n = process_vm_writev(p->pid, &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)sizeof(st))
-		return 0;
-	return n < 0 ? -errno : -EFAULT; /* a short write: the area is not all writable */
+	barriers_counts(p, &done, &failed);
+	st.ckpts_done = done;
+	st.ckpts_failed = failed;
+	/* -EFAULT for a short write: the area is not all writable */
+	return remote_write(p->pid, addr, &st, sizeof(st));
 }
 
-void sysapi_handle(struct tracee_thread *t, struct user_regs_struct *r)
+static enum resume_how api_call(struct tracee_thread *t, const struct syscall_stop *s, void *arg)
 {
 	struct tracee_proc *p = t->proc;
 	long ret;
+	int r;
 
-	switch ((long)r->rdi) {
+	(void)arg;
+	switch ((long)s->args[0]) {
 	case DMTCP_OP_IS_ENABLED:
 		ret = p->nocheckpoint ? 0 : 1;
 		break;
 	case DMTCP_OP_CHECKPOINT:
 		/* A newborn not announced yet: announce it now, then ask. */
-		if (p->hello_pending)
-			events_open_new_peers(p->tracer, 1);
+		peer_announce_all(p->tracer);
 		ret = p->nocheckpoint ? -EPERM : peer_ckpt_request(p);
 		break;
 	case DMTCP_OP_NOCHECKPOINT:
@@ -78,15 +77,20 @@ void sysapi_handle(struct tracee_thread *t, struct user_regs_struct *r)
 		ret = 0;
 		break;
 	case DMTCP_OP_STATUS:
-		ret = api_status(p, r->rsi);
+		ret = api_status(p, raddr(s->args[1]));
 		break;
 	default:
 		ret = -EINVAL;
 		break;
 	}
-	pr_debug("pid %d: dmtcp api op %lld -> %ld", p->pid, (long long)r->rdi, ret);
-	r->orig_rax = (unsigned long long)-1; /* skip the call... */
-	r->rax = (unsigned long long)ret;     /* ...and return this */
-	if (ptrace(PTRACE_SETREGS, t->tid, 0, r) < 0 && errno != ESRCH)
-		pr_warn("tid %d: cannot answer the dmtcp api call: %s", t->tid, strerror(errno));
+	pr_debug("pid %d: dmtcp api op %lld -> %ld", p->pid, (long long)s->args[0], ret);
+	r = thread_skip_syscall(t, ret);
+	if (r < 0 && r != -ESRCH)
+		pr_warn("tid %d: cannot answer the dmtcp api call: %s", t->tid, strerror(-r));
+	return RESUME_CONT;
+}
+
+int sysapi_init(struct tracer *tr)
+{
+	return hooks_trap(tr, DMTCP_API_SYSCALL, api_call, NULL, NULL);
 }

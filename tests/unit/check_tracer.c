@@ -1,7 +1,9 @@
 /*
- * Unit tests of the tracer's pure parts: the seccomp filter's decisions (installed in a child
- * with no tracer, where a trapped syscall fails with ENOSYS without running and an allowed one
- * runs), the process table, and the constant names printed in logs.
+ * Unit tests of the tracer's core: the seccomp filter (the generator checked against a small
+ * classic-BPF interpreter for many trap lists, and the tracer's own filter installed in a
+ * child with no tracer, where a trapped syscall fails with ENOSYS without running and an
+ * allowed one runs), the hook table, the event loop's jobs, the process table and its slots,
+ * adoption, and the constant names printed in logs.
  */
 #include <check.h>
 #include <errno.h>
@@ -16,7 +18,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tracer/tracer_int.h"
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+
+#include "api_abi.h"
+#include "tracer/core.h"
+#include "tracer/filter.h"
+#include "tracer/hooks.h"
+#include "tracer/loop.h"
+#include "tracer/names.h"
+#include "tracer/tracer.h"
 
 /* Runs in the filtered child: returns the number of wrong answers, naming each on stderr. */
 static int check_filter_answers(void)
@@ -26,10 +37,10 @@ static int check_filter_answers(void)
 	 * and vfork (58) lie between clone (56) and execve (59) in the filter's one range test,
 	 * and are not called here: run untrapped, they would really fork.
 	 */
-	static const long trapped[] = { SYS_socket,	SYS_connect, SYS_accept,
-					SYS_bind,	SYS_listen,  SYS_socketpair,
-					SYS_clone,	SYS_execve,  SYS_accept4,
-					SYS_execveat, SYS_clone3 };
+	static const long trapped[] = { SYS_socket,   SYS_connect, SYS_accept,
+					SYS_bind,     SYS_listen,  SYS_socketpair,
+					SYS_clone,    SYS_execve,  SYS_accept4,
+					SYS_execveat, SYS_clone3,  DMTCP_API_SYSCALL };
 	/* The neighbours of the trapped numbers, called with a bad fd: EBADF means they ran. */
 	static const long allowed_badfd[] = { SYS_sendfile, SYS_sendto,	 SYS_recvfrom,
 					      SYS_sendmsg,  SYS_recvmsg, SYS_shutdown,
@@ -72,17 +83,30 @@ static int check_filter_answers(void)
 	return bad;
 }
 
+static struct tracer *test_tracer(void)
+{
+	struct tracer_config cfg;
+	struct tracer *tr;
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.coord_host, sizeof(cfg.coord_host), "127.0.0.1");
+	cfg.coord_port = 1; /* nobody listens there */
+	cfg.interval = -1;
+	ck_assert_int_eq(tracer_create(&cfg, &tr), 0);
+	return tr;
+}
+
+/* The filter the tracer builds from its modules' traps, in a child without a tracer. */
 START_TEST(test_filter_decisions)
 {
-	struct tracer_features feat;
+	struct tracer *tr = test_tracer();
 	int st;
 	pid_t pid;
 
-	ck_assert_int_eq(probe_features(&feat), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int r = filter_install(&feat);
+		int r = tracer_install_filter(tr);
 
 		if (r < 0) {
 			fprintf(stderr, "filter_install: %s\n", strerror(-r));
@@ -94,17 +118,203 @@ START_TEST(test_filter_decisions)
 	ck_assert_msg(WIFEXITED(st), "filtered child died: status %#x", st);
 	ck_assert_msg(WEXITSTATUS(st) == 0, "%d wrong filter decisions (see stderr)",
 		      WEXITSTATUS(st));
+	tracer_destroy(tr);
 }
 END_TEST
+
+/* Classic BPF as the generator uses it: loads of seccomp_data, K jumps, returns. */
+static uint32_t run_bpf(const struct sock_filter *f, unsigned len, uint32_t arch, uint32_t nr)
+{
+	uint32_t a = 0;
+	unsigned pc = 0;
+
+	while (pc < len) {
+		const struct sock_filter *i = &f[pc++];
+
+		switch (i->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			a = i->k == offsetof(struct seccomp_data, arch) ? arch :
+			    i->k == offsetof(struct seccomp_data, nr)	? nr :
+									  0xdeadbeef;
+			break;
+		case BPF_JMP | BPF_JA:
+			pc += i->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += a == i->k ? i->jt : i->jf;
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += a >= i->k ? i->jt : i->jf;
+			break;
+		case BPF_JMP | BPF_JGT | BPF_K:
+			pc += a > i->k ? i->jt : i->jf;
+			break;
+		case BPF_JMP | BPF_JSET | BPF_K:
+			pc += a & i->k ? i->jt : i->jf;
+			break;
+		case BPF_RET | BPF_K:
+			return i->k;
+		default:
+			return 0xbad;
+		}
+	}
+	return 0xfa11; /* fell off the end */
+}
+
+static void check_generated(const long *nrs, int n)
+{
+	const uint32_t trace = SECCOMP_RET_TRACE | FILTER_DATA_NATIVE;
+	const uint32_t foreign = SECCOMP_RET_TRACE | FILTER_DATA_FOREIGN;
+	const struct sock_filter *f;
+	struct filter *flt;
+	unsigned len;
+	uint32_t nr;
+	int i, in;
+
+	ck_assert_int_eq(filter_build(nrs, n, &flt), 0);
+	f = filter_insns(flt, &len);
+	for (nr = 0; nr < 1200; nr++) {
+		for (in = 0, i = 0; i < n; i++)
+			in |= nrs[i] == (long)nr;
+		ck_assert_msg(run_bpf(f, len, AUDIT_ARCH_X86_64, nr) ==
+				      (in ? trace : SECCOMP_RET_ALLOW),
+			      "nr %u with %d trapped: %#x", nr, n,
+			      run_bpf(f, len, AUDIT_ARCH_X86_64, nr));
+	}
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(run_bpf(f, len, AUDIT_ARCH_X86_64, (uint32_t)nrs[i]), trace);
+		ck_assert_uint_eq(run_bpf(f, len, AUDIT_ARCH_X86_64, (uint32_t)nrs[i] + 1),
+				  i + 1 < n && nrs[i + 1] == nrs[i] + 1 ? trace : SECCOMP_RET_ALLOW);
+	}
+	ck_assert_uint_eq(run_bpf(f, len, AUDIT_ARCH_X86_64, 0x40000000 | 1), foreign);
+	ck_assert_uint_eq(run_bpf(f, len, AUDIT_ARCH_X86_64, 0xffffffffu), foreign);
+	ck_assert_uint_eq(run_bpf(f, len, AUDIT_ARCH_I386, 41), foreign);
+	ck_assert_uint_eq(run_bpf(f, len, AUDIT_ARCH_I386, 0), foreign);
+	filter_free(flt);
+}
+
+/* The generator against an interpreter: empty, the tracer's own list, edge cases, random. */
+START_TEST(test_filter_generator)
+{
+	static const long own[] = { 41, 42, 43, 49, 50, 53, 56, 57, 58, 59, 288, 322, 435, 0x4d54 };
+	static const long edges[] = { 0, 1, 2, 1000 };
+	static const long bad[] = { 5, 5 };
+	long nrs[64];
+	struct filter *flt;
+	unsigned seed = 12345;
+	int round, n, i;
+
+	check_generated(NULL, 0);
+	check_generated(own, sizeof(own) / sizeof(own[0]));
+	check_generated(edges, 4);
+	check_generated(edges + 3, 1);
+	for (round = 0; round < 200; round++) {
+		long v = 0;
+
+		n = (int)(rand_r(&seed) % 40) + 1;
+		for (i = 0; i < n; i++) {
+			v += 1 + (rand_r(&seed) % 3 == 0 ? 0 : rand_r(&seed) % 30);
+			nrs[i] = v;
+		}
+		check_generated(nrs, n);
+	}
+	ck_assert_int_eq(filter_build(bad, 2, &flt), -EINVAL);
+	nrs[0] = 0x40000000;
+	ck_assert_int_eq(filter_build(nrs, 1, &flt), -EINVAL);
+}
+END_TEST
+
+/* Hook table: subscribers in order, traps' resume and the trapped list, steps' failure rule. */
+static int ev_calls[4];
+static void count_ev(struct tracer *tr, const struct tracer_ev *ev, void *arg)
+{
+	(void)tr;
+	(void)ev;
+	ev_calls[(intptr_t)arg] = ev_calls[0]++;
+}
+static enum resume_how want_exit(struct tracee_thread *t, const struct syscall_stop *s, void *a)
+{
+	(void)t;
+	(void)s;
+	return a ? RESUME_SYSCALL : RESUME_CONT;
+}
+static int step_calls;
+static int step_ret(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *st, void *a)
+{
+	(void)tr;
+	(void)p;
+	(void)st;
+	step_calls++;
+	return (int)(intptr_t)a;
+}
+
+START_TEST(test_hooks)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+	struct syscall_stop s = { .nr = 7 };
+	struct tracer_ev ev = { .type = TEV_EXEC };
+	long nrs[8];
+
+	ck_assert_ptr_nonnull(tr);
+	ev_calls[0] = 1;
+	ck_assert_int_eq(hooks_on(tr, TEV_EXEC, count_ev, (void *)1), 0);
+	ck_assert_int_eq(hooks_on(tr, TEV_EXEC, count_ev, (void *)2), 0);
+	hooks_fire(tr, &ev);
+	ck_assert_int_eq(ev_calls[1], 1);
+	ck_assert_int_eq(ev_calls[2], 2);
+
+	ck_assert_int_eq(hooks_trap(tr, 9, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(hooks_trap(tr, 7, want_exit, NULL, NULL), 0);
+	ck_assert_int_eq(hooks_run_entry(tr, NULL, &s), RESUME_CONT);
+	ck_assert_int_eq(hooks_trap(tr, 7, want_exit, NULL, (void *)1), 0);
+	ck_assert_int_eq(hooks_run_entry(tr, NULL, &s), RESUME_SYSCALL);
+	s.nr = 8;
+	ck_assert_int_eq(hooks_run_entry(tr, NULL, &s), RESUME_CONT);
+	ck_assert_int_eq(hooks_trapped(tr, nrs, 8), 2);
+	ck_assert_int_eq(nrs[0], 7);
+	ck_assert_int_eq(nrs[1], 9);
+
+	/* checkpoint stops at the first failure; abort runs every subscriber */
+	ck_assert_int_eq(hooks_on_step(tr, STEP_CHECKPOINT, step_ret, (void *)-5), 0);
+	ck_assert_int_eq(hooks_on_step(tr, STEP_CHECKPOINT, step_ret, (void *)0), 0);
+	ck_assert_int_eq(hooks_on_step(tr, STEP_ABORT, step_ret, (void *)-7), 0);
+	ck_assert_int_eq(hooks_on_step(tr, STEP_ABORT, step_ret, (void *)0), 0);
+	step_calls = 0;
+	ck_assert_int_eq(hooks_run_step(tr, STEP_CHECKPOINT, NULL, NULL), -5);
+	ck_assert_int_eq(step_calls, 1);
+	step_calls = 0;
+	ck_assert_int_eq(hooks_run_step(tr, STEP_ABORT, NULL, NULL), -7);
+	ck_assert_int_eq(step_calls, 2);
+	ck_assert_int_eq(hooks_run_step(tr, STEP_DRAIN, NULL, NULL), 0);
+	ck_assert_str_eq(hooks_step_name(STEP_COMMIT), "commit");
+	free(tr);
+}
+END_TEST
+
+static int destroyed;
+static void proc_gone(struct tracee_proc *p, void *data)
+{
+	(void)p;
+	destroyed += (int)(intptr_t)data;
+}
+static void thread_gone(struct tracee_thread *t, void *data)
+{
+	(void)t;
+	destroyed += (int)(intptr_t)data;
+}
 
 START_TEST(test_ptable)
 {
 	struct tracer tr;
 	struct tracee_proc *p, *q;
 	struct tracee_thread *t;
-	int i;
+	int i, ps, ts;
 
 	memset(&tr, 0, sizeof(tr));
+	ps = ptable_proc_slot_new(&tr, proc_gone);
+	ts = ptable_thread_slot_new(&tr, thread_gone);
+	ck_assert_int_ge(ps, 0);
+	ck_assert_int_ge(ts, 0);
 	p = ptable_add_proc(&tr, getpid(), getppid(), "self");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_nonnull(ptable_add_thread(&tr, p, getpid(), TS_RUNNING));
@@ -113,6 +323,9 @@ START_TEST(test_ptable)
 		ck_assert_ptr_nonnull(ptable_add_thread(&tr, p, getpid() + i * TRACER_TID_HASH,
 							TS_NEW));
 	ck_assert_int_eq(p->nthreads, 6);
+	/* slots: the owners' destroy functions run when a thread or the process goes */
+	p->slot[ps] = (void *)100;
+	p->threads->slot[ts] = (void *)1;
 	ck_assert_ptr_eq(ptable_proc(&tr, getpid()), p);
 	t = ptable_thread(&tr, getpid() + 3 * TRACER_TID_HASH);
 	ck_assert_ptr_nonnull(t);
@@ -137,9 +350,11 @@ START_TEST(test_ptable)
 	q = ptable_add_proc(&tr, getppid(), 1, "parent");
 	ck_assert_ptr_nonnull(q);
 	ck_assert_ptr_nonnull(ptable_add_thread(&tr, q, getppid(), TS_RUNNING));
-	ck_assert_int_eq(tr.nprocs, 2);
+	ck_assert_int_eq(ptable_count(&tr), 2);
+	destroyed = 0;
 	ptable_del_proc(&tr, p);
-	ck_assert_int_eq(tr.nprocs, 1);
+	ck_assert_int_eq(destroyed, 101);
+	ck_assert_int_eq(ptable_count(&tr), 1);
 	ck_assert_ptr_null(ptable_thread(&tr, getpid()));
 	ck_assert_ptr_eq(ptable_first(&tr), q);
 	ptable_del_proc(&tr, q);
@@ -158,7 +373,6 @@ static void *pause_forever(void *a)
  * ends when the process dies. No coordinator answers here: the peer is simply missing. */
 START_TEST(test_adopt)
 {
-	struct tracer_config cfg;
 	struct tracer *tr;
 	struct tracee_proc *p;
 	struct tracee_thread *t;
@@ -180,11 +394,7 @@ START_TEST(test_adopt)
 		pause_forever(NULL);
 	}
 	ck_assert_int_eq(read(pfd[0], &c, 1), 1);
-	memset(&cfg, 0, sizeof(cfg));
-	snprintf(cfg.coord_host, sizeof(cfg.coord_host), "127.0.0.1");
-	cfg.coord_port = 1; /* nobody listens there */
-	cfg.interval = -1;
-	ck_assert_int_eq(tracer_create(&cfg, &tr), 0);
+	tr = test_tracer();
 	ck_assert_int_eq(tracer_adopt(tr, pid, -1, 0), 0);
 	p = ptable_proc(tr, pid);
 	ck_assert_ptr_nonnull(p);
@@ -217,6 +427,49 @@ START_TEST(test_adopt)
 }
 END_TEST
 
+/* Jobs run once per submission, in order; a cancelled one does not run. */
+static int job_log[8], job_n;
+static void log_job(struct tracer *tr, struct loop_job *j);
+static struct loop_job jobs[3] = { { log_job, NULL, 0 }, { log_job, NULL, 0 },
+				   { log_job, NULL, 0 } };
+static void log_job(struct tracer *tr, struct loop_job *j)
+{
+	(void)tr;
+	job_log[job_n++] = (int)(j - jobs);
+}
+static int ticks;
+static int tick_fn(struct tracer *tr, void *arg)
+{
+	(void)arg;
+	/* The table is empty: the loop returns after this turn; queue a job first */
+	if (!ticks++)
+		loop_submit(tr, &jobs[2]);
+	return -1;
+}
+
+START_TEST(test_loop_jobs)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+
+	ck_assert_ptr_nonnull(tr);
+	ck_assert_int_eq(loop_init(tr), 0);
+	ck_assert_int_eq(loop_add_tick(tr, tick_fn, NULL), 0);
+	loop_submit(tr, &jobs[1]);
+	loop_submit(tr, &jobs[0]);
+	loop_submit(tr, &jobs[1]); /* already queued: runs once */
+	loop_submit(tr, &jobs[2]);
+	loop_cancel(tr, &jobs[2]);
+	ck_assert_int_eq(loop_run(tr), 0);
+	ck_assert_int_eq(job_n, 3);
+	ck_assert_int_eq(job_log[0], 1);
+	ck_assert_int_eq(job_log[1], 0);
+	ck_assert_int_eq(job_log[2], 2); /* submitted by the tick */
+	ck_assert_int_eq(ticks, 1);
+	loop_fini(tr);
+	free(tr);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_str_eq(name_signal(SIGSEGV), "SIGSEGV");
@@ -234,6 +487,9 @@ static Suite *tracer_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_filter_decisions);
+	tcase_add_test(tc, test_filter_generator);
+	tcase_add_test(tc, test_hooks);
+	tcase_add_test(tc, test_loop_jobs);
 	tcase_add_test(tc, test_ptable);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_adopt);

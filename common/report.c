@@ -1,21 +1,30 @@
 /*
- * The command side of dmtcp_launch and dmtcp_restart. Both commands fork the tracer and then
- * only wait for its reports on a pipe (struct launch_report): the program's pid, so that
- * SIGTERM/SIGHUP sent to the command reach the program, and the program's end, which ends the
- * command the same way, while the tracer stays as long as any traced process lives.
+ * The command side of dmtcp_launch and dmtcp_restart (see report.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "tracer.h"
+#include "report.h"
 
-pid_t tracer_fork_reporting(int pfds[2], sigset_t *fwd)
+void report_send(int fd, int kind, int val)
+{
+	struct launch_report rep = { kind, val };
+
+	if (fd >= 0 && write(fd, &rep, sizeof(rep)) < 0) {
+		/* the reader is gone: nobody left to tell */
+	}
+}
+
+pid_t report_fork_tracer(int pfds[2], sigset_t *fwd)
 {
 	pid_t pid;
 
@@ -40,7 +49,7 @@ pid_t tracer_fork_reporting(int pfds[2], sigset_t *fwd)
 	return pid;
 }
 
-int tracer_report_wait(int rfd, const sigset_t *fwd, struct launch_report *rep)
+int report_wait(int rfd, const sigset_t *fwd, struct launch_report *rep)
 {
 	struct pollfd pfd[2];
 	size_t got = 0;
@@ -95,4 +104,29 @@ int tracer_report_wait(int rfd, const sigset_t *fwd, struct launch_report *rep)
 	}
 	close(sfd);
 	return 0;
+}
+
+/*
+ * dmtcp_launch and dmtcp_restart return the launched (or restored) program's exit status, and
+ * re-raise its fatal signal so that a shell sees "killed by signal N" exactly as without dmtcp.
+ */
+void exit_like(int wstatus)
+{
+	struct rlimit no_core = { 0, 0 };
+	sigset_t all;
+	int sig;
+
+	if (WIFEXITED(wstatus))
+		exit(WEXITSTATUS(wstatus));
+	if (!WIFSIGNALED(wstatus))
+		exit(128);
+	sig = WTERMSIG(wstatus);
+	/* The program dumped its core already (if it could): ours would be noise. */
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	sigaddset(&all, sig);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	raise(sig);
+	exit(128 + sig);
 }

@@ -1,0 +1,430 @@
+/*
+ * The coordinator's barriers, per traced process (see barriers.h).
+ */
+#include "barriers.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "core.h"
+#include "hooks.h"
+#include "log.h"
+#include "loop.h"
+#include "peer.h"
+#include "proto.h"
+#include "suspend.h"
+
+#define NAMED_MAX 8
+
+/* A process's state in the barrier sequence (its process slot). */
+struct bar {
+	struct tracee_proc *p;
+	uint64_t generation;  /* checkpoint generation of the current barrier sequence */
+	int suspend_pending;  /* a suspend arrived; its BARRIER_DONE is not sent yet */
+	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
+	int committed;	      /* the current checkpoint's commit step ran for this process */
+	uint64_t ckpts_done;  /* checkpoints completed / abandoned, for the dmtcp.h API */
+	uint64_t ckpts_failed;
+	long ghost_until_us;  /* a ghost's grace (see barriers.h) */
+	struct loop_job step_job;
+	enum ckpt_step_kind step;
+	char step_barrier[32];
+};
+
+struct barrier_state {
+	int slot;
+	int nghosts;
+	struct {
+		char name[32];
+		tracer_barrier_fn fn;
+		void *arg;
+	} named[NAMED_MAX];
+	int nnamed;
+};
+
+static void step_job(struct tracer *tr, struct loop_job *job);
+
+static struct bar *bar_of(const struct tracee_proc *p)
+{
+	return p->slot[p->tracer->barriers->slot];
+}
+
+static struct bar *bar_make(struct tracee_proc *p)
+{
+	struct bar *b = bar_of(p);
+
+	if (b)
+		return b;
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		pr_err("pid %d: out of memory for its checkpoint state", p->pid);
+		return NULL;
+	}
+	b->p = p;
+	b->step_job.run = step_job;
+	p->slot[p->tracer->barriers->slot] = b;
+	return b;
+}
+
+static void bar_destroy(struct tracee_proc *p, void *data)
+{
+	struct bar *b = data;
+
+	if (p->ghost)
+		p->tracer->barriers->nghosts--;
+	loop_cancel(p->tracer, &b->step_job);
+	free(b);
+}
+
+void barriers_counts(const struct tracee_proc *p, uint64_t *done, uint64_t *failed)
+{
+	const struct bar *b = bar_of(p);
+
+	*done = b ? b->ckpts_done : 0;
+	*failed = b ? b->ckpts_failed : 0;
+}
+
+int barriers_add_named(struct tracer *tr, const char *name, tracer_barrier_fn fn, void *arg)
+{
+	struct barrier_state *bs = tr->barriers;
+	int i;
+
+	for (i = 0; i < bs->nnamed; i++)
+		if (!strcmp(bs->named[i].name, name))
+			return -EEXIST;
+	if (bs->nnamed == NAMED_MAX || strlen(name) >= sizeof(bs->named[0].name))
+		return -ENOMEM;
+	snprintf(bs->named[bs->nnamed].name, sizeof(bs->named[0].name), "%s", name);
+	bs->named[bs->nnamed].fn = fn;
+	bs->named[bs->nnamed].arg = arg;
+	bs->nnamed++;
+	return 0;
+}
+
+static void done(struct bar *b, const char *barrier, int status, const char *reason,
+		 const char *image)
+{
+	peer_barrier_done(b->p, b->generation, barrier, status, reason, image);
+}
+
+/* Some live process of the tree is between the coordinator's suspend and resume. */
+static int checkpoint_running(struct tracer *tr)
+{
+	struct tracee_proc *q;
+	struct bar *b;
+
+	for (q = ptable_first(tr); q; q = q->next)
+		if (!q->ghost && (b = bar_of(q)) && b->in_barrier)
+			return 1;
+	return 0;
+}
+
+/* Ghosts kept in case the checkpoint included them, which it did not: they can go now. */
+static void close_idle_ghosts(struct tracer *tr)
+{
+	struct tracee_proc *q;
+	struct bar *b;
+
+	if (!tr->barriers->nghosts)
+		return;
+	for (q = ptable_first(tr); q; q = q->next)
+		if (q->ghost && (!(b = bar_of(q)) || !b->in_barrier))
+			peer_close(q); /* the tick frees it */
+}
+
+/*
+ * Free ghosts whose connection is closed, or whose grace is over with no checkpoint under
+ * way. Returns the milliseconds until the next grace ends, or -1.
+ */
+static int ghost_tick(struct tracer *tr, void *arg)
+{
+	struct barrier_state *bs = arg;
+	struct tracee_proc *p, *next;
+	long now, wait = -1;
+	int running;
+	struct bar *b;
+
+	if (!bs->nghosts)
+		return -1;
+	now = mono_now_us();
+	running = checkpoint_running(tr);
+	for (p = ptable_first(tr); p; p = next) {
+		next = p->next;
+		if (!p->ghost)
+			continue;
+		b = bar_of(p);
+		if (peer_connected(p) && !b->in_barrier && !running && now >= b->ghost_until_us)
+			peer_close(p);
+		if (!peer_connected(p)) {
+			ptable_del_proc(tr, p);
+			continue;
+		}
+		if (!b->in_barrier && (wait < 0 || b->ghost_until_us - now < wait))
+			wait = b->ghost_until_us - now;
+	}
+	if (wait < 0)
+		return -1;
+	return (int)(wait / 1000) + 1;
+}
+
+/*
+ * The coordinator sends 'suspend' to every peer at once, but each arrives on its own
+ * connection: stop every other process of the tree now rather than when its own message is
+ * read, so that none runs on (forks, exits, writes to a peer) while the others are stopped.
+ * They are held for the coordinator (born_held) until it takes them over with their own
+ * barrier, or are let go with the resume of the others.
+ */
+static void suspend_tree(struct tracer *tr, uint64_t gen)
+{
+	struct tracee_proc *q;
+	struct bar *b;
+
+	/* A newborn of the wait statuses handled just now is not announced yet (the loop's
+	 * tick does it after them): it is part of the tree all the same. */
+	peer_announce_all(tr);
+	for (q = ptable_first(tr); q; q = q->next) {
+		if (q->phase != PP_RUNNING || q->nocheckpoint || !peer_connected(q) || q->ghost)
+			continue;
+		b = bar_make(q);
+		if (b)
+			b->generation = gen;
+		q->born_held = 1;
+		suspend_begin(q);
+	}
+}
+
+/* A checkpoint step of p, as a job of the loop; p's later messages wait for it. */
+static void step_job(struct tracer *tr, struct loop_job *job)
+{
+	struct bar *b = (struct bar *)((char *)job - offsetof(struct bar, step_job));
+	struct tracee_proc *p = b->p;
+	struct ckpt_step step;
+	int r;
+
+	memset(&step, 0, sizeof(step));
+	step.generation = b->generation;
+	step.compid = peer_compid(p);
+	step.ckptdir = peer_ckptdir(p);
+	if (p->phase != PP_SUSPENDED) {
+		done(b, b->step_barrier, -EINVAL, "process is not suspended", NULL);
+	} else {
+		r = hooks_run_step(tr, b->step, p, &step);
+		if (r < 0)
+			pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, b->step_barrier,
+			       step.reason[0] ? step.reason : strerror(-r));
+		done(b, b->step_barrier, r, step.reason, step.image);
+	}
+	peer_serve(p);
+}
+
+static enum ckpt_step_kind step_of(const char *name)
+{
+	if (!strcmp(name, BARRIER_DRAIN))
+		return STEP_DRAIN;
+	if (!strcmp(name, BARRIER_CHECKPOINT))
+		return STEP_CHECKPOINT;
+	if (!strcmp(name, BARRIER_COMMIT))
+		return STEP_COMMIT;
+	if (!strcmp(name, BARRIER_REFILL))
+		return STEP_REFILL;
+	return STEP__COUNT;
+}
+
+static enum peer_verdict on_suspend(struct tracer *tr, struct bar *b, uint64_t gen)
+{
+	struct tracee_proc *p = b->p;
+
+	b->generation = gen;
+	b->suspend_pending = 1;
+	if (p->phase == PP_RUNNING) {
+		suspend_begin(p);
+	} else if (p->phase == PP_SUSPENDED) {
+		/* held from birth, or a repeated suspend: already there */
+		b->suspend_pending = 0;
+		done(b, BARRIER_SUSPEND, 0, NULL, NULL);
+	} else {
+		suspend_check(p);
+	}
+	suspend_tree(tr, gen);
+	/* The rest of its messages wait until it is stopped (on_suspended). */
+	return p->phase == PP_SUSPENDING && b->suspend_pending ? PEER_PAUSE : PEER_NEXT;
+}
+
+static void on_resume(struct tracer *tr, struct bar *b, const char *name)
+{
+	struct tracee_proc *p = b->p;
+	int abort = !strcmp(name, BARRIER_ABORT);
+	struct ckpt_step step;
+	int r = 0;
+
+	memset(&step, 0, sizeof(step));
+	step.generation = b->generation;
+	step.compid = peer_compid(p);
+	step.ckptdir = peer_ckptdir(p);
+	if (p->phase == PP_SUSPENDED) {
+		r = hooks_run_step(tr, abort ? STEP_ABORT : STEP_RESUME, p, &step);
+		if (r < 0)
+			pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, name,
+			       step.reason[0] ? step.reason : strerror(-r));
+	}
+	if (abort)
+		b->ckpts_failed++;
+	else if (b->committed)
+		b->ckpts_done++;
+	b->committed = 0;
+	b->suspend_pending = 0;
+	/* Let go whatever is held even if a step failed: never leave it stopped. */
+	resume_proc(p);
+	done(b, name, r, step.reason, NULL);
+	close_idle_ghosts(tr);
+}
+
+static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char *name,
+				    uint64_t gen)
+{
+	struct barrier_state *bs = tr->barriers;
+	struct tracee_proc *p = b->p;
+	enum ckpt_step_kind k;
+	char why[128];
+	int i, r;
+
+	pr_debug("pid %d: barrier %s (generation %llu)", p->pid, name, (unsigned long long)gen);
+	b->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
+	if (p->ghost) {
+		/* Gone before it was stopped: nothing to suspend, save or resume. */
+		if (!strcmp(name, BARRIER_SUSPEND))
+			b->generation = gen;
+		done(b, name, 0, NULL, NULL);
+		if (!b->in_barrier)
+			peer_close(p); /* the tick frees it */
+		return PEER_NEXT;
+	}
+	/* The coordinator has taken this process over: it follows its own barriers now. */
+	p->born_held = 0;
+	if (!strcmp(name, BARRIER_SUSPEND))
+		return on_suspend(tr, b, gen);
+	if (!b->in_barrier) {
+		on_resume(tr, b, name);
+		return PEER_NEXT;
+	}
+	k = step_of(name);
+	if (k != STEP__COUNT) {
+		if (k == STEP_COMMIT)
+			b->committed = 1;
+		b->step = k;
+		snprintf(b->step_barrier, sizeof(b->step_barrier), "%s", name);
+		loop_submit(tr, &b->step_job);
+		return PEER_PAUSE;
+	}
+	for (i = 0; i < bs->nnamed; i++) {
+		if (strcmp(bs->named[i].name, name))
+			continue;
+		b->generation = gen;
+		r = bs->named[i].fn(p->pid, bs->named[i].arg);
+		done(b, name, r, NULL, NULL);
+		return PEER_NEXT;
+	}
+	snprintf(why, sizeof(why), "unknown barrier '%s'", name);
+	pr_warn("pid %d: %s", p->pid, why);
+	done(b, name, -EINVAL, why, NULL);
+	return PEER_NEXT;
+}
+
+static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in *in, void *arg)
+{
+	struct barrier_state *bs = arg;
+	struct bar *b;
+	const char *name;
+	uint64_t gen;
+
+	(void)bs;
+	if (in->type != MSG_BARRIER) {
+		pr_debug("pid %d: ignoring %s from the coordinator", p->pid,
+			 proto_type_name(in->type));
+		return PEER_NEXT;
+	}
+	name = proto_get_str(in, F_BARRIER);
+	if (!name || proto_get_u64(in, F_GENERATION, &gen) < 0) {
+		pr_warn("pid %d: BARRIER without a name or generation; ignored", p->pid);
+		return PEER_NEXT;
+	}
+	b = bar_make(p);
+	if (!b)
+		return PEER_NEXT;
+	return on_barrier(p->tracer, b, name, gen);
+}
+
+static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
+{
+	struct barrier_state *bs = arg;
+	struct tracee_proc *p = ev->p;
+	struct bar *b = bar_of(p), *pb;
+
+	switch (ev->type) {
+	case TEV_PROC_BORN:
+		if (ev->parent && (pb = bar_of(ev->parent)) && (b = bar_make(p)))
+			b->generation = pb->generation;
+		break;
+	case TEV_SUSPENDED:
+		if (b && b->suspend_pending) {
+			b->suspend_pending = 0;
+			done(b, BARRIER_SUSPEND, 0, NULL, NULL);
+			peer_serve(p); /* barriers that came in the meantime */
+		}
+		break;
+	case TEV_PROC_EXIT:
+		/*
+		 * Rather than leave in the middle of the coordinator's barriers, the peer of a
+		 * process that exits before the suspend reaches it stays as a ghost (see
+		 * barriers.h), after serving a suspend already waiting on its connection.
+		 */
+		if (!peer_connected(p) || p->nocheckpoint || !(b = bar_make(p)))
+			break;
+		p->ghost = 1;
+		bs->nghosts++;
+		p->phase = PP_SUSPENDED;
+		p->born_held = 0;
+		if (b->suspend_pending) {
+			/* it died while we were stopping it: nothing left to stop */
+			b->suspend_pending = 0;
+			done(b, BARRIER_SUSPEND, 0, NULL, NULL);
+		}
+		b->ghost_until_us = mono_now_us() + GHOST_GRACE_MS * 1000L;
+		peer_serve(p);
+		break;
+	default:
+		break;
+	}
+	(void)tr;
+}
+
+int barriers_init(struct tracer *tr)
+{
+	static const enum tracer_event events[] = { TEV_PROC_BORN, TEV_SUSPENDED, TEV_PROC_EXIT };
+	struct barrier_state *bs = calloc(1, sizeof(*bs));
+	unsigned i;
+	int r = 0;
+
+	if (!bs)
+		return -ENOMEM;
+	tr->barriers = bs;
+	bs->slot = ptable_proc_slot_new(tr, bar_destroy);
+	if (bs->slot < 0)
+		return bs->slot;
+	for (i = 0; i < sizeof(events) / sizeof(events[0]) && !r; i++)
+		r = hooks_on(tr, events[i], on_event, bs);
+	if (!r)
+		r = loop_add_tick(tr, ghost_tick, bs);
+	peer_on_message(tr, on_message, bs);
+	return r;
+}
+
+void barriers_fini(struct tracer *tr)
+{
+	free(tr->barriers);
+	tr->barriers = NULL;
+}

@@ -1,0 +1,71 @@
+/*
+ * One coordinator peer per traced process: its connection, what it announces (HELLO, updates
+ * on exec and stop/continue, BARRIER_DONE, CKPT_REQUEST), and the messages it receives.
+ *
+ * New processes are announced once they have lived PEER_HELLO_DELAY_MS, so that a fork+exit
+ * child (shells, make) never costs the coordinator a connection; peer_announce_all() does it
+ * at once where that matters (a checkpoint starting, an API request, a process of the tree
+ * going). Connections are non-blocking: the HELLO is queued and goes when the socket is
+ * writable.
+ *
+ * Messages are read when the loop says the connection is readable and served by a job of the
+ * loop, in order: WELCOME, REFUSE and KILL here; every other message (BARRIER) goes to the
+ * handler set with peer_on_message(), which may pause the serving of that peer's later
+ * messages until peer_serve() (a suspend that is not complete yet, a checkpoint step running).
+ */
+#ifndef DMTCP_TRACER_PEER_H
+#define DMTCP_TRACER_PEER_H
+
+#include <stdint.h>
+
+#include "proto.h"
+#include "ptable.h"
+
+/* How long a new process runs before the coordinator hears of it. */
+#ifndef PEER_HELLO_DELAY_MS
+#define PEER_HELLO_DELAY_MS 100
+#endif
+
+struct tracer;
+struct restart_peer;
+
+int peer_init(struct tracer *tr);
+void peer_fini(struct tracer *tr);
+
+/*
+ * Open p's peer on fd (connected to the coordinator), or on a new non-blocking connection when
+ * fd < 0, and queue its HELLO with state (NULL: from the process's phase). Returns 0 or -errno
+ * (a failed connect is warned about once per tracer).
+ */
+int peer_open(struct tracee_proc *p, int fd, const char *state);
+/* A restored process's peer: a blocking connect and a restart HELLO (see tracer.h). */
+int peer_open_restarted(struct tracee_proc *p, const struct restart_peer *rp);
+/* Close the connection, after a short wait for what is still queued. */
+void peer_close(struct tracee_proc *p);
+int peer_connected(const struct tracee_proc *p);
+
+void peer_update(struct tracee_proc *p, const char *state);
+void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *barrier,
+		       int status, const char *reason, const char *image);
+int peer_ckpt_request(struct tracee_proc *p);
+
+/* What the coordinator's WELCOME said: the computation id and its checkpoint directory
+ * ("" until then). */
+const char *peer_compid(const struct tracee_proc *p);
+const char *peer_ckptdir(const struct tracee_proc *p);
+
+/* Announce now every new process whose announcement is still pending. */
+void peer_announce_all(struct tracer *tr);
+
+/* The handler of the messages peer.c does not serve itself. */
+enum peer_verdict {
+	PEER_NEXT,  /* serve the next message */
+	PEER_PAUSE, /* hold p's later messages until peer_serve(p) */
+};
+typedef enum peer_verdict (*peer_msg_fn)(struct tracee_proc *p, const struct proto_in *in,
+					 void *arg);
+void peer_on_message(struct tracer *tr, peer_msg_fn fn, void *arg);
+/* Serve p's buffered messages again (from the loop, as a job). */
+void peer_serve(struct tracee_proc *p);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * Suspending and resuming one traced process (the coordinator's barriers do it, restart
+ * adoption too).
+ *
+ * Suspend: PTRACE_INTERRUPT every running thread; each then reports a ptrace-stop that
+ * events.c holds and reports here (suspend_check); once every thread is held, and a rescan
+ * of /proc/PID/task finds no thread born meanwhile, the process is PP_SUSPENDED and
+ * TEV_SUSPENDED fires. Resume lets each thread go exactly as it was held, fires TEV_RESUMED,
+ * and lets go the processes held for the coordinator (born_held) that it never took over.
+ */
+#ifndef DMTCP_TRACER_SUSPEND_H
+#define DMTCP_TRACER_SUSPEND_H
+
+#include "ptable.h"
+
+void suspend_begin(struct tracee_proc *p);
+/* A thread of p was held, or left: is p suspended now? */
+void suspend_check(struct tracee_proc *p);
+void resume_proc(struct tracee_proc *p);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * Letting traced threads go and holding them (see thread.h).
+ */
+#include "thread.h"
+
+#include <asm/unistd.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/ptrace.h>
+
+#include "log.h"
+#include "procfs.h"
+#include "regs.h"
+
+void thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
+{
+	long r = 0;
+
+	if (t->check_eintr) {
+		t->check_eintr = 0;
+		if (how == RESUME_CONT && !sig)
+			thread_restart_eintr(t);
+	}
+
+	switch (how) {
+	case RESUME_CONT:
+		r = ptrace(PTRACE_CONT, t->tid, 0, (long)sig);
+		break;
+	case RESUME_SYSCALL:
+		r = ptrace(PTRACE_SYSCALL, t->tid, 0, (long)sig);
+		break;
+	case RESUME_LISTEN:
+		/* Leaves the thread group-stopped, yet lets the kernel wake it for SIGCONT (or a
+		 * PTRACE_INTERRUPT) with a new PTRACE_EVENT_STOP: job control as without us. */
+		r = ptrace(PTRACE_LISTEN, t->tid, 0, 0);
+		break;
+	}
+	/* ESRCH: it died meanwhile (SIGKILL); its death is in the wait queue. */
+	if (r < 0 && errno != ESRCH)
+		pr_warn("tid %d: cannot resume: %s", t->tid, strerror(errno));
+	t->state = TS_RUNNING;
+	t->listening = how == RESUME_LISTEN;
+}
+
+void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status)
+{
+	t->state = TS_HELD;
+	t->resume_how = how;
+	t->resume_sig = sig;
+	t->stop_status = status;
+}
+
+void thread_interrupt(struct tracee_thread *t)
+{
+	/* ESRCH: died meanwhile; its death is in the wait queue */
+	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) < 0 && errno != ESRCH)
+		pr_warn("tid %d: PTRACE_INTERRUPT failed: %s", t->tid, strerror(errno));
+}
+
+/* Whether tid has a signal pending that it does not block. */
+static int signal_pending(pid_t pid, pid_t tid)
+{
+	struct procfs_sigs s;
+
+	if (procfs_status_sigs(pid, tid, &s))
+		return 1; /* cannot tell: leave the call alone */
+	return ((s.pnd | s.shdpnd) & ~s.blk) != 0;
+}
+
+/*
+ * A group-stop ends these calls with EINTR without a tracer too (signal(7)), so only stops
+ * of our own making get here.
+ */
+void thread_restart_eintr(struct tracee_thread *t)
+{
+	arch_regs_t r;
+	int infinite;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0 || regs_ret(&r) != -EINTR)
+		return;
+	switch (regs_syscall_nr(&r)) {
+	case __NR_epoll_wait:
+	case __NR_epoll_pwait:
+		infinite = (int)regs_syscall_arg(&r, 3) < 0; /* timeout in ms */
+		break;
+	case __NR_epoll_pwait2:
+		infinite = regs_syscall_arg(&r, 3) == 0; /* no timespec */
+		break;
+	default:
+		return;
+	}
+	if (!infinite || signal_pending(t->proc->pid, t->tid))
+		return;
+	regs_rewind_syscall(&r);
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 && errno != ESRCH)
+		pr_warn("tid %d: cannot restart its %s: %s", t->tid, "epoll wait", strerror(errno));
+}
+
+int thread_skip_syscall(struct tracee_thread *t, long ret)
+{
+	arch_regs_t r;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+		return -errno;
+	regs_skip_syscall(&r, ret);
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
+		return -errno;
+	return 0;
+}
+
+int thread_set_syscall_arg(struct tracee_thread *t, int i, uint64_t v)
+{
+	arch_regs_t r;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+		return -errno;
+	regs_set_syscall_arg(&r, i, v);
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
+		return -errno;
+	return 0;
+}
