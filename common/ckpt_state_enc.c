@@ -1,7 +1,7 @@
 /*
  * Encoding of the checkpoint content model (common/ckpt_state.h) into section bodies: flat
  * little-endian integers, strings as u32 length + bytes, arrays as u32 count + elements.
- * The matching validating decoders are in ckpt_state_io.c; keep both in step.
+ * The matching validating decoders are in ckpt_state_dec.c; keep both in step.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -255,7 +255,7 @@ int ckpt_write(struct tracee_proc *p, struct ckpt_step *step)
 
 	ckpt_proc_init(&cp);
 	cp.uniquepid = strdup(ptable_uniquepid(p));
-	rc = cp.uniquepid ? dump_collect(p->pid, tids, ntids, &dt, &cp) : -ENOMEM;
+	rc = cp.uniquepid ? collect_process(p->pid, tids, ntids, &dt, &cp) : -ENOMEM;
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s: %s", p->pid,
 			 rc == -ESRCH ? "process exited during the checkpoint" :

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "dump.h"
+#include "collect.h"
 #include "infect.h"
 #include "log.h"
 
@@ -131,7 +131,7 @@ static int get_misc(struct infect_ctx *ctx, struct ckpt_proc *p)
 	return 0;
 }
 
-int dump_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p)
+int collect_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p)
 {
 	struct infect_ctx *ctx;
 	const char *what = "infection";

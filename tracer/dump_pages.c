@@ -1,8 +1,8 @@
 /*
  * Writing the page data of a suspended process into its image.
  *
- * With compression off the parasite writes the pages itself when it can (dump_pages.c: one
- * copy). Otherwise, and always with compression on, the tracer copies them as follows.
+ * With compression off the parasite writes the pages itself when it can (dump_pages_direct.c:
+ * one copy). Otherwise, and always with compression on, the tracer copies them as follows.
  *
  * The runs found by collect_mem() are read with process_vm_readv in batches of up to
  * DUMP_BATCH bytes and IOV_MAX pieces (one syscall per batch instead of one per run), into a

@@ -377,11 +377,11 @@ START_TEST(test_live_collect_dump_load)
 	ck_assert_int_eq(waitpid(pid, &st, __WALL), pid);
 
 	{
-		struct dump_tree dt = { NULL, NULL, NULL, 0 };
+		struct collect_tree ct = { NULL, NULL, NULL, 0 };
 
 		ckpt_proc_init(&p);
 		p.uniquepid = strdup("test");
-		ck_assert_int_eq(dump_collect(pid, &pid, 1, &dt, &p), 0);
+		ck_assert_int_eq(collect_process(pid, &pid, 1, &ct, &p), 0);
 	}
 	ck_assert_int_eq(p.pid, pid);
 	ck_assert_int_eq(p.nthreads, 1);
