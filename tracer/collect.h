@@ -87,11 +87,4 @@ struct collect_tree {
 int collect_process(pid_t pid, const pid_t *tids, uint32_t ntids, const struct collect_tree *tree,
 		    struct ckpt_proc *p);
 
-/* Helpers shared by the collectors (collect_proc.c). */
-/* Reads a whole /proc file into a malloc'ed NUL-terminated buffer; -errno on failure. */
-int collect_read_file(const char *path, char **bufp, size_t *lenp);
-char *collect_readlink(const char *path); /* malloc'ed, NULL on failure (errno set) */
-/* The tids of /proc/PID/task, malloc'ed. */
-int collect_list_tids(pid_t pid, pid_t **tidsp, uint32_t *np);
-
 #endif

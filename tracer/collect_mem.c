@@ -22,6 +22,7 @@
 
 #include "collect.h"
 #include "log.h"
+#include "procfs.h"
 
 /* PAGEMAP_SCAN (Linux 6.7), newer than Debian 12's headers. */
 #define PM_PAGE_IS_FILE	   (1ull << 2)
@@ -188,13 +189,13 @@ static int scan_pagemap(int pmfd, struct ckpt_proc *p, struct run_list *l, uint3
 static int scan_object(pid_t pid, struct ckpt_proc *p, struct run_list *l, uint32_t vi)
 {
 	struct ckpt_vma *v = &p->vmas[vi];
-	char path[96];
+	char name[64];
 	off_t off, data, hole, lim = (off_t)(v->pgoff + (v->end - v->start));
 	int fd, rc = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)v->start, (unsigned long long)v->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)v->start,
+		 (unsigned long long)v->end);
+	fd = procfs_open(pid, 0, name, O_RDONLY);
 	if (fd < 0)
 		return add_run(p, l, vi, v->start, v->end);
 	for (off = (off_t)v->pgoff; off < lim && !rc; off = hole) {
@@ -257,19 +258,15 @@ static uint32_t classify(struct ckpt_vma *v, char shared)
 
 static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 {
-	char path[64], *buf, *line, *next;
+	char *buf, *line, *next;
 	uint32_t cap = 0;
 	int rc;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	rc = collect_read_file(path, &buf, NULL);
+	rc = procfs_read(pid, 0, "smaps", &buf, NULL);
 	if (rc)
-		return rc == -ENOENT ? -ESRCH : rc;
+		return rc;
 	for (line = buf; line && *line; line = next) {
-		unsigned long long start, end, off, ino;
-		unsigned int maj, mnr;
-		char perms[8];
-		int pos = 0;
+		struct procfs_map m;
 		struct ckpt_vma *v;
 
 		next = strchr(line, '\n');
@@ -285,8 +282,7 @@ static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 				v->flags |= CKPT_VMA_F_DONTDUMP;
 			continue;
 		}
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
-			   &mnr, &ino, &pos) < 7 || !pos)
+		if (!procfs_parse_map_line(line, &m))
 			continue; /* a "Key: value" line of the previous vma */
 		if (p->nvmas == cap) {
 			uint32_t ncap = cap ? cap * 2 : 64;
@@ -307,25 +303,25 @@ static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 		}
 		v = &p->vmas[p->nvmas];
 		memset(v, 0, sizeof(*v));
-		v->path = strdup(line + pos);
+		v->path = strdup(m.path);
 		if (!v->path) {
 			free(buf);
 			return -ENOMEM;
 		}
 		p->nvmas++;
-		v->start = start;
-		v->end = end;
-		v->pgoff = off;
-		v->dev = makedev(maj, mnr);
-		v->ino = ino;
-		v->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-			  (perms[2] == 'x' ? PROT_EXEC : 0);
+		v->start = m.start;
+		v->end = m.end;
+		v->pgoff = m.offset;
+		v->dev = makedev(m.dev_major, m.dev_minor);
+		v->ino = m.inode;
+		v->prot = (m.perms[0] == 'r' ? PROT_READ : 0) | (m.perms[1] == 'w' ? PROT_WRITE : 0) |
+			  (m.perms[2] == 'x' ? PROT_EXEC : 0);
 		if (!v->prot)
 			v->flags |= CKPT_VMA_F_GUARD;
-		v->kind = classify(v, perms[3]);
+		v->kind = classify(v, m.perms[3]);
 		if (v->kind == CKPT_VMA_SHMEM ||
 		    (v->kind == CKPT_VMA_FILE_SHARED && (v->flags & CKPT_VMA_F_DELETED)))
-			v->shm_id = ino; /* with dev: tree-wide identity of the object */
+			v->shm_id = m.inode; /* with dev: tree-wide identity of the object */
 	}
 	free(buf);
 	return 0;
@@ -353,7 +349,6 @@ static enum want want_of(const struct ckpt_vma *v)
 int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void *arg)
 {
 	struct run_list l = { 0 };
-	char path[64];
 	uint32_t i;
 	int pmfd, rc = 0;
 
@@ -368,12 +363,11 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 		if (e && !strcmp(e, "0"))
 			scan_method = SCAN_PAGEMAP;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	pmfd = procfs_open(pid, 0, "pagemap", O_RDONLY);
 	if (pmfd < 0) {
-		rc = errno == ENOENT ? -ESRCH : -errno;
+		rc = pmfd;
 		if (rc != -ESRCH)
-			pr_err("pid %d: cannot open %s: %s", pid, path, strerror(-rc));
+			pr_err("pid %d: cannot open /proc/%d/pagemap: %s", pid, pid, strerror(-rc));
 		return rc;
 	}
 	for (i = 0; i < p->nvmas && !rc; i++) {

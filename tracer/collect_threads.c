@@ -17,6 +17,7 @@
 
 #include "collect.h"
 #include "log.h"
+#include "procfs.h"
 
 /* Kernel-internal syscall restart codes (include/linux/errno.h), never seen by programs. */
 #define ERESTARTSYS	      512
@@ -134,30 +135,13 @@ int collect_shared_pending(pid_t tid, struct ckpt_siginfo **sip, uint32_t *np)
 
 static void collect_thread_names(pid_t pid, pid_t tid, struct ckpt_thread *t)
 {
-	char path[80], *buf, *s, *end;
-	int n = 0;
+	char *buf;
+	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	if (!collect_read_file(path, &buf, NULL)) {
-		buf[strcspn(buf, "\n")] = 0;
-		snprintf(t->comm, sizeof(t->comm), "%s", buf);
-		free(buf);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	if (collect_read_file(path, &buf, NULL))
+	procfs_comm(pid, tid, t->comm, sizeof(t->comm));
+	if (procfs_read(pid, tid, "status", &buf, NULL))
 		return;
-	s = strstr(buf, "\nNSpid:");
-	if (s) {
-		s += 7;
-		while (n < CKPT_MAX_NS_LEVELS) {
-			long v = strtol(s, &end, 10);
-
-			if (end == s)
-				break;
-			t->ns_tid[n++] = (int32_t)v;
-			s = end;
-		}
-	}
+	n = procfs_status_ints(buf, "NSpid", t->ns_tid, CKPT_MAX_NS_LEVELS);
 	t->ns_levels = n;
 	free(buf);
 }
