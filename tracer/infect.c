@@ -20,6 +20,7 @@
 #include "build/gen/parasite-syms.h"
 #include "log.h"
 #include "infect_int.h"
+#include "procfs.h"
 #include "regs.h"
 
 #ifndef MFD_CLOEXEC
@@ -70,48 +71,45 @@ static size_t area_scratch_off(const struct infect_ctx *c)
 	return c->blob_mem + PARASITE_ARGS_SIZE;
 }
 
-/* Pick where to patch the bootstrap gadget: [vdso] (its bytes are never dumped as data and
- * no file page gets copied-on-write), else the first r-x mapping. */
-static int collect_exec_addrs(pid_t tid, uint64_t cand[2])
+struct exec_addrs {
+	uint64_t vdso, first;
+};
+
+static int note_exec_map(const struct procfs_map *m, void *arg)
 {
-	char path[64], line[512];
-	FILE *f;
-	int n = 0;
+	struct exec_addrs *a = arg;
+
+	if (m->perms[0] != 'r' || m->perms[2] != 'x' || m->end - m->start < 4096)
+		return 0;
+	if (!strcmp(m->path, "[vdso]"))
+		a->vdso = m->start;
+	else if (!a->first && strcmp(m->path, "[vsyscall]"))
+		a->first = m->start;
+	return 0;
+}
+
+/* Pick where to patch the bootstrap gadget: [vdso] (its bytes are never dumped as data and
+ * no file page gets copied-on-write), else the first r-x mapping. Returns how many of cand[]
+ * are set, best first. */
+static int find_exec_addrs(pid_t tid, uint64_t cand[2])
+{
+	struct exec_addrs a = { 0, 0 };
+	int err;
 
 	cand[0] = cand[1] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", tid);
-	f = fopen(path, "re");
-	if (!f) {
-		int e = errno;
-
-		if (e != ENOENT && e != ESRCH)
-			pr_err("tid %d: cannot open %s: %s", tid, path, strerror(e));
-		return e == ENOENT ? -ESRCH : -e;
+	err = procfs_each_map(tid, note_exec_map, &a);
+	if (err) {
+		if (err != -ESRCH)
+			pr_err("tid %d: cannot read /proc/%d/maps: %s", tid, tid, strerror(-err));
+		return err;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end;
-		char perms[8];
-
-		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3)
-			continue;
-		if (perms[0] != 'r' || perms[2] != 'x' || end - start < 4096)
-			continue;
-		if (strstr(line, "[vdso]"))
-			cand[0] = start;
-		else if (!cand[1] && !strstr(line, "[vsyscall]"))
-			cand[1] = start;
-	}
-	fclose(f);
-	if (!cand[0] && !cand[1]) {
+	if (!a.vdso && !a.first) {
 		pr_err("tid %d: no executable mapping to run a syscall from", tid);
 		return -ENOEXEC;
 	}
-	if (!cand[0]) {
-		cand[0] = cand[1];
-		cand[1] = 0;
-	}
-	n = cand[1] ? 2 : 1;
-	return n;
+	cand[0] = a.vdso ? a.vdso : a.first;
+	cand[1] = a.vdso ? a.first : 0;
+	return cand[1] ? 2 : 1;
 }
 
 static int patch_restore(struct patch *p)
@@ -138,7 +136,7 @@ static int patch_apply(struct patch *p, pid_t tid)
 	uint64_t cand[2];
 	int n, i, j;
 
-	n = collect_exec_addrs(tid, cand);
+	n = find_exec_addrs(tid, cand);
 	if (n < 0)
 		return n;
 	p->tid = tid;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include "infect_int.h"
 #include "log.h"
+#include "procfs.h"
 
 /* ---- pidfd_getfd, probed once -------------------------------------------------------------- */
 
@@ -26,17 +28,20 @@ int infect_open_pidfd(pid_t pid)
 static int getfd_by_proc(pid_t pid, int remote_fd, int *local_fd)
 {
 	static const int modes[] = {O_RDWR, O_RDONLY, O_WRONLY};
-	char path[64];
-	int i, fd = -1;
+	char name[32];
+	int i, fd = -EBADF;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, remote_fd);
-	for (i = 0; i < 3 && fd < 0; i++)
-		fd = open(path, modes[i] | O_CLOEXEC);
+	snprintf(name, sizeof(name), "fd/%d", remote_fd);
+	for (i = 0; i < 3 && fd < 0 && fd != -ESRCH; i++)
+		fd = procfs_open(pid, 0, name, modes[i]);
+	/* No such entry in a live process: the fd is not open, as pidfd_getfd would say. */
+	if (fd == -ESRCH && !kill(pid, 0))
+		fd = -EBADF;
 	if (fd < 0) {
-		int e = errno;
-
-		pr_err("pid %d: cannot reopen %s: %s", pid, path, strerror(e));
-		return -e;
+		if (fd != -ESRCH)
+			pr_err("pid %d: cannot reopen /proc/%d/%s: %s", pid, pid, name,
+			       strerror(-fd));
+		return fd;
 	}
 	*local_fd = fd;
 	return 0;

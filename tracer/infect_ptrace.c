@@ -16,6 +16,7 @@
 
 #include "infect_int.h"
 #include "log.h"
+#include "procfs.h"
 
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE 0x202
@@ -107,23 +108,6 @@ void infect_defer_signal(struct deferred *d, pid_t tid, const siginfo_t *si)
 	d->n++;
 }
 
-static pid_t collect_tgid(pid_t tid)
-{
-	char path[64], line[256];
-	pid_t tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 /*
  * Queue the deferred signals again on the thread that dequeued them. A siginfo the kernel
  * lets a foreign process forge (si_code < 0 and not SI_TKILL: sigqueue, timers, mq, aio)
@@ -136,10 +120,10 @@ void infect_requeue_signals(struct deferred *d)
 
 	for (i = 0; i < d->n; i++) {
 		siginfo_t *si = &d->si[i];
-		pid_t tgid = collect_tgid(d->tid[i]);
+		pid_t tgid, ppid;
 		long r;
 
-		if (tgid < 0)
+		if (procfs_status_ids(d->tid[i], &tgid, &ppid))
 			continue; /* the thread is gone, and its signals with it */
 		if (si->si_code < 0 && si->si_code != SI_TKILL)
 			r = syscall(SYS_rt_tgsigqueueinfo, tgid, d->tid[i], si->si_signo, si);
