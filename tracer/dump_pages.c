@@ -27,6 +27,7 @@
 #include "dump.h"
 #include "image.h"
 #include "log.h"
+#include "procfs.h"
 
 #define DUMP_BATCH (8u << 20)
 #define DUMP_IOV   1024 /* IOV_MAX */
@@ -66,14 +67,14 @@ struct dump_ctx {
 
 static int read_forced(struct dump_ctx *c, struct slot *s, uint32_t i, size_t off, size_t done)
 {
-	char path[64];
 	ssize_t got;
 
 	if (c->memfd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", c->pid);
-		c->memfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (c->memfd < 0)
-			return errno == ENOENT ? -ESRCH : -errno;
+		int fd = procfs_open(c->pid, 0, "mem", O_RDONLY);
+
+		if (fd < 0)
+			return fd;
+		c->memfd = fd;
 	}
 	while (done < s->pc[i].len) {
 		got = pread(c->memfd, s->buf + off + done, s->pc[i].len - done,
