@@ -28,8 +28,8 @@
 #include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <time.h>
 
+#include "clock.h"
 #include "dump.h"
 #include "image.h"
 #include "image_fmt.h"
@@ -402,7 +402,7 @@ static int looks_incompressible(pid_t pid, const struct ckpt_proc *p)
 int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
 {
 	struct infect_ctx *ctx;
-	struct timespec t0, t1;
+	long t0, ms;
 	const char *why;
 	char buf[PATH_MAX + 128];
 	uint64_t off;
@@ -446,10 +446,10 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 		}
 		return DUMP_DIRECT_UNAVAILABLE;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_now_us();
 	if (!rc)
 		rc = write_batches(w, ctx, pid, p, remote_fd, with_crc, &ncmds);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (mono_now_us() - t0) / 1000;
 	if (remote_fd >= 0) {
 		int e = infect_remote_close(ctx, remote_fd);
 
@@ -464,9 +464,7 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 		rc = image_fail_pages(w, crc, NULL);
 	if (!rc)
 		pr_debug("pid %d: %llu page bytes written by the parasite (direct path, %u commands, "
-			 "%lld ms, checksums %s)", pid, (unsigned long long)image_writer_raw_pages(w),
-			 ncmds, (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-					(t1.tv_nsec - t0.tv_nsec) / 1000000,
-			 with_crc ? "from the blob" : "read back");
+			 "%ld ms, checksums %s)", pid, (unsigned long long)image_writer_raw_pages(w),
+			 ncmds, ms, with_crc ? "from the blob" : "read back");
 	return rc;
 }
