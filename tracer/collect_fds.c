@@ -5,11 +5,12 @@
  * fork) point at the same record, confirmed with kcmp(KCMP_FILE).
  *
  * To look inside a description without disturbing it the tracer takes a duplicate of the fd
- * (pidfd_getfd, probed once; else it reopens /proc/PID/fd/N, which is a new description of
- * the same object): terminals give termios and window size; pipes their buffered bytes, copied with tee(2)
- * into a private pipe so that nothing is consumed. A pipe whose read end is not in the
- * process is opened for reading through /proc/PID/fd/N (a pipe may be opened like a FIFO);
- * if even that fails the bytes are not saved and the file says CKPT_FF_DATA_TRUNC.
+ * (pidfd_getfd when the kernel has it, tracer/probe.h; else it reopens /proc/PID/fd/N, which
+ * is a new description of the same object): terminals give termios and window size; pipes
+ * their buffered bytes, copied with tee(2) into a private pipe so that nothing is consumed. A
+ * pipe whose read end is not in the process is opened for reading through /proc/PID/fd/N (a
+ * pipe may be opened like a FIFO); if even that fails the bytes are not saved and the file
+ * says CKPT_FF_DATA_TRUNC.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 
 #include "collect.h"
 #include "log.h"
+#include "probe.h"
 #include "procfs.h"
 
 #ifndef SYS_pidfd_open
@@ -75,7 +77,7 @@ int collect_open_fd_data(pid_t pid, int fd)
 	 * access mode was (a write-only fd cannot be read through a duplicate). */
 	snprintf(name, sizeof(name), "fd/%d", fd);
 	lfd = procfs_open(pid, 0, name, O_RDONLY | O_NOCTTY);
-	if (lfd >= 0 || lfd == -ESRCH)
+	if (lfd >= 0 || lfd == -ESRCH || !kfeat()->pidfd_getfd)
 		return lfd;
 	/* Not permitted (file mode): a duplicate of the program's own description. */
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -343,7 +345,8 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
 		ents[i].fd = fds[i]; /* ascending */
 	free(fds);
 
-	c.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (kfeat()->pidfd_getfd)
+		c.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (i = 0; i < n && !rc; i++)
 		rc = add_file(&c, p, ents[i].fd, &fcap, &ents[i].file, share, arg);
 	if (rc)

@@ -8,48 +8,32 @@
  * (copy-on-write, i.e. written) pages; shared anonymous objects and deleted shared files their
  * populated pages, once per object in the tree; shared files, [vdso], [vvar] and device
  * mappings nothing. Pages are found with the PAGEMAP_SCAN ioctl when the kernel has it
- * (probed once), else by reading /proc/PID/pagemap entries.
+ * (tracer/probe.h; DMTCP_PAGEMAP_SCAN=0 turns it off), else by reading /proc/PID/pagemap
+ * entries.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "collect.h"
 #include "log.h"
+#include "pagemap_scan.h"
+#include "probe.h"
 #include "procfs.h"
-
-/* PAGEMAP_SCAN (Linux 6.7), newer than Debian 12's headers. */
-#define PM_PAGE_IS_FILE	   (1ull << 2)
-#define PM_PAGE_IS_PRESENT (1ull << 3)
-#define PM_PAGE_IS_SWAPPED (1ull << 4)
-#define PM_PAGE_IS_PFNZERO (1ull << 5)
-struct pm_page_region {
-	uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define PM_PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 
 /* /proc/PID/pagemap entry bits */
 #define PME_PRESENT (1ull << 63)
 #define PME_SWAPPED (1ull << 62)
 #define PME_FILE    (1ull << 61) /* file page or shared anonymous */
 
-enum scan_method { SCAN_UNKNOWN, SCAN_IOCTL, SCAN_PAGEMAP };
-static enum scan_method scan_method = SCAN_UNKNOWN;
-
 const char *collect_mem_method(void)
 {
-	return scan_method == SCAN_IOCTL ? "PAGEMAP_SCAN" :
-	       scan_method == SCAN_PAGEMAP ? "pagemap" : "not probed";
+	return kfeat()->pagemap_scan ? "PAGEMAP_SCAN" : "pagemap";
 }
 
 /* What to look for in one vma. */
@@ -355,14 +339,6 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 	rc = parse_smaps(pid, p);
 	if (rc)
 		return rc;
-	if (scan_method == SCAN_UNKNOWN) {
-		const char *e = getenv("DMTCP_PAGEMAP_SCAN");
-
-		/* DMTCP_PAGEMAP_SCAN=0 forces the /proc/PID/pagemap path (for tests, and for a
-		 * kernel whose ioctl misbehaves). */
-		if (e && !strcmp(e, "0"))
-			scan_method = SCAN_PAGEMAP;
-	}
 	pmfd = procfs_open(pid, 0, "pagemap", O_RDONLY);
 	if (pmfd < 0) {
 		rc = pmfd;
@@ -401,22 +377,10 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 			}
 			continue;
 		}
-		if (scan_method == SCAN_UNKNOWN) {
+		if (kfeat()->pagemap_scan)
 			rc = scan_ioctl(pmfd, p, &l, i, w);
-			if (rc == -ENOTTY || rc == -EINVAL || rc == -EOPNOTSUPP) {
-				scan_method = SCAN_PAGEMAP;
-				pr_debug("PAGEMAP_SCAN unavailable (%s): reading pagemap",
-					 strerror(-rc));
-				/* Nothing was added for this vma on failure of the first call. */
-				rc = scan_pagemap(pmfd, p, &l, i, w);
-			} else {
-				scan_method = SCAN_IOCTL;
-			}
-		} else if (scan_method == SCAN_IOCTL) {
-			rc = scan_ioctl(pmfd, p, &l, i, w);
-		} else {
+		else
 			rc = scan_pagemap(pmfd, p, &l, i, w);
-		}
 	}
 	close(pmfd);
 	p->runs = l.r;

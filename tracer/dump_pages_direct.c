@@ -16,7 +16,6 @@
  * be loaded and given the image fd. Otherwise dump_pages_direct() says so before writing
  * anything and the copy path runs.
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -35,17 +34,7 @@
 #include "image_fmt.h"
 #include "infect.h"
 #include "log.h"
-
-/* Whether this CPU has the crc32 instruction (SSE4.2), asked once. */
-static int cpu_has_crc32(void)
-{
-	static int have = -1;
-	unsigned a, b, c, d;
-
-	if (have < 0)
-		have = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2);
-	return have;
-}
+#include "probe.h"
 
 /* The kinds of memory the blob may read without risk of a fault. */
 static int vma_direct_ok(const struct ckpt_vma *v)
@@ -408,7 +397,7 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 	uint64_t off;
 	uint32_t ncmds = 0;
 	const char *env = getenv("DMTCP_DIRECT_PAGES");
-	int fd, remote_fd = -1, rc, crc, with_crc = cpu_has_crc32();
+	int fd, remote_fd = -1, rc, crc, with_crc = kfeat()->crc32_insn;
 
 	why = direct_refusal(pid, p, image_writer_chunk_size(w), buf, sizeof(buf));
 	if (why) {

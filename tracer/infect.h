@@ -80,7 +80,7 @@ int infect_remote_syscall(struct infect_ctx *ctx, long nr, const uint64_t args[6
 
 /*
  * File descriptors across the boundary.
- * infect_getfd: a duplicate of pid's fd in the tracer (pidfd_getfd, probed once; else
+ * infect_getfd: a duplicate of pid's fd in the tracer (pidfd_getfd when kfeat() has it; else
  *   reopening /proc/PID/fd/N, which for pipes and files gives a new open file description).
  * infect_take_fd: the same through the ctx's pidfd.
  * infect_give_fd: install a duplicate of the tracer's local_fd in the target (SCM_RIGHTS

@@ -1,7 +1,8 @@
 /*
  * Infection library, file descriptors across the boundary: a target's fd into the tracer
- * (pidfd_getfd, probed once, else /proc/PID/fd), a tracer's fd into the target (SCM_RIGHTS
- * over a socketpair made in the target), and remote close. See infect.h.
+ * (pidfd_getfd when the kernel has it, tracer/probe.h; else /proc/PID/fd), a tracer's fd into
+ * the target (SCM_RIGHTS over a socketpair made in the target), and remote close. See
+ * infect.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,11 +15,10 @@
 
 #include "infect_int.h"
 #include "log.h"
+#include "probe.h"
 #include "procfs.h"
 
-/* ---- pidfd_getfd, probed once -------------------------------------------------------------- */
-
-static int have_pidfd_getfd = -1;
+/* ---- a target's fd into the tracer --------------------------------------------------------- */
 
 int infect_open_pidfd(pid_t pid)
 {
@@ -51,20 +51,14 @@ static int getfd_by_pidfd(int pidfd, pid_t pid, int remote_fd, int *local_fd)
 {
 	int fd, e;
 
-	if (have_pidfd_getfd == 0 || pidfd < 0)
+	if (!kfeat()->pidfd_getfd || pidfd < 0)
 		return getfd_by_proc(pid, remote_fd, local_fd);
 	fd = (int)syscall(SYS_pidfd_getfd, pidfd, remote_fd, 0);
 	if (fd >= 0) {
-		have_pidfd_getfd = 1;
 		*local_fd = fd;
 		return 0;
 	}
 	e = errno;
-	if (e == ENOSYS && have_pidfd_getfd < 0) {
-		pr_debug("pidfd_getfd not available, using /proc/PID/fd");
-		have_pidfd_getfd = 0;
-		return getfd_by_proc(pid, remote_fd, local_fd);
-	}
 	if (e == ESRCH)
 		return -ESRCH;
 	pr_err("pid %d: pidfd_getfd(%d): %s", pid, remote_fd, strerror(e));
@@ -73,10 +67,10 @@ static int getfd_by_pidfd(int pidfd, pid_t pid, int remote_fd, int *local_fd)
 
 int infect_getfd(pid_t pid, int remote_fd, int *local_fd)
 {
-	int pidfd = have_pidfd_getfd == 0 ? -1 : infect_open_pidfd(pid);
+	int pidfd = kfeat()->pidfd_getfd ? infect_open_pidfd(pid) : -1;
 	int err;
 
-	if (pidfd < 0 && have_pidfd_getfd != 0 && errno == ESRCH)
+	if (pidfd < 0 && kfeat()->pidfd_getfd && errno == ESRCH)
 		return -ESRCH;
 	err = getfd_by_pidfd(pidfd, pid, remote_fd, local_fd);
 	if (pidfd >= 0)
