@@ -154,7 +154,8 @@ struct ckpt_thread {
 	uint32_t ns_levels;
 	char comm[16];
 	struct ckpt_regs regs;	  /* after the syscall fix-up */
-	uint64_t orig_rax_result; /* rax as the thread was stopped (before the fix-up) */
+	uint64_t stopped_ret;	  /* the syscall result (rax) as the thread was stopped, before
+				     the fix-up */
 	uint32_t sysfix;	  /* enum ckpt_sysfix */
 	uint32_t xsave_size;	  /* NT_X86_XSTATE size from the kernel; 0 if unavailable */
 	uint8_t *xsave;

@@ -129,7 +129,7 @@ int ckpt_encode_thread(const struct ckpt_thread *t, struct ckpt_buf *b)
 		put_i32(b, t->ns_tid[i]);
 	put(b, t->comm, sizeof(t->comm));
 	put(b, &t->regs, sizeof(t->regs));
-	put_u64(b, t->orig_rax_result);
+	put_u64(b, t->stopped_ret);
 	put_u32(b, t->sysfix);
 	put_bytes(b, t->xsave, t->xsave_size);
 	put_u64(b, t->sigmask);

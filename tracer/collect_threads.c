@@ -65,7 +65,7 @@ static void fixup_syscall(struct ckpt_thread *t)
 	struct ckpt_regs *r = &t->regs;
 	int64_t rax = (int64_t)r->rax;
 
-	t->orig_rax_result = r->rax;
+	t->stopped_ret = r->rax;
 	t->sysfix = CKPT_SYSFIX_NONE;
 	if ((int64_t)r->orig_rax < 0)
 		return;
