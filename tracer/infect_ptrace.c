@@ -145,7 +145,7 @@ static int check_fault(pid_t tid, int sig, const siginfo_t *si)
 
 		infect_get_regs(tid, &r);
 		pr_err("tid %d: %s (code %d, addr %p) at ip 0x%llx in injected code", tid,
-		       signame(sig), si->si_code, si->si_addr, (unsigned long long)r.rip);
+		       signame(sig), si->si_code, si->si_addr, (unsigned long long)regs_ip(&r));
 		return -EFAULT;
 	}
 	if (sig == SIGSYS && si->si_code == 1 /* SYS_SECCOMP */) {
