@@ -28,12 +28,14 @@
 #include "image.h"
 #include "log.h"
 #include "procfs.h"
+#include "remote.h"
 
 #define DUMP_BATCH (8u << 20)
 #define DUMP_IOV   1024 /* IOV_MAX */
 
+/* A piece of a run: where it is in the target, how long. */
 struct piece {
-	uint64_t vaddr;
+	raddr_t addr;
 	size_t len;
 };
 
@@ -78,13 +80,14 @@ static int read_forced(struct dump_ctx *c, struct slot *s, uint32_t i, size_t of
 	}
 	while (done < s->pc[i].len) {
 		got = pread(c->memfd, s->buf + off + done, s->pc[i].len - done,
-			    (off_t)(s->pc[i].vaddr + done));
+			    (off_t)raddr_add(s->pc[i].addr, done).v);
 		if (got <= 0) {
 			int err = got < 0 ? -errno : -EIO;
 
 			if (err != -ESRCH)
 				pr_err("pid %d: cannot read memory at %#llx: %s", c->pid,
-				       (unsigned long long)(s->pc[i].vaddr + done), strerror(-err));
+				       (unsigned long long)raddr_add(s->pc[i].addr, done).v,
+				       strerror(-err));
 			return err;
 		}
 		done += (size_t)got;
@@ -107,12 +110,11 @@ static int fill_slot(struct dump_ctx *c, struct slot *s)
 		uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - c->run_off;
 		size_t len = left < DUMP_BATCH - bytes ? (size_t)left : DUMP_BATCH - bytes;
 
+		s->pc[s->n].addr = raddr(r->vaddr + c->run_off);
+		s->pc[s->n].len = len;
 		s->local[s->n].iov_base = s->buf + bytes;
 		s->local[s->n].iov_len = len;
-		s->remote[s->n].iov_base = (void *)(uintptr_t)(r->vaddr + c->run_off);
-		s->remote[s->n].iov_len = len;
-		s->pc[s->n].vaddr = r->vaddr + c->run_off;
-		s->pc[s->n].len = len;
+		s->remote[s->n] = remote_iov(s->pc[s->n].addr, len);
 		s->n++;
 		bytes += len;
 		c->run_off += len;
@@ -217,7 +219,7 @@ int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
 			break; /* reader done, nothing more */
 		rc = s->rc;
 		for (i = 0, off = 0; !rc && i < s->n; i++) {
-			rc = image_add_pages(w, s->pc[i].vaddr, s->buf + off, s->pc[i].len);
+			rc = image_add_pages(w, s->pc[i].addr.v, s->buf + off, s->pc[i].len);
 			off += s->pc[i].len;
 		}
 		pthread_mutex_lock(&c->mu);

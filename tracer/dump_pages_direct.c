@@ -35,6 +35,7 @@
 #include "infect.h"
 #include "log.h"
 #include "probe.h"
+#include "remote.h"
 
 /* The kinds of memory the blob may read without risk of a fault. */
 static int vma_direct_ok(const struct ckpt_vma *v)
@@ -91,6 +92,12 @@ static const char *direct_refusal(pid_t pid, const struct ckpt_proc *p, uint32_t
 	return NULL;
 }
 
+/* Byte off of page run r, in the target. */
+static raddr_t run_at(const struct ckpt_pagerun *r, uint64_t off)
+{
+	return raddr_add(raddr(r->vaddr), off);
+}
+
 /* Where the next batch starts: run index and byte offset inside it. */
 struct cursor {
 	uint32_t run;
@@ -118,7 +125,7 @@ static uint64_t fill_batch(const struct ckpt_proc *p, struct cursor *cur, uint32
 		uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - cur->off;
 		uint64_t len = left < max - bytes ? left : max - bytes;
 
-		d->runs[n].addr = r->vaddr + cur->off;
+		d->runs[n].addr = run_at(r, cur->off).v; /* the blob's structs hold plain numbers */
 		d->runs[n].len = len;
 		piece_run[n++] = cur->run;
 		bytes += len;
@@ -178,8 +185,7 @@ static int tail_read(struct tail_job *j, const struct ckpt_proc *p, struct curso
 			uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - cur->off;
 			uint64_t take = left < len - done - want ? left : len - done - want;
 
-			remote[n].iov_base = (void *)(uintptr_t)(r->vaddr + cur->off);
-			remote[n++].iov_len = take;
+			remote[n++] = remote_iov(run_at(r, cur->off), take);
 			want += (uint32_t)take;
 			cur->off += take;
 			if (cur->off == (uint64_t)r->npages * CKPT_PAGE_SIZE) {
@@ -371,8 +377,7 @@ static int looks_incompressible(pid_t pid, const struct ckpt_proc *p)
 
 			if (in + SAMPLE_LEN <= len) {
 				local[k] = (struct iovec){ buf + (size_t)k * SAMPLE_LEN, SAMPLE_LEN };
-				remote[k] = (struct iovec){
-					(void *)(uintptr_t)(p->runs[i].vaddr + in), SAMPLE_LEN };
+				remote[k] = remote_iov(run_at(&p->runs[i], in), SAMPLE_LEN);
 				k++;
 			}
 			next += step;

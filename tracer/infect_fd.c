@@ -110,6 +110,13 @@ struct give_fd_scratch {
 	} cmsg;
 };
 
+/* Where member off of the scratch layout is in the target, as the pointer the target's msghdr
+ * holds (the tracer never dereferences it). */
+static void *remote_member(raddr_t base, size_t off)
+{
+	return (void *)(uintptr_t)raddr_add(base, off).v;
+}
+
 static int send_fd(int sock, int fd)
 {
 	union {
@@ -142,16 +149,15 @@ static int send_fd(int sock, int fd)
 
 int infect_give_fd(struct infect_ctx *ctx, int local_fd, int *remote_fd)
 {
-	raddr_t rs;
+	raddr_t rbase;
 	size_t ss;
-	struct give_fd_scratch *s = infect_scratch(ctx, &rs, &ss);
-	uint64_t rbase = rs.v;
+	struct give_fd_scratch *s = infect_scratch(ctx, &rbase, &ss);
 	uint64_t a[6] = {AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0, 0, 0};
 	int err, lsock = -1, got = -1;
 	long r;
 
 	memset(s, 0, sizeof(*s));
-	a[3] = rbase + offsetof(struct give_fd_scratch, sv);
+	a[3] = raddr_add(rbase, offsetof(struct give_fd_scratch, sv)).v;
 	err = infect_remote_syscall(ctx, __NR_socketpair, a, &r);
 	if (err)
 		return err;
@@ -164,14 +170,14 @@ int infect_give_fd(struct infect_ctx *ctx, int local_fd, int *remote_fd)
 		err = send_fd(lsock, local_fd);
 	if (!err) {
 		/* The msghdr as the target will read it: every pointer is a remote address. */
-		s->iov.iov_base = (void *)(rbase + offsetof(struct give_fd_scratch, byte));
+		s->iov.iov_base = remote_member(rbase, offsetof(struct give_fd_scratch, byte));
 		s->iov.iov_len = 1;
-		s->msg.msg_iov = (struct iovec *)(rbase + offsetof(struct give_fd_scratch, iov));
+		s->msg.msg_iov = remote_member(rbase, offsetof(struct give_fd_scratch, iov));
 		s->msg.msg_iovlen = 1;
-		s->msg.msg_control = (void *)(rbase + offsetof(struct give_fd_scratch, cmsg));
+		s->msg.msg_control = remote_member(rbase, offsetof(struct give_fd_scratch, cmsg));
 		s->msg.msg_controllen = sizeof(s->cmsg.buf);
 		a[0] = (uint64_t)s->sv[1];
-		a[1] = rbase + offsetof(struct give_fd_scratch, msg);
+		a[1] = raddr_add(rbase, offsetof(struct give_fd_scratch, msg)).v;
 		a[2] = MSG_CMSG_CLOEXEC | MSG_DONTWAIT;
 		err = infect_remote_syscall(ctx, __NR_recvmsg, a, &r);
 		if (!err && r < 0) {

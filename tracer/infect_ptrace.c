@@ -213,7 +213,7 @@ static int wait_stop(pid_t tid, int *st)
  *  - signal-delivery stops: the signal is taken (continue with 0) and remembered in d,
  *    except a fault raised by our own code, which ends the run with -EFAULT/-EPERM.
  */
-int infect_run_to_exit(pid_t tid, uint64_t done_ip, arch_regs_t *out, struct deferred *d)
+int infect_run_to_exit(pid_t tid, raddr_t done_ip, arch_regs_t *out, struct deferred *d)
 {
 	for (;;) {
 		int st, sig, err;
@@ -235,7 +235,7 @@ int infect_run_to_exit(pid_t tid, uint64_t done_ip, arch_regs_t *out, struct def
 			if (kind == SYSCALL_INFO_EXIT) {
 				if (infect_get_regs(tid, out) < 0)
 					return -ESRCH;
-				if (regs_ip(out) == done_ip)
+				if (regs_ip(out) == done_ip.v)
 					return 0;
 			}
 			if (kind == SYSCALL_INFO_ENTRY || kind == SYSCALL_INFO_EXIT)
