@@ -16,8 +16,8 @@
 
 #include "ckpt_state.h"
 
-/* ids, creds, names, cwd/root/exe, cmdline/environ, mm boundaries, personality, umask,
- * rlimits, zombie children (collect_proc.c). */
+/* The PROC record: ids, creds, names, cwd/root/exe, cmdline/environ, mm boundaries,
+ * personality, umask, rlimits, zombie children (collect_proc.c). */
 int collect_proc(pid_t pid, struct ckpt_proc *p);
 
 /* One thread held in a ptrace-stop: registers (with the restart-syscall fix-up), xsave,

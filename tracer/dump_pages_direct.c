@@ -402,7 +402,7 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 	uint64_t off;
 	uint32_t ncmds = 0;
 	const char *env = getenv("DMTCP_DIRECT_PAGES");
-	int fd, remote_fd = -1, rc, crc, with_crc = kfeat()->crc32_insn;
+	int fd, remote_fd = -1, rc, cure_rc, with_crc = kfeat()->crc32_insn;
 
 	why = direct_refusal(pid, p, image_writer_chunk_size(w), buf, sizeof(buf));
 	if (why) {
@@ -432,11 +432,11 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 	if (rc && rc != -ESRCH) {
 		pr_warn("pid %d: cannot give the image fd to the parasite (%s): pages copied "
 			"through the tracer", pid, strerror(-rc));
-		crc = infect_cure(ctx);
-		if (crc) {
-			if (crc != -ESRCH)
-				pr_err("pid %d: parasite cure failed: %s", pid, strerror(-crc));
-			return crc;
+		cure_rc = infect_cure(ctx);
+		if (cure_rc) {
+			if (cure_rc != -ESRCH)
+				pr_err("pid %d: parasite cure failed: %s", pid, strerror(-cure_rc));
+			return cure_rc;
 		}
 		return DUMP_DIRECT_UNAVAILABLE;
 	}
@@ -451,11 +451,11 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 			rc = image_fail_pages(w, e, e == -ESRCH ? NULL :
 						  "cannot close the image fd in the target");
 	}
-	crc = infect_cure(ctx);
-	if (crc && crc != -ESRCH)
-		pr_err("pid %d: parasite cure failed: %s", pid, strerror(-crc));
-	if (!rc && crc)
-		rc = image_fail_pages(w, crc, NULL);
+	cure_rc = infect_cure(ctx);
+	if (cure_rc && cure_rc != -ESRCH)
+		pr_err("pid %d: parasite cure failed: %s", pid, strerror(-cure_rc));
+	if (!rc && cure_rc)
+		rc = image_fail_pages(w, cure_rc, NULL);
 	if (!rc)
 		pr_debug("pid %d: %llu page bytes written by the parasite (direct path, %u commands, "
 			 "%ld ms, checksums %s)", pid, (unsigned long long)image_writer_raw_pages(w),

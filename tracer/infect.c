@@ -247,7 +247,7 @@ static int boot_syscall(struct infect_ctx *c, const struct patch *p, long nr, ui
 }
 
 /* Create, size and map the memfd in the target; take it into the tracer. */
-static int prepare_area(struct infect_ctx *c, struct patch *p, int *lfd)
+static int create_area(struct infect_ctx *c, struct patch *p, int *lfd)
 {
 	uint64_t name = raddr_add(p->addr, PATCH_NAME_AT).v;
 	long rfd, r;
@@ -351,7 +351,7 @@ int infect_start(pid_t pid, pid_t tid, struct infect_ctx **ctxp)
 	err = patch_apply(&p, tid);
 	if (err)
 		goto fail;
-	err = prepare_area(c, &p, &lfd);
+	err = create_area(c, &p, &lfd);
 	if (err && !raddr_is_null(c->base) && err != -ESRCH) {
 		long r;
 
