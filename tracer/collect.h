@@ -34,7 +34,7 @@ int collect_shared_pending(pid_t tid, struct ckpt_siginfo **sip, uint32_t *np);
 int collect_signals(pid_t pid, pid_t any_tid, struct ckpt_signals **sp);
 
 /*
- * Memory (collect_mem.c): the vmas of /proc/PID/maps with their kinds and flags, and the page
+ * Memory (collect_mem.c): the vmas of /proc/PID/smaps with their kinds and flags, and the page
  * runs to store, found with the PAGEMAP_SCAN ioctl (when kfeat() says so) or /proc/PID/pagemap.
  * shm_owner(arg, vma) is asked for every shared object (CKPT_VMA_SHMEM, deleted shared file):
  * it returns 1 if this image stores the object's data (the first process of the tree that
