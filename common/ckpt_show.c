@@ -152,7 +152,7 @@ static void show_thread(FILE *f, const struct ckpt_thread *t)
 		r->rdi, r->rsi, r->rdx, r->r10, r->r12, r->r13, r->r14, r->r15);
 	fprintf(f, "  fs_base %#" PRIx64 " gs_base %#" PRIx64 "\n", r->fs_base, r->gs_base);
 	fprintf(f, "  syscall-fixup %s (stopped rax %" PRId64 ")\n", ckpt_sysfix_name(t->sysfix),
-		(int64_t)t->orig_rax_result);
+		(int64_t)t->stopped_ret);
 	fprintf(f, "  xsave %u bytes\n", t->xsave_size);
 	print_mask(f, "sigmask", t->sigmask);
 	if (t->have_altstack)

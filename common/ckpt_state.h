@@ -9,7 +9,7 @@
  * does talk to a live tracee uses its own address type.
  *
  * In the image container each part is one section of the type number given in enum
- * ckpt_sec (encoded by common/ckpt_state_enc.c, validated by common/ckpt_state_io.c; the
+ * ckpt_sec (encoded by common/ckpt_state_enc.c, validated by common/ckpt_state_dec.c; the
  * encodings and their meaning are described in docs/ckpt-content.md). Counts and sizes are
  * bounded by the CKPT_MAX_* limits below, which the loader enforces so that a corrupt image
  * that still passes its checksums is rejected by name.
@@ -154,7 +154,8 @@ struct ckpt_thread {
 	uint32_t ns_levels;
 	char comm[16];
 	struct ckpt_regs regs;	  /* after the syscall fix-up */
-	uint64_t orig_rax_result; /* rax as the thread was stopped (before the fix-up) */
+	uint64_t stopped_ret;	  /* the syscall result (rax) as the thread was stopped, before
+				     the fix-up */
 	uint32_t sysfix;	  /* enum ckpt_sysfix */
 	uint32_t xsave_size;	  /* NT_X86_XSTATE size from the kernel; 0 if unavailable */
 	uint8_t *xsave;
@@ -340,7 +341,7 @@ const char *ckpt_sysfix_name(uint32_t fix);
 void ckpt_proc_init(struct ckpt_proc *p);
 void ckpt_proc_free(struct ckpt_proc *p); /* frees everything the model points to */
 
-/* ---- encodings (common/ckpt_state_enc.c, common/ckpt_state_io.c) ------------------------
+/* ---- encodings (common/ckpt_state_enc.c, common/ckpt_state_dec.c) ------------------------
  * A section body is produced into a malloc'ed buffer and parsed back with full validation.
  * Decoders return 0 or -EINVAL with *why set to a static text naming the bad field (e.g.
  * "vma 12: end before start"); they never read outside [buf, buf+len).

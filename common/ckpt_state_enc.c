@@ -1,7 +1,7 @@
 /*
  * Encoding of the checkpoint content model (common/ckpt_state.h) into section bodies: flat
  * little-endian integers, strings as u32 length + bytes, arrays as u32 count + elements.
- * The matching validating decoders are in ckpt_state_io.c; keep both in step.
+ * The matching validating decoders are in ckpt_state_dec.c; keep both in step.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,7 +129,7 @@ int ckpt_encode_thread(const struct ckpt_thread *t, struct ckpt_buf *b)
 		put_i32(b, t->ns_tid[i]);
 	put(b, t->comm, sizeof(t->comm));
 	put(b, &t->regs, sizeof(t->regs));
-	put_u64(b, t->orig_rax_result);
+	put_u64(b, t->stopped_ret);
 	put_u32(b, t->sysfix);
 	put_bytes(b, t->xsave, t->xsave_size);
 	put_u64(b, t->sigmask);

@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "procfs.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define START_TIMEOUT_MS   10000
@@ -193,11 +194,9 @@ next:
 static void find_coordinator(char *out, size_t n)
 {
 	char exe[PATH_MAX];
-	ssize_t r = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
 
-	if (r > 0) {
-		exe[r] = '\0';
+	if (!procfs_readlink(0, 0, "exe", exe, sizeof(exe))) {
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';

@@ -9,9 +9,11 @@
  * checksums computed on several threads add up to section and whole-file checksums without a
  * second pass over the data.
  *
- * The hardware path runs three independent crc32 streams over thirds of a block (the
- * instruction has a 3-cycle latency but issues every cycle) and joins them with a precomputed
- * "shift by one third" table. Without SSE4.2 a slicing-by-8 table does the work.
+ * The hardware path and the arithmetic that combines CRCs are nolibc/crc32c.h's, shared with
+ * the parasite (whose chunk checksums the container takes as its own): three independent
+ * crc32 streams over thirds of a block (the instruction has a 3-cycle latency but issues
+ * every cycle), joined here with a precomputed "shift by one third" table, cheaper than the
+ * parasite's multiplication. Without SSE4.2 a slicing-by-8 table does the work.
  */
 #include "image.h"
 
@@ -19,7 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define POLY 0x82f63b78u
+#include "nolibc/crc32c.h"
+
 
 /* Bytes per stream in the three-way hardware loop; a block is 3 * LANE. */
 #define LANE 4096
@@ -30,52 +33,9 @@ static uint32_t shift_tab[4][256];
 static int have_hw;
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
-/*
- * Multiply a and b modulo the polynomial, in the reflected representation where bit 31 is x^0.
- */
-static uint32_t gf2_mul(uint32_t a, uint32_t b)
-{
-	uint32_t m = 1u << 31, p = 0;
-
-	for (;;) {
-		if (a & m) {
-			p ^= b;
-			if ((a & (m - 1)) == 0)
-				break;
-		}
-		m >>= 1;
-		b = (b & 1) ? (b >> 1) ^ POLY : b >> 1;
-	}
-	return p;
-}
-
-/* x^(8n) modulo the polynomial: the operator "append n zero bytes" on a register state. */
-static uint32_t x_pow_8n(uint64_t n)
-{
-	uint32_t x2k = 1u << 30;	/* x^1 */
-	uint32_t p = 1u << 31;		/* x^0 */
-
-	/* x^(8n) = prod over the set bits k of 8n of x^(2^k); start at x^8 = x^(2^3). */
-	for (int i = 0; i < 3; i++)
-		x2k = gf2_mul(x2k, x2k);
-	while (n) {
-		if (n & 1)
-			p = gf2_mul(x2k, p);
-		n >>= 1;
-		x2k = gf2_mul(x2k, x2k);
-	}
-	return p;
-}
-
 uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 {
-	/*
-	 * With the pre- and post-inversion of the standard CRC, the inversions of A's tail and
-	 * B's head cancel, leaving crc(A||B) = crc(A) * x^(8 len_b) + crc(B).
-	 */
-	if (len_b == 0)
-		return crc_a;
-	return gf2_mul(x_pow_8n(len_b), crc_a) ^ crc_b;
+	return nl_crc32c_combine(crc_a, crc_b, len_b);
 }
 
 static uint32_t sw_update(uint32_t r, const uint8_t *p, size_t len)
@@ -101,53 +61,17 @@ static uint32_t sw_update(uint32_t r, const uint8_t *p, size_t len)
 	return r;
 }
 
-static inline uint32_t shift_lane(uint32_t r)
+/* The join of the hardware loop: a state advanced over LANE zero bytes, by table. */
+static uint32_t shift_lane(const void *ctx, uint32_t r)
 {
+	(void)ctx;
 	return shift_tab[0][r & 0xff] ^ shift_tab[1][(r >> 8) & 0xff] ^
 	       shift_tab[2][(r >> 16) & 0xff] ^ shift_tab[3][r >> 24];
 }
 
-__attribute__((target("sse4.2"))) static uint32_t hw_update(uint32_t r, const uint8_t *p,
-							    size_t len)
+static uint32_t hw_update(uint32_t r, const uint8_t *p, size_t len)
 {
-	uint64_t r0 = r;
-
-	while (len && ((uintptr_t)p & 7)) {
-		r0 = __builtin_ia32_crc32qi((uint32_t)r0, *p++);
-		len--;
-	}
-	while (len >= 3 * LANE) {
-		uint64_t r1 = 0, r2 = 0;
-		const uint8_t *end = p + LANE;
-
-		/* Register state, not CRC value: zero start, no inversions, so states add. */
-		do {
-			uint64_t a, b, c;
-
-			memcpy(&a, p, 8);
-			memcpy(&b, p + LANE, 8);
-			memcpy(&c, p + 2 * LANE, 8);
-			r0 = __builtin_ia32_crc32di(r0, a);
-			r1 = __builtin_ia32_crc32di(r1, b);
-			r2 = __builtin_ia32_crc32di(r2, c);
-			p += 8;
-		} while (p < end);
-		r0 = shift_lane((uint32_t)r0) ^ r1;
-		r0 = shift_lane((uint32_t)r0) ^ r2;
-		p += 2 * LANE;
-		len -= 3 * LANE;
-	}
-	while (len >= 8) {
-		uint64_t a;
-
-		memcpy(&a, p, 8);
-		r0 = __builtin_ia32_crc32di(r0, a);
-		p += 8;
-		len -= 8;
-	}
-	while (len--)
-		r0 = __builtin_ia32_crc32qi((uint32_t)r0, *p++);
-	return (uint32_t)r0;
+	return nl_crc32c_hw_update(r, p, len, LANE, shift_lane, NULL);
 }
 
 static void init_tables(void)
@@ -158,7 +82,7 @@ static void init_tables(void)
 		uint32_t r = i;
 
 		for (int k = 0; k < 8; k++)
-			r = (r & 1) ? (r >> 1) ^ POLY : r >> 1;
+			r = (r & 1) ? (r >> 1) ^ NL_CRC32C_POLY : r >> 1;
 		sw_table[0][i] = r;
 	}
 	for (uint32_t i = 0; i < 256; i++)
@@ -167,9 +91,9 @@ static void init_tables(void)
 					 sw_table[0][sw_table[t - 1][i] & 0xff];
 
 	/* Advancing a state over zero bytes is linear: build it from the 32 basis states. */
-	lane_op = x_pow_8n(LANE);
+	lane_op = nl_crc32c_x8n(LANE);
 	for (int bit = 0; bit < 32; bit++)
-		basis[bit] = gf2_mul(lane_op, 1u << bit);
+		basis[bit] = nl_crc32c_mul(lane_op, 1u << bit);
 	for (int k = 0; k < 4; k++)
 		for (uint32_t b = 0; b < 256; b++) {
 			uint32_t v = 0;

@@ -5,12 +5,13 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "procfs.h"
 
 unsigned long read_hostid(void)
 {
@@ -28,31 +29,14 @@ unsigned long read_hostid(void)
 
 int format_uniquepid(pid_t pid, char *buf, size_t n)
 {
-	char path[64], stat[1024], *p;
-	unsigned long long start = 0;
-	ssize_t r;
-	int fd, field;
+	unsigned long long start;
+	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	r = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (r <= 0)
-		return r < 0 ? -errno : -ESRCH;
-	stat[r] = '\0';
-	/* comm may hold spaces and parentheses: fields are counted after the last ')'. */
-	p = strrchr(stat, ')');
-	if (!p)
-		return -EINVAL;
-	p++;
-	/* After ')' come fields 3 (state) ... 22 (starttime). */
-	for (field = 3; field < 22 && p; field++) {
-		p = strchr(p + 1, ' ');
-	}
-	if (!p || sscanf(p, " %llu", &start) != 1)
-		return -EINVAL;
+	if (pid <= 0)
+		return -ESRCH; /* not "the caller", which pid 0 means to procfs */
+	r = procfs_start_time(pid, &start);
+	if (r)
+		return r;
 	snprintf(buf, n, "%lx-%d-%llx", read_hostid(), (int)pid, start);
 	return 0;
 }

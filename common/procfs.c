@@ -141,6 +141,16 @@ int procfs_comm(pid_t pid, pid_t tid, char *buf, size_t n)
 	return 0;
 }
 
+int procfs_open(pid_t pid, pid_t tid, const char *name, int flags)
+{
+	char path[128];
+	int fd;
+
+	procfs_path(path, sizeof(path), pid, tid, name);
+	fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? gone(-errno) : fd;
+}
+
 /* ---- status ---------------------------------------------------------------------------- */
 
 const char *procfs_status_field(const char *status, const char *key)
@@ -351,6 +361,46 @@ int procfs_list_tasks(pid_t pid, pid_t **tidsp, uint32_t *np)
 	return 0;
 }
 
+/* A list of numbers separated by blanks ("123 456 "), as in a children file. */
+static int parse_pids(const char *text, pid_t **pidsp, uint32_t *np)
+{
+	struct tid_list l = { NULL, 0, 0 };
+	const char *s = text;
+	char *end;
+
+	for (;;) {
+		long v = strtol(s, &end, 10);
+
+		if (end == s)
+			break;
+		if (v > 0 && add_tid((pid_t)v, &l)) {
+			free(l.tids);
+			return -ENOMEM;
+		}
+		s = end;
+	}
+	*pidsp = l.tids;
+	*np = l.n;
+	return 0;
+}
+
+int procfs_list_children(pid_t pid, pid_t tid, pid_t **kidsp, uint32_t *np)
+{
+	char *buf;
+	int r;
+
+	*kidsp = NULL;
+	*np = 0;
+	if (tid <= 0)
+		tid = pid > 0 ? pid : getpid();
+	r = procfs_read(pid, tid, "children", &buf, NULL);
+	if (r)
+		return r;
+	r = parse_pids(buf, kidsp, np);
+	free(buf);
+	return r;
+}
+
 /* ---- maps ------------------------------------------------------------------------------ */
 
 int procfs_parse_map_line(char *line, struct procfs_map *m)
@@ -423,4 +473,71 @@ unsigned long procfs_fd_socket_ino(pid_t pid, int fd)
 	if (sscanf(link, "socket:[%lu]", &ino) != 1)
 		return 0;
 	return ino;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int procfs_list_fds(pid_t pid, int **fdsp, uint32_t *np)
+{
+	char path[64];
+	struct dirent *de;
+	int *fds = NULL, *nf, r = 0;
+	uint32_t n = 0, cap = 0;
+	DIR *d;
+
+	*fdsp = NULL;
+	*np = 0;
+	procfs_path(path, sizeof(path), pid, 0, "fd");
+	d = opendir(path);
+	if (!d)
+		return gone(-errno);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			nf = realloc(fds, cap * sizeof(*fds));
+			if (!nf) {
+				r = -ENOMEM;
+				break;
+			}
+			fds = nf;
+		}
+		fds[n++] = (int)strtol(de->d_name, NULL, 10);
+	}
+	closedir(d);
+	if (r) {
+		free(fds);
+		return r;
+	}
+	qsort(fds, n, sizeof(*fds), cmp_int);
+	*fdsp = fds;
+	*np = n;
+	return 0;
+}
+
+int procfs_fdinfo(pid_t pid, int fd, struct procfs_fdinfo *fi)
+{
+	char name[32], *buf;
+	const char *s;
+	int r;
+
+	memset(fi, 0, sizeof(*fi));
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	r = procfs_read(pid, 0, name, &buf, NULL);
+	if (r)
+		return r;
+	if ((s = procfs_status_field(buf, "pos")))
+		fi->pos = strtoull(s, NULL, 10);
+	if ((s = procfs_status_field(buf, "flags")))
+		fi->flags = (uint32_t)strtoul(s, NULL, 8);
+	if ((s = procfs_status_field(buf, "mnt_id")))
+		fi->mnt_id = (uint32_t)strtoul(s, NULL, 10);
+	free(buf);
+	return 0;
 }

@@ -27,6 +27,12 @@ int procfs_read(pid_t pid, pid_t tid, const char *name, char **bufp, size_t *len
 int procfs_readlink(pid_t pid, pid_t tid, const char *name, char *buf, size_t n);
 /* comm without its newline. */
 int procfs_comm(pid_t pid, pid_t tid, char *buf, size_t n);
+/*
+ * open(2) of /proc/PID[/task/TID]/NAME, for the files used as handles rather than parsed
+ * (mem, pagemap, map_files/START-END, fd/N): an fd with O_CLOEXEC added, or -errno; ENOENT
+ * becomes -ESRCH.
+ */
+int procfs_open(pid_t pid, pid_t tid, const char *name, int flags);
 
 /* ---- status ---------------------------------------------------------------------------- */
 
@@ -77,6 +83,8 @@ typedef int (*procfs_task_fn)(pid_t tid, void *arg);
 int procfs_each_task(pid_t pid, procfs_task_fn fn, void *arg);
 /* The tids of /proc/PID/task, malloc'ed. */
 int procfs_list_tasks(pid_t pid, pid_t **tidsp, uint32_t *np);
+/* The children of one thread (/proc/PID/task/TID/children; tid 0: the leader), malloc'ed. */
+int procfs_list_children(pid_t pid, pid_t tid, pid_t **kidsp, uint32_t *np);
 
 /* ---- maps ------------------------------------------------------------------------------ */
 
@@ -101,5 +109,15 @@ int procfs_each_map(pid_t pid, procfs_map_fn fn, void *arg);
 int procfs_fd_link(pid_t pid, int fd, char *buf, size_t n);
 /* The inode of the socket at fd, or 0 when fd is not a socket (or is gone). */
 unsigned long procfs_fd_socket_ino(pid_t pid, int fd);
+/* The open fds of /proc/PID/fd in ascending order, malloc'ed. */
+int procfs_list_fds(pid_t pid, int **fdsp, uint32_t *np);
+
+/* What /proc/PID/fdinfo/FD says of every kind of file; a field the file lacks reads 0. */
+struct procfs_fdinfo {
+	uint64_t pos;	 /* file position */
+	uint32_t flags;	 /* O_* status flags, O_CLOEXEC of this fd included (octal in the file) */
+	uint32_t mnt_id; /* mount id, as in /proc/PID/mountinfo */
+};
+int procfs_fdinfo(pid_t pid, int fd, struct procfs_fdinfo *fi);
 
 #endif

@@ -9,7 +9,7 @@
  * stub makes one last syscall whose exit stop at parasite_entry_done tells the tracer it is
  * done.
  *
- * No libc, no errno, no globals that need relocation: only nolibc/sys.h.
+ * No libc, no errno, no globals that need relocation: only nolibc/ (sys.h, crc32c.h).
  */
 #include <asm/errno.h>
 #include <asm/unistd.h>
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crc32c.h"
 #include "parasite/parasite-cmd.h"
 #include "sys.h"
 
@@ -163,102 +164,16 @@ static long dump_pages(struct parasite_dump_pages_args *d)
 
 /* ---- CRC-32C of the page stream (PARASITE_DUMP_F_CRC32C) ------------------------------ */
 
-#define CRC_POLY 0x82f63b78u /* CRC-32C, reflected */
-/* Bytes per stream of the three-way loop: large enough that joining the streams (three
- * multiplications per block) costs a few percent of the crc32 work. */
+/* Bytes per stream of the three-way crc32 loop: large enough that joining the streams (two
+ * multiplications per block: the blob has no room for the container's tables) costs a few
+ * percent of the crc32 work. */
 #define CRC_LANE (16u * 1024)
 
-/* An unaligned 8-byte load; nl_memcpy would be a byte loop in this hot path. */
-typedef uint64_t __attribute__((may_alias, aligned(1))) crc_u64_unaligned;
-
-static inline uint64_t crc_load8(const uint8_t *p)
+/* crc extended over p[0..len) (nolibc/crc32c.h, the container's own code); lane_op is
+ * nl_crc32c_x8n(CRC_LANE). The caller checked that the CPU has the crc32 instruction. */
+static uint32_t crc_update(const uint32_t *lane_op, uint32_t crc, const uint8_t *p, uint64_t len)
 {
-	return *(const crc_u64_unaligned *)p;
-}
-
-/* Register state advanced over 8 bytes / 1 byte (SSE4.2; the caller checked CPUID). */
-static inline uint64_t crc_hw8(uint64_t s, uint64_t v)
-{
-	__asm__("crc32q %1, %0" : "+r"(s) : "rm"(v));
-	return s;
-}
-
-static inline uint32_t crc_hw1(uint32_t s, uint8_t v)
-{
-	__asm__("crc32b %1, %0" : "+r"(s) : "rm"(v));
-	return s;
-}
-
-/* a * b modulo the polynomial, reflected representation (bit 31 is x^0). */
-static uint32_t crc_gf2_mul(uint32_t a, uint32_t b)
-{
-	uint32_t p = 0;
-
-	for (int i = 0; i < 32; i++) {
-		if (a & (1u << (31 - i)))
-			p ^= b;
-		b = (b & 1) ? (b >> 1) ^ CRC_POLY : b >> 1;
-	}
-	return p;
-}
-
-/* x^(8n) modulo the polynomial: the operator "append n zero bytes". */
-static uint32_t crc_x_pow_8n(uint64_t n)
-{
-	uint32_t x2k = 1u << 30, p = 1u << 31; /* x^1, x^0 */
-
-	for (int i = 0; i < 3; i++)
-		x2k = crc_gf2_mul(x2k, x2k); /* x^8 */
-	for (; n; n >>= 1) {
-		if (n & 1)
-			p = crc_gf2_mul(x2k, p);
-		x2k = crc_gf2_mul(x2k, x2k);
-	}
-	return p;
-}
-
-/* The standard (inverted in and out) CRC-32C, chained from crc, one stream. */
-static uint32_t crc_one(uint32_t crc, const uint8_t *p, uint64_t len)
-{
-	uint64_t s = (uint32_t)~crc;
-
-	for (; len >= 8; p += 8, len -= 8)
-		s = crc_hw8(s, crc_load8(p));
-	while (len--)
-		s = crc_hw1((uint32_t)s, *p++);
-	return ~(uint32_t)s;
-}
-
-struct crc_consts {
-	uint32_t lane;	/* x^(8 CRC_LANE) */
-	uint32_t block; /* x^(8 * 3 CRC_LANE) */
-};
-
-/*
- * crc extended over p[0..len). The crc32 instruction has a latency of three cycles but
- * issues every cycle, so three independent streams over the thirds of each block run about
- * three times faster than one; their CRCs are joined with crc(A||B) = crc(A) x^(8|B|) + crc(B).
- */
-static uint32_t crc_update(const struct crc_consts *k, uint32_t crc, const uint8_t *p,
-			   uint64_t len)
-{
-	while (len >= 3 * CRC_LANE) {
-		uint64_t a = 0xffffffffu, b = 0xffffffffu, c = 0xffffffffu;
-		const uint8_t *pa = p, *pb = p + CRC_LANE, *pc = p + 2 * CRC_LANE;
-		uint32_t blk;
-
-		for (uint32_t i = 0; i < CRC_LANE; i += 8) {
-			a = crc_hw8(a, crc_load8(pa + i));
-			b = crc_hw8(b, crc_load8(pb + i));
-			c = crc_hw8(c, crc_load8(pc + i));
-		}
-		blk = crc_gf2_mul(k->lane, ~(uint32_t)a) ^ ~(uint32_t)b;
-		blk = crc_gf2_mul(k->lane, blk) ^ ~(uint32_t)c;
-		crc = crc_gf2_mul(k->block, crc) ^ blk;
-		p += 3 * CRC_LANE;
-		len -= 3 * CRC_LANE;
-	}
-	return len ? crc_one(crc, p, len) : crc;
+	return ~nl_crc32c_hw_update(~crc, p, len, CRC_LANE, nl_crc32c_join_mul, lane_op);
 }
 
 /* pwritev of iov[0..cnt) at *file_off until all of it is written; iov is consumed. */
@@ -303,7 +218,7 @@ static long dump_write_all(struct parasite_dump_pages_args *d, struct parasite_p
 static long dump_pages_crc(struct parasite_dump_pages_args *d)
 {
 	struct parasite_page_run iov[DUMP_IOV_MAX];
-	struct crc_consts kc = { crc_x_pow_8n(CRC_LANE), crc_x_pow_8n(3 * CRC_LANE) };
+	uint32_t lane_op = nl_crc32c_x8n(CRC_LANE);
 	uint64_t file_off = d->file_off, in_run = 0, total = 0, group = 0;
 	uint32_t i = 0, n = 0, k = 0;
 	long r;
@@ -327,8 +242,8 @@ static long dump_pages_crc(struct parasite_dump_pages_args *d)
 			if (take) {
 				iov[n].addr = d->runs[i].addr + in_run;
 				iov[n].len = take;
-				crc = crc_update(&kc, crc, (const uint8_t *)(uintptr_t)iov[n].addr,
-						 take);
+				crc = crc_update(&lane_op, crc,
+						 (const uint8_t *)(uintptr_t)iov[n].addr, take);
 				group += take;
 				if (++n == DUMP_IOV_MAX) {
 					r = dump_write_all(d, iov, n, &file_off);

@@ -248,7 +248,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 
 	ckpt_proc_init(&cp);
 	cp.uniquepid = strdup(ptable_uniquepid(p));
-	rc = cp.uniquepid ? dump_collect(p->pid, tids, ntids, &dt, &cp) : -ENOMEM;
+	rc = cp.uniquepid ? collect_process(p->pid, tids, ntids, &dt, &cp) : -ENOMEM;
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s: %s", p->pid,
 			 rc == -ESRCH ? "process exited during the checkpoint" :

@@ -2,10 +2,11 @@
  * Collecting the checkpoint content model (common/ckpt_state.h) from a suspended process.
  *
  * The collectors only look: /proc, ptrace requests on threads the caller holds in a
- * ptrace-stop, process_vm_readv, pidfd_getfd. They take pids and tids rather than the tracer's
- * table so that they can be used (and tested) with any ptrace-stopped process. Each returns 0
- * or -errno; -ESRCH means the process vanished and is returned without a log line (the caller
- * decides whether that is an error).
+ * ptrace-stop, process_vm_readv, pidfd_getfd, and the parasite, which leaves the process as it
+ * found it. collect_process() calls them all in the order they need. They take pids and tids
+ * rather than the tracer's table so that they can be used (and tested) with any ptrace-stopped
+ * process. Each returns 0 or -errno; -ESRCH means the process vanished and is returned without
+ * a log line (the caller decides whether that is an error).
  */
 #ifndef DMTCP_TRACER_COLLECT_H
 #define DMTCP_TRACER_COLLECT_H
@@ -15,8 +16,8 @@
 
 #include "ckpt_state.h"
 
-/* ids, creds, names, cwd/root/exe, cmdline/environ, mm boundaries, personality, umask,
- * rlimits, zombie children (collect_proc.c). */
+/* The PROC record: ids, creds, names, cwd/root/exe, cmdline/environ, mm boundaries,
+ * personality, umask, rlimits, zombie children (collect_proc.c). */
 int collect_proc(pid_t pid, struct ckpt_proc *p);
 
 /* One thread held in a ptrace-stop: registers (with the restart-syscall fix-up), xsave,
@@ -33,8 +34,8 @@ int collect_shared_pending(pid_t tid, struct ckpt_siginfo **sip, uint32_t *np);
 int collect_signals(pid_t pid, pid_t any_tid, struct ckpt_signals **sp);
 
 /*
- * Memory (collect_mem.c): the vmas of /proc/PID/maps with their kinds and flags, and the page
- * runs to store, found with the PAGEMAP_SCAN ioctl (probed once) or /proc/PID/pagemap.
+ * Memory (collect_mem.c): the vmas of /proc/PID/smaps with their kinds and flags, and the page
+ * runs to store, found with the PAGEMAP_SCAN ioctl (when kfeat() says so) or /proc/PID/pagemap.
  * shm_owner(arg, vma) is asked for every shared object (CKPT_VMA_SHMEM, deleted shared file):
  * it returns 1 if this image stores the object's data (the first process of the tree that
  * shows it), else 0 with *owner_pid set. NULL: always store.
@@ -62,11 +63,28 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
  * open of /proc/PID/fd/FD, else a pidfd_getfd duplicate. -errno on failure. */
 int collect_open_fd_data(pid_t pid, int fd);
 
-/* Helpers shared by the collectors (collect_proc.c). */
-/* Reads a whole /proc file into a malloc'ed NUL-terminated buffer; -errno on failure. */
-int collect_read_file(const char *path, char **bufp, size_t *lenp);
-char *collect_readlink(const char *path); /* malloc'ed, NULL on failure (errno set) */
-/* The tids of /proc/PID/task, malloc'ed. */
-int collect_list_tids(pid_t pid, pid_t **tidsp, uint32_t *np);
+/*
+ * Exact signal dispositions, itimers, POSIX timer values, per-thread sigaltstack and clear-tid
+ * address, umask, personality and brk, read by the parasite (collect_parasite.c). When some of
+ * it cannot be read the /proc-level data already in p stays, a warning says what is missing,
+ * and 0 is returned; nonzero means the process died (-ESRCH) or could not be cured.
+ */
+int collect_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p);
+
+/* Hooks into the tree-wide tables of the caller (NULL: each process on its own). */
+struct collect_tree {
+	collect_shm_owner_fn shm_owner;
+	collect_fd_share_fn fd_share;
+	void *arg;
+	int use_parasite; /* read dispositions, timers, altstacks... from inside (default 1) */
+};
+
+/*
+ * Everything about process pid, whose threads tids[] are all held in ptrace-stops, into p
+ * (initialised by the caller with ckpt_proc_init, freed with ckpt_proc_free), in the order
+ * collect.c explains.
+ */
+int collect_process(pid_t pid, const pid_t *tids, uint32_t ntids, const struct collect_tree *tree,
+		    struct ckpt_proc *p);
 
 #endif

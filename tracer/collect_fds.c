@@ -5,13 +5,13 @@
  * fork) point at the same record, confirmed with kcmp(KCMP_FILE).
  *
  * To look inside a description without disturbing it the tracer takes a duplicate of the fd
- * (pidfd_getfd, probed once; else it reopens /proc/PID/fd/N, which is a new description of
- * the same object): terminals give termios and window size; pipes their buffered bytes, copied with tee(2)
- * into a private pipe so that nothing is consumed. A pipe whose read end is not in the
- * process is opened for reading through /proc/PID/fd/N (a pipe may be opened like a FIFO);
- * if even that fails the bytes are not saved and the file says CKPT_FF_DATA_TRUNC.
+ * (pidfd_getfd when the kernel has it, tracer/probe.h; else it reopens /proc/PID/fd/N, which
+ * is a new description of the same object): terminals give termios and window size; pipes
+ * their buffered bytes, copied with tee(2) into a private pipe so that nothing is consumed. A
+ * pipe whose read end is not in the process is opened for reading through /proc/PID/fd/N (a
+ * pipe may be opened like a FIFO); if even that fails the bytes are not saved and the file
+ * says CKPT_FF_DATA_TRUNC.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +27,8 @@
 
 #include "collect.h"
 #include "log.h"
+#include "probe.h"
+#include "procfs.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -47,15 +49,10 @@ struct fd_ctx {
 	int *rep;  /* per file: an fd that shows it */
 };
 
-static int cmp_fd(const void *a, const void *b)
-{
-	return ((const struct fd_ent *)a)->fd - ((const struct fd_ent *)b)->fd;
-}
-
 /* A duplicate of the target's fd in the tracer, or -errno. */
 static int take_fd(struct fd_ctx *c, int fd, int oflags)
 {
-	char path[64];
+	char name[32];
 	int lfd;
 
 	if (c->pidfd >= 0) {
@@ -65,26 +62,23 @@ static int take_fd(struct fd_ctx *c, int fd, int oflags)
 		if (errno == ESRCH)
 			return -ESRCH;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", c->pid, fd);
-	lfd = open(path, (oflags & O_ACCMODE) == O_WRONLY ? O_RDONLY | O_NONBLOCK | O_CLOEXEC :
-							     O_RDONLY | O_NONBLOCK | O_CLOEXEC |
-								     O_NOCTTY);
-	return lfd < 0 ? -errno : lfd;
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	return procfs_open(c->pid, 0, name,
+			   (oflags & O_ACCMODE) == O_WRONLY ? O_RDONLY | O_NONBLOCK :
+							      O_RDONLY | O_NONBLOCK | O_NOCTTY);
 }
 
 int collect_open_fd_data(pid_t pid, int fd)
 {
-	char path[64];
+	char name[32];
 	int lfd, pidfd;
 
 	/* A new read-only description through the magic link: works whatever the program's
 	 * access mode was (a write-only fd cannot be read through a duplicate). */
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	lfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (lfd >= 0)
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	lfd = procfs_open(pid, 0, name, O_RDONLY | O_NOCTTY);
+	if (lfd >= 0 || lfd == -ESRCH || !kfeat()->pidfd_getfd)
 		return lfd;
-	if (errno == ENOENT)
-		return -ESRCH;
 	/* Not permitted (file mode): a duplicate of the program's own description. */
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
@@ -94,25 +88,6 @@ int collect_open_fd_data(pid_t pid, int fd)
 		lfd = -errno;
 	close(pidfd);
 	return lfd;
-}
-
-static int read_fdinfo(pid_t pid, int fd, struct ckpt_file *f)
-{
-	char path[64], *buf, *s;
-	int rc;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	rc = collect_read_file(path, &buf, NULL);
-	if (rc)
-		return rc;
-	if ((s = strstr(buf, "pos:")))
-		f->pos = strtoull(s + 4, NULL, 10);
-	if ((s = strstr(buf, "flags:")))
-		f->oflags = (uint32_t)strtoul(s + 6, NULL, 8);
-	if ((s = strstr(buf, "mnt_id:")))
-		f->mnt_id = (uint32_t)strtoul(s + 7, NULL, 10);
-	free(buf);
-	return 0;
 }
 
 static int data_append(struct ckpt_file *f, const void *buf, size_t n)
@@ -239,14 +214,14 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 		/* tee needs the read side. A write-end duplicate cannot be read: open the pipe
 		 * for reading through /proc (O_NONBLOCK: never wait for a writer). */
 		if (f->pipe_end == 1) {
-			char path[64];
+			char name[32];
 
-			snprintf(path, sizeof(path), "/proc/%d/fd/%d", c->pid, fd);
-			rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			snprintf(name, sizeof(name), "fd/%d", fd);
+			rfd = procfs_open(c->pid, 0, name, O_RDONLY | O_NONBLOCK);
 		}
 		if (rfd < 0) {
 			pr_warn("pid %d: fd %d (%s): no read end to copy its bytes from: %s",
-				c->pid, fd, f->path, strerror(errno));
+				c->pid, fd, f->path, strerror(-rfd));
 			f->flags |= CKPT_FF_DATA_TRUNC;
 		} else {
 			rc = save_pipe(f, rfd);
@@ -265,20 +240,25 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap,
 		    uint32_t *idx, collect_fd_share_fn share, void *arg)
 {
-	char path[64], *link;
+	char name[32], path[64], buf[CKPT_MAX_PATH], *link;
+	struct procfs_fdinfo fi;
 	struct stat st;
 	struct ckpt_file *f;
 	uint32_t i;
 	int rc, want_pipe_data = 1;
 	static const char del[] = " (deleted)";
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", c->pid, fd);
-	link = collect_readlink(path);
-	if (!link || stat(path, &st)) {
-		free(link);
-		/* The fd was closed meanwhile is impossible (suspended), so the process died. */
+	/* The fd was closed meanwhile is impossible (suspended): gone, the process died. */
+	rc = procfs_fd_link(c->pid, fd, buf, sizeof(buf));
+	if (rc)
+		return rc;
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	procfs_path(path, sizeof(path), c->pid, 0, name);
+	if (stat(path, &st))
 		return errno == ENOENT ? -ESRCH : -errno;
-	}
+	link = strdup(buf);
+	if (!link)
+		return -ENOMEM;
 	for (i = 0; i < p->nfiles; i++) {
 		f = &p->files[i];
 		if (f->dev != st.st_dev || f->ino != st.st_ino)
@@ -328,9 +308,12 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 			f->flags |= CKPT_FF_DELETED;
 		}
 	}
-	if ((rc = read_fdinfo(c->pid, fd, f)))
-		return rc == -ENOENT ? -ESRCH : rc;
-	f->oflags &= ~(uint32_t)O_CLOEXEC; /* a property of the fd, not of the description */
+	if ((rc = procfs_fdinfo(c->pid, fd, &fi)))
+		return rc;
+	f->pos = fi.pos;
+	f->mnt_id = fi.mnt_id;
+	/* O_CLOEXEC is a property of the fd, not of the description */
+	f->oflags = fi.flags & ~(uint32_t)O_CLOEXEC;
 	if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO)
 		f->pipe_end = (f->oflags & O_ACCMODE) == O_RDONLY ? 0 :
 			      (f->oflags & O_ACCMODE) == O_WRONLY ? 1 : -1;
@@ -344,44 +327,26 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
 {
 	struct fd_ctx c = { .pid = pid, .pidfd = -1 };
 	struct fd_ent *ents = NULL;
-	uint32_t n = 0, cap = 0, fcap = 0, i;
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+	uint32_t n = 0, fcap = 0, i;
+	int rc, *fds;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d) {
-		rc = errno == ENOENT ? -ESRCH : -errno;
+	rc = procfs_list_fds(pid, &fds, &n);
+	if (rc) {
 		if (rc != -ESRCH)
-			pr_err("pid %d: cannot list %s: %s", pid, path, strerror(-rc));
+			pr_err("pid %d: cannot list /proc/%d/fd: %s", pid, pid, strerror(-rc));
 		return rc;
 	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (n == cap) {
-			struct fd_ent *ne;
-
-			cap = cap ? cap * 2 : 64;
-			ne = realloc(ents, cap * sizeof(*ne));
-			if (!ne) {
-				rc = -ENOMEM;
-				break;
-			}
-			ents = ne;
-		}
-		ents[n].fd = atoi(de->d_name);
-		ents[n].file = 0;
-		n++;
+	ents = calloc(n ? n : 1, sizeof(*ents));
+	if (!ents) {
+		free(fds);
+		return -ENOMEM;
 	}
-	closedir(d);
-	if (rc)
-		goto out;
-	qsort(ents, n, sizeof(*ents), cmp_fd);
+	for (i = 0; i < n; i++)
+		ents[i].fd = fds[i]; /* ascending */
+	free(fds);
 
-	c.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (kfeat()->pidfd_getfd)
+		c.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (i = 0; i < n && !rc; i++)
 		rc = add_file(&c, p, ents[i].fd, &fcap, &ents[i].file, share, arg);
 	if (rc)
@@ -392,22 +357,14 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		char fi[64], *buf;
-		unsigned long fl = 0;
-		char *s;
+		struct procfs_fdinfo fi;
 
 		p->fds[i].fd = ents[i].fd;
 		p->fds[i].file = ents[i].file;
-		snprintf(fi, sizeof(fi), "/proc/%d/fdinfo/%d", pid, ents[i].fd);
-		rc = collect_read_file(fi, &buf, NULL);
-		if (rc) {
-			rc = rc == -ENOENT ? -ESRCH : rc;
+		rc = procfs_fdinfo(pid, ents[i].fd, &fi);
+		if (rc)
 			goto out;
-		}
-		if ((s = strstr(buf, "flags:")))
-			fl = strtoul(s + 6, NULL, 8);
-		free(buf);
-		p->fds[i].fd_flags = (fl & O_CLOEXEC) ? FD_CLOEXEC : 0;
+		p->fds[i].fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
 	}
 	p->nfds = n;
 out:

@@ -8,47 +8,32 @@
  * (copy-on-write, i.e. written) pages; shared anonymous objects and deleted shared files their
  * populated pages, once per object in the tree; shared files, [vdso], [vvar] and device
  * mappings nothing. Pages are found with the PAGEMAP_SCAN ioctl when the kernel has it
- * (probed once), else by reading /proc/PID/pagemap entries.
+ * (tracer/probe.h; DMTCP_PAGEMAP_SCAN=0 turns it off), else by reading /proc/PID/pagemap
+ * entries.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "collect.h"
 #include "log.h"
-
-/* PAGEMAP_SCAN (Linux 6.7), newer than Debian 12's headers. */
-#define PM_PAGE_IS_FILE	   (1ull << 2)
-#define PM_PAGE_IS_PRESENT (1ull << 3)
-#define PM_PAGE_IS_SWAPPED (1ull << 4)
-#define PM_PAGE_IS_PFNZERO (1ull << 5)
-struct pm_page_region {
-	uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define PM_PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#include "pagemap_scan.h"
+#include "probe.h"
+#include "procfs.h"
 
 /* /proc/PID/pagemap entry bits */
 #define PME_PRESENT (1ull << 63)
 #define PME_SWAPPED (1ull << 62)
 #define PME_FILE    (1ull << 61) /* file page or shared anonymous */
 
-enum scan_method { SCAN_UNKNOWN, SCAN_IOCTL, SCAN_PAGEMAP };
-static enum scan_method scan_method = SCAN_UNKNOWN;
-
 const char *collect_mem_method(void)
 {
-	return scan_method == SCAN_IOCTL ? "PAGEMAP_SCAN" :
-	       scan_method == SCAN_PAGEMAP ? "pagemap" : "not probed";
+	return kfeat()->pagemap_scan ? "PAGEMAP_SCAN" : "pagemap";
 }
 
 /* What to look for in one vma. */
@@ -188,13 +173,13 @@ static int scan_pagemap(int pmfd, struct ckpt_proc *p, struct run_list *l, uint3
 static int scan_object(pid_t pid, struct ckpt_proc *p, struct run_list *l, uint32_t vi)
 {
 	struct ckpt_vma *v = &p->vmas[vi];
-	char path[96];
+	char name[64];
 	off_t off, data, hole, lim = (off_t)(v->pgoff + (v->end - v->start));
 	int fd, rc = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
-		 (unsigned long long)v->start, (unsigned long long)v->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)v->start,
+		 (unsigned long long)v->end);
+	fd = procfs_open(pid, 0, name, O_RDONLY);
 	if (fd < 0)
 		return add_run(p, l, vi, v->start, v->end);
 	for (off = (off_t)v->pgoff; off < lim && !rc; off = hole) {
@@ -257,19 +242,15 @@ static uint32_t classify(struct ckpt_vma *v, char shared)
 
 static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 {
-	char path[64], *buf, *line, *next;
+	char *buf, *line, *next;
 	uint32_t cap = 0;
 	int rc;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	rc = collect_read_file(path, &buf, NULL);
+	rc = procfs_read(pid, 0, "smaps", &buf, NULL);
 	if (rc)
-		return rc == -ENOENT ? -ESRCH : rc;
+		return rc;
 	for (line = buf; line && *line; line = next) {
-		unsigned long long start, end, off, ino;
-		unsigned int maj, mnr;
-		char perms[8];
-		int pos = 0;
+		struct procfs_map m;
 		struct ckpt_vma *v;
 
 		next = strchr(line, '\n');
@@ -285,8 +266,7 @@ static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 				v->flags |= CKPT_VMA_F_DONTDUMP;
 			continue;
 		}
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
-			   &mnr, &ino, &pos) < 7 || !pos)
+		if (!procfs_parse_map_line(line, &m))
 			continue; /* a "Key: value" line of the previous vma */
 		if (p->nvmas == cap) {
 			uint32_t ncap = cap ? cap * 2 : 64;
@@ -307,25 +287,25 @@ static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 		}
 		v = &p->vmas[p->nvmas];
 		memset(v, 0, sizeof(*v));
-		v->path = strdup(line + pos);
+		v->path = strdup(m.path);
 		if (!v->path) {
 			free(buf);
 			return -ENOMEM;
 		}
 		p->nvmas++;
-		v->start = start;
-		v->end = end;
-		v->pgoff = off;
-		v->dev = makedev(maj, mnr);
-		v->ino = ino;
-		v->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-			  (perms[2] == 'x' ? PROT_EXEC : 0);
+		v->start = m.start;
+		v->end = m.end;
+		v->pgoff = m.offset;
+		v->dev = makedev(m.dev_major, m.dev_minor);
+		v->ino = m.inode;
+		v->prot = (m.perms[0] == 'r' ? PROT_READ : 0) | (m.perms[1] == 'w' ? PROT_WRITE : 0) |
+			  (m.perms[2] == 'x' ? PROT_EXEC : 0);
 		if (!v->prot)
 			v->flags |= CKPT_VMA_F_GUARD;
-		v->kind = classify(v, perms[3]);
+		v->kind = classify(v, m.perms[3]);
 		if (v->kind == CKPT_VMA_SHMEM ||
 		    (v->kind == CKPT_VMA_FILE_SHARED && (v->flags & CKPT_VMA_F_DELETED)))
-			v->shm_id = ino; /* with dev: tree-wide identity of the object */
+			v->shm_id = m.inode; /* with dev: tree-wide identity of the object */
 	}
 	free(buf);
 	return 0;
@@ -353,27 +333,17 @@ static enum want want_of(const struct ckpt_vma *v)
 int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void *arg)
 {
 	struct run_list l = { 0 };
-	char path[64];
 	uint32_t i;
 	int pmfd, rc = 0;
 
 	rc = parse_smaps(pid, p);
 	if (rc)
 		return rc;
-	if (scan_method == SCAN_UNKNOWN) {
-		const char *e = getenv("DMTCP_PAGEMAP_SCAN");
-
-		/* DMTCP_PAGEMAP_SCAN=0 forces the /proc/PID/pagemap path (for tests, and for a
-		 * kernel whose ioctl misbehaves). */
-		if (e && !strcmp(e, "0"))
-			scan_method = SCAN_PAGEMAP;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	pmfd = procfs_open(pid, 0, "pagemap", O_RDONLY);
 	if (pmfd < 0) {
-		rc = errno == ENOENT ? -ESRCH : -errno;
+		rc = pmfd;
 		if (rc != -ESRCH)
-			pr_err("pid %d: cannot open %s: %s", pid, path, strerror(-rc));
+			pr_err("pid %d: cannot open /proc/%d/pagemap: %s", pid, pid, strerror(-rc));
 		return rc;
 	}
 	for (i = 0; i < p->nvmas && !rc; i++) {
@@ -407,22 +377,10 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 			}
 			continue;
 		}
-		if (scan_method == SCAN_UNKNOWN) {
+		if (kfeat()->pagemap_scan)
 			rc = scan_ioctl(pmfd, p, &l, i, w);
-			if (rc == -ENOTTY || rc == -EINVAL || rc == -EOPNOTSUPP) {
-				scan_method = SCAN_PAGEMAP;
-				pr_debug("PAGEMAP_SCAN unavailable (%s): reading pagemap",
-					 strerror(-rc));
-				/* Nothing was added for this vma on failure of the first call. */
-				rc = scan_pagemap(pmfd, p, &l, i, w);
-			} else {
-				scan_method = SCAN_IOCTL;
-			}
-		} else if (scan_method == SCAN_IOCTL) {
-			rc = scan_ioctl(pmfd, p, &l, i, w);
-		} else {
+		else
 			rc = scan_pagemap(pmfd, p, &l, i, w);
-		}
 	}
 	close(pmfd);
 	p->runs = l.r;

@@ -13,13 +13,7 @@
 
 #include "collect.h"
 #include "log.h"
-
-static uint64_t hex_field(const char *buf, const char *key)
-{
-	const char *s = strstr(buf, key);
-
-	return s ? strtoull(s + strlen(key), NULL, 16) : 0;
-}
+#include "procfs.h"
 
 /* Parses the "ID: n / signal: s/... / notify: how/pid.n / ClockID: c" blocks of
  * /proc/PID/timers. */
@@ -79,12 +73,11 @@ int collect_signals(pid_t pid, pid_t any_tid, struct ckpt_signals **sp)
 	if (!s)
 		return -ENOMEM;
 	*sp = s;
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	rc = collect_read_file(path, &buf, NULL);
+	rc = procfs_read(pid, 0, "status", &buf, NULL);
 	if (rc)
-		return rc == -ENOENT ? -ESRCH : rc;
-	s->sig_ignored = hex_field(buf, "\nSigIgn:");
-	s->sig_caught = hex_field(buf, "\nSigCgt:");
+		return rc;
+	s->sig_ignored = procfs_status_hex(buf, "SigIgn");
+	s->sig_caught = procfs_status_hex(buf, "SigCgt");
 	free(buf);
 	s->act_source = CKPT_SIGSRC_PROC;
 	for (i = 0; i < CKPT_NSIG; i++) {
@@ -99,10 +92,12 @@ int collect_signals(pid_t pid, pid_t any_tid, struct ckpt_signals **sp)
 		return rc;
 	}
 
-	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
-	rc = collect_read_file(path, &buf, NULL);
+	/* Read by path: a missing file here is a kernel without CONFIG_POSIX_TIMERS or
+	 * CHECKPOINT_RESTORE, not a process that is gone. */
+	procfs_path(path, sizeof(path), pid, 0, "timers");
+	rc = procfs_read_file(path, &buf, NULL);
 	if (rc == -ENOENT)
-		return 0; /* kernel without CONFIG_POSIX_TIMERS or CHECKPOINT_RESTORE */
+		return 0;
 	if (rc)
 		return rc;
 	rc = parse_timers(buf, s);

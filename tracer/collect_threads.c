@@ -12,17 +12,12 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/user.h>
 #include <unistd.h>
 
 #include "collect.h"
 #include "log.h"
-
-/* Kernel-internal syscall restart codes (include/linux/errno.h), never seen by programs. */
-#define ERESTARTSYS	      512
-#define ERESTARTNOINTR	      513
-#define ERESTARTNOHAND	      514
-#define ERESTART_RESTARTBLOCK 516
+#include "procfs.h"
+#include "regs.h"
 
 /* Debian 12's headers predate these. */
 #ifndef NT_X86_XSTATE
@@ -43,42 +38,42 @@ struct peeksiginfo_args {
 	int32_t nr;
 };
 
-_Static_assert(sizeof(struct ckpt_regs) == sizeof(struct user_regs_struct),
-	       "ckpt_regs must mirror user_regs_struct");
+_Static_assert(sizeof(struct ckpt_regs) == sizeof(arch_regs_t),
+	       "ckpt_regs must mirror the kernel's register set");
 
 /*
  * The fix-up of a thread stopped inside a syscall. The live thread is resumed by the tracer,
  * which lets the kernel finish the restart itself; the *saved* registers, however, will be
  * returned into by sigreturn at restart, after which the kernel knows nothing of the syscall:
- *  - -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND: rewind rip over the 2-byte syscall
- *    instruction and put the number back in rax, so the restored thread issues it again;
+ *  - -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND: rewind the ip over the syscall
+ *    instruction and put the number back in the result register, so the restored thread
+ *    issues it again;
  *  - -ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, poll with a timeout...): the restart
  *    block holding the remaining time lives in the old kernel task and is gone, so
  *    restart_syscall would do the wrong thing; the syscall returns -EINTR instead, which these
  *    calls are allowed to return (nanosleep has already written the remaining time);
- *  - -ENOSYS with orig_rax >= 0 is a thread held at syscall entry (seccomp or syscall-enter
+ *  - -ENOSYS inside a syscall is a thread held at syscall entry (seccomp or syscall-enter
  *    stop) whose syscall has not run: rewind so that it runs after restore.
+ * r is the thread's register set, fixed up in place before it is saved into t.
  */
-static void fixup_syscall(struct ckpt_thread *t)
+static void fixup_syscall(arch_regs_t *r, struct ckpt_thread *t)
 {
-	struct ckpt_regs *r = &t->regs;
-	int64_t rax = (int64_t)r->rax;
+	long ret = regs_ret(r);
 
-	t->orig_rax_result = r->rax;
+	t->stopped_ret = (uint64_t)ret;
 	t->sysfix = CKPT_SYSFIX_NONE;
-	if ((int64_t)r->orig_rax < 0)
+	if (regs_syscall_nr(r) < 0)
 		return;
-	switch (rax) {
-	case -ERESTARTSYS:
-	case -ERESTARTNOINTR:
-	case -ERESTARTNOHAND:
+	switch (ret) {
+	case -ARCH_ERESTARTSYS:
+	case -ARCH_ERESTARTNOINTR:
+	case -ARCH_ERESTARTNOHAND:
 	case -ENOSYS:
-		r->rip -= 2;
-		r->rax = r->orig_rax;
+		regs_rewind_syscall(r);
 		t->sysfix = CKPT_SYSFIX_RESTART;
 		break;
-	case -ERESTART_RESTARTBLOCK:
-		r->rax = (uint64_t)-EINTR;
+	case -ARCH_ERESTART_RESTARTBLOCK:
+		regs_set_ret(r, -EINTR);
 		t->sysfix = CKPT_SYSFIX_EINTR;
 		break;
 	default:
@@ -134,37 +129,20 @@ int collect_shared_pending(pid_t tid, struct ckpt_siginfo **sip, uint32_t *np)
 
 static void collect_thread_names(pid_t pid, pid_t tid, struct ckpt_thread *t)
 {
-	char path[80], *buf, *s, *end;
-	int n = 0;
+	char *buf;
+	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	if (!collect_read_file(path, &buf, NULL)) {
-		buf[strcspn(buf, "\n")] = 0;
-		snprintf(t->comm, sizeof(t->comm), "%s", buf);
-		free(buf);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	if (collect_read_file(path, &buf, NULL))
+	procfs_comm(pid, tid, t->comm, sizeof(t->comm));
+	if (procfs_read(pid, tid, "status", &buf, NULL))
 		return;
-	s = strstr(buf, "\nNSpid:");
-	if (s) {
-		s += 7;
-		while (n < CKPT_MAX_NS_LEVELS) {
-			long v = strtol(s, &end, 10);
-
-			if (end == s)
-				break;
-			t->ns_tid[n++] = (int32_t)v;
-			s = end;
-		}
-	}
+	n = procfs_status_ints(buf, "NSpid", t->ns_tid, CKPT_MAX_NS_LEVELS);
 	t->ns_levels = n;
 	free(buf);
 }
 
 int collect_thread(pid_t pid, pid_t tid, struct ckpt_thread *t)
 {
-	struct user_regs_struct regs;
+	arch_regs_t regs;
 	struct iovec iov = { &regs, sizeof(regs) };
 	struct rseq_config rc;
 	uint8_t *xbuf;
@@ -180,8 +158,8 @@ int collect_thread(pid_t pid, pid_t tid, struct ckpt_thread *t)
 			pr_err("tid %d: PTRACE_GETREGSET NT_PRSTATUS: %s", tid, strerror(-err));
 		return err;
 	}
+	fixup_syscall(&regs, t);
 	memcpy(&t->regs, &regs, sizeof(regs));
-	fixup_syscall(t);
 
 	/* The xsave area's size depends on the CPU's features (AVX-512 here): give the kernel
 	 * the largest area we accept and keep the length it reports back. */

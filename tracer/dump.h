@@ -1,5 +1,5 @@
 /*
- * Dump policy: what is collected from a suspended process and how it is written into its
+ * Dump policy: how what was collected from a suspended process (collect.h) is written into its
  * image (tracer/dump_*.c). The mechanism lives elsewhere: collect_*.c looks at the process,
  * common/image.h writes the container, tracer/infect.h runs the parasite.
  */
@@ -14,40 +14,20 @@
 
 struct image_writer;
 
-/* Hooks into the tree-wide tables of the caller (NULL: each process on its own). */
-struct dump_tree {
-	collect_shm_owner_fn shm_owner;
-	collect_fd_share_fn fd_share;
-	void *arg;
-	int use_parasite; /* read dispositions, timers, altstacks... from inside (default 1) */
-};
+/* tracer/checkpoint.c still names the collect hooks by their former name, struct dump_tree. */
+#define dump_tree collect_tree
 
-/*
- * Collect everything about process pid, whose threads tids[] are all held in ptrace-stops,
- * into p (initialised by the caller with ckpt_proc_init, freed with ckpt_proc_free).
- */
-int dump_collect(pid_t pid, const pid_t *tids, uint32_t ntids, const struct dump_tree *tree,
-		 struct ckpt_proc *p);
-
-/*
- * Exact signal dispositions, itimers, POSIX timer values, per-thread sigaltstack and clear-tid
- * address, umask and personality, read by the parasite (dump_parasite.c). When some of it
- * cannot be read the /proc-level data already in p stays, a warning says what is missing, and
- * 0 is returned; nonzero means the process died (-ESRCH) or could not be cured.
- */
-int dump_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p);
-
-/* The page data of p's runs into one PAGES section (dump_mem.c): written by the parasite
+/* The page data of p's runs into one PAGES section (dump_pages.c): written by the parasite
  * when dump_pages_direct() can, else read from the process (process_vm_readv in large
  * batches, /proc/PID/mem for what it cannot read) and written by the tracer. */
 int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p);
 
 /*
  * The page data of p written by the parasite straight from the process into the image file,
- * with chunk checksums computed in the blob (dump_pages.c), into the open PAGES section of w.
- * Only with compression off. Returns DUMP_DIRECT_UNAVAILABLE, having written nothing, when the
- * path cannot be used (the caller copies the pages instead), else 0 or -errno (the writer is
- * then poisoned).
+ * with chunk checksums computed in the blob (dump_pages_direct.c), into the open PAGES section
+ * of w: with compression off, or on for memory that looks incompressible. Returns
+ * DUMP_DIRECT_UNAVAILABLE, having written nothing, when the path cannot be used (the caller
+ * copies the pages instead), else 0 or -errno (the writer is then poisoned).
  */
 #define DUMP_DIRECT_UNAVAILABLE 1
 int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p);

@@ -1,10 +1,6 @@
 /*
- * Dump policy for one process: collect its state in a fixed order and write its image.
- *
- * Order matters: the parasite runs first and is cured before memory and fds are looked at,
- * so that its memfd area and its fds are never part of the image; registers are taken before
- * anything runs in the process (infection restores them exactly, but the saved copy must be
- * the program's own).
+ * Dump policy for one process: its image written from what collect_process() found, the
+ * records, the contents of its deleted files and its pages, and the image's name.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,27 +11,6 @@
 #include "dump.h"
 #include "image.h"
 #include "log.h"
-
-int dump_collect(pid_t pid, const pid_t *tids, uint32_t ntids, const struct dump_tree *tree,
-		 struct ckpt_proc *p)
-{
-	int rc;
-
-	if ((rc = collect_proc(pid, p)))
-		return rc;
-	if ((rc = collect_threads(pid, tids, ntids, p)))
-		return rc;
-	if ((rc = collect_signals(pid, tids[0], &p->sig)))
-		return rc;
-	if (!tree || tree->use_parasite) {
-		rc = dump_parasite_state(pid, tids, ntids, p);
-		if (rc)
-			return rc;
-	}
-	if ((rc = collect_fds(pid, p, tree ? tree->fd_share : NULL, tree ? tree->arg : NULL)))
-		return rc;
-	return collect_mem(pid, p, tree ? tree->shm_owner : NULL, tree ? tree->arg : NULL);
-}
 
 int dump_image_name(char *buf, size_t len, const char *prog, const char *uniquepid)
 {

@@ -1,472 +1,247 @@
 /*
- * The direct page path: with compression off, the parasite writes the target's pages straight
- * into the image file (pwritev from its own memory: one copy, into the page cache) and
- * returns a CRC-32C per chunk, computed in the blob just before each chunk is written. The
- * tracer only reserves the file space (image_reserve_pages) and hands the checksums to the
- * container (image_complete_pages), so the on-disk format is exactly that of the copy path.
+ * Writing the page data of a suspended process into its image.
  *
- * With two CPUs a tracer thread writes the last 40% of the stream meanwhile (two copies, but
- * on the other CPU). Measured on 1 GiB of random data into tmpfs (bench/ckpt_bench.sh,
- * docs/ckpt-content.md): 1.17x a dd of the same bytes, against 1.53x for the copy path
- * (process_vm_readv into the tracer, then write) in the same run.
+ * With compression off the parasite writes the pages itself when it can (dump_pages_direct.c:
+ * one copy). Otherwise, and always with compression on, the tracer copies them as follows.
  *
- * The path is taken only when it cannot hurt the target: every run lies in a readable mapping
- * of ordinary memory (a fault in the blob would kill the program), the target has no file
- * size limit (its pwritev would raise SIGXFSZ in it, not in the tracer) and the parasite can
- * be loaded and given the image fd. Otherwise dump_pages_direct() says so before writing
- * anything and the copy path runs.
+ * The runs found by collect_mem() are read with process_vm_readv in batches of up to
+ * DUMP_BATCH bytes and IOV_MAX pieces (one syscall per batch instead of one per run), into a
+ * buffer that the image writer takes as is (compression off: written straight from it; on:
+ * copied once into its chunk buffers). process_vm_readv obeys the target's protections, so a
+ * run inside a PROT_NONE or write-only mapping with present pages comes back short; the rest
+ * of such a batch is read through /proc/PID/mem, which the kernel serves with FOLL_FORCE.
+ *
+ * The tracer is single-threaded for ptrace, but neither process_vm_readv nor /proc/PID/mem
+ * needs the ptracing thread, so a helper thread may read while the caller writes.
  */
-#include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <time.h>
 
 #include "dump.h"
 #include "image.h"
-#include "image_fmt.h"
-#include "infect.h"
 #include "log.h"
+#include "procfs.h"
+#include "remote.h"
 
-/* Whether this CPU has the crc32 instruction (SSE4.2), asked once. */
-static int cpu_has_crc32(void)
-{
-	static int have = -1;
-	unsigned a, b, c, d;
+#define DUMP_BATCH (8u << 20)
+#define DUMP_IOV   1024 /* IOV_MAX */
 
-	if (have < 0)
-		have = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2);
-	return have;
-}
-
-/* The kinds of memory the blob may read without risk of a fault. */
-static int vma_direct_ok(const struct ckpt_vma *v)
-{
-	if (!(v->prot & PROT_READ) || (v->flags & CKPT_VMA_F_GUARD))
-		return 0;
-	switch (v->kind) {
-	case CKPT_VMA_ANON:
-	case CKPT_VMA_FILE_PRIV:
-	case CKPT_VMA_SHMEM:
-	case CKPT_VMA_HEAP:
-	case CKPT_VMA_STACK:
-	case CKPT_VMA_VDSO: /* stored after a restart (a copy of the old one): plain r-x memory */
-		return 1;
-	default:
-		/* Shared files could be truncated under us (SIGBUS); vdso, vvar, devices: no. */
-		return 0;
-	}
-}
-
-/* Why the direct path cannot be used for p (in buf when it needs details), or NULL if it can. */
-static const char *direct_refusal(pid_t pid, const struct ckpt_proc *p, uint32_t chunk,
-				  char *buf, size_t size)
-{
-	const char *env = getenv("DMTCP_DIRECT_PAGES");
-	struct rlimit rl;
-	uint32_t i;
-
-	if (env && !strcmp(env, "0"))
-		return "DMTCP_DIRECT_PAGES=0";
-	if (!p->nthreads)
-		return "no thread to run the parasite in";
-	/* A batch must hold at least one whole chunk even if every run is a single page. */
-	if ((uint64_t)PARASITE_MAX_RUNS * CKPT_PAGE_SIZE < chunk || chunk % 8)
-		return "chunk size too large for one parasite command";
-	for (i = 0; i < p->nruns; i++) {
-		uint32_t v = p->runs[i].vma;
-
-		if (v >= p->nvmas)
-			return "a page run outside every mapping";
-		if (!vma_direct_ok(&p->vmas[v])) {
-			snprintf(buf, size, "pages in %#llx-%#llx (%s, prot %#x, kind %u), which "
-				 "the parasite must not read", (unsigned long long)p->vmas[v].start,
-				 (unsigned long long)p->vmas[v].end,
-				 p->vmas[v].path && *p->vmas[v].path ? p->vmas[v].path : "anon",
-				 p->vmas[v].prot, p->vmas[v].kind);
-			return buf;
-		}
-	}
-	if (prlimit(pid, RLIMIT_FSIZE, NULL, &rl) < 0)
-		return "cannot read the target's RLIMIT_FSIZE";
-	if (rl.rlim_cur != RLIM_INFINITY)
-		return "the target has a file size limit";
-	return NULL;
-}
-
-/* Where the next batch starts: run index and byte offset inside it. */
-struct cursor {
-	uint32_t run;
-	uint64_t off;
+/* A piece of a run: where it is in the target, how long. */
+struct piece {
+	raddr_t addr;
+	size_t len;
 };
 
-/*
- * Fills d->runs with the next batch: at most PARASITE_MAX_RUNS pieces, PARASITE_MAX_CRCS chunks
- * and limit bytes (a multiple of the chunk size), a whole number of chunks unless it is the
- * last batch (chunks then stay aligned to the container's chunking, which is what lets the
- * blob checksum them). Returns its bytes.
- */
-static uint64_t fill_batch(const struct ckpt_proc *p, struct cursor *cur, uint32_t chunk,
-			   uint64_t limit, struct parasite_dump_pages_args *d)
-{
-	uint64_t max = (uint64_t)PARASITE_MAX_CRCS * chunk;
-	uint32_t piece_run[PARASITE_MAX_RUNS];
-	uint64_t bytes = 0, excess;
-	uint32_t n = 0;
-
-	if (max > limit)
-		max = limit;
-	while (cur->run < p->nruns && n < PARASITE_MAX_RUNS && bytes < max) {
-		const struct ckpt_pagerun *r = &p->runs[cur->run];
-		uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - cur->off;
-		uint64_t len = left < max - bytes ? left : max - bytes;
-
-		d->runs[n].addr = r->vaddr + cur->off;
-		d->runs[n].len = len;
-		piece_run[n++] = cur->run;
-		bytes += len;
-		cur->off += len;
-		if (cur->off == (uint64_t)r->npages * CKPT_PAGE_SIZE) {
-			cur->run++;
-			cur->off = 0;
-		}
-	}
-	excess = cur->run < p->nruns ? bytes % chunk : 0;
-	/* Give back the tail of a partial chunk: the next batch starts with it. */
-	while (excess) {
-		struct parasite_page_run *last = &d->runs[n - 1];
-		uint64_t back = last->len < excess ? last->len : excess;
-
-		last->len -= back;
-		bytes -= back;
-		excess -= back;
-		cur->run = piece_run[n - 1];
-		cur->off = last->addr + last->len - p->runs[cur->run].vaddr;
-		if (!last->len)
-			n--;
-	}
-	d->nr_runs = n;
-	return bytes;
-}
-
-/*
- * The tail of the stream, [from, from + len), written by a tracer thread while the parasite
- * writes the head: process_vm_readv of one chunk into a buffer, its CRC, pwrite at its
- * reserved offset. That costs two copies per byte instead of one, but on a second CPU, so the
- * dump takes about the larger of the two parts instead of their sum.
- */
-struct tail_job {
-	pid_t pid;
-	const struct ckpt_proc *p;
-	int fd;		  /* the image fd */
-	uint64_t base;	  /* file offset of stream byte 0 */
-	uint64_t from, len;
-	uint32_t chunk;
-	uint32_t *crcs;	  /* crcs[from / chunk ...] are ours */
+/* One batch buffer: filled by the reader thread, emptied into the image by the caller. */
+struct slot {
+	uint8_t *buf;
+	struct piece pc[DUMP_IOV];
+	struct iovec local[DUMP_IOV], remote[DUMP_IOV];
+	uint32_t n;
+	int full;
 	int rc;
 };
 
-static int tail_read(struct tail_job *j, const struct ckpt_proc *p, struct cursor *cur,
-		     uint8_t *buf, uint32_t len)
+/*
+ * Reading and writing overlap: a reader thread copies batch k+1 out of the target while the
+ * caller's thread hands batch k to the image writer (whose write is the expensive part), so
+ * the dump costs about the larger of the two instead of their sum.
+ */
+struct dump_ctx {
+	pid_t pid;
+	int memfd; /* /proc/PID/mem, opened on first need (reader thread only) */
+	const struct ckpt_proc *p;
+	uint32_t run;	  /* reader's cursor: run index and offset inside it */
+	uint64_t run_off;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct slot slot[2];
+	int eof;  /* reader: no more batches */
+	int stop; /* writer: failed, reader must quit */
+};
+
+static int read_forced(struct dump_ctx *c, struct slot *s, uint32_t i, size_t off, size_t done)
 {
-	struct iovec local, remote[1024];
-	uint32_t done = 0;
+	ssize_t got;
 
-	while (done < len) {
-		uint32_t n = 0, want = 0;
-		ssize_t got;
+	if (c->memfd < 0) {
+		int fd = procfs_open(c->pid, 0, "mem", O_RDONLY);
 
-		while (done + want < len && n < 1024) {
-			const struct ckpt_pagerun *r = &p->runs[cur->run];
-			uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - cur->off;
-			uint64_t take = left < len - done - want ? left : len - done - want;
+		if (fd < 0)
+			return fd;
+		c->memfd = fd;
+	}
+	while (done < s->pc[i].len) {
+		got = pread(c->memfd, s->buf + off + done, s->pc[i].len - done,
+			    (off_t)raddr_add(s->pc[i].addr, done).v);
+		if (got <= 0) {
+			int err = got < 0 ? -errno : -EIO;
 
-			remote[n].iov_base = (void *)(uintptr_t)(r->vaddr + cur->off);
-			remote[n++].iov_len = take;
-			want += (uint32_t)take;
-			cur->off += take;
-			if (cur->off == (uint64_t)r->npages * CKPT_PAGE_SIZE) {
-				cur->run++;
-				cur->off = 0;
-			}
+			if (err != -ESRCH)
+				pr_err("pid %d: cannot read memory at %#llx: %s", c->pid,
+				       (unsigned long long)raddr_add(s->pc[i].addr, done).v,
+				       strerror(-err));
+			return err;
 		}
-		local.iov_base = buf + done;
-		local.iov_len = want;
-		got = process_vm_readv(j->pid, &local, 1, remote, n, 0);
-		if (got < 0)
-			return errno == ESRCH ? -ESRCH : -errno;
-		if ((uint32_t)got != want)
-			return -EFAULT;
-		done += want;
+		done += (size_t)got;
 	}
 	return 0;
 }
 
-static void *tail_main(void *arg)
+/* Fill slot s with the next batch of runs and read it from the target. Returns 0 with
+ * s->n == 0 when every run has been read. */
+static int fill_slot(struct dump_ctx *c, struct slot *s)
 {
-	struct tail_job *j = arg;
-	struct cursor cur = { 0, 0 };
-	uint64_t skip = j->from, pos = 0;
-	uint8_t *buf = malloc(j->chunk);
+	size_t bytes = 0, off = 0, have;
+	ssize_t got;
+	uint32_t i;
+	int rc;
 
-	if (!buf) {
-		j->rc = -ENOMEM;
-		return NULL;
-	}
-	/* Find stream byte 'from'. */
-	while (skip) {
-		uint64_t rl = (uint64_t)j->p->runs[cur.run].npages * CKPT_PAGE_SIZE;
+	s->n = 0;
+	while (c->run < c->p->nruns && bytes < DUMP_BATCH && s->n < DUMP_IOV) {
+		const struct ckpt_pagerun *r = &c->p->runs[c->run];
+		uint64_t left = (uint64_t)r->npages * CKPT_PAGE_SIZE - c->run_off;
+		size_t len = left < DUMP_BATCH - bytes ? (size_t)left : DUMP_BATCH - bytes;
 
-		if (skip < rl) {
-			cur.off = skip;
-			break;
+		s->pc[s->n].addr = raddr(r->vaddr + c->run_off);
+		s->pc[s->n].len = len;
+		s->local[s->n].iov_base = s->buf + bytes;
+		s->local[s->n].iov_len = len;
+		s->remote[s->n] = remote_iov(s->pc[s->n].addr, len);
+		s->n++;
+		bytes += len;
+		c->run_off += len;
+		if (c->run_off == (uint64_t)r->npages * CKPT_PAGE_SIZE) {
+			c->run++;
+			c->run_off = 0;
 		}
-		skip -= rl;
-		cur.run++;
 	}
-	while (!j->rc && pos < j->len) {
-		uint32_t len = j->len - pos < j->chunk ? (uint32_t)(j->len - pos) : j->chunk;
-		uint64_t off = j->base + j->from + pos;
-		uint32_t done = 0;
-
-		j->rc = tail_read(j, j->p, &cur, buf, len);
-		if (j->rc)
-			break;
-		j->crcs[(j->from + pos) / j->chunk] = crc32c(0, buf, len);
-		while (done < len) {
-			ssize_t n = pwrite(j->fd, buf + done, len - done, (off_t)(off + done));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				j->rc = n < 0 ? -errno : -EIO;
-				break;
-			}
-			done += (uint32_t)n;
+	if (!s->n)
+		return 0;
+	got = process_vm_readv(c->pid, s->local, s->n, s->remote, s->n, 0);
+	if (got < 0) {
+		if (errno == ESRCH)
+			return -ESRCH;
+		got = 0; /* EFAULT on the first piece: read everything the forced way */
+	}
+	have = (size_t)got;
+	for (i = 0; i < s->n; i++) {
+		if (have < s->pc[i].len) {
+			rc = read_forced(c, s, i, off, have);
+			if (rc)
+				return rc;
 		}
-		pos += len;
+		have = have > s->pc[i].len ? have - s->pc[i].len : 0;
+		off += s->pc[i].len;
 	}
-	free(buf);
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	struct dump_ctx *c = arg;
+	uint32_t k = 0;
+
+	for (;;) {
+		struct slot *s = &c->slot[k & 1];
+		int rc;
+
+		pthread_mutex_lock(&c->mu);
+		while (s->full && !c->stop)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		if (c->stop)
+			break;
+		rc = fill_slot(c, s);
+		pthread_mutex_lock(&c->mu);
+		s->rc = rc;
+		if (rc || s->n)
+			s->full = 1;
+		if (rc || !s->n)
+			c->eof = 1;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		if (rc || !s->n)
+			break;
+		k++;
+	}
 	return NULL;
 }
 
-/* Share of the stream the tracer's thread takes, in chunks of every ten (see tail_main). */
-#define TAIL_SHARE_TENTHS 4
-/* Streams of fewer chunks are not worth a thread. */
-#define TAIL_MIN_CHUNKS 4
-
-/* Writes all of p's page data through the infected ctx into fd remote_fd of the target. */
-static int write_batches(struct image_writer *w, struct infect_ctx *ctx, pid_t pid,
-			 const struct ckpt_proc *p, int remote_fd, int with_crc, uint32_t *ncmds)
+int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
 {
-	struct parasite_dump_pages_args *d = &infect_args(ctx)->u.dump;
-	uint32_t chunk = image_writer_chunk_size(w), nchunks, head_chunks;
-	struct tail_job tj = { .pid = pid, .p = p, .chunk = chunk };
-	struct cursor cur = { 0, 0 };
-	uint64_t total = 0, head, pos = 0, off;
-	sigset_t all, old;
-	pthread_t thr;
-	int rc = 0, fd, have_thr = 0;
+	struct dump_ctx *c;
+	pthread_t th;
+	uint32_t k = 0, i;
+	size_t off;
+	int rc, err;
 
-	/* Reserve the whole stream at once: head and tail are written concurrently. */
-	for (uint32_t i = 0; i < p->nruns && !rc; i++) {
-		uint64_t len = (uint64_t)p->runs[i].npages * CKPT_PAGE_SIZE;
-
-		rc = image_reserve_pages(w, p->runs[i].vaddr, len, &fd, &off);
-		if (i == 0)
-			tj.base = off;
-		total += len;
-	}
-	if (rc || !total)
-		return rc;
-	nchunks = (uint32_t)((total + chunk - 1) / chunk);
-	tj.crcs = calloc(nchunks, sizeof(*tj.crcs));
-	if (!tj.crcs)
-		return image_fail_pages(w, -ENOMEM, "cannot allocate chunk checksums");
-	head_chunks = nchunks;
-	if (nchunks >= TAIL_MIN_CHUNKS && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
-		head_chunks = nchunks - nchunks * TAIL_SHARE_TENTHS / 10;
-	head = (uint64_t)head_chunks * chunk < total ? (uint64_t)head_chunks * chunk : total;
-	if (head < total) {
-		tj.fd = fd;
-		tj.from = head;
-		tj.len = total - head;
-		/* The thread takes no signals meant for the tracer's signalfd. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		have_thr = !pthread_create(&thr, NULL, tail_main, &tj);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (!have_thr)
-			head = total; /* no thread: the parasite writes it all */
-	}
-	while (!rc && pos < head) {
-		uint64_t bytes = fill_batch(p, &cur, chunk, head - pos, d);
-		uint32_t nb = (uint32_t)((bytes + chunk - 1) / chunk);
-
-		d->fd = remote_fd;
-		d->mode = PARASITE_DUMP_PWRITE;
-		d->file_off = tj.base + pos;
-		d->vmsplice_flags = 0;
-		d->flags = with_crc ? PARASITE_DUMP_F_CRC32C : 0;
-		d->crc_chunk = with_crc ? chunk : 0;
-		rc = infect_run(ctx, PARASITE_DUMP_PAGES);
-		(*ncmds)++;
-		if (rc == -ESRCH) {
-			rc = image_fail_pages(w, rc, NULL);
-		} else if (rc) {
-			rc = image_fail_pages(w, rc, "the parasite could not write page data");
-		} else if (!bytes || d->bytes_done != bytes || (with_crc && d->nr_crcs != nb)) {
-			pr_err("pid %d: parasite wrote %llu of %llu page bytes, %u of %u checksums",
-			       pid, (unsigned long long)d->bytes_done, (unsigned long long)bytes,
-			       d->nr_crcs, nb);
-			rc = image_fail_pages(w, -EIO, "page data incomplete");
-		} else if (with_crc) {
-			memcpy(tj.crcs + pos / chunk, d->crcs, nb * sizeof(*tj.crcs));
-		}
-		pos += bytes;
-	}
-	if (have_thr) {
-		pthread_join(thr, NULL);
-		if (!rc && tj.rc)
-			rc = image_fail_pages(w, tj.rc, tj.rc == -ESRCH ? NULL :
-						     "the tracer could not copy page data");
-	}
-	if (!rc)
-		rc = image_complete_pages(w, with_crc ? tj.crcs : NULL, with_crc ? nchunks : 0);
-	free(tj.crcs);
-	return rc;
-}
-
-/*
- * With compression on, the direct path still pays when the memory is random or already
- * compressed: its chunks would be stored raw anyway, after a copy into the tracer. So sample
- * SAMPLE_N pieces of SAMPLE_LEN bytes spread evenly over the page stream (one
- * process_vm_readv) and take the direct path when at most one of them could shrink. Only for
- * large processes (SAMPLE_MIN_BYTES): below that, the copy path costs little anyway.
- */
-#define SAMPLE_N	 32
-#define SAMPLE_LEN	 (64u << 10) /* image_chunk_incompressible needs > 32 KiB */
-#define SAMPLE_MIN_BYTES (64ull << 20)
-
-static int looks_incompressible(pid_t pid, const struct ckpt_proc *p)
-{
-	struct iovec local[SAMPLE_N], remote[SAMPLE_N];
-	uint64_t total = 0, pos = 0, next, step;
-	uint32_t i, k = 0, flat = 0;
-	uint8_t *buf;
-	ssize_t n;
-
-	for (i = 0; i < p->nruns; i++)
-		total += (uint64_t)p->runs[i].npages * CKPT_PAGE_SIZE;
-	if (total < SAMPLE_MIN_BYTES)
-		return 0;
-	buf = malloc((size_t)SAMPLE_N * SAMPLE_LEN);
-	if (!buf)
-		return 0;
-	step = total / SAMPLE_N;
-	next = step / 2;
-	for (i = 0; i < p->nruns && k < SAMPLE_N; i++) {
-		uint64_t len = (uint64_t)p->runs[i].npages * CKPT_PAGE_SIZE;
-
-		/* every sample that starts in this run and fits in it */
-		while (k < SAMPLE_N && next < pos + len) {
-			uint64_t in = next - pos;
-
-			if (in + SAMPLE_LEN <= len) {
-				local[k] = (struct iovec){ buf + (size_t)k * SAMPLE_LEN, SAMPLE_LEN };
-				remote[k] = (struct iovec){
-					(void *)(uintptr_t)(p->runs[i].vaddr + in), SAMPLE_LEN };
-				k++;
-			}
-			next += step;
-		}
-		pos += len;
-	}
-	n = k ? process_vm_readv(pid, local, k, remote, k, 0) : -1;
-	if (n == (ssize_t)k * SAMPLE_LEN)
-		for (i = 0; i < k; i++)
-			flat += image_chunk_incompressible(buf + (size_t)i * SAMPLE_LEN, SAMPLE_LEN);
-	free(buf);
-	pr_debug("pid %d: %u of %u samples look incompressible", pid, flat, k);
-	return k >= SAMPLE_N / 2 && flat + 1 >= k;
-}
-
-int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
-{
-	struct infect_ctx *ctx;
-	struct timespec t0, t1;
-	const char *why;
-	char buf[PATH_MAX + 128];
-	uint64_t off;
-	uint32_t ncmds = 0;
-	const char *env = getenv("DMTCP_DIRECT_PAGES");
-	int fd, remote_fd = -1, rc, crc, with_crc = cpu_has_crc32();
-
-	why = direct_refusal(pid, p, image_writer_chunk_size(w), buf, sizeof(buf));
-	if (why) {
-		pr_debug("pid %d: pages copied through the tracer: %s", pid, why);
-		return DUMP_DIRECT_UNAVAILABLE;
-	}
-	if (image_writer_compresses(w) && !looks_incompressible(pid, p)) {
-		pr_debug("pid %d: pages copied through the tracer to be compressed", pid);
-		return DUMP_DIRECT_UNAVAILABLE;
-	}
-	/* "readback": the container checksums what the parasite wrote (as without SSE4.2). */
-	if (env && !strcmp(env, "readback"))
-		with_crc = 0;
-	/* A reservation of no bytes only tells the image fd. */
-	rc = image_reserve_pages(w, p->nruns ? p->runs[0].vaddr : 0, 0, &fd, &off);
+	rc = image_begin_pages(w, CKPT_SEC_PAGES);
 	if (rc)
 		return rc;
-	rc = infect_start(pid, p->threads[0].tid, &ctx);
-	if (rc == -ESRCH)
-		return rc;
-	if (rc) {
-		pr_warn("pid %d: parasite not loaded for the page dump (%s): pages copied through "
-			"the tracer", pid, strerror(-rc));
-		return DUMP_DIRECT_UNAVAILABLE;
+	rc = dump_pages_direct(w, pid, p);
+	if (rc != DUMP_DIRECT_UNAVAILABLE)
+		return rc ? rc : image_end_section(w);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->pid = pid;
+	c->p = p;
+	c->memfd = -1;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->slot[0].buf = malloc(DUMP_BATCH);
+	c->slot[1].buf = malloc(DUMP_BATCH);
+	if (!c->slot[0].buf || !c->slot[1].buf) {
+		rc = -ENOMEM;
+		goto out;
 	}
-	rc = infect_give_fd(ctx, fd, &remote_fd);
-	if (rc && rc != -ESRCH) {
-		pr_warn("pid %d: cannot give the image fd to the parasite (%s): pages copied "
-			"through the tracer", pid, strerror(-rc));
-		crc = infect_cure(ctx);
-		if (crc) {
-			if (crc != -ESRCH)
-				pr_err("pid %d: parasite cure failed: %s", pid, strerror(-crc));
-			return crc;
-		}
-		return DUMP_DIRECT_UNAVAILABLE;
+	err = pthread_create(&th, NULL, reader_main, c);
+	if (err) {
+		rc = -err;
+		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!rc)
-		rc = write_batches(w, ctx, pid, p, remote_fd, with_crc, &ncmds);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (remote_fd >= 0) {
-		int e = infect_remote_close(ctx, remote_fd);
+	for (;;) {
+		struct slot *s = &c->slot[k & 1];
 
-		if (!rc && e)
-			rc = image_fail_pages(w, e, e == -ESRCH ? NULL :
-						  "cannot close the image fd in the target");
+		pthread_mutex_lock(&c->mu);
+		while (!s->full && !c->eof)
+			pthread_cond_wait(&c->cv, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		if (!s->full)
+			break; /* reader done, nothing more */
+		rc = s->rc;
+		for (i = 0, off = 0; !rc && i < s->n; i++) {
+			rc = image_add_pages(w, s->pc[i].addr.v, s->buf + off, s->pc[i].len);
+			off += s->pc[i].len;
+		}
+		pthread_mutex_lock(&c->mu);
+		s->full = 0;
+		if (rc)
+			c->stop = 1;
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		if (rc)
+			break;
+		k++;
 	}
-	crc = infect_cure(ctx);
-	if (crc && crc != -ESRCH)
-		pr_err("pid %d: parasite cure failed: %s", pid, strerror(-crc));
-	if (!rc && crc)
-		rc = image_fail_pages(w, crc, NULL);
+	pthread_join(th, NULL);
 	if (!rc)
-		pr_debug("pid %d: %llu page bytes written by the parasite (direct path, %u commands, "
-			 "%lld ms, checksums %s)", pid, (unsigned long long)image_writer_raw_pages(w),
-			 ncmds, (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
-					(t1.tv_nsec - t0.tv_nsec) / 1000000,
-			 with_crc ? "from the blob" : "read back");
+		rc = image_end_section(w);
+out:
+	if (c->memfd >= 0)
+		close(c->memfd);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c->slot[0].buf);
+	free(c->slot[1].buf);
+	free(c);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "build/gen/parasite-syms.h"
 #include "log.h"
 #include "infect_int.h"
+#include "procfs.h"
 #include "regs.h"
 
 #ifndef MFD_CLOEXEC
@@ -40,7 +41,7 @@ extern const unsigned char parasite_blob_end[];
 /* Bytes of the target's code overwritten by the bootstrap gadget. */
 struct patch {
 	pid_t tid;
-	uint64_t addr;
+	raddr_t addr;
 	long saved[PATCH_WORDS];
 	int applied;
 };
@@ -70,48 +71,51 @@ static size_t area_scratch_off(const struct infect_ctx *c)
 	return c->blob_mem + PARASITE_ARGS_SIZE;
 }
 
-/* Pick where to patch the bootstrap gadget: [vdso] (its bytes are never dumped as data and
- * no file page gets copied-on-write), else the first r-x mapping. */
-static int collect_exec_addrs(pid_t tid, uint64_t cand[2])
+struct exec_addrs {
+	raddr_t vdso, first;
+};
+
+static int note_exec_map(const struct procfs_map *m, void *arg)
 {
-	char path[64], line[512];
-	FILE *f;
-	int n = 0;
+	struct exec_addrs *a = arg;
 
-	cand[0] = cand[1] = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", tid);
-	f = fopen(path, "re");
-	if (!f) {
-		int e = errno;
+	if (m->perms[0] != 'r' || m->perms[2] != 'x' || m->end - m->start < 4096)
+		return 0;
+	if (!strcmp(m->path, "[vdso]"))
+		a->vdso = raddr(m->start);
+	else if (raddr_is_null(a->first) && strcmp(m->path, "[vsyscall]"))
+		a->first = raddr(m->start);
+	return 0;
+}
 
-		if (e != ENOENT && e != ESRCH)
-			pr_err("tid %d: cannot open %s: %s", tid, path, strerror(e));
-		return e == ENOENT ? -ESRCH : -e;
+/* Pick where to patch the bootstrap gadget: [vdso] (its bytes are never dumped as data and
+ * no file page gets copied-on-write), else the first r-x mapping. Returns how many of cand[]
+ * are set, best first. */
+static int find_exec_addrs(pid_t tid, raddr_t cand[2])
+{
+	struct exec_addrs a = { raddr(0), raddr(0) };
+	int err;
+
+	cand[0] = cand[1] = raddr(0);
+	err = procfs_each_map(tid, note_exec_map, &a);
+	if (err) {
+		if (err != -ESRCH)
+			pr_err("tid %d: cannot read /proc/%d/maps: %s", tid, tid, strerror(-err));
+		return err;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end;
-		char perms[8];
-
-		if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3)
-			continue;
-		if (perms[0] != 'r' || perms[2] != 'x' || end - start < 4096)
-			continue;
-		if (strstr(line, "[vdso]"))
-			cand[0] = start;
-		else if (!cand[1] && !strstr(line, "[vsyscall]"))
-			cand[1] = start;
-	}
-	fclose(f);
-	if (!cand[0] && !cand[1]) {
+	if (raddr_is_null(a.vdso) && raddr_is_null(a.first)) {
 		pr_err("tid %d: no executable mapping to run a syscall from", tid);
 		return -ENOEXEC;
 	}
-	if (!cand[0]) {
-		cand[0] = cand[1];
-		cand[1] = 0;
-	}
-	n = cand[1] ? 2 : 1;
-	return n;
+	cand[0] = raddr_is_null(a.vdso) ? a.first : a.vdso;
+	cand[1] = raddr_is_null(a.vdso) ? raddr(0) : a.first;
+	return raddr_is_null(cand[1]) ? 1 : 2;
+}
+
+/* Word i of the patched bytes, as the address PTRACE_PEEKDATA/POKEDATA take. */
+static void *patch_word(const struct patch *p, int i)
+{
+	return (void *)(uintptr_t)raddr_add(p->addr, 8 * (uint64_t)i).v;
 }
 
 static int patch_restore(struct patch *p)
@@ -121,8 +125,7 @@ static int patch_restore(struct patch *p)
 	if (!p->applied)
 		return 0;
 	for (i = 0; i < PATCH_WORDS; i++)
-		if (ptrace(PTRACE_POKEDATA, p->tid, (void *)(p->addr + 8 * (uint64_t)i),
-			   (void *)p->saved[i]) < 0)
+		if (ptrace(PTRACE_POKEDATA, p->tid, patch_word(p, i), (void *)p->saved[i]) < 0)
 			return infect_ptrace_err("restoring code bytes", p->tid);
 	p->applied = 0;
 	return 0;
@@ -135,10 +138,10 @@ static int patch_restore(struct patch *p)
  */
 static int patch_apply(struct patch *p, pid_t tid)
 {
-	uint64_t cand[2];
+	raddr_t cand[2];
 	int n, i, j;
 
-	n = collect_exec_addrs(tid, cand);
+	n = find_exec_addrs(tid, cand);
 	if (n < 0)
 		return n;
 	p->tid = tid;
@@ -149,8 +152,7 @@ static int patch_apply(struct patch *p, pid_t tid)
 		p->addr = cand[j];
 		for (i = 0; i < PATCH_WORDS; i++) {
 			errno = 0;
-			p->saved[i] = ptrace(PTRACE_PEEKDATA, tid,
-					     (void *)(p->addr + 8 * (uint64_t)i), NULL);
+			p->saved[i] = ptrace(PTRACE_PEEKDATA, tid, patch_word(p, i), NULL);
 			if (errno)
 				break;
 		}
@@ -168,8 +170,7 @@ static int patch_apply(struct patch *p, pid_t tid)
 			long w;
 
 			memcpy(&w, code + 8 * i, 8);
-			if (ptrace(PTRACE_POKEDATA, tid, (void *)(p->addr + 8 * (uint64_t)i),
-				   (void *)w) < 0)
+			if (ptrace(PTRACE_POKEDATA, tid, patch_word(p, i), (void *)w) < 0)
 				break;
 		}
 		if (i == PATCH_WORDS)
@@ -183,18 +184,18 @@ static int patch_apply(struct patch *p, pid_t tid)
 }
 
 /* One syscall at gadget (syscall; int3) in tid, starting from registers base. */
-static int do_syscall_at(pid_t tid, const arch_regs_t *base, uint64_t gadget, long nr,
+static int do_syscall_at(pid_t tid, const arch_regs_t *base, raddr_t gadget, long nr,
 			 const uint64_t args[6], long *ret, struct deferred *d)
 {
 	arch_regs_t r = *base, out;
 	int err;
 
-	regs_set_ip(&r, gadget);
+	regs_set_ip(&r, gadget.v);
 	regs_setup_syscall(&r, nr, args);
 	err = infect_set_regs(tid, &r);
 	if (err)
 		return err;
-	err = infect_run_to_exit(tid, gadget + ARCH_SYSCALL_INSN_LEN, &out, d);
+	err = infect_run_to_exit(tid, raddr_add(gadget, ARCH_SYSCALL_INSN_LEN), &out, d);
 	if (err)
 		return err;
 	*ret = regs_ret(&out);
@@ -246,16 +247,15 @@ static int boot_syscall(struct infect_ctx *c, const struct patch *p, long nr, ui
 }
 
 /* Create, size and map the memfd in the target; take it into the tracer. */
-static int prepare_area(struct infect_ctx *c, struct patch *p, int *lfd)
+static int create_area(struct infect_ctx *c, struct patch *p, int *lfd)
 {
+	uint64_t name = raddr_add(p->addr, PATCH_NAME_AT).v;
 	long rfd, r;
 	int err;
 
-	err = boot_syscall(c, p, __NR_memfd_create, p->addr + PATCH_NAME_AT, MFD_CLOEXEC | MFD_EXEC,
-			   0, 0, 0, 0, &rfd);
+	err = boot_syscall(c, p, __NR_memfd_create, name, MFD_CLOEXEC | MFD_EXEC, 0, 0, 0, 0, &rfd);
 	if (!err && rfd == -EINVAL) /* before 6.3 MFD_EXEC is unknown */
-		err = boot_syscall(c, p, __NR_memfd_create, p->addr + PATCH_NAME_AT, MFD_CLOEXEC, 0,
-				   0, 0, 0, &rfd);
+		err = boot_syscall(c, p, __NR_memfd_create, name, MFD_CLOEXEC, 0, 0, 0, 0, &rfd);
 	if (err)
 		return err;
 	if (rfd < 0) {
@@ -276,7 +276,7 @@ static int prepare_area(struct infect_ctx *c, struct patch *p, int *lfd)
 			       strerror((int)-r));
 			err = (int)r;
 		} else if (!err) {
-			c->base = (uint64_t)r;
+			c->base = raddr((uint64_t)r);
 		}
 	}
 	if (!err)
@@ -301,7 +301,7 @@ static int unmap_remote(struct infect_ctx *c)
 	err = patch_apply(&p, c->tid);
 	if (err)
 		return err;
-	err = boot_syscall(c, &p, __NR_munmap, c->base, c->size, 0, 0, 0, 0, &r);
+	err = boot_syscall(c, &p, __NR_munmap, c->base.v, c->size, 0, 0, 0, 0, &r);
 	if (!err && r < 0) {
 		pr_err("pid %d: remote munmap of the parasite area: %s", c->pid, strerror((int)-r));
 		err = (int)r;
@@ -336,7 +336,7 @@ int infect_start(pid_t pid, pid_t tid, struct infect_ctx **ctxp)
 	c->pid = pid;
 	c->tid = tid;
 	c->pidfd = -1;
-	c->base = 0;
+	c->base = raddr(0);
 	c->blob_mem = page_round(PARASITE_SYM_parasite_blob_size);
 	c->size = c->blob_mem + PARASITE_ARGS_SIZE + PARASITE_SCRATCH_SIZE + PARASITE_STACK_SIZE;
 	err = infect_get_regs(tid, &c->regs);
@@ -351,12 +351,12 @@ int infect_start(pid_t pid, pid_t tid, struct infect_ctx **ctxp)
 	err = patch_apply(&p, tid);
 	if (err)
 		goto fail;
-	err = prepare_area(c, &p, &lfd);
-	if (err && c->base && err != -ESRCH) {
+	err = create_area(c, &p, &lfd);
+	if (err && !raddr_is_null(c->base) && err != -ESRCH) {
 		long r;
 
-		boot_syscall(c, &p, __NR_munmap, c->base, c->size, 0, 0, 0, 0, &r);
-		c->base = 0;
+		boot_syscall(c, &p, __NR_munmap, c->base.v, c->size, 0, 0, 0, 0, &r);
+		c->base = raddr(0);
 	}
 	if (err != -ESRCH) {
 		err2 = infect_finish_stop(tid, &c->def);
@@ -384,8 +384,8 @@ int infect_start(pid_t pid, pid_t tid, struct infect_ctx **ctxp)
 	memcpy(c->local, parasite_blob, blob_len);
 	infect_args(c)->magic = PARASITE_ARGS_MAGIC;
 	*ctxp = c;
-	pr_debug("pid %d: parasite at 0x%" PRIx64 " (%zu bytes) via tid %d", pid, c->base, c->size,
-		 tid);
+	pr_debug("pid %d: parasite at 0x%" PRIx64 " (%zu bytes) via tid %d", pid, c->base.v,
+		 c->size, tid);
 	return 0;
 fail:
 	if (lfd >= 0)
@@ -404,19 +404,19 @@ struct parasite_args *infect_args(struct infect_ctx *ctx)
 
 void infect_area(const struct infect_ctx *ctx, raddr_t *start, uint64_t *len)
 {
-	start->v = ctx->base;
+	*start = ctx->base;
 	*len = ctx->size;
 }
 
 void *infect_scratch(struct infect_ctx *ctx, raddr_t *remote, size_t *size)
 {
-	remote->v = ctx->base + area_scratch_off(ctx);
+	*remote = raddr_add(ctx->base, area_scratch_off(ctx));
 	*size = PARASITE_SCRATCH_SIZE;
 	return ctx->local + area_scratch_off(ctx);
 }
 
 /* Run something in tid from its current stop and put its registers and FPU state back. */
-static int run_in_thread(struct infect_ctx *c, pid_t tid, arch_regs_t *setup, uint64_t done_ip,
+static int run_in_thread(struct infect_ctx *c, pid_t tid, arch_regs_t *setup, raddr_t done_ip,
 			 arch_regs_t *out, const arch_regs_t *orig)
 {
 	void *xs = NULL;
@@ -454,7 +454,10 @@ out:
 int infect_run_thread(struct infect_ctx *ctx, pid_t tid, enum parasite_cmd cmd)
 {
 	struct parasite_args *a = infect_args(ctx);
-	uint64_t stack_top = ctx->base + ctx->size;
+	raddr_t entry = raddr_add(ctx->base, PARASITE_SYM_parasite_entry);
+	raddr_t done = raddr_add(ctx->base, PARASITE_SYM_parasite_entry_done);
+	raddr_t args = raddr_add(ctx->base, area_args_off(ctx));
+	raddr_t stack_top = raddr_add(ctx->base, ctx->size);
 	arch_regs_t orig, r, out;
 	int err;
 
@@ -474,10 +477,8 @@ int infect_run_thread(struct infect_ctx *ctx, pid_t tid, enum parasite_cmd cmd)
 	a->cmd = cmd;
 	a->ret = -EINPROGRESS;
 	r = orig;
-	regs_setup_call(&r, ctx->base + PARASITE_SYM_parasite_entry, stack_top,
-			ctx->base + area_args_off(ctx));
-	err = run_in_thread(ctx, tid, &r, ctx->base + PARASITE_SYM_parasite_entry_done, &out,
-			    &orig);
+	regs_setup_call(&r, entry.v, stack_top.v, args.v);
+	err = run_in_thread(ctx, tid, &r, done, &out, &orig);
 	if (err)
 		return err;
 	if (a->ret == -EINPROGRESS) {
@@ -495,7 +496,8 @@ int infect_run(struct infect_ctx *ctx, enum parasite_cmd cmd)
 
 int infect_remote_syscall(struct infect_ctx *ctx, long nr, const uint64_t args[6], long *ret)
 {
-	uint64_t gadget = ctx->base + PARASITE_SYM_parasite_syscall;
+	raddr_t gadget = raddr_add(ctx->base, PARASITE_SYM_parasite_syscall);
+	raddr_t done = raddr_add(ctx->base, PARASITE_SYM_parasite_syscall_done);
 	arch_regs_t orig, r, out;
 	int err;
 
@@ -505,10 +507,9 @@ int infect_remote_syscall(struct infect_ctx *ctx, long nr, const uint64_t args[6
 	if (err)
 		return err;
 	r = orig;
-	regs_set_ip(&r, gadget);
+	regs_set_ip(&r, gadget.v);
 	regs_setup_syscall(&r, nr, args);
-	err = run_in_thread(ctx, ctx->tid, &r, ctx->base + PARASITE_SYM_parasite_syscall_done, &out,
-			    &orig);
+	err = run_in_thread(ctx, ctx->tid, &r, done, &out, &orig);
 	if (!err)
 		*ret = regs_ret(&out);
 	return err;

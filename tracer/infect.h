@@ -4,7 +4,8 @@
  * Mechanism only (after CRIU's compel): remote syscalls, a shared memfd area mapped both in the
  * target and in the tracer, the parasite blob loaded there and its commands
  * (parasite/parasite-cmd.h), fd transfer in both directions, and cure. What to read and what
- * to write to an image is the caller's business (dump_*.c). See docs/infection.md.
+ * to write to an image is the caller's business (collect_parasite.c, dump_pages_direct.c). See
+ * docs/infection.md.
  *
  * Preconditions for every call: the caller (the tracer's only ptrace thread) has seized the
  * thread (PTRACE_SEIZE, any options) and it is in a ptrace stop (group stop, PTRACE_INTERRUPT
@@ -79,7 +80,7 @@ int infect_remote_syscall(struct infect_ctx *ctx, long nr, const uint64_t args[6
 
 /*
  * File descriptors across the boundary.
- * infect_getfd: a duplicate of pid's fd in the tracer (pidfd_getfd, probed once; else
+ * infect_getfd: a duplicate of pid's fd in the tracer (pidfd_getfd when kfeat() has it; else
  *   reopening /proc/PID/fd/N, which for pipes and files gives a new open file description).
  * infect_take_fd: the same through the ctx's pidfd.
  * infect_give_fd: install a duplicate of the tracer's local_fd in the target (SCM_RIGHTS

@@ -1,10 +1,12 @@
 /*
  * Infection library, file descriptors across the boundary: a target's fd into the tracer
- * (pidfd_getfd, probed once, else /proc/PID/fd), a tracer's fd into the target (SCM_RIGHTS
- * over a socketpair made in the target), and remote close. See infect.h.
+ * (pidfd_getfd when the kernel has it, tracer/probe.h; else /proc/PID/fd), a tracer's fd into
+ * the target (SCM_RIGHTS over a socketpair made in the target), and remote close. See
+ * infect.h.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,10 +15,10 @@
 
 #include "infect_int.h"
 #include "log.h"
+#include "probe.h"
+#include "procfs.h"
 
-/* ---- pidfd_getfd, probed once -------------------------------------------------------------- */
-
-static int have_pidfd_getfd = -1;
+/* ---- a target's fd into the tracer --------------------------------------------------------- */
 
 int infect_open_pidfd(pid_t pid)
 {
@@ -26,17 +28,20 @@ int infect_open_pidfd(pid_t pid)
 static int getfd_by_proc(pid_t pid, int remote_fd, int *local_fd)
 {
 	static const int modes[] = {O_RDWR, O_RDONLY, O_WRONLY};
-	char path[64];
-	int i, fd = -1;
+	char name[32];
+	int i, fd = -EBADF;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, remote_fd);
-	for (i = 0; i < 3 && fd < 0; i++)
-		fd = open(path, modes[i] | O_CLOEXEC);
+	snprintf(name, sizeof(name), "fd/%d", remote_fd);
+	for (i = 0; i < 3 && fd < 0 && fd != -ESRCH; i++)
+		fd = procfs_open(pid, 0, name, modes[i]);
+	/* No such entry in a live process: the fd is not open, as pidfd_getfd would say. */
+	if (fd == -ESRCH && !kill(pid, 0))
+		fd = -EBADF;
 	if (fd < 0) {
-		int e = errno;
-
-		pr_err("pid %d: cannot reopen %s: %s", pid, path, strerror(e));
-		return -e;
+		if (fd != -ESRCH)
+			pr_err("pid %d: cannot reopen /proc/%d/%s: %s", pid, pid, name,
+			       strerror(-fd));
+		return fd;
 	}
 	*local_fd = fd;
 	return 0;
@@ -46,20 +51,14 @@ static int getfd_by_pidfd(int pidfd, pid_t pid, int remote_fd, int *local_fd)
 {
 	int fd, e;
 
-	if (have_pidfd_getfd == 0 || pidfd < 0)
+	if (!kfeat()->pidfd_getfd || pidfd < 0)
 		return getfd_by_proc(pid, remote_fd, local_fd);
 	fd = (int)syscall(SYS_pidfd_getfd, pidfd, remote_fd, 0);
 	if (fd >= 0) {
-		have_pidfd_getfd = 1;
 		*local_fd = fd;
 		return 0;
 	}
 	e = errno;
-	if (e == ENOSYS && have_pidfd_getfd < 0) {
-		pr_debug("pidfd_getfd not available, using /proc/PID/fd");
-		have_pidfd_getfd = 0;
-		return getfd_by_proc(pid, remote_fd, local_fd);
-	}
 	if (e == ESRCH)
 		return -ESRCH;
 	pr_err("pid %d: pidfd_getfd(%d): %s", pid, remote_fd, strerror(e));
@@ -68,10 +67,10 @@ static int getfd_by_pidfd(int pidfd, pid_t pid, int remote_fd, int *local_fd)
 
 int infect_getfd(pid_t pid, int remote_fd, int *local_fd)
 {
-	int pidfd = have_pidfd_getfd == 0 ? -1 : infect_open_pidfd(pid);
+	int pidfd = kfeat()->pidfd_getfd ? infect_open_pidfd(pid) : -1;
 	int err;
 
-	if (pidfd < 0 && have_pidfd_getfd != 0 && errno == ESRCH)
+	if (pidfd < 0 && kfeat()->pidfd_getfd && errno == ESRCH)
 		return -ESRCH;
 	err = getfd_by_pidfd(pidfd, pid, remote_fd, local_fd);
 	if (pidfd >= 0)
@@ -111,6 +110,13 @@ struct give_fd_scratch {
 	} cmsg;
 };
 
+/* Where member off of the scratch layout is in the target, as the pointer the target's msghdr
+ * holds (the tracer never dereferences it). */
+static void *remote_member(raddr_t base, size_t off)
+{
+	return (void *)(uintptr_t)raddr_add(base, off).v;
+}
+
 static int send_fd(int sock, int fd)
 {
 	union {
@@ -143,16 +149,15 @@ static int send_fd(int sock, int fd)
 
 int infect_give_fd(struct infect_ctx *ctx, int local_fd, int *remote_fd)
 {
-	raddr_t rs;
+	raddr_t rbase;
 	size_t ss;
-	struct give_fd_scratch *s = infect_scratch(ctx, &rs, &ss);
-	uint64_t rbase = rs.v;
+	struct give_fd_scratch *s = infect_scratch(ctx, &rbase, &ss);
 	uint64_t a[6] = {AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, 0, 0, 0};
 	int err, lsock = -1, got = -1;
 	long r;
 
 	memset(s, 0, sizeof(*s));
-	a[3] = rbase + offsetof(struct give_fd_scratch, sv);
+	a[3] = raddr_add(rbase, offsetof(struct give_fd_scratch, sv)).v;
 	err = infect_remote_syscall(ctx, __NR_socketpair, a, &r);
 	if (err)
 		return err;
@@ -165,14 +170,14 @@ int infect_give_fd(struct infect_ctx *ctx, int local_fd, int *remote_fd)
 		err = send_fd(lsock, local_fd);
 	if (!err) {
 		/* The msghdr as the target will read it: every pointer is a remote address. */
-		s->iov.iov_base = (void *)(rbase + offsetof(struct give_fd_scratch, byte));
+		s->iov.iov_base = remote_member(rbase, offsetof(struct give_fd_scratch, byte));
 		s->iov.iov_len = 1;
-		s->msg.msg_iov = (struct iovec *)(rbase + offsetof(struct give_fd_scratch, iov));
+		s->msg.msg_iov = remote_member(rbase, offsetof(struct give_fd_scratch, iov));
 		s->msg.msg_iovlen = 1;
-		s->msg.msg_control = (void *)(rbase + offsetof(struct give_fd_scratch, cmsg));
+		s->msg.msg_control = remote_member(rbase, offsetof(struct give_fd_scratch, cmsg));
 		s->msg.msg_controllen = sizeof(s->cmsg.buf);
 		a[0] = (uint64_t)s->sv[1];
-		a[1] = rbase + offsetof(struct give_fd_scratch, msg);
+		a[1] = raddr_add(rbase, offsetof(struct give_fd_scratch, msg)).v;
 		a[2] = MSG_CMSG_CLOEXEC | MSG_DONTWAIT;
 		err = infect_remote_syscall(ctx, __NR_recvmsg, a, &r);
 		if (!err && r < 0) {

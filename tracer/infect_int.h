@@ -29,7 +29,7 @@ struct infect_ctx {
 	pid_t pid, tid;
 	arch_regs_t regs; /* tid's registers at infect_start */
 	int pidfd;	  /* -1 when pidfd_open failed */
-	uint64_t base;	  /* remote area */
+	raddr_t base;	  /* remote area */
 	size_t size;
 	uint8_t *local; /* tracer's mapping of the same memfd */
 	size_t blob_mem;
@@ -45,7 +45,7 @@ int infect_get_xstate(pid_t tid, void **buf, size_t *len);
 int infect_set_xstate(pid_t tid, void *buf, size_t len);
 void infect_defer_signal(struct deferred *d, pid_t tid, const siginfo_t *si);
 void infect_requeue_signals(struct deferred *d);
-int infect_run_to_exit(pid_t tid, uint64_t done_ip, arch_regs_t *out, struct deferred *d);
+int infect_run_to_exit(pid_t tid, raddr_t done_ip, arch_regs_t *out, struct deferred *d);
 int infect_finish_stop(pid_t tid, struct deferred *d);
 
 /* infect_fd.c */

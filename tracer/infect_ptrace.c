@@ -16,6 +16,7 @@
 
 #include "infect_int.h"
 #include "log.h"
+#include "procfs.h"
 
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE 0x202
@@ -107,23 +108,6 @@ void infect_defer_signal(struct deferred *d, pid_t tid, const siginfo_t *si)
 	d->n++;
 }
 
-static pid_t collect_tgid(pid_t tid)
-{
-	char path[64], line[256];
-	pid_t tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 /*
  * Queue the deferred signals again on the thread that dequeued them. A siginfo the kernel
  * lets a foreign process forge (si_code < 0 and not SI_TKILL: sigqueue, timers, mq, aio)
@@ -136,10 +120,10 @@ void infect_requeue_signals(struct deferred *d)
 
 	for (i = 0; i < d->n; i++) {
 		siginfo_t *si = &d->si[i];
-		pid_t tgid = collect_tgid(d->tid[i]);
+		pid_t tgid, ppid;
 		long r;
 
-		if (tgid < 0)
+		if (procfs_status_ids(d->tid[i], &tgid, &ppid))
 			continue; /* the thread is gone, and its signals with it */
 		if (si->si_code < 0 && si->si_code != SI_TKILL)
 			r = syscall(SYS_rt_tgsigqueueinfo, tgid, d->tid[i], si->si_signo, si);
@@ -161,7 +145,7 @@ static int check_fault(pid_t tid, int sig, const siginfo_t *si)
 
 		infect_get_regs(tid, &r);
 		pr_err("tid %d: %s (code %d, addr %p) at ip 0x%llx in injected code", tid,
-		       signame(sig), si->si_code, si->si_addr, (unsigned long long)r.rip);
+		       signame(sig), si->si_code, si->si_addr, (unsigned long long)regs_ip(&r));
 		return -EFAULT;
 	}
 	if (sig == SIGSYS && si->si_code == 1 /* SYS_SECCOMP */) {
@@ -229,7 +213,7 @@ static int wait_stop(pid_t tid, int *st)
  *  - signal-delivery stops: the signal is taken (continue with 0) and remembered in d,
  *    except a fault raised by our own code, which ends the run with -EFAULT/-EPERM.
  */
-int infect_run_to_exit(pid_t tid, uint64_t done_ip, arch_regs_t *out, struct deferred *d)
+int infect_run_to_exit(pid_t tid, raddr_t done_ip, arch_regs_t *out, struct deferred *d)
 {
 	for (;;) {
 		int st, sig, err;
@@ -251,7 +235,7 @@ int infect_run_to_exit(pid_t tid, uint64_t done_ip, arch_regs_t *out, struct def
 			if (kind == SYSCALL_INFO_EXIT) {
 				if (infect_get_regs(tid, out) < 0)
 					return -ESRCH;
-				if (regs_ip(out) == done_ip)
+				if (regs_ip(out) == done_ip.v)
 					return 0;
 			}
 			if (kind == SYSCALL_INFO_ENTRY || kind == SYSCALL_INFO_EXIT)

@@ -10,7 +10,7 @@
 int remote_read(pid_t pid, raddr_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len };
-	struct iovec remote = { (void *)(uintptr_t)addr.v, len };
+	struct iovec remote = remote_iov(addr, len);
 	ssize_t n;
 
 	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
@@ -24,7 +24,7 @@ int remote_read(pid_t pid, raddr_t addr, void *buf, size_t len)
 int remote_write(pid_t pid, raddr_t addr, const void *buf, size_t len)
 {
 	struct iovec local = { (void *)buf, len };
-	struct iovec remote = { (void *)(uintptr_t)addr.v, len };
+	struct iovec remote = remote_iov(addr, len);
 	ssize_t n;
 
 	n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
@@ -46,8 +46,8 @@ int remote_read_str(pid_t pid, raddr_t addr, char *buf, size_t len)
 	if (!len)
 		return -EINVAL;
 	while (got < len - 1) {
-		uint64_t a = addr.v + got;
-		size_t chunk = 4096 - (a & 4095);
+		raddr_t a = raddr_add(addr, got);
+		size_t chunk = 4096 - (a.v & 4095);
 		struct iovec local, remote;
 		ssize_t n;
 		char *nul;
@@ -55,7 +55,7 @@ int remote_read_str(pid_t pid, raddr_t addr, char *buf, size_t len)
 		if (chunk > len - 1 - got)
 			chunk = len - 1 - got;
 		local = (struct iovec){ buf + got, chunk };
-		remote = (struct iovec){ (void *)(uintptr_t)a, chunk };
+		remote = remote_iov(a, chunk);
 		n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 		if (n <= 0)
 			return n < 0 ? -errno : -EFAULT;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 typedef struct {
 	uint64_t v;
@@ -30,6 +31,13 @@ static inline raddr_t raddr_add(raddr_t a, uint64_t off)
 static inline int raddr_is_null(raddr_t a)
 {
 	return a.v == 0;
+}
+
+/* The remote side of process_vm_readv/writev: where a tracee address becomes a pointer, one
+ * that only the kernel dereferences. */
+static inline struct iovec remote_iov(raddr_t a, size_t len)
+{
+	return (struct iovec){ (void *)(uintptr_t)a.v, len };
 }
 
 /* process_vm_readv/writev of exactly len bytes: 0, or -errno (-EFAULT for a short one). */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Uncompressed images written by the parasite straight from the program's memory (the direct
-# page path, tracer/dump_pages.c).
+# page path, tracer/dump_pages_direct.c).
 #  1. With DMTCP_GZIP=0 and DMTCP_DEBUG=1 a checkpoint of a program with 8 MiB of data (several
 #     chunks and a short last one) says in the tracer's log that the parasite wrote the pages
 #     with checksums from the blob, and the image is valid (every chunk checksum verified).

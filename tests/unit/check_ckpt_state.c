@@ -18,6 +18,7 @@
 
 #include "ckpt_state.h"
 #include "image.h"
+#include "procfs.h"
 #include "tracer/collect.h"
 #include "tracer/dump.h"
 
@@ -361,10 +362,9 @@ START_TEST(test_live_collect_dump_load)
 	ck_assert_int_eq(read(sync_pipe[0], &c, 1), 1);
 	/* Wait (bounded) until the child sleeps inside pause(): /proc/PID/syscall names it. */
 	for (i = 0; i < 5000; i++) {
-		char path[64], *buf = NULL;
+		char *buf = NULL;
 
-		snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
-		if (collect_read_file(path, &buf, NULL) == 0 && atoi(buf) == 34 /* pause */) {
+		if (procfs_read(pid, 0, "syscall", &buf, NULL) == 0 && atoi(buf) == 34 /* pause */) {
 			free(buf);
 			break;
 		}
@@ -377,11 +377,11 @@ START_TEST(test_live_collect_dump_load)
 	ck_assert_int_eq(waitpid(pid, &st, __WALL), pid);
 
 	{
-		struct dump_tree dt = { NULL, NULL, NULL, 0 };
+		struct collect_tree ct = { NULL, NULL, NULL, 0 };
 
 		ckpt_proc_init(&p);
 		p.uniquepid = strdup("test");
-		ck_assert_int_eq(dump_collect(pid, &pid, 1, &dt, &p), 0);
+		ck_assert_int_eq(collect_process(pid, &pid, 1, &ct, &p), 0);
 	}
 	ck_assert_int_eq(p.pid, pid);
 	ck_assert_int_eq(p.nthreads, 1);

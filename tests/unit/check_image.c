@@ -5,6 +5,7 @@
  * misuse, and image_show(). Damage and failure handling: check_image_damage.c.
  */
 #include "image_testlib.h"
+#include "nolibc/crc32c.h"
 
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
@@ -28,6 +29,64 @@ START_TEST(test_crc32c)
 			ck_assert_uint_eq(all, crc32c_combine(crc32c(0, b + off, cut),
 							      crc32c(0, b + off + cut, len - cut),
 							      len - cut));
+		}
+	free(b);
+}
+END_TEST
+
+/*
+ * nolibc/crc32c.h, which the parasite checksums page chunks with, against the container's
+ * crc32c() and its portable path: on random data at every alignment, lengths around the block
+ * sizes of the parasite's lanes (16 KiB), the container's (4 KiB) and tiny lanes that join
+ * every few bytes, chained as the parasite chains pieces, and combined.
+ */
+START_TEST(test_crc32c_shared)
+{
+	static const uint64_t lanes[] = { 8, 40, 4096, 16384 };
+	size_t lens[256], nlens = 0, n = 3 * 3 * 16384 + 64;
+	uint8_t *b = alloc_data(n + 8, 1);
+	int hw = __builtin_cpu_supports("sse4.2");
+	uint32_t seed = 12345;
+
+	ck_assert_uint_eq(nl_crc32c_x8n(0), 1u << 31); /* x^0: append nothing */
+	ck_assert_uint_eq(nl_crc32c_mul(1u << 31, 0x12345678u), 0x12345678u);
+	ck_assert_uint_eq(nl_crc32c_combine(0xabcdef01u, 0, 0), 0xabcdef01u);
+	for (size_t len = 0; len <= 64; len++)
+		lens[nlens++] = len;
+	for (size_t i = 0; i < sizeof(lanes) / sizeof(lanes[0]); i++)
+		for (uint64_t k = 1; k <= 3 && 3 * k * lanes[i] + 9 <= n; k++)
+			for (int d = -9; d <= 9; d += 3)
+				lens[nlens++] = (size_t)((int64_t)(3 * k * lanes[i]) + d);
+	while (nlens < sizeof(lens) / sizeof(lens[0])) {
+		seed = seed * 1103515245u + 12345u;
+		lens[nlens++] = (seed >> 8) % (n + 1);
+	}
+	for (size_t off = 0; off < 8; off++)
+		for (size_t i = 0; i < nlens; i++) {
+			const uint8_t *p = b + off;
+			size_t len = lens[i], cut = len * 2 / 5;
+			uint32_t want = crc32c_sw(0, p, len);
+
+			ck_assert_uint_eq(crc32c(0, p, len), want);
+			ck_assert_uint_eq(nl_crc32c_combine(crc32c_sw(0, p, cut),
+							    crc32c_sw(0, p + cut, len - cut),
+							    len - cut),
+					  want);
+			if (!hw)
+				continue;
+			for (size_t l = 0; l < sizeof(lanes) / sizeof(lanes[0]); l++) {
+				uint32_t op = nl_crc32c_x8n(lanes[l]), head;
+
+				ck_assert_uint_eq(~nl_crc32c_hw_update(~0u, p, len, lanes[l],
+								       nl_crc32c_join_mul, &op),
+						  want);
+				head = ~nl_crc32c_hw_update(~0u, p, cut, lanes[l],
+							    nl_crc32c_join_mul, &op);
+				ck_assert_uint_eq(~nl_crc32c_hw_update(~head, p + cut, len - cut,
+								       lanes[l], nl_crc32c_join_mul,
+								       &op),
+						  want);
+			}
 		}
 	free(b);
 }
@@ -511,6 +570,7 @@ static Suite *image_suite(void)
 	Suite *s = suite_create("image");
 
 	ADD(s, test_crc32c);
+	ADD(s, test_crc32c_shared);
 	ADD(s, test_round_trip_raw_small_chunks);
 	ADD(s, test_round_trip_zlib_small_chunks);
 	ADD(s, test_round_trip_raw_default_chunks);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "dump.h"
+#include "collect.h"
 #include "infect.h"
 #include "log.h"
 
@@ -131,12 +131,12 @@ static int get_misc(struct infect_ctx *ctx, struct ckpt_proc *p)
 	return 0;
 }
 
-int dump_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p)
+int collect_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p)
 {
 	struct infect_ctx *ctx;
 	const char *what = "infection";
 	uint32_t i;
-	int rc, crc;
+	int rc, cure_rc;
 
 	rc = infect_start(pid, tids[0], &ctx);
 	if (rc) {
@@ -160,13 +160,13 @@ int dump_parasite_state(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckp
 		/* p->threads[] is in tids[] order (collect_threads) */
 		rc = get_thread_state(ctx, tids[i], i == 0, &p->threads[i]);
 	}
-	crc = infect_cure(ctx);
+	cure_rc = infect_cure(ctx);
 	if (rc && rc != -ESRCH)
 		pr_warn("pid %d: parasite could not read its %s: %s", pid, what, strerror(-rc));
-	if (crc && crc != -ESRCH) {
-		pr_err("pid %d: parasite cure failed: %s", pid, strerror(-crc));
-		return crc;
+	if (cure_rc && cure_rc != -ESRCH) {
+		pr_err("pid %d: parasite cure failed: %s", pid, strerror(-cure_rc));
+		return cure_rc;
 	}
 	/* A command that failed left partial data, marked by its source field: not fatal. */
-	return rc == -ESRCH ? rc : crc;
+	return rc == -ESRCH ? rc : cure_rc;
 }

@@ -309,7 +309,7 @@ int ckpt_decode_thread(const uint8_t *buf, size_t len, struct ckpt_thread *t, co
 	if (!d.why)
 		check_comm(&d, t->comm, "thread name is not NUL-terminated");
 	get(&d, &t->regs, sizeof(t->regs), "registers");
-	t->orig_rax_result = get_u64(&d, "stopped rax");
+	t->stopped_ret = get_u64(&d, "stopped rax");
 	t->sysfix = get_u32(&d, "syscall fix-up");
 	if (!d.why && t->sysfix > CKPT_SYSFIX_EINTR)
 		dec_failf(&d, "syscall fix-up %lu is not a known %s", t->sysfix, "value");
