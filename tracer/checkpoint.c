@@ -207,7 +207,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 		      void *arg)
 {
 	struct ckpt_priv *c = priv_of(p);
-	struct dump_tree dt = { tree_shm_owner, tree_fd_share, NULL, 1 };
+	struct collect_tree dt = { tree_shm_owner, tree_fd_share, NULL, 1 };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;

@@ -14,9 +14,6 @@
 
 struct image_writer;
 
-/* tracer/checkpoint.c still names the collect hooks by their former name, struct dump_tree. */
-#define dump_tree collect_tree
-
 /* The page data of p's runs into one PAGES section (dump_pages.c): written by the parasite
  * when dump_pages_direct() can, else read from the process (process_vm_readv in large
  * batches, /proc/PID/mem for what it cannot read) and written by the tracer. */
