@@ -9,7 +9,7 @@
 #
 # Sources are picked up by directory: every common/*.c goes into libcommon, every tracer/*.c
 # but the command mains into libtracer, and so on. Blob sources (parasite/*.c and
-# restart/restorer*.c) are built freestanding and embedded.
+# restorer/restorer*.c) are built freestanding and embedded.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -41,9 +41,9 @@ COORD_MAINS  := coord/dmtcp_coordinator.c coord/dmtcp_command.c
 COORD_SRCS   := $(filter-out $(COORD_MAINS),$(wildcard coord/*.c))
 TRACER_MAINS := tracer/dmtcp_launch.c tracer/dmtcp_nocheckpoint.c
 TRACER_SRCS  := $(filter-out $(TRACER_MAINS),$(wildcard tracer/*.c))
-RESTORER_SRCS := $(wildcard restart/restorer*.c)
+RESTORER_SRCS := $(wildcard restorer/restorer*.c)
 RESTART_MAINS := restart/dmtcp_restart.c restart/mtcp_restart.c
-RESTART_SRCS := $(filter-out $(RESTART_MAINS) $(RESTORER_SRCS),$(wildcard restart/*.c))
+RESTART_SRCS := $(filter-out $(RESTART_MAINS),$(wildcard restart/*.c))
 PARASITE_SRCS := $(wildcard parasite/*.c)
 API_SRCS     := $(wildcard api/*.c)
 
@@ -129,9 +129,9 @@ $(B)/gen/parasite.elf: $(patsubst %.c,$(B)/blob/%.o,$(PARASITE_SRCS)) \
 	@mkdir -p $(dir $@)
 	$(CC) -nostdlib -Wl,-T,parasite/parasite.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
 		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
-$(B)/gen/restorer.elf: $(patsubst %.c,$(B)/blob/%.o,$(RESTORER_SRCS)) restart/restorer.lds
+$(B)/gen/restorer.elf: $(patsubst %.c,$(B)/blob/%.o,$(RESTORER_SRCS)) restorer/restorer.lds
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -Wl,-T,restart/restorer.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
+	$(CC) -nostdlib -Wl,-T,restorer/restorer.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
 		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
 $(B)/gen/%.bin: $(B)/gen/%.elf scripts/check-blob.sh
 	./scripts/check-blob.sh $<

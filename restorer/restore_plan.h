@@ -1,6 +1,6 @@
 /*
  * The restore plan: the contract between the libc-side preparation (restart/prepare_restore.c)
- * and the freestanding restorer blob (restart/restorer*.c).
+ * and the freestanding restorer blob (restorer/restorer*.c).
  *
  * The plan lives inside the "restore area", one contiguous mapping chosen libc-side clear of
  * every saved region and of every current mapping. The area holds, in order: the blob's code
