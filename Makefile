@@ -8,8 +8,9 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Sources are picked up by directory: every common/*.c goes into libcommon, every tracer/*.c
-# but the command mains into libtracer, and so on. Blob sources (parasite/*.c and
-# restorer/restorer*.c) are built freestanding and embedded.
+# but the command mains into libtracer, and so on. Blobs too are built by folder: every .c and
+# .S of parasite/ makes the parasite blob, every one of restorer/ the restorer blob, built
+# freestanding, linked with the folder's own linker script, checked and embedded.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -41,10 +42,10 @@ COORD_MAINS  := coord/dmtcp_coordinator.c coord/dmtcp_command.c
 COORD_SRCS   := $(filter-out $(COORD_MAINS),$(wildcard coord/*.c))
 TRACER_MAINS := tracer/dmtcp_launch.c tracer/dmtcp_nocheckpoint.c
 TRACER_SRCS  := $(filter-out $(TRACER_MAINS),$(wildcard tracer/*.c))
-RESTORER_SRCS := $(wildcard restorer/restorer*.c)
+RESTORER_SRCS := $(wildcard restorer/*.c restorer/*.S)
 RESTART_MAINS := restart/dmtcp_restart.c restart/mtcp_restart.c
 RESTART_SRCS := $(filter-out $(RESTART_MAINS),$(wildcard restart/*.c))
-PARASITE_SRCS := $(wildcard parasite/*.c)
+PARASITE_SRCS := $(wildcard parasite/*.c parasite/*.S)
 API_SRCS     := $(wildcard api/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -122,17 +123,16 @@ $(B)/blob/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(BLOB_CFLAGS) -MMD -MP -c $< -o $@
 
-BLOB_LINK = $(CC) -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,norelro -Wl,--build-id=none \
-	-Wl,-z,noexecstack -Wl,--hash-style=sysv
-$(B)/gen/parasite.elf: $(patsubst %.c,$(B)/blob/%.o,$(PARASITE_SRCS)) \
-		$(patsubst %.S,$(B)/blob/%.o,$(wildcard parasite/*.S)) parasite/parasite.lds
+# A blob is its folder's objects linked with its folder's linker script (<blob>/<blob>.lds).
+blob_objs = $(patsubst %,$(B)/blob/%.o,$(basename $(1)))
+BLOB_LINK = $(CC) -nostdlib -Wl,-T,$(filter %.lds,$^) -Wl,--build-id=none -Wl,-z,noexecstack \
+	-fpie -pie -Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
+$(B)/gen/parasite.elf: $(call blob_objs,$(PARASITE_SRCS)) parasite/parasite.lds
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -Wl,-T,parasite/parasite.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
-		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
-$(B)/gen/restorer.elf: $(patsubst %.c,$(B)/blob/%.o,$(RESTORER_SRCS)) restorer/restorer.lds
+	$(BLOB_LINK)
+$(B)/gen/restorer.elf: $(call blob_objs,$(RESTORER_SRCS)) restorer/restorer.lds
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -Wl,-T,restorer/restorer.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
-		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
+	$(BLOB_LINK)
 $(B)/gen/%.bin: $(B)/gen/%.elf scripts/check-blob.sh
 	./scripts/check-blob.sh $<
 	objcopy -O binary $< $@
