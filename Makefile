@@ -29,11 +29,13 @@ CFLAGS  := $(OPT) $(WARN) $(SAN) -pthread
 LDFLAGS := $(SAN) -pthread
 LIBS    := -lz -lelf -lseccomp -lunwind-ptrace -lunwind-generic -lunwind
 
-# Freestanding blobs: no libc, no sanitizers, position independent, flat.
+# Freestanding blobs: no libc, no sanitizers, position independent, flat. A blob's sources see
+# nolibc/, arch/x86_64/ and their own folder, nothing else of the tree (no -I.): a libc-side
+# header cannot be pulled in by mistake, and check-blob.sh refuses a blob that reaches libc.
 BLOB_CFLAGS := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Werror \
 	-Os -ffreestanding -nostdlib -fno-stack-protector -fpie -fno-asynchronous-unwind-tables \
 	-fno-unwind-tables -fno-builtin -fno-jump-tables -fno-plt -fvisibility=hidden \
-	-mno-red-zone -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE -Iarch/x86_64 -Inolibc -I.
+	-mno-red-zone -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE -Iarch/x86_64 -Inolibc
 
 B := build
 

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parasite/parasite-cmd.h"
+#include "parasite-cmd.h"
 #include "sys.h"
 
 /*

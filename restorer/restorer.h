@@ -5,8 +5,8 @@
 #ifndef DMTCP_RESTORER_H
 #define DMTCP_RESTORER_H
 
-#include "nolibc/sys.h"
-#include "restorer/restore_plan.h"
+#include "sys.h"
+#include "restore_plan.h"
 
 #define RST_HIDDEN __attribute__((visibility("hidden")))
 
