@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,6 +201,25 @@ static int wait_for_idle_coordinator(int fd, const char *compid, const struct co
 	return r;
 }
 
+/*
+ * In each restored process, before its gate (restart_ctx.before_gate): the same seccomp filter
+ * dmtcp_launch gives a program, no_new_privs first.
+ */
+static int install_filter(pid_t pid, void *arg)
+{
+	struct tracer_features feat;
+	int r = 0;
+
+	(void)arg;
+	probe_features(&feat);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || (r = filter_install(&feat)) < 0) {
+		r = r < 0 ? r : -errno;
+		pr_err("pid %d: cannot install the seccomp filter: %s", pid, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 /* The program name as the launch knew it (comm is cut at 15 characters). */
 static const char *prog_of(const struct restart_img *im)
 {
@@ -344,6 +364,7 @@ int main(int argc, char **argv)
 	tr->on_root_exit_arg = &st;
 	tr->on_barrier = on_restart_barrier;
 	c.traced = 1;
+	c.before_gate = install_filter;
 	r = bring_back(&c, tr);
 	/* Our probe connection kept a fresh coordinator from leaving; every peer has its own. */
 	close(coord_fd);

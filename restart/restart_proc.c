@@ -7,8 +7,8 @@
  *   - cwd, umask, rlimits (as far as permitted);
  *   - memory staged from the image (needs the image reader, so before the fds);
  *   - the image readers closed, the fds put at their numbers, everything else closed;
- *   - traced: the seccomp filter installed, then held at the gate until the tracer has
- *     seized us;
+ *   - traced: the caller's before_gate hook (dmtcp_restart installs the seccomp filter
+ *     there), then held at the gate until the tracer has seized us;
  *   - pending signals queued back (they stay blocked until rt_sigreturn sets the saved mask),
  *     interval timers and POSIX timers (with their ids) armed;
  *   - prepare_restore(): the point of no return.
@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "tracer/tracer_int.h"
 
 int restart_exit_code(int st)
 {
@@ -281,15 +280,10 @@ int restart_proc_run(int idx, void *arg)
 	if (r)
 		goto fail;
 	if (c->traced) {
-		struct tracer_features feat;
-
-		/* The same filter dmtcp_launch gives a program; no_new_privs first. */
-		probe_features(&feat);
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || (r = filter_install(&feat)) < 0) {
-			r = r < 0 ? r : -errno;
-			pr_err("pid %d: cannot install the seccomp filter: %s", im->proc.pid,
-			       strerror(-r));
-			goto fail;
+		if (c->before_gate) {
+			r = c->before_gate(im->proc.pid, c->before_gate_arg);
+			if (r)
+				goto fail;
 		}
 		prepare_tree_announce(&c->tree, idx, RSTAGE_HOLD, NULL);
 		r = prepare_tree_gate_wait(&c->tree, idx);

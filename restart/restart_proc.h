@@ -13,15 +13,28 @@
 
 /* Stages a restored process announces (prepare_tree_announce()). */
 enum restart_stage {
-	RSTAGE_HOLD = 1, /* staged, filter installed: waiting at the gate to be seized */
+	RSTAGE_HOLD = 1, /* staged, before_gate done: waiting at the gate to be seized */
 };
+
+/*
+ * Run inside restored process pid (its saved pid, for messages) once its memory is staged and
+ * its fds are in place, before it announces RSTAGE_HOLD and waits at its gate. Returns 0, or
+ * -errno (logged by the hook) to fail that process's restore.
+ */
+typedef int (*restart_gate_fn)(pid_t pid, void *arg);
 
 struct restart_ctx {
 	struct restart_set set;
 	struct fd_shared fds;
 	struct shm_shared shm;
 	struct tree tree;
-	int traced; /* a tracer will seize each process: filter, then wait at the gate */
+	int traced; /* a tracer will seize each process: before_gate, then wait at the gate */
+	/*
+	 * Set by the caller that traces (dmtcp_restart: the tracer's seccomp filter), NULL
+	 * otherwise; restart code itself knows nothing of the tracer.
+	 */
+	restart_gate_fn before_gate;
+	void *before_gate_arg;
 };
 
 /*
