@@ -113,7 +113,8 @@ bin/dmtcp_nocheckpoint: $(B)/tracer/dmtcp_nocheckpoint.o $(LIBCOMMON)
 bin/dmtcp_restart: $(B)/restart/dmtcp_restart.o $(LIBRESTART) $(LIBTRACER) $(LIBCOMMON)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-bin/mtcp_restart: $(B)/restart/mtcp_restart.o $(LIBRESTART) $(LIBTRACER) $(LIBCOMMON)
+# mtcp_restart never traces: no libtracer.
+bin/mtcp_restart: $(B)/restart/mtcp_restart.o $(LIBRESTART) $(LIBCOMMON)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
