@@ -373,7 +373,7 @@ int main(int argc, char **argv)
 	report(LREP_PID, tr->root_pid);
 	/* From here on the processes are the program's: the restart only traces. */
 	prepare_tree_free(&c.tree);
-	prepare_mem_shared_free(&c.shm);
+	prepare_image_shm_free(&c.shm);
 	prepare_fds_free(&c.fds);
 	restart_set_free(&c.set);
 	r = tracer_run(tr);

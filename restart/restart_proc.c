@@ -70,7 +70,7 @@ int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int stric
 	r = prepare_fds_shared(&c->set, &c->fds);
 	if (r)
 		return r;
-	r = prepare_mem_shared(&c->set, c->fds.base, &c->shm);
+	r = prepare_image_shm(&c->set, c->fds.base, &c->shm);
 	if (r)
 		return r;
 	c->tree.min_fd = c->fds.base;
@@ -87,7 +87,7 @@ void restart_ctx_free(struct restart_ctx *c)
 	if (c->tree.slots)
 		prepare_tree_abort(&c->tree);
 	prepare_tree_free(&c->tree);
-	prepare_mem_shared_free(&c->shm);
+	prepare_image_shm_free(&c->shm);
 	prepare_fds_free(&c->fds);
 	restart_set_free(&c->set);
 }
@@ -271,7 +271,7 @@ int restart_proc_run(int idx, void *arg)
 	keep = calloc(im->proc.nvmas + 8, sizeof(int));
 	if (!keep)
 		return -ENOMEM;
-	r = prepare_mem(&c->set, idx, &c->shm, c->fds.base, &req, keep, &nkeep);
+	r = prepare_image_req(&c->set, idx, &c->shm, c->fds.base, &req, keep, &nkeep);
 	if (r)
 		goto fail;
 	restart_close_readers(&c->set);

@@ -7,7 +7,7 @@
 #define DMTCP_RESTART_PROC_H
 
 #include "restart/prepare_fds.h"
-#include "restart/prepare_mem.h"
+#include "restart/prepare_image_req.h"
 #include "restart/prepare_tree.h"
 #include "restart/restart_images.h"
 
