@@ -16,7 +16,7 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-int grow(void **arr, size_t *cap, size_t need, size_t elem)
+int req_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	void *n;
 	size_t c;
@@ -37,7 +37,7 @@ int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* ---- address-space bookkeeping ------------------------------------------------------------ */
 
-int cmp_range(const void *a, const void *b)
+static int cmp_range(const void *a, const void *b)
 {
 	const struct range *x = a, *y = b;
 
@@ -45,7 +45,7 @@ int cmp_range(const void *a, const void *b)
 }
 
 /* Append this process's mappings (all of them, [vsyscall] too) to *r. */
-int collect_self_maps(struct range **r, size_t *n, size_t *cap)
+static int collect_self_maps(struct range **r, size_t *n, size_t *cap)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	char *line = NULL;
@@ -62,7 +62,7 @@ int collect_self_maps(struct range **r, size_t *n, size_t *cap)
 
 		if (sscanf(line, "%lx-%lx", &s, &e) != 2)
 			continue;
-		ret = grow((void **)r, cap, *n + 1, sizeof(**r));
+		ret = req_grow((void **)r, cap, *n + 1, sizeof(**r));
 		if (ret)
 			break;
 		(*r)[*n].start = s;
@@ -80,7 +80,7 @@ int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, s
 	int ret;
 
 	for (size_t i = 0; i < req->nr_vmas; i++) {
-		ret = grow((void **)r, cap, *n + 1, sizeof(**r));
+		ret = req_grow((void **)r, cap, *n + 1, sizeof(**r));
 		if (ret)
 			return ret;
 		(*r)[*n].start = req->vmas[i].d.start;
@@ -97,7 +97,7 @@ int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, s
 			lo = lo < req->vdso.vclock_start ? lo : req->vdso.vclock_start;
 			hi = hi > req->vdso.vclock_end ? hi : req->vdso.vclock_end;
 		}
-		ret = grow((void **)r, cap, *n + 1, sizeof(**r));
+		ret = req_grow((void **)r, cap, *n + 1, sizeof(**r));
 		if (ret)
 			return ret;
 		(*r)[*n].start = lo;
@@ -183,8 +183,8 @@ void *restore_stage_alloc(struct restore_req *req, size_t len, int flags)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (grow((void **)&req->stages, &req->cap_stages, req->nr_stages + 1,
-		 sizeof(*req->stages))) {
+	if (req_grow((void **)&req->stages, &req->cap_stages, req->nr_stages + 1,
+		     sizeof(*req->stages))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -236,7 +236,7 @@ int build_unmap(struct restore_req *req, struct restore_plan *p, const struct ar
 	ret = collect_self_maps(&maps, &nm, &cm);
 	if (ret)
 		goto out;
-	ret = grow((void **)&keep, &ck, req->nr_stages + RP_MAX_VDSO_PARTS + 2, sizeof(*keep));
+	ret = req_grow((void **)&keep, &ck, req->nr_stages + RP_MAX_VDSO_PARTS + 2, sizeof(*keep));
 	if (ret)
 		goto out;
 	keep[nk++] = (struct range){ p->area_start, p->area_end };
