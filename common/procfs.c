@@ -424,3 +424,32 @@ unsigned long procfs_fd_socket_ino(pid_t pid, int fd)
 		return 0;
 	return ino;
 }
+
+int procfs_each_fd(pid_t pid, procfs_fd_fn fn, void *arg)
+{
+	char path[64];
+	struct dirent *de;
+	int r = 0, self_fd = -1;
+	DIR *d;
+
+	procfs_path(path, sizeof(path), pid, 0, "fd");
+	d = opendir(path);
+	if (!d)
+		return gone(-errno);
+	if (pid <= 0 || pid == getpid())
+		self_fd = dirfd(d);
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = (int)strtol(de->d_name, NULL, 10);
+		if (fd == self_fd)
+			continue;
+		r = fn(fd, arg);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	return r < 0 ? r : 0;
+}
