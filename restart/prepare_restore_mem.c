@@ -4,12 +4,12 @@
  * of ranges the blob unmaps. See prepare_restore.c.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "log.h"
+#include "procfs.h"
 #include "restart/prepare_restore_int.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -44,33 +44,34 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+struct ranges {
+	struct range **r;
+	size_t *n, *cap;
+	int nomem;
+};
+
+static int add_self_map(const struct procfs_map *m, void *arg)
+{
+	struct ranges *rs = arg;
+
+	if (req_grow((void **)rs->r, rs->cap, *rs->n + 1, sizeof(**rs->r))) {
+		rs->nomem = 1;
+		return -ENOMEM;
+	}
+	(*rs->r)[*rs->n].start = m->start;
+	(*rs->r)[*rs->n].end = m->end;
+	(*rs->n)++;
+	return 0;
+}
+
 /* Append this process's mappings (all of them, [vsyscall] too) to *r. */
 static int collect_self_maps(struct range **r, size_t *n, size_t *cap)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char *line = NULL;
-	size_t lcap = 0;
-	int ret = 0;
+	struct ranges rs = { r, n, cap, 0 };
+	int ret = procfs_each_map(0, add_self_map, &rs);
 
-	if (!f) {
-		ret = -errno;
-		pr_err("restore: cannot open /proc/self/maps: %s", strerror(errno));
-		return ret;
-	}
-	while (getline(&line, &lcap, f) > 0) {
-		unsigned long s, e;
-
-		if (sscanf(line, "%lx-%lx", &s, &e) != 2)
-			continue;
-		ret = req_grow((void **)r, cap, *n + 1, sizeof(**r));
-		if (ret)
-			break;
-		(*r)[*n].start = s;
-		(*r)[*n].end = e;
-		(*n)++;
-	}
-	free(line);
-	fclose(f);
+	if (ret && !rs.nomem)
+		pr_err("restore: cannot read /proc/self/maps: %s", strerror(-ret));
 	return ret;
 }
 
