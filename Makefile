@@ -8,8 +8,9 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Sources are picked up by directory: every common/*.c goes into libcommon, every tracer/*.c
-# but the command mains into libtracer, and so on. Blob sources (parasite/*.c and
-# restart/restorer*.c) are built freestanding and embedded.
+# but the command mains into libtracer, and so on. Blobs too are built by folder: every .c and
+# .S of parasite/ makes the parasite blob, every one of restorer/ the restorer blob, built
+# freestanding, linked with the folder's own linker script, checked and embedded.
 
 CC      ?= gcc
 PREFIX  ?= /usr/local
@@ -28,11 +29,13 @@ CFLAGS  := $(OPT) $(WARN) $(SAN) -pthread
 LDFLAGS := $(SAN) -pthread
 LIBS    := -lz -lelf -lseccomp -lunwind-ptrace -lunwind-generic -lunwind
 
-# Freestanding blobs: no libc, no sanitizers, position independent, flat.
+# Freestanding blobs: no libc, no sanitizers, position independent, flat. A blob's sources see
+# nolibc/, arch/x86_64/ and their own folder, nothing else of the tree (no -I.): a libc-side
+# header cannot be pulled in by mistake, and check-blob.sh refuses a blob that reaches libc.
 BLOB_CFLAGS := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Werror \
 	-Os -ffreestanding -nostdlib -fno-stack-protector -fpie -fno-asynchronous-unwind-tables \
 	-fno-unwind-tables -fno-builtin -fno-jump-tables -fno-plt -fvisibility=hidden \
-	-mno-red-zone -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE -Iarch/x86_64 -Inolibc -I.
+	-mno-red-zone -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE -Iarch/x86_64 -Inolibc
 
 B := build
 
@@ -41,10 +44,10 @@ COORD_MAINS  := coord/dmtcp_coordinator.c coord/dmtcp_command.c
 COORD_SRCS   := $(filter-out $(COORD_MAINS),$(wildcard coord/*.c))
 TRACER_MAINS := tracer/dmtcp_launch.c tracer/dmtcp_nocheckpoint.c
 TRACER_SRCS  := $(filter-out $(TRACER_MAINS),$(wildcard tracer/*.c))
-RESTORER_SRCS := $(wildcard restart/restorer*.c)
+RESTORER_SRCS := $(wildcard restorer/*.c restorer/*.S)
 RESTART_MAINS := restart/dmtcp_restart.c restart/mtcp_restart.c
-RESTART_SRCS := $(filter-out $(RESTART_MAINS) $(RESTORER_SRCS),$(wildcard restart/*.c))
-PARASITE_SRCS := $(wildcard parasite/*.c)
+RESTART_SRCS := $(filter-out $(RESTART_MAINS),$(wildcard restart/*.c))
+PARASITE_SRCS := $(wildcard parasite/*.c parasite/*.S)
 API_SRCS     := $(wildcard api/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -110,6 +113,7 @@ bin/dmtcp_nocheckpoint: $(B)/tracer/dmtcp_nocheckpoint.o $(LIBCOMMON)
 bin/dmtcp_restart: $(B)/restart/dmtcp_restart.o $(LIBRESTART) $(LIBTRACER) $(LIBCOMMON)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# mtcp_restart never traces: no libtracer.
 bin/mtcp_restart: $(B)/restart/mtcp_restart.o $(LIBRESTART) $(LIBCOMMON)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -122,17 +126,16 @@ $(B)/blob/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(BLOB_CFLAGS) -MMD -MP -c $< -o $@
 
-BLOB_LINK = $(CC) -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,norelro -Wl,--build-id=none \
-	-Wl,-z,noexecstack -Wl,--hash-style=sysv
-$(B)/gen/parasite.elf: $(patsubst %.c,$(B)/blob/%.o,$(PARASITE_SRCS)) \
-		$(patsubst %.S,$(B)/blob/%.o,$(wildcard parasite/*.S)) parasite/parasite.lds
+# A blob is its folder's objects linked with its folder's linker script (<blob>/<blob>.lds).
+blob_objs = $(patsubst %,$(B)/blob/%.o,$(basename $(1)))
+BLOB_LINK = $(CC) -nostdlib -Wl,-T,$(filter %.lds,$^) -Wl,--build-id=none -Wl,-z,noexecstack \
+	-fpie -pie -Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
+$(B)/gen/parasite.elf: $(call blob_objs,$(PARASITE_SRCS)) parasite/parasite.lds
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -Wl,-T,parasite/parasite.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
-		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
-$(B)/gen/restorer.elf: $(patsubst %.c,$(B)/blob/%.o,$(RESTORER_SRCS)) restart/restorer.lds
+	$(BLOB_LINK)
+$(B)/gen/restorer.elf: $(call blob_objs,$(RESTORER_SRCS)) restorer/restorer.lds
 	@mkdir -p $(dir $@)
-	$(CC) -nostdlib -Wl,-T,restart/restorer.lds -Wl,--build-id=none -Wl,-z,noexecstack -fpie -pie \
-		-Wl,--no-dynamic-linker -o $@ $(filter %.o,$^)
+	$(BLOB_LINK)
 $(B)/gen/%.bin: $(B)/gen/%.elf scripts/check-blob.sh
 	./scripts/check-blob.sh $<
 	objcopy -O binary $< $@

@@ -475,6 +475,57 @@ unsigned long procfs_fd_socket_ino(pid_t pid, int fd)
 	return ino;
 }
 
+int procfs_each_fd(pid_t pid, procfs_fd_fn fn, void *arg)
+{
+	char path[64];
+	struct dirent *de;
+	int r = 0, self_fd = -1;
+	DIR *d;
+
+	procfs_path(path, sizeof(path), pid, 0, "fd");
+	d = opendir(path);
+	if (!d)
+		return gone(-errno);
+	if (pid <= 0 || pid == getpid())
+		self_fd = dirfd(d);
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = (int)strtol(de->d_name, NULL, 10);
+		if (fd == self_fd)
+			continue;
+		r = fn(fd, arg);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	return r < 0 ? r : 0;
+}
+
+struct fd_list {
+	int *fds;
+	uint32_t n, cap;
+};
+
+static int add_fd(int fd, void *arg)
+{
+	struct fd_list *l = arg;
+
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		int *nf = realloc(l->fds, cap * sizeof(*nf));
+
+		if (!nf)
+			return -ENOMEM;
+		l->fds = nf;
+		l->cap = cap;
+	}
+	l->fds[l->n++] = fd;
+	return 0;
+}
+
 static int cmp_int(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
@@ -484,40 +535,18 @@ static int cmp_int(const void *a, const void *b)
 
 int procfs_list_fds(pid_t pid, int **fdsp, uint32_t *np)
 {
-	char path[64];
-	struct dirent *de;
-	int *fds = NULL, *nf, r = 0;
-	uint32_t n = 0, cap = 0;
-	DIR *d;
+	struct fd_list l = { NULL, 0, 0 };
+	int r = procfs_each_fd(pid, add_fd, &l);
 
 	*fdsp = NULL;
 	*np = 0;
-	procfs_path(path, sizeof(path), pid, 0, "fd");
-	d = opendir(path);
-	if (!d)
-		return gone(-errno);
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			nf = realloc(fds, cap * sizeof(*fds));
-			if (!nf) {
-				r = -ENOMEM;
-				break;
-			}
-			fds = nf;
-		}
-		fds[n++] = (int)strtol(de->d_name, NULL, 10);
-	}
-	closedir(d);
 	if (r) {
-		free(fds);
+		free(l.fds);
 		return r;
 	}
-	qsort(fds, n, sizeof(*fds), cmp_int);
-	*fdsp = fds;
-	*np = n;
+	qsort(l.fds, l.n, sizeof(*l.fds), cmp_int);
+	*fdsp = l.fds;
+	*np = l.n;
 	return 0;
 }
 

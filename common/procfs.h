@@ -109,6 +109,13 @@ int procfs_each_map(pid_t pid, procfs_map_fn fn, void *arg);
 int procfs_fd_link(pid_t pid, int fd, char *buf, size_t n);
 /* The inode of the socket at fd, or 0 when fd is not a socket (or is gone). */
 unsigned long procfs_fd_socket_ino(pid_t pid, int fd);
+/*
+ * fn for every fd of /proc/PID/fd; fn returns < 0 to stop, which is then returned. For the
+ * calling process the fd of the listing itself is left out, and fn may close the fd it is
+ * given (the kernel lists the table by fd number from where it stopped).
+ */
+typedef int (*procfs_fd_fn)(int fd, void *arg);
+int procfs_each_fd(pid_t pid, procfs_fd_fn fn, void *arg);
 /* The open fds of /proc/PID/fd in ascending order, malloc'ed. */
 int procfs_list_fds(pid_t pid, int **fdsp, uint32_t *np);
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "crc32c.h"
-#include "parasite/parasite-cmd.h"
+#include "parasite-cmd.h"
 #include "sys.h"
 
 /*

@@ -108,12 +108,6 @@ static int on_restart_barrier(pid_t pid, void *arg)
 	return 0;
 }
 
-/* In each restored process before its gate: the same filter dmtcp_launch gives a program. */
-static int install_filter(void *arg)
-{
-	return tracer_install_filter(arg);
-}
-
 /*
  * A computation killed a moment ago (dmtcp_command -k, then its restart script) may still
  * have its peers at the coordinator until its tracer has seen its processes die, and the
@@ -187,6 +181,19 @@ static int wait_for_idle_coordinator(int fd, const char *compid, const struct co
 	}
 	pr_err("cannot ask the coordinator at %s:%d for its status: %s", co->host, co->port,
 	       r == -EPROTO ? why : strerror(-r));
+	return r;
+}
+
+/*
+ * In each restored process, before its gate (restart_ctx.before_gate): the same seccomp filter
+ * dmtcp_launch gives a program, no_new_privs first.
+ */
+static int install_filter(pid_t pid, void *arg)
+{
+	int r = tracer_install_filter(arg);
+
+	if (r < 0)
+		pr_err("pid %d: cannot install the seccomp filter: %s", pid, strerror(-r));
 	return r;
 }
 
@@ -347,6 +354,7 @@ int main(int argc, char **argv)
 		close(coord_fd);
 		goto fail;
 	}
+	c.traced = 1;
 	c.before_gate = install_filter;
 	c.before_gate_arg = tr;
 	r = bring_back(&c, tr);
@@ -357,7 +365,7 @@ int main(int argc, char **argv)
 	report_send(g_report_fd, LREP_PID, main_pid(&c));
 	/* From here on the processes are the program's: the restart only traces. */
 	prepare_tree_free(&c.tree);
-	prepare_mem_shared_free(&c.shm);
+	prepare_image_shm_free(&c.shm);
 	prepare_fds_free(&c.fds);
 	restart_set_free(&c.set);
 	r = tracer_run(tr);

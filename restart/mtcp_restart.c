@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	code = restart_exit_code(c.tree.main_status);
 	/* Nothing to undo: just let go of our ends. */
 	prepare_tree_free(&c.tree);
-	prepare_mem_shared_free(&c.shm);
+	prepare_image_shm_free(&c.shm);
 	prepare_fds_free(&c.fds);
 	restart_set_free(&c.set);
 	return code;

@@ -4,7 +4,6 @@
 #include "restart/prepare_fds.h"
 
 #include <asm/termbits.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procfs.h"
 
 /* Status flags F_SETFL can change; the rest are fixed at open. */
 #define SETFL_MASK (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK)
@@ -103,7 +103,7 @@ static int open_saved_flags(const struct ckpt_file *f)
 /* A deleted regular file: an unnamed file in its old directory with the saved bytes. */
 static int open_deleted(const struct ckpt_file *f, const char *img, int fdno)
 {
-	char *dup = strdup(f->path ? f->path : "/tmp/x"), *dir, proc[64];
+	char *dup = strdup(f->path ? f->path : "/tmp/x"), *dir, name[32], proc[64];
 	int tmp, fd;
 
 	if (!dup)
@@ -131,7 +131,8 @@ static int open_deleted(const struct ckpt_file *f, const char *img, int fdno)
 		return -e;
 	}
 	/* Reopen through the magic link to get the saved access mode and flags. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
+	snprintf(name, sizeof(name), "fd/%d", tmp);
+	procfs_path(proc, sizeof(proc), 0, 0, name);
 	fd = open(proc, open_saved_flags(f));
 	if (fd < 0) {
 		int e = errno;
@@ -431,12 +432,31 @@ static int in_list(int fd, const int *v, int n)
 	return 0;
 }
 
+/* What the restored process keeps open: its saved fds and those the restore still needs. */
+struct fd_keep {
+	const struct ckpt_proc *p;
+	const int *keep;
+	int nkeep;
+};
+
+static int close_unless_kept(int fd, void *arg)
+{
+	const struct fd_keep *fk = arg;
+	uint32_t k;
+
+	for (k = 0; k < fk->p->nfds; k++)
+		if (fk->p->fds[k].fd == fd)
+			return 0;
+	if (!in_list(fd, fk->keep, fk->nkeep))
+		close(fd);
+	return 0;
+}
+
 int prepare_fds_install(const struct restart_set *s, int img, const struct fd_shared *fs,
 			const int *keep, int nkeep)
 {
 	const struct ckpt_proc *p = &s->img[img].proc;
-	struct dirent *de;
-	DIR *d;
+	struct fd_keep fk = { p, keep, nkeep };
 	uint32_t k;
 	int r;
 
@@ -472,23 +492,11 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 		}
 	}
 	/* Close everything else: our own fds, and the other processes' shared objects. */
-	d = opendir("/proc/self/fd");
-	if (!d) {
-		r = -errno;
+	r = procfs_each_fd(0, close_unless_kept, &fk);
+	if (r) {
 		pr_err("cannot list /proc/self/fd: %s", strerror(-r));
 		return r;
 	}
-	while ((de = readdir(d))) {
-		int fd = atoi(de->d_name), saved = 0;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d))
-			continue;
-		for (k = 0; k < p->nfds && !saved; k++)
-			saved = p->fds[k].fd == fd;
-		if (!saved && !in_list(fd, keep, nkeep))
-			close(fd);
-	}
-	closedir(d);
 	return 0;
 }
 

@@ -13,7 +13,6 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "arch/x86_64/sigframe.h"
 #include "build/gen/restorer-syms.h"
 #include "log.h"
+#include "procfs.h"
 #include "restart/prepare_restore_int.h"
 #include "restart/vdso.h"
 
@@ -215,28 +215,18 @@ static void fill_vmas(struct restore_req *req, struct restore_plan *p)
 /* This process's start_brk: field 47 of /proc/self/stat. */
 static int collect_self_start_brk(uint64_t *out)
 {
-	char buf[2048], *p;
-	FILE *f = fopen("/proc/self/stat", "re");
-	size_t n;
-	int field = 3;
+	struct procfs_stat st;
+	int r = procfs_stat(0, 0, &st);
 
-	if (!f) {
-		pr_err("restore: cannot open /proc/self/stat: %s", strerror(errno));
-		return -errno;
+	if (r && r != -EPROTO) {
+		pr_err("restore: cannot read /proc/self/stat: %s", strerror(-r));
+		return r;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	for (p += 2; *p && field < 47; p++)
-		if (*p == ' ')
-			field++;
-	if (field != 47 || sscanf(p, "%" SCNu64, out) != 1 || *out & (PAGE_SZ - 1)) {
+	if (r || st.nfields < 47 || st.f[47] & (PAGE_SZ - 1)) {
 		pr_err("restore: cannot read start_brk from /proc/self/stat");
 		return -EINVAL;
 	}
+	*out = st.f[47];
 	return 0;
 }
 
@@ -296,18 +286,16 @@ static int fill_threads(struct restore_req *req, struct restore_plan *p, char *a
 	return 0;
 }
 
+/* Threads of this process (its status's Threads field), -1 when unknown. */
 static int count_tasks(void)
 {
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	int n = -1;
+	int32_t n = -1;
+	char *status;
 
-	if (!f)
+	if (procfs_read(0, 0, "status", &status, NULL))
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	fclose(f);
+	procfs_status_ints(status, "Threads", &n, 1);
+	free(status);
 	return n;
 }
 

@@ -29,7 +29,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
-#include "restart/restore_plan.h"
+#include "restorer/restore_plan.h"
 
 struct restore_req;
 

@@ -74,10 +74,12 @@ struct area_layout {
 	size_t nr_runs, nr_fds;
 };
 
-int grow(void **arr, size_t *cap, size_t need, size_t elem);
-int cmp_range(const void *a, const void *b);
-/* Append this process's mappings to *r (a growable array). */
-int collect_self_maps(struct range **r, size_t *n, size_t *cap);
+/*
+ * Room for need elements of elem bytes in the growable array *arr of *cap elements: the
+ * capacity doubles (16 at first), new room is zeroed. 0 or -ENOMEM (*arr then unchanged).
+ */
+int req_grow(void **arr, size_t *cap, size_t need, size_t elem);
+/* How many mappings this process has now. */
 int count_self_maps(size_t *n);
 /* Append the saved regions and the saved vdso block to *r. */
 int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, size_t *cap);

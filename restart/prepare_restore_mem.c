@@ -4,19 +4,19 @@
  * of ranges the blob unmaps. See prepare_restore.c.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "log.h"
+#include "procfs.h"
 #include "restart/prepare_restore_int.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-int grow(void **arr, size_t *cap, size_t need, size_t elem)
+int req_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	void *n;
 	size_t c;
@@ -37,40 +37,41 @@ int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* ---- address-space bookkeeping ------------------------------------------------------------ */
 
-int cmp_range(const void *a, const void *b)
+static int cmp_range(const void *a, const void *b)
 {
 	const struct range *x = a, *y = b;
 
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Append this process's mappings (all of them, [vsyscall] too) to *r. */
-int collect_self_maps(struct range **r, size_t *n, size_t *cap)
+struct ranges {
+	struct range **r;
+	size_t *n, *cap;
+	int nomem;
+};
+
+static int add_self_map(const struct procfs_map *m, void *arg)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char *line = NULL;
-	size_t lcap = 0;
-	int ret = 0;
+	struct ranges *rs = arg;
 
-	if (!f) {
-		ret = -errno;
-		pr_err("restore: cannot open /proc/self/maps: %s", strerror(errno));
-		return ret;
+	if (req_grow((void **)rs->r, rs->cap, *rs->n + 1, sizeof(**rs->r))) {
+		rs->nomem = 1;
+		return -ENOMEM;
 	}
-	while (getline(&line, &lcap, f) > 0) {
-		unsigned long s, e;
+	(*rs->r)[*rs->n].start = m->start;
+	(*rs->r)[*rs->n].end = m->end;
+	(*rs->n)++;
+	return 0;
+}
 
-		if (sscanf(line, "%lx-%lx", &s, &e) != 2)
-			continue;
-		ret = grow((void **)r, cap, *n + 1, sizeof(**r));
-		if (ret)
-			break;
-		(*r)[*n].start = s;
-		(*r)[*n].end = e;
-		(*n)++;
-	}
-	free(line);
-	fclose(f);
+/* Append this process's mappings (all of them, [vsyscall] too) to *r. */
+static int collect_self_maps(struct range **r, size_t *n, size_t *cap)
+{
+	struct ranges rs = { r, n, cap, 0 };
+	int ret = procfs_each_map(0, add_self_map, &rs);
+
+	if (ret && !rs.nomem)
+		pr_err("restore: cannot read /proc/self/maps: %s", strerror(-ret));
 	return ret;
 }
 
@@ -80,7 +81,7 @@ int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, s
 	int ret;
 
 	for (size_t i = 0; i < req->nr_vmas; i++) {
-		ret = grow((void **)r, cap, *n + 1, sizeof(**r));
+		ret = req_grow((void **)r, cap, *n + 1, sizeof(**r));
 		if (ret)
 			return ret;
 		(*r)[*n].start = req->vmas[i].d.start;
@@ -97,7 +98,7 @@ int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, s
 			lo = lo < req->vdso.vclock_start ? lo : req->vdso.vclock_start;
 			hi = hi > req->vdso.vclock_end ? hi : req->vdso.vclock_end;
 		}
-		ret = grow((void **)r, cap, *n + 1, sizeof(**r));
+		ret = req_grow((void **)r, cap, *n + 1, sizeof(**r));
 		if (ret)
 			return ret;
 		(*r)[*n].start = lo;
@@ -183,8 +184,8 @@ void *restore_stage_alloc(struct restore_req *req, size_t len, int flags)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (grow((void **)&req->stages, &req->cap_stages, req->nr_stages + 1,
-		 sizeof(*req->stages))) {
+	if (req_grow((void **)&req->stages, &req->cap_stages, req->nr_stages + 1,
+		     sizeof(*req->stages))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -236,7 +237,7 @@ int build_unmap(struct restore_req *req, struct restore_plan *p, const struct ar
 	ret = collect_self_maps(&maps, &nm, &cm);
 	if (ret)
 		goto out;
-	ret = grow((void **)&keep, &ck, req->nr_stages + RP_MAX_VDSO_PARTS + 2, sizeof(*keep));
+	ret = req_grow((void **)&keep, &ck, req->nr_stages + RP_MAX_VDSO_PARTS + 2, sizeof(*keep));
 	if (ret)
 		goto out;
 	keep[nk++] = (struct range){ p->area_start, p->area_end };

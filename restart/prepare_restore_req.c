@@ -61,7 +61,7 @@ int req_push_vma(struct restore_req *req, const struct restore_vma_desc *v, int 
 	struct req_vma *rv;
 	int ret;
 
-	ret = grow((void **)&req->vmas, &req->cap_vmas, req->nr_vmas + 1, sizeof(*req->vmas));
+	ret = req_grow((void **)&req->vmas, &req->cap_vmas, req->nr_vmas + 1, sizeof(*req->vmas));
 	if (ret)
 		return ret;
 	rv = &req->vmas[req->nr_vmas];
@@ -213,8 +213,8 @@ int restore_req_add_thread(struct restore_req *req, const struct restore_thread_
 		       (unsigned long long)t->regs.cs);
 		return -EINVAL;
 	}
-	ret = grow((void **)&req->threads, &req->cap_threads, req->nr_threads + 1,
-		   sizeof(*req->threads));
+	ret = req_grow((void **)&req->threads, &req->cap_threads, req->nr_threads + 1,
+		       sizeof(*req->threads));
 	if (ret)
 		return ret;
 	rt = &req->threads[req->nr_threads];

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procfs.h"
 
 #define EXT_ID (-1) /* a session or group that lies outside the saved processes */
 
@@ -101,18 +102,13 @@ static void birth_ids(const struct tree *t, int i, pid_t *sid, pid_t *pgid)
 
 static long read_pid_max(void)
 {
-	char buf[32];
 	long v = 32768;
-	int fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+	char *buf;
 
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-
-		if (n > 0) {
-			buf[n] = 0;
+	if (!procfs_read_file("/proc/sys/kernel/pid_max", &buf, NULL)) {
+		if (buf[0])
 			v = strtol(buf, NULL, 10);
-		}
-		close(fd);
+		free(buf);
 	}
 	return v;
 }
@@ -267,30 +263,24 @@ static int id_in_use(pid_t id)
 	char path[32];
 
 	/* /proc/N resolves thread ids too, though it does not list them. */
-	snprintf(path, sizeof(path), "/proc/%d", id);
+	procfs_path(path, sizeof(path), id, 0, "");
 	return access(path, F_OK) == 0;
 }
 
 /* CAP_SYS_ADMIN over our PID namespace: true root of the initial user namespace. */
 int tree_may_set_tid_here(void)
 {
-	char buf[128];
-	int fd, ok = 0;
-	ssize_t n;
 	unsigned long a, b, c;
+	char *map;
+	int ok;
 
 	if (geteuid() != 0)
 		return 0;
-	fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (procfs_read(0, 0, "uid_map", &map, NULL))
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0) {
-		buf[n] = 0;
-		ok = sscanf(buf, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 &&
-		     c == 4294967295ul;
-	}
+	/* the first line: the whole uid range mapped to itself */
+	ok = sscanf(map, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295ul;
+	free(map);
 	return ok;
 }
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procfs.h"
 
 /* ---- the processes' side ---------------------------------------------------------------- */
 
@@ -283,13 +284,14 @@ static __attribute__((noreturn)) void reaper_main(struct tree *t, int sync_fd)
 
 /* ---- the restart's side ------------------------------------------------------------------ */
 
+/* Write text to /proc/PID/NAME; 0 or -errno (-ENOENT: the kernel has no such file). */
 static int write_file(pid_t pid, const char *name, const char *text)
 {
 	char path[64];
 	int fd, r = 0;
 	size_t len = strlen(text);
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	procfs_path(path, sizeof(path), pid, 0, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

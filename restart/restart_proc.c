@@ -7,8 +7,8 @@
  *   - cwd, umask, rlimits (as far as permitted);
  *   - memory staged from the image (needs the image reader, so before the fds);
  *   - the image readers closed, the fds put at their numbers, everything else closed;
- *   - traced: the seccomp filter installed, then held at the gate until the tracer has
- *     seized us;
+ *   - traced: the caller's before_gate hook (dmtcp_restart installs the seccomp filter
+ *     there), then held at the gate until the tracer has seized us;
  *   - pending signals queued back (they stay blocked until rt_sigreturn sets the saved mask),
  *     interval timers and POSIX timers (with their ids) armed;
  *   - prepare_restore(): the point of no return.
@@ -70,7 +70,7 @@ int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int stric
 	r = prepare_fds_shared(&c->set, &c->fds);
 	if (r)
 		return r;
-	r = prepare_mem_shared(&c->set, c->fds.base, &c->shm);
+	r = prepare_image_shm(&c->set, c->fds.base, &c->shm);
 	if (r)
 		return r;
 	c->tree.min_fd = c->fds.base;
@@ -87,7 +87,7 @@ void restart_ctx_free(struct restart_ctx *c)
 	if (c->tree.slots)
 		prepare_tree_abort(&c->tree);
 	prepare_tree_free(&c->tree);
-	prepare_mem_shared_free(&c->shm);
+	prepare_image_shm_free(&c->shm);
 	prepare_fds_free(&c->fds);
 	restart_set_free(&c->set);
 }
@@ -271,7 +271,7 @@ int restart_proc_run(int idx, void *arg)
 	keep = calloc(im->proc.nvmas + 8, sizeof(int));
 	if (!keep)
 		return -ENOMEM;
-	r = prepare_mem(&c->set, idx, &c->shm, c->fds.base, &req, keep, &nkeep);
+	r = prepare_image_req(&c->set, idx, &c->shm, c->fds.base, &req, keep, &nkeep);
 	if (r)
 		goto fail;
 	restart_close_readers(&c->set);
@@ -279,12 +279,11 @@ int restart_proc_run(int idx, void *arg)
 	r = prepare_fds_install(&c->set, idx, &c->fds, keep, nkeep);
 	if (r)
 		goto fail;
-	if (c->before_gate) {
-		r = c->before_gate(c->before_gate_arg);
-		if (r < 0) {
-			pr_err("pid %d: cannot install the seccomp filter: %s", im->proc.pid,
-			       strerror(-r));
-			goto fail;
+	if (c->traced) {
+		if (c->before_gate) {
+			r = c->before_gate(im->proc.pid, c->before_gate_arg);
+			if (r)
+				goto fail;
 		}
 		prepare_tree_announce(&c->tree, idx, RSTAGE_HOLD, NULL);
 		r = prepare_tree_gate_wait(&c->tree, idx);

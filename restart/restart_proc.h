@@ -7,26 +7,33 @@
 #define DMTCP_RESTART_PROC_H
 
 #include "restart/prepare_fds.h"
-#include "restart/prepare_mem.h"
+#include "restart/prepare_image_req.h"
 #include "restart/prepare_tree.h"
 #include "restart/restart_images.h"
 
 /* Stages a restored process announces (prepare_tree_announce()). */
 enum restart_stage {
-	RSTAGE_HOLD = 1, /* staged, filter installed: waiting at the gate to be seized */
+	RSTAGE_HOLD = 1, /* staged, before_gate done: waiting at the gate to be seized */
 };
+
+/*
+ * Run inside restored process pid (its saved pid, for messages) once its memory is staged and
+ * its fds are in place, before it announces RSTAGE_HOLD and waits at its gate. Returns 0, or
+ * -errno (logged by the hook) to fail that process's restore.
+ */
+typedef int (*restart_gate_fn)(pid_t pid, void *arg);
 
 struct restart_ctx {
 	struct restart_set set;
 	struct fd_shared fds;
 	struct shm_shared shm;
 	struct tree tree;
+	int traced; /* a tracer will seize each process: before_gate, then wait at the gate */
 	/*
-	 * A tracer will seize each process (dmtcp_restart): before_gate runs in the restored
-	 * process (the tracer's seccomp filter), which then waits at its gate. NULL for
-	 * mtcp_restart.
+	 * Set by the caller that traces (dmtcp_restart: the tracer's seccomp filter), NULL
+	 * otherwise; restart code itself knows nothing of the tracer.
 	 */
-	int (*before_gate)(void *arg);
+	restart_gate_fn before_gate;
 	void *before_gate_arg;
 };
 

@@ -17,54 +17,56 @@
 #include <string.h>
 
 #include "log.h"
+#include "procfs.h"
 
 /* The patch written by the blob: movabs $target, %r11; jmp *%r11 */
 #define VDSO_PATCH_LEN 13
 
+struct vdso_scan {
+	struct vdso_block *b;
+	int err; /* set when a mapping of the block is wrong (logged) */
+};
+
+static int add_vdso_part(const struct procfs_map *m, void *arg)
+{
+	struct vdso_scan *sc = arg;
+	struct vdso_block *b = sc->b;
+	const char *name = m->path;
+
+	if (strcmp(name, "[vvar]") && strcmp(name, "[vvar_vclock]") && strcmp(name, "[vdso]"))
+		return 0;
+	if (b->nr_parts == RP_MAX_VDSO_PARTS) {
+		pr_err("more than %d vdso/vvar mappings in /proc/self/maps", RP_MAX_VDSO_PARTS);
+		return sc->err = -E2BIG;
+	}
+	if (b->nr_parts && m->start != b->parts[b->nr_parts - 1].end) {
+		pr_err("vdso/vvar mappings are not adjacent (%s at %#llx)", name,
+		       (unsigned long long)m->start);
+		return sc->err = -EINVAL;
+	}
+	b->parts[b->nr_parts].start = m->start;
+	b->parts[b->nr_parts].end = m->end;
+	snprintf(b->parts[b->nr_parts].name, sizeof(b->parts[0].name), "%s", name);
+	b->nr_parts++;
+	if (!strcmp(name, "[vdso]")) {
+		b->vdso_start = m->start;
+		b->vdso_end = m->end;
+	}
+	return 0;
+}
+
 int collect_vdso_block(struct vdso_block *b)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int ret = 0;
+	struct vdso_scan sc = { .b = b };
+	int ret;
 
 	memset(b, 0, sizeof(*b));
-	if (!f) {
-		ret = -errno;
-		pr_err("cannot open /proc/self/maps: %s", strerror(errno));
+	ret = procfs_each_map(0, add_vdso_part, &sc);
+	if (ret) {
+		if (!sc.err)
+			pr_err("cannot read /proc/self/maps: %s", strerror(-ret));
 		return ret;
 	}
-	while (getline(&line, &cap, f) > 0) {
-		unsigned long s, e;
-		char name[64] = "";
-
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %63s", &s, &e, name) < 2)
-			continue;
-		if (strcmp(name, "[vvar]") && strcmp(name, "[vvar_vclock]") && strcmp(name, "[vdso]"))
-			continue;
-		if (b->nr_parts == RP_MAX_VDSO_PARTS) {
-			pr_err("more than %d vdso/vvar mappings in /proc/self/maps", RP_MAX_VDSO_PARTS);
-			ret = -E2BIG;
-			break;
-		}
-		if (b->nr_parts && s != b->parts[b->nr_parts - 1].end) {
-			pr_err("vdso/vvar mappings are not adjacent (%s at %#lx)", name, s);
-			ret = -EINVAL;
-			break;
-		}
-		b->parts[b->nr_parts].start = s;
-		b->parts[b->nr_parts].end = e;
-		snprintf(b->parts[b->nr_parts].name, sizeof(b->parts[0].name), "%s", name);
-		b->nr_parts++;
-		if (!strcmp(name, "[vdso]")) {
-			b->vdso_start = s;
-			b->vdso_end = e;
-		}
-	}
-	free(line);
-	fclose(f);
-	if (ret)
-		return ret;
 	if (!b->nr_parts || !b->vdso_start)
 		return -ENOENT;
 	b->start = b->parts[0].start;

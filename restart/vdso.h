@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "restart/restore_plan.h"
+#include "restorer/restore_plan.h"
 
 /* The current block as /proc/self/maps shows it; parts in address order. */
 struct vdso_block {

@@ -12,7 +12,7 @@
  * Patch addresses and targets were computed libc-side (restart/vdso.c, libelf on both images);
  * the blob only writes the jumps.
  */
-#include "restart/restorer.h"
+#include "restorer.h"
 
 #include <linux/mman.h>
 

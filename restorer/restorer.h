@@ -1,12 +1,12 @@
 /*
- * Private to the restorer blob (restart/restorer*.c): helpers shared by its files.
+ * Private to the restorer blob (restorer/restorer*.c): helpers shared by its files.
  * Freestanding: nolibc/sys.h and the plan only.
  */
 #ifndef DMTCP_RESTORER_H
 #define DMTCP_RESTORER_H
 
-#include "nolibc/sys.h"
-#include "restart/restore_plan.h"
+#include "sys.h"
+#include "restore_plan.h"
 
 #define RST_HIDDEN __attribute__((visibility("hidden")))
 

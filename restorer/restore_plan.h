@@ -1,6 +1,6 @@
 /*
  * The restore plan: the contract between the libc-side preparation (restart/prepare_restore.c)
- * and the freestanding restorer blob (restart/restorer*.c).
+ * and the freestanding restorer blob (restorer/restorer*.c).
  *
  * The plan lives inside the "restore area", one contiguous mapping chosen libc-side clear of
  * every saved region and of every current mapping. The area holds, in order: the blob's code
@@ -11,7 +11,8 @@
  * are written libc-side; everything the blob walks is found through offsets from the header.
  *
  * Plain fixed-layout structs only (stdint types, explicit padding): the header is included by
- * the blob, which sees no libc, and by libc-side code.
+ * the blob, which sees no libc, and by libc-side code, for which it is the only header of
+ * restorer/ (the rest is the blob's own).
  *
  * Nothing here depends on the image format: whoever reads an image turns it into a
  * struct restore_req (restart/prepare_restore.h), and prepare_restore() builds this plan.

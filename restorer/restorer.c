@@ -13,7 +13,7 @@
  * the address and the errno to plan->log_fd and exits the process with plan->fail_rc.
  * No libc, no globals (the blob is mapped read+exec), no relocations.
  */
-#include "restart/restorer.h"
+#include "restorer.h"
 
 #include <asm/prctl.h>
 #include <linux/mman.h>

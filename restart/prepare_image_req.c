@@ -1,13 +1,13 @@
 /*
- * Memory, threads and signal dispositions of a restored process, as a restore request
- * (see prepare_mem.h).
+ * A restored process's image turned into its restore request: regions and staged memory,
+ * threads, signal dispositions, vdso, mm, executable (see prepare_image_req.h).
  *
  * The image's page section lists runs the container may have merged across adjacent regions,
  * so the destination of a run is looked up by address: a run inside one region goes straight
  * into that region's staging memory; one that crosses a region boundary goes through a bounce
  * buffer and is split afterwards (rare: two adjacent regions both written at the boundary).
  */
-#include "restart/prepare_mem.h"
+#include "restart/prepare_image_req.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,7 +159,7 @@ static int is_shared_object(const struct ckpt_vma *v)
 	       (v->kind == CKPT_VMA_FILE_SHARED && (v->flags & CKPT_VMA_F_DELETED));
 }
 
-int prepare_mem_shared(const struct restart_set *s, int fd_base, struct shm_shared *sh)
+int prepare_image_shm(const struct restart_set *s, int fd_base, struct shm_shared *sh)
 {
 	int i, j, fd;
 	uint32_t k;
@@ -203,18 +203,18 @@ int prepare_mem_shared(const struct restart_set *s, int fd_base, struct shm_shar
 			       (unsigned long long)sh->obj[j].size, strerror(errno));
 			if (fd >= 0)
 				close(fd);
-			prepare_mem_shared_free(sh);
+			prepare_image_shm_free(sh);
 			return -ENOMEM;
 		}
 		sh->obj[j].fd = fd;
 	}
 	return 0;
 nomem:
-	prepare_mem_shared_free(sh);
+	prepare_image_shm_free(sh);
 	return -ENOMEM;
 }
 
-void prepare_mem_shared_free(struct shm_shared *sh)
+void prepare_image_shm_free(struct shm_shared *sh)
 {
 	int i;
 
@@ -515,8 +515,8 @@ static int add_vdso(struct restore_req *req, struct stager *st)
 	return restore_req_set_vdso(req, &d, policy);
 }
 
-int prepare_mem(const struct restart_set *s, int img, const struct shm_shared *sh, int fd_base,
-		struct restore_req **out, int *keep, int *nkeep)
+int prepare_image_req(const struct restart_set *s, int img, const struct shm_shared *sh,
+		      int fd_base, struct restore_req **out, int *keep, int *nkeep)
 {
 	const struct restart_img *im = &s->img[img];
 	const struct ckpt_proc *p = &im->proc;

@@ -1,14 +1,17 @@
 /*
- * Staging a restored process's memory from its image and describing it, its threads and its
- * signal dispositions to the restorer (restart/prepare_restore.h).
+ * Building the whole restore request of a restored process from its image: every region with
+ * its data source and its stored pages staged, the threads with their saved state, the signal
+ * dispositions, the vdso, the mm fields and the executable, described to the restorer through
+ * restart/prepare_restore.h (whose prepare_restore_req.c only copies a description it is
+ * given into the request, from whatever source).
  *
  * Page data is decompressed straight into staging mappings that the restorer later mremap()s
  * into place, so the bytes are written once. Shared memory objects (shared anonymous memory,
  * deleted files mapped shared) are memfds created in the restart before the processes are
- * created (prepare_mem_shared()), so every process that shared one maps the same object again.
+ * created (prepare_image_shm()), so every process that shared one maps the same object again.
  */
-#ifndef DMTCP_PREPARE_MEM_H
-#define DMTCP_PREPARE_MEM_H
+#ifndef DMTCP_PREPARE_IMAGE_REQ_H
+#define DMTCP_PREPARE_IMAGE_REQ_H
 
 #include <stdint.h>
 
@@ -27,15 +30,15 @@ struct shm_shared {
 };
 
 /* In the restart, before the tree is created: one memfd per shared object of any image. */
-int prepare_mem_shared(const struct restart_set *s, int fd_base, struct shm_shared *sh);
-void prepare_mem_shared_free(struct shm_shared *sh);
+int prepare_image_shm(const struct restart_set *s, int fd_base, struct shm_shared *sh);
+void prepare_image_shm_free(struct shm_shared *sh);
 
 /*
  * In restored process img: build its restore request, staging every stored page. fds the
  * request keeps open for the restorer are placed at or above fd_base and appended to
  * keep[*nkeep] (room for one per vma). Returns 0 and *out, or -errno (logged).
  */
-int prepare_mem(const struct restart_set *s, int img, const struct shm_shared *sh, int fd_base,
-		struct restore_req **out, int *keep, int *nkeep);
+int prepare_image_req(const struct restart_set *s, int img, const struct shm_shared *sh,
+		      int fd_base, struct restore_req **out, int *keep, int *nkeep);
 
 #endif
