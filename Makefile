@@ -65,7 +65,7 @@ BINS := $(foreach m,$(COORD_MAINS) $(TRACER_MAINS) $(RESTART_MAINS),\
 BLOBS := $(if $(PARASITE_SRCS),parasite) $(if $(RESTORER_SRCS),restorer)
 BLOB_OBJS := $(foreach b,$(BLOBS),$(B)/gen/$(b)-embed.o)
 
-.PHONY: all coord tracer restart unit check check-unit check-integration demo bench \
+.PHONY: all coord tracer restart unit check check-unit check-integration check-layers demo bench \
 	install clean deps blobs progs tools
 all: $(BINS) lib/libdmtcp.a lib/libdmtcp.so progs tools
 
@@ -201,9 +201,14 @@ unit: $(UNIT_BINS)
 $(B)/tests/unit/check_infect: | $(B)/tests/progs/victim $(B)/tests/progs/victim.static
 
 check: deps
+	./scripts/check-layers.sh
 	$(MAKE) all unit
 	./tests/run-unit.sh $(UNIT_BINS)
 	./tests/run-integration.sh
+
+# The include rules of docs/architecture.md ("Layers").
+check-layers:
+	./scripts/check-layers.sh
 
 check-unit: unit
 	./tests/run-unit.sh $(UNIT_BINS)
