@@ -23,6 +23,7 @@
 #include "coord.h"
 #include "coordclient.h"
 #include "log.h"
+#include "procfs.h"
 #include "clock.h"
 #include "util.h"
 
@@ -581,7 +582,6 @@ int main(int argc, char **argv)
 	static struct coord co;
 	char exe[PATH_MAX];
 	sigset_t mask;
-	ssize_t r;
 	int sfd, tfd, ret;
 
 	log_set_prog(argv[0]);
@@ -601,11 +601,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (gethostname(co.host, sizeof(co.host) - 1))
 		snprintf(co.host, sizeof(co.host), "localhost");
-	r = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (r > 0) {
+	if (procfs_readlink(0, 0, "exe", exe, sizeof(exe)) == 0) {
 		char *slash;
 
-		exe[r] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash)
 			*slash = '\0';

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "pagemap_scan.h"
+#include "procfs.h"
 
 #ifndef SECCOMP_FILTER_FLAG_SPEC_ALLOW
 #define SECCOMP_FILTER_FLAG_SPEC_ALLOW (1UL << 2)
@@ -91,7 +92,7 @@ static void probe_pagemap_scan(void)
 	 * whose ioctl misbehaves). */
 	if (e && !strcmp(e, "0"))
 		return;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	fd = procfs_open(0, 0, "pagemap", O_RDONLY);
 	if (fd < 0)
 		return;
 	memset(&a, 0, sizeof(a));
