@@ -85,14 +85,21 @@ static int restart_gone(struct tree *t)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLIN | POLLERR));
 }
 
-/* Wait for *w to leave 0, bounded by the tree timeout; -ETIMEDOUT or -ECANCELED (abort). */
+/*
+ * Wait for *w to leave 0, bounded by the tree timeout; -ETIMEDOUT or -ECANCELED (abort).
+ *
+ * The restart sets the flag before it lets go of the alive pipe, so the flag is read again
+ * once the pipe says the restart is gone: a process stopped between the two reads (the
+ * restart tracer seizes and holds each one at its gate, then closes the pipe once all are
+ * held) finds its gate open when it runs again, not a restart that seems to have died.
+ */
 static int wait_flag(struct tree *t, _Atomic uint32_t *w, int bounded)
 {
 	int waited = 0;
 
 	while (atomic_load(w) == 0) {
 		if (restart_gone(t))
-			return -ECANCELED;
+			return atomic_load(w) ? 0 : -ECANCELED;
 		if (bounded && waited >= t->timeout_ms)
 			return -ETIMEDOUT;
 		futex_wait(w, 0, 50);
