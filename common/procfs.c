@@ -298,24 +298,30 @@ int procfs_start_time(pid_t pid, unsigned long long *ticks)
 
 /* ---- tasks ----------------------------------------------------------------------------- */
 
-int procfs_each_task(pid_t pid, procfs_task_fn fn, void *arg)
+/* fn for every numeric entry of /proc/PID/DIR (task, fd), leaving out skip. */
+static int each_number(pid_t pid, const char *dir, int skip_self, int (*fn)(int n, void *arg),
+		       void *arg)
 {
 	char path[64];
 	struct dirent *de;
-	int r = 0;
+	int r = 0, self_fd = -1;
 	DIR *d;
 
-	procfs_path(path, sizeof(path), pid, 0, "task");
+	procfs_path(path, sizeof(path), pid, 0, dir);
 	d = opendir(path);
 	if (!d)
 		return gone(-errno);
+	if (skip_self && (pid <= 0 || pid == getpid()))
+		self_fd = dirfd(d);
 	while ((de = readdir(d))) {
-		pid_t tid;
+		int n;
 
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		tid = (pid_t)strtol(de->d_name, NULL, 10);
-		r = fn(tid, arg);
+		n = (int)strtol(de->d_name, NULL, 10);
+		if (n == self_fd)
+			continue;
+		r = fn(n, arg);
 		if (r < 0)
 			break;
 	}
@@ -323,40 +329,46 @@ int procfs_each_task(pid_t pid, procfs_task_fn fn, void *arg)
 	return r < 0 ? r : 0;
 }
 
-struct tid_list {
-	pid_t *tids;
+int procfs_each_task(pid_t pid, procfs_task_fn fn, void *arg)
+{
+	return each_number(pid, "task", 0, fn, arg);
+}
+
+/* Numbers (tids, fds) collected into a malloc'ed array. */
+struct int_list {
+	int *v;
 	uint32_t n, cap;
 };
 
-static int add_tid(pid_t tid, void *arg)
+static int add_int(int x, void *arg)
 {
-	struct tid_list *l = arg;
+	struct int_list *l = arg;
 
 	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 16;
-		pid_t *nt = realloc(l->tids, cap * sizeof(*nt));
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		int *nv = realloc(l->v, cap * sizeof(*nv));
 
-		if (!nt)
+		if (!nv)
 			return -ENOMEM;
-		l->tids = nt;
+		l->v = nv;
 		l->cap = cap;
 	}
-	l->tids[l->n++] = tid;
+	l->v[l->n++] = x;
 	return 0;
 }
 
 int procfs_list_tasks(pid_t pid, pid_t **tidsp, uint32_t *np)
 {
-	struct tid_list l = { NULL, 0, 0 };
-	int r = procfs_each_task(pid, add_tid, &l);
+	struct int_list l = { NULL, 0, 0 };
+	int r = procfs_each_task(pid, add_int, &l);
 
+	*tidsp = NULL;
+	*np = 0;
 	if (r) {
-		free(l.tids);
-		*tidsp = NULL;
-		*np = 0;
+		free(l.v);
 		return r;
 	}
-	*tidsp = l.tids;
+	*tidsp = l.v;
 	*np = l.n;
 	return 0;
 }
@@ -364,7 +376,7 @@ int procfs_list_tasks(pid_t pid, pid_t **tidsp, uint32_t *np)
 /* A list of numbers separated by blanks ("123 456 "), as in a children file. */
 static int parse_pids(const char *text, pid_t **pidsp, uint32_t *np)
 {
-	struct tid_list l = { NULL, 0, 0 };
+	struct int_list l = { NULL, 0, 0 };
 	const char *s = text;
 	char *end;
 
@@ -373,13 +385,13 @@ static int parse_pids(const char *text, pid_t **pidsp, uint32_t *np)
 
 		if (end == s)
 			break;
-		if (v > 0 && add_tid((pid_t)v, &l)) {
-			free(l.tids);
+		if (v > 0 && add_int((int)v, &l)) {
+			free(l.v);
 			return -ENOMEM;
 		}
 		s = end;
 	}
-	*pidsp = l.tids;
+	*pidsp = l.v;
 	*np = l.n;
 	return 0;
 }
@@ -477,53 +489,7 @@ unsigned long procfs_fd_socket_ino(pid_t pid, int fd)
 
 int procfs_each_fd(pid_t pid, procfs_fd_fn fn, void *arg)
 {
-	char path[64];
-	struct dirent *de;
-	int r = 0, self_fd = -1;
-	DIR *d;
-
-	procfs_path(path, sizeof(path), pid, 0, "fd");
-	d = opendir(path);
-	if (!d)
-		return gone(-errno);
-	if (pid <= 0 || pid == getpid())
-		self_fd = dirfd(d);
-	while ((de = readdir(d))) {
-		int fd;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		fd = (int)strtol(de->d_name, NULL, 10);
-		if (fd == self_fd)
-			continue;
-		r = fn(fd, arg);
-		if (r < 0)
-			break;
-	}
-	closedir(d);
-	return r < 0 ? r : 0;
-}
-
-struct fd_list {
-	int *fds;
-	uint32_t n, cap;
-};
-
-static int add_fd(int fd, void *arg)
-{
-	struct fd_list *l = arg;
-
-	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 64;
-		int *nf = realloc(l->fds, cap * sizeof(*nf));
-
-		if (!nf)
-			return -ENOMEM;
-		l->fds = nf;
-		l->cap = cap;
-	}
-	l->fds[l->n++] = fd;
-	return 0;
+	return each_number(pid, "fd", 1, fn, arg);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -535,17 +501,17 @@ static int cmp_int(const void *a, const void *b)
 
 int procfs_list_fds(pid_t pid, int **fdsp, uint32_t *np)
 {
-	struct fd_list l = { NULL, 0, 0 };
-	int r = procfs_each_fd(pid, add_fd, &l);
+	struct int_list l = { NULL, 0, 0 };
+	int r = procfs_each_fd(pid, add_int, &l);
 
 	*fdsp = NULL;
 	*np = 0;
 	if (r) {
-		free(l.fds);
+		free(l.v);
 		return r;
 	}
-	qsort(l.fds, l.n, sizeof(*l.fds), cmp_int);
-	*fdsp = l.fds;
+	qsort(l.v, l.n, sizeof(*l.v), cmp_int);
+	*fdsp = l.v;
 	*np = l.n;
 	return 0;
 }

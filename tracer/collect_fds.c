@@ -30,12 +30,6 @@
 #include "probe.h"
 #include "procfs.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
 #define KCMP_FILE 0
 
 struct fd_ent {
