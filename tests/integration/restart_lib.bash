@@ -87,20 +87,22 @@ rs_checkpoint_kill() {
 	wait_until 30 _peers_are 0 || fail "peers still at the coordinator after the kill"
 }
 
-# rs_cycles PROG LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
-# "PROG READYFILE LIMIT" (stdout to $T/PROG.out), then CYCLES times (default 3): checkpoint,
-# kill, restart with RESTART (default: dmtcp_restart on the images), wait for it to run
-# again past where it was killed. Then wait for the end: exit status 0, "PASS pid <its first
-# pid>" printed, no FAIL. Each cycle checkpoints the restarted computation of the previous.
+# rs_cycles PATH LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
+# "PATH READYFILE LIMIT" (stdout to $T/NAME.out, NAME the file name of PATH), then CYCLES
+# times (default 3): checkpoint, kill, restart with RESTART (default: dmtcp_restart on the
+# images), wait for it to run again past where it was killed. Then wait for the end: exit
+# status 0, "PASS pid <its first pid>" printed, no FAIL. Each cycle checkpoints the restarted
+# computation of the previous.
 rs_cycles() {
-	local prog=$1 limit=$2 cycles=${3:-3} out pid run cycle killed_at
+	local path=$1 limit=$2 cycles=${3:-3} prog out pid run cycle killed_at
 	shift 3 2>/dev/null || shift $#
+	prog=$(basename "$path")
 	out=$T/$prog.out
 	RS_PROG_OUT=$out
 	rs_outfile "$prog.out"
 	rm -f "$T"/ckpt_*.dmtcp "$T/$prog.ready"
 	run=launch
-	rs_run $run "$BIN/dmtcp_launch" "$PROGS/$prog" "$T/$prog.ready" "$limit" >"$out"
+	rs_run $run "$BIN/dmtcp_launch" "$path" "$T/$prog.ready" "$limit" >"$out"
 	wait_for_file "$T/$prog.ready"
 	pid=$(head -n 1 "$T/$prog.ready")
 	rs_wait_count "$out" 3
