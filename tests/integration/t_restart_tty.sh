@@ -22,15 +22,8 @@ pid=$(head -n 1 "$T/$name.ready")
 rs_wait_count "$out" 3
 for cycle in 1 2 3; do
 	rs_checkpoint_kill $run
-	killed_at=$(rs_last_count "$out")
 	run=restart$cycle
-	rs_run $run script -qfec "$BIN/dmtcp_restart $(rs_images | tr '\n' ' ')" /dev/null \
-		>/dev/null
-	rs_wait_running 1
-	rs_wait_count "$out" "$killed_at"
-	log "$name cycle $cycle: killed at $killed_at, running again"
+	# (script's own output, the terminal's, goes to this test's log)
+	rs_restart $run "$out" script -qfec "$BIN/dmtcp_restart $(rs_images | tr '\n' ' ')" /dev/null
 done
-rs_wait_rc $run 0 60
-grep -q FAIL "$out" && fail "$name: $(grep FAIL "$out")"
-grep -q "^PASS pid $pid\b" "$out" || { tail -n 3 "$out"; fail "$name: no PASS with pid $pid"; }
-log "$name: $(grep '^PASS' "$out")"
+rs_expect_pass $run "$out" "^PASS pid $pid\b"
