@@ -2,6 +2,8 @@
 #
 #   make              build every command into bin/ and libdmtcp into lib/
 #   make check        install missing packages (as root), build, run unit + integration tests
+#   make check-integration [T=REGEX] [VARIANT=static,unpriv]   some integration tests (all
+#                     their variants, or those with every listed word); logs in tests/out/latest/
 #   make demo         install, build, and show launch -> checkpoint -> kill -> restart
 #   make bench        benchmarks (figures and ratios, never pass/fail)
 #   make ASAN=1 ...   AddressSanitizer/UBSan build of the libc-side code
@@ -65,7 +67,8 @@ BINS := $(foreach m,$(COORD_MAINS) $(TRACER_MAINS) $(RESTART_MAINS),\
 BLOBS := $(if $(PARASITE_SRCS),parasite) $(if $(RESTORER_SRCS),restorer)
 BLOB_OBJS := $(foreach b,$(BLOBS),$(B)/gen/$(b)-embed.o)
 
-.PHONY: all coord tracer restart unit check check-unit check-integration check-layers demo bench \
+.PHONY: all coord tracer restart unit check check-unit check-integration check-layers \
+	check-runner demo bench \
 	install clean deps blobs progs tools
 all: $(BINS) lib/libdmtcp.a lib/libdmtcp.so progs tools
 
@@ -204,6 +207,7 @@ check: deps
 	./scripts/check-layers.sh
 	$(MAKE) all unit
 	./tests/run-unit.sh $(UNIT_BINS)
+	./tests/check-runner.sh
 	./tests/run-integration.sh
 
 # The include rules of docs/architecture.md ("Layers").
@@ -213,7 +217,10 @@ check-layers:
 check-unit: unit
 	./tests/run-unit.sh $(UNIT_BINS)
 check-integration: all
-	./tests/run-integration.sh '$(T)'
+	./tests/run-integration.sh '$(T)' '$(VARIANT)'
+# The integration runner's self-test (throwaway tests; needs no build).
+check-runner:
+	./tests/check-runner.sh
 
 demo: deps
 	$(MAKE) all

@@ -2,6 +2,15 @@
 #
 # Every wait here is on explicit readiness (a file, a line, a status) with a bound; no test
 # sleeps for a fixed time to let something happen.
+#
+# A test's header comment names its variants, which tests/run-integration.sh runs one by one:
+#   # builds: dynamic static   the body runs once per build, BUILD says which; it names its
+#                              programs with `prog NAME` and keeps what only one build does
+#                              under a condition on $BUILD
+#   # variants: root unpriv    the body runs as root and again with UNPRIV=1, where run_user
+#                              runs the programs under test as the user nobody
+# Run by hand, a test is the dynamic, root variant: bash tests/integration/t_x.sh; others with
+# DMTCP_TEST_BUILD=static and DMTCP_TEST_UNPRIV=1 in the environment.
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,6 +18,7 @@ BIN=$TOP/bin
 PROGS=$TOP/build/tests/progs
 export PATH=$BIN:$PATH
 UNPRIV=${DMTCP_TEST_UNPRIV:-0}
+BUILD=${DMTCP_TEST_BUILD:-dynamic}
 TEST_NAME=$(basename "$0" .sh)
 
 # A private scratch directory, readable and writable by the unprivileged user too.
@@ -39,6 +49,20 @@ log() { echo "[$TEST_NAME] $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 harness_fail() { echo "HARNESS: $*"; exit 99; }
+
+case $BUILD in
+dynamic | static) ;;
+*) harness_fail "DMTCP_TEST_BUILD=$BUILD: not a build (dynamic or static)" ;;
+esac
+
+# prog NAME: the path of test program NAME (tests/progs/NAME.c) in this variant's build.
+prog() {
+	if [ "$BUILD" = static ]; then
+		echo "$PROGS/$1.static"
+	else
+		echo "$PROGS/$1"
+	fi
+}
 
 # Remember a background pid so it is killed when the test ends.
 track() { _bg_pids+=("$1"); }

@@ -87,43 +87,63 @@ rs_checkpoint_kill() {
 	wait_until 30 _peers_are 0 || fail "peers still at the coordinator after the kill"
 }
 
-# rs_cycles PROG LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
-# "PROG READYFILE LIMIT" (stdout to $T/PROG.out), then CYCLES times (default 3): checkpoint,
-# kill, restart with RESTART (default: dmtcp_restart on the images), wait for it to run
-# again past where it was killed. Then wait for the end: exit status 0, "PASS pid <its first
-# pid>" printed, no FAIL. Each cycle checkpoints the restarted computation of the previous.
+# rs_restart RUNNAME OUT CMD...: the second half of a cycle, after rs_checkpoint_kill: run CMD
+# (a restart) as RUNNAME, wait until RS_NPROCS processes (default 1) run at the coordinator
+# and the program, whose stdout is OUT, counts past where it was killed.
+rs_restart() {
+	local run=$1 out=$2 killed_at
+	shift 2
+	killed_at=$(rs_last_count "$out")
+	RS_PROG_OUT=$out
+	rs_run "$run" "$@"
+	rs_wait_running "${RS_NPROCS:-1}" "$run"
+	rs_wait_count "$out" "$killed_at"
+	log "$(basename "$out" .out) $run: killed at $killed_at, running again"
+}
+
+# rs_expect_pass RUNNAME OUT REGEX: the end of an oracle program run as RUNNAME with stdout OUT:
+# exit status 0, no FAIL printed, a line matching REGEX (its PASS line).
+rs_expect_pass() {
+	local name
+	name=$(basename "$2" .out)
+	rs_wait_rc "$1" 0 60
+	grep -q FAIL "$2" && fail "$name: $(grep FAIL "$2")"
+	grep -Eq -- "$3" "$2" || { tail -n 5 "$2"; fail "$name: no line /$3/"; }
+	log "$name: $(grep '^PASS' "$2")"
+}
+
+# rs_cycles PATH LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
+# "PATH READYFILE LIMIT" (stdout to $T/NAME.out, NAME the file name of PATH), then CYCLES
+# times (default 3): checkpoint, kill, restart with RESTART (default: dmtcp_restart on the
+# images), wait for it to run again past where it was killed. Then wait for the end: exit
+# status 0, "PASS pid <its first pid>" printed, no FAIL. Each cycle checkpoints the restarted
+# computation of the previous.
 rs_cycles() {
-	local prog=$1 limit=$2 cycles=${3:-3} out pid run cycle killed_at
+	local path=$1 limit=$2 cycles=${3:-3} prog out pid run cycle
 	shift 3 2>/dev/null || shift $#
+	prog=$(basename "$path")
 	out=$T/$prog.out
 	RS_PROG_OUT=$out
 	rs_outfile "$prog.out"
 	rm -f "$T"/ckpt_*.dmtcp "$T/$prog.ready"
 	run=launch
-	rs_run $run "$BIN/dmtcp_launch" "$PROGS/$prog" "$T/$prog.ready" "$limit" >"$out"
+	rs_run $run "$BIN/dmtcp_launch" "$path" "$T/$prog.ready" "$limit" >"$out"
 	wait_for_file "$T/$prog.ready"
 	pid=$(head -n 1 "$T/$prog.ready")
 	rs_wait_count "$out" 3
 	for cycle in $(seq "$cycles"); do
 		rs_checkpoint_kill $run
-		killed_at=$(rs_last_count "$out")
 		run=restart$cycle
 		if [ $# -gt 0 ]; then
-			rs_run $run "$@"
+			rs_restart $run "$out" "$@"
 		else
-			rs_run $run "$BIN/dmtcp_restart" $(rs_images)
+			rs_restart $run "$out" "$BIN/dmtcp_restart" $(rs_images)
 		fi
-		rs_wait_running "${RS_NPROCS:-1}" $run
-		rs_wait_count "$out" "$killed_at"
-		log "$prog cycle $cycle: killed at $killed_at, running again"
 	done
-	rs_wait_rc $run 0 60
-	grep -q FAIL "$out" && fail "$prog: $(grep FAIL "$out")"
-	grep -q "^PASS pid $pid\b" "$out" || { tail -n 5 "$out"; fail "$prog: no PASS with pid $pid"; }
+	rs_expect_pass $run "$out" "^PASS pid $pid\b"
 	[ "$(rs_last_count "$out")" = "$limit" ] || fail "$prog: did not count to $limit"
 	if grep -q "failed at barrier" "$T/coord.out"; then
 		grep "failed at barrier" "$T/coord.out"
 		fail "$prog: a barrier failed at the coordinator"
 	fi
-	log "$prog: $(grep '^PASS' "$out")"
 }

@@ -5,7 +5,8 @@
 # stored, shared anonymous memory stored once across the two processes, deleted-file contents
 # and pipe bytes present, fds shared and cloexec, two threads with distinct masks, pending
 # signals of both queues, dispositions, timers, umask, rlimits, the zombie. Dynamic and static,
-# and with pages found through /proc/PID/pagemap instead of PAGEMAP_SCAN.
+# each also with pages found through /proc/PID/pagemap instead of PAGEMAP_SCAN.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 
@@ -144,9 +145,8 @@ run_variant() {
 }
 
 start_coord
-run_variant "$PROGS/ckpt_state" dynamic
-run_variant "$PROGS/ckpt_state.static" static
+run_variant "$(prog ckpt_state)" "$BUILD"
 # the same with pages found through /proc/PID/pagemap instead of the PAGEMAP_SCAN ioctl
-DMTCP_PAGEMAP_SCAN=0 run_variant "$PROGS/ckpt_state" pagemap
+DMTCP_PAGEMAP_SCAN=0 run_variant "$(prog ckpt_state)" pagemap
 grep -q "pages found with pagemap" "$T/pagemap/launch.out" || { cat "$T/pagemap/launch.out"; fail "pagemap path not taken"; }
 echo PASS

@@ -5,6 +5,8 @@
 #  - -j joins a running one; --join with none answering fails;
 #  - an unknown program, a non-executable file, and bad options each give a clear message and
 #    DMTCP_FAIL_RC (99, or the value of $DMTCP_FAIL_RC), and never run the program.
+# Dynamic and static builds.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
@@ -22,7 +24,7 @@ expect_fail() {
 
 # 1. Implicit coordinator.
 mkdir -m 777 "$T/imp"
-launch_bg imp -p 0 --port-file "$T/imp/port" "$PROGS/l_tree" "$T/imp" 1
+launch_bg imp -p 0 --port-file "$T/imp/port" "$(prog l_tree)" "$T/imp" 1
 wait_for_line "$T/imp.out" '^READY'
 wait_for_file "$T/imp/port"
 port=$(cat "$T/imp/port")
@@ -36,7 +38,7 @@ wait_until 10 _coord_gone || fail "the implicitly started coordinator outlived i
 
 # 1b. -i reaches a coordinator that dmtcp_launch starts: checkpoints come by themselves.
 mkdir -m 777 "$T/int"
-launch_bg int -p 0 --port-file "$T/int/port" -i 1 "$PROGS/l_tree" "$T/int" 1
+launch_bg int -p 0 --port-file "$T/int/port" -i 1 "$(prog l_tree)" "$T/int" 1
 wait_for_line "$T/int.out" '^READY'
 wait_for_file "$T/int/port"
 _ckpts_ge1() { local c; c=$(DMTCP_COORD_PORT=$(cat "$T/int/port") status_field CKPT_COUNT); [ "${c:-0}" -ge 1 ]; }
@@ -47,7 +49,7 @@ wait_rc int 7
 # 2. Explicit join; --ckptdir sends this computation's images to its own directory.
 start_coord
 mkdir -m 777 "$T/join" "$T/images"
-launch_bg join -j --ckptdir "$T/images" "$PROGS/l_tree.static" "$T/join" 2
+launch_bg join -j --ckptdir "$T/images" "$(prog l_tree)" "$T/join" 2
 wait_for_line "$T/join.out" '^READY'
 wait_peers 3
 ckpt "with --ckptdir"
@@ -80,10 +82,10 @@ DMTCP_FAIL_RC=123 expect_fail 123 "unknown option" --nope "${mk[@]}"
 run_user "$BIN/dmtcp_launch" --help | grep -q -- '--join-coordinator' || fail "--help lacks options"
 run_user "$BIN/dmtcp_launch" --version | grep -q 'dmtcp_launch' || fail "--version"
 # Accepted for compatibility.
-run_user "$BIN/dmtcp_launch" -j --ckpt-signal 12 --no-gzip -q "$PROGS/l_exit" code 4
+run_user "$BIN/dmtcp_launch" -j --ckpt-signal 12 --no-gzip -q "$(prog l_exit)" code 4
 [ $? = 4 ] || fail "--ckpt-signal/--no-gzip/-q not accepted"
 # A tuning knob with a bad value is named in a warning, and the program runs with the default.
-DMTCP_TRACER_SPIN_US=soon run_user "$BIN/dmtcp_launch" -j "$PROGS/l_exit" code 5 2>"$T/spin.err"
+DMTCP_TRACER_SPIN_US=soon run_user "$BIN/dmtcp_launch" -j "$(prog l_exit)" code 5 2>"$T/spin.err"
 [ $? = 5 ] || { cat "$T/spin.err"; fail "DMTCP_TRACER_SPIN_US=soon: the program did not run"; }
 grep -q "DMTCP_TRACER_SPIN_US=soon: not a number" "$T/spin.err" ||
 	{ cat "$T/spin.err"; fail "no warning for DMTCP_TRACER_SPIN_US=soon"; }

@@ -2,6 +2,7 @@
 # dmtcp_launch returns the program's exit status, and a program killed by a signal makes it
 # report that signal the way a shell expects (128+N from bash), for dynamic and static builds,
 # a multi-threaded program exiting from a non-main thread, and a shell script.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
@@ -16,16 +17,15 @@ expect() {
 	[ "$rc" = "$want" ] || { cat "$T/out"; fail "dmtcp_launch $*: exit status $rc, expected $want"; }
 }
 
-for b in l_exit l_exit.static; do
-	expect 0 "$PROGS/$b" code 0
-	expect 42 "$PROGS/$b" code 42
-	expect 255 "$PROGS/$b" code 255
-	expect $((128 + 9)) "$PROGS/$b" signal 9
-	expect $((128 + 15)) "$PROGS/$b" signal 15
-	expect $((128 + 6)) "$PROGS/$b" signal 6
-	expect 17 "$PROGS/$b" threads 8 17
-done
-# A shell script that starts other programs; its last one decides.
+p=$(prog l_exit)
+expect 0 "$p" code 0
+expect 42 "$p" code 42
+expect 255 "$p" code 255
+expect $((128 + 9)) "$p" signal 9
+expect $((128 + 15)) "$p" signal 15
+expect $((128 + 6)) "$p" signal 6
+expect 17 "$p" threads 8 17
+# A shell script that starts other programs (of both builds); its last one decides.
 cat >"$T/script.sh" <<EOS
 #!/bin/sh
 "$PROGS/l_exit" code 0 || exit 1

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Job control under the tracer: kill -STOP / -TSTP stop the program as without dmtcp (and the
 # coordinator lists it STOPPED); a checkpoint taken while it is stopped leaves it stopped
-# (the counter it writes does not move); kill -CONT lets it go on.
+# (the counter it writes does not move); kill -CONT lets it go on. Dynamic and static builds.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
@@ -11,12 +12,15 @@ count() { tr -d ' \n' <"$T/count"; }
 _is_stopped() { case $(pid_state "$pid") in T | t) return 0 ;; esac; return 1; }
 _moved() { [ "$(count)" != "$1" ]; }
 _listed_as() { "$BIN/dmtcp_command" -l | grep "\[$pid\]" | grep -q ", $1,"; }
+p=$(prog l_stop)
+# listed_pid: the pid of the program as dmtcp_command -l lists it ("l_stop[PID]@...").
+listed_pid() { "$BIN/dmtcp_command" -l | grep -F "$(basename "$p")[" | sed -n 's/.*\[\([0-9]*\)\]@.*/\1/p'; }
 
-launch_bg stop -j "$PROGS/l_stop.static" "$T"
+launch_bg stop -j "$p" "$T"
 wait_for_line "$T/stop.out" '^READY'
 wait_peers 1
-pid=$("$BIN/dmtcp_command" -l | sed -n 's/.*l_stop\.static\[\([0-9]*\)\].*/\1/p')
-[ -n "$pid" ] || fail "l_stop not listed"
+pid=$(listed_pid)
+[ -n "$pid" ] || fail "$(basename "$p") not listed"
 
 for sig in STOP TSTP; do
 	kill -$sig "$pid"
@@ -39,9 +43,9 @@ wait_rc stop 0
 for sig in TERM HUP; do
 	rm -f "$T/stop"
 	wait_peers 0 5 # the last program's peer gone, so -l shows only the next one
-	launch_bg "sig$sig" -j "$PROGS/l_stop" "$T"
+	launch_bg "sig$sig" -j "$p" "$T"
 	wait_for_line "$T/sig$sig.out" '^READY'
-	pid=$("$BIN/dmtcp_command" -l | sed -n 's/.*l_stop\[\([0-9]*\)\].*/\1/p')
+	pid=$(listed_pid)
 	tracer=$(awk '{print $4}' "/proc/$pid/stat")
 	launcher=$(awk '{print $4}' "/proc/$tracer/stat")
 	grep -q dmtcp_launch "/proc/$launcher/cmdline" || harness_fail "no dmtcp_launch above $pid"

@@ -4,14 +4,15 @@
 # image owned by another user each make dmtcp_restart and mtcp_restart exit with
 # DMTCP_FAIL_RC and a message naming the image and the reason, with no restored process left
 # and no peer at the coordinator. A valid image restarts afterwards, so nothing was damaged.
+# Static and dynamic builds.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/integration/restart_lib.bash"
 
 start_coord
-prog=rs_counter.static
 rs_outfile prog.out
-rs_run launch "$BIN/dmtcp_launch" "$PROGS/$prog" "$T/ready" 100000 >"$T/prog.out"
+rs_run launch "$BIN/dmtcp_launch" "$(prog rs_counter)" "$T/ready" 100000 >"$T/prog.out"
 wait_for_file "$T/ready"
 rs_wait_count "$T/prog.out" 2
 rs_checkpoint_kill launch

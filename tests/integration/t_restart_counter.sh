@@ -4,10 +4,10 @@
 # and prints PASS at the end; the restarted computation must be a peer of the coordinator,
 # running, and checkpointable again (each next cycle checkpoints the restarted one); the last
 # restart returns the program's exit status. Static and dynamic builds.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/integration/restart_lib.bash"
 
 start_coord
-rs_cycles rs_counter.static 400
-rs_cycles rs_counter 400
+rs_cycles "$(prog rs_counter)" 400

@@ -10,12 +10,14 @@
 #     log says why, and it stores as many pages.
 #  2. Images written that way restore: checkpoint -> kill -> restart cycles with DMTCP_GZIP=0
 #     (each restarted computation is checkpointed again), the programs check their own memory.
-#     Static and dynamic builds, one and several threads.
+#     One and several threads.
 #  3. With DMTCP_GZIP=1, a program whose 80 MiB sample as incompressible takes the direct path
 #     as well (its chunks would be stored raw anyway), and the image restores; with 80 MiB of
 #     text the pages go through the tracer and are compressed.
 # (The logs of part 2 cannot be checked: a restart reopens the program's stderr, the file the
 # launching tracer logged into, and writes it from the saved offset.)
+# Static and dynamic builds.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/integration/restart_lib.bash"
@@ -33,7 +35,7 @@ one_ckpt() {
 	shift
 	mkdir -p "$w" && chmod 1777 "$w"
 	rm -f "$T"/ckpt_*.dmtcp
-	run_user env DMTCP_DEBUG=1 "$@" "$BIN/dmtcp_launch" "$PROGS/ckpt_bigmem" "$w" 16 8 \
+	run_user env DMTCP_DEBUG=1 "$@" "$BIN/dmtcp_launch" "$(prog ckpt_bigmem)" "$w" 16 8 \
 		>"$w/launch.out" 2>"$w/launch.err" &
 	track $!
 	wait_for_file "$w/facts"
@@ -76,9 +78,8 @@ near "$p1" "$p2" || fail "direct path stored $p1 pages, copy path $p2"
 log "copy path with DMTCP_DIRECT_PAGES=0: $p2 pages"
 
 # ---- 2. direct images restore ------------------------------------------------------------
-for prog in rs_counter.static rs_counter rs_threads; do
-	rs_cycles "$prog" 300 2
-done
+rs_cycles "$(prog rs_counter)" 300 2
+rs_cycles "$(prog rs_threads)" 300 2
 
 # ---- 3. compression on: incompressible memory takes the direct path too ------------------
 # gz_ckpt DIR random|text: rs_big with 80 MiB of that kind, DMTCP_GZIP=1, one checkpoint; its
@@ -90,7 +91,7 @@ gz_ckpt() {
 	rs_outfile "$(basename "$w").out"
 	# the program's stderr: a restart as the test user reopens it
 	: >"$w/launch.err" && chmod 666 "$w/launch.err"
-	run_user env DMTCP_GZIP=1 DMTCP_DEBUG=1 "$BIN/dmtcp_launch" "$PROGS/rs_big" "$w/ready" 80 "$2" \
+	run_user env DMTCP_GZIP=1 DMTCP_DEBUG=1 "$BIN/dmtcp_launch" "$(prog rs_big)" "$w/ready" 80 "$2" \
 		>"$T/$(basename "$w").out" 2>"$w/launch.err" </dev/null 8>&- &
 	track $!
 	wait_for_file "$w/ready"

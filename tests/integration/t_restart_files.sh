@@ -3,10 +3,10 @@
 # at an offset, a deleted file only its fd keeps (recreated from the image, still deleted),
 # a directory, /dev/null, and a pipe to itself with 100 bytes in it (put back at restart).
 # Three checkpoint/restart cycles, static and dynamic.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/integration/restart_lib.bash"
 
 start_coord
-rs_cycles rs_files.static 200
-rs_cycles rs_files 200
+rs_cycles "$(prog rs_files)" 200

@@ -28,5 +28,4 @@ done
 echo "PASS pid $me"
 SH
 chmod 755 "$T/sh/rs_shell"
-PROGS=$T/sh
-rs_cycles rs_shell 300
+rs_cycles "$T/sh/rs_shell" 300

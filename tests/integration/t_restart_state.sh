@@ -5,10 +5,10 @@
 # all along), an interval timer that keeps ticking, and AVX registers across an interrupted
 # syscall: rs_state checks all of it at every step through three checkpoint/restart cycles.
 # Static and dynamic builds.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/integration/restart_lib.bash"
 
 start_coord
-rs_cycles rs_state.static 250
-rs_cycles rs_state 250
+rs_cycles "$(prog rs_state)" 250

@@ -3,15 +3,17 @@
 # tests/progs/rst_victim with ptrace, kills it and turns itself into it through
 # prepare_restore() and the restorer blob; the victim checks its memory of every kind,
 # threads' registers/AVX/TLS/masks, FPU mode, sigaltstack + handler, brk and the vdso time
-# functions, then stops for the next cycle. Three cycles each for the dynamic and the static
-# build, with the vdso moved (same kernel) and with the vdso proxy forced
-# (DMTCP_RESTORE_VDSO=proxy); as root also with exact thread IDs (clone3 set_tid), which
-# unprivileged must be refused with a clear reason before the point of no return.
+# functions, then stops for the next cycle. Three cycles each with the vdso moved (same
+# kernel) and with the vdso proxy forced (DMTCP_RESTORE_VDSO=proxy); as root also with exact
+# thread IDs (clone3 set_tid), which unprivileged must be refused with a clear reason before
+# the point of no return. Dynamic and static builds of the victim.
+# builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 
 SELF=$TOP/build/tests/tools/selfrestore
-for f in "$SELF" "$PROGS/rst_victim" "$PROGS/rst_victim.static"; do
+v=$(prog rst_victim)
+for f in "$SELF" "$v"; do
 	[ -x "$f" ] || harness_fail "$f is not built (make all)"
 done
 
@@ -33,18 +35,15 @@ run_case() {
 	fi
 }
 
-for v in rst_victim rst_victim.static; do
-	run_case "$v-move" auto -n 3 "$PROGS/$v"
-	run_case "$v-proxy" proxy -n 3 "$PROGS/$v"
-	if [ "$UNPRIV" = 0 ]; then
-		run_case "$v-exact-tid" auto -n 3 -x "$PROGS/$v"
-	fi
-done
-if [ "$UNPRIV" = 1 ]; then
+run_case "$(basename "$v")-move" auto -n 3 "$v"
+run_case "$(basename "$v")-proxy" proxy -n 3 "$v"
+if [ "$UNPRIV" = 0 ]; then
+	run_case "$(basename "$v")-exact-tid" auto -n 3 -x "$v"
+else
 	# Exact TIDs need CAP_SYS_ADMIN over the PID namespace: refused before the point of no
 	# return, with the reason named.
 	log "exact TIDs refused unprivileged"
-	(cd "$T" && run_user timeout 30 "$SELF" -d "$T" -x "$PROGS/rst_victim") >"$T/x.out" 2>&1
+	(cd "$T" && run_user timeout 30 "$SELF" -d "$T" -x "$v") >"$T/x.out" 2>&1
 	rc=$?
 	sed 's/^/    /' "$T/x.out"
 	[ $rc = 0 ] && fail "exact TIDs granted to an unprivileged user"
