@@ -31,6 +31,7 @@ static const char *const type_names[MSG__COUNT] = {
 	[MSG_KV_GET] = "KV_GET",
 	[MSG_KV_REPLY] = "KV_REPLY",
 	[MSG_CKPT_REQUEST] = "CKPT_REQUEST",
+	[MSG_CKPT_PROGRESS] = "CKPT_PROGRESS",
 };
 
 struct tag_info {
@@ -73,6 +74,14 @@ static const struct tag_info tags[F_TAG__COUNT] = {
 	[F_LAST_CKPT] = { "LAST_CKPT", PROTO_STR, 0 },
 	[F_VIRT_PID] = { "VIRT_PID", PROTO_U64, 0 },
 	[F_EXIT_STATUS] = { "EXIT_STATUS", PROTO_U64, 0 },
+	[F_IMAGE_SIZE] = { "IMAGE_SIZE", PROTO_U64, 0 },
+	[F_BYTES] = { "BYTES", PROTO_U64, 0 },
+	[F_CKPT_DONE] = { "CKPT_DONE", PROTO_U64, 0 },
+	[F_CKPT_TOTAL] = { "CKPT_TOTAL", PROTO_U64, 0 },
+	[F_CKPT_BYTES] = { "CKPT_BYTES", PROTO_U64, 0 },
+	[F_CKPT_ELAPSED_MS] = { "CKPT_ELAPSED_MS", PROTO_U64, 0 },
+	[F_WAITING] = { "WAITING", PROTO_STR, 0 },
+	[F_LAST_ERROR] = { "LAST_ERROR", PROTO_STR, 0 },
 };
 
 enum proto_kind proto_field_kind(uint16_t tag)

@@ -36,7 +36,7 @@ enum proto_msg_type {
 	MSG_PEER_UPDATE,      /* peer -> coord: changed F_PROG / F_STATE / F_PID (exec, stop) */
 	MSG_BARRIER,	      /* coord -> peer: do F_BARRIER for checkpoint F_GENERATION */
 	MSG_BARRIER_DONE,     /* peer -> coord: F_BARRIER, F_GENERATION, F_STATUS, [F_REASON,
-				 F_IMAGE] */
+				 F_IMAGE, F_IMAGE_SIZE] */
 	MSG_KILL,	      /* coord -> peer: kill the process (k, q, --kill-after-ckpt) */
 	MSG_COMMAND,	      /* client -> coord: F_CMD, [F_ARG] */
 	MSG_COMMAND_REPLY,    /* coord -> client: F_STATUS, [F_REASON], status fields, F_PEER... */
@@ -44,6 +44,8 @@ enum proto_msg_type {
 	MSG_KV_GET,	      /* peer -> coord: F_KEY, [F_TIMEOUT_MS: wait that long for it] */
 	MSG_KV_REPLY,	      /* coord -> peer: F_KEY, F_STATUS (0 or -ENOENT/-ETIMEDOUT), [F_VALUE] */
 	MSG_CKPT_REQUEST,     /* peer -> coord: the program asked for a checkpoint (dmtcp.h API) */
+	MSG_CKPT_PROGRESS,    /* peer -> coord: F_GENERATION, F_BYTES of its image written so far,
+				 sent now and then while a large image is being written */
 	MSG__COUNT
 };
 
@@ -83,6 +85,14 @@ enum proto_tag {
 	F_LAST_CKPT,	   /* str: path of the last restart script written */
 	F_VIRT_PID,	   /* u64: pid saved in the image (restarts) */
 	F_EXIT_STATUS,	   /* u64: wait status of a process that ended */
+	F_IMAGE_SIZE,	   /* u64: bytes of the image (checkpoint barrier's BARRIER_DONE) */
+	F_BYTES,	   /* u64: bytes of an image written so far (CKPT_PROGRESS) */
+	F_CKPT_DONE,	   /* u64: status: processes whose image of the running checkpoint is written */
+	F_CKPT_TOTAL,	   /* u64: status: processes in the running checkpoint */
+	F_CKPT_BYTES,	   /* u64: status: image bytes written so far in the running checkpoint */
+	F_CKPT_ELAPSED_MS, /* u64: status: how long the running checkpoint has taken */
+	F_WAITING,	   /* str: status: why the running checkpoint waits, in one line */
+	F_LAST_ERROR,	   /* str: status: why the last checkpoint failed, in one line */
 	F_TAG__COUNT
 };
 
