@@ -78,6 +78,9 @@ int coord_opt_apply(struct coord_opts *o, int c, const char *arg, char *err, siz
 	case COORD_OPT_ANY:
 		o->mode = COORD_ANY;
 		return 1;
+	case COORD_OPT_LOGFILE:
+		o->logfile = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -227,6 +230,21 @@ static int read_port_file(const char *path)
 	return r > 0 ? (int)r : -EPROTO;
 }
 
+void coord_default_logfile(const struct coord_opts *o, char *buf, size_t n)
+{
+	const char *slash = o->port_file ? strrchr(o->port_file, '/') : NULL;
+
+	if (o->port_file && slash)
+		snprintf(buf, n, "%.*s/dmtcp_coordinator.log", (int)(slash - o->port_file),
+			 o->port_file);
+	else if (o->port_file)
+		snprintf(buf, n, "dmtcp_coordinator.log");
+	else if (o->ckptdir && *o->ckptdir)
+		snprintf(buf, n, "%s/dmtcp_coordinator.log", o->ckptdir);
+	else
+		snprintf(buf, n, "dmtcp_coordinator.log");
+}
+
 /*
  * Start "dmtcp_coordinator --daemon --exit-on-last" on o->port. Its daemon parent returns once
  * the port is bound and the port file written, so waiting for it (bounded) is the readiness
@@ -235,8 +253,9 @@ static int read_port_file(const char *path)
 static int start_coordinator(struct coord_opts *o)
 {
 	char coord[PATH_MAX], portarg[16], intarg[32], tmpdir[] = "/tmp/dmtcp-coord.XXXXXX";
+	char logfile[PATH_MAX];
 	char pfile[sizeof(tmpdir) + 16];
-	const char *argv[16];
+	const char *argv[20];
 	const char *pf = o->port_file;
 	int argc = 0, status, port;
 	long deadline;
@@ -274,6 +293,13 @@ static int start_coordinator(struct coord_opts *o)
 	}
 	if (o->quiet)
 		argv[argc++] = "-q";
+	/* Its log never goes into the launching program's streams. */
+	if (o->logfile)
+		snprintf(logfile, sizeof(logfile), "%s", o->logfile);
+	else
+		coord_default_logfile(o, logfile, sizeof(logfile));
+	argv[argc++] = "--coord-logfile";
+	argv[argc++] = logfile;
 	argv[argc] = NULL;
 
 	pid = fork();

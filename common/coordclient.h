@@ -29,6 +29,8 @@ struct coord_opts {
 	const char *ckptdir;   /* passed on to a coordinator we start (may be NULL) */
 	long interval;	       /* -1: not given; passed on to a coordinator we start */
 	int quiet;
+	const char *logfile;   /* --coord-logfile: the log of a coordinator we start (NULL: the
+				  default, see coord_default_logfile()) */
 };
 
 /* Defaults, then environment; command-line parsing overrides fields afterwards. A port in the
@@ -38,6 +40,13 @@ void coord_opts_from_env(struct coord_opts *o);
 
 /* TCP connect with a bound on the time; returns fd or -errno. */
 int coord_tcp_connect(const char *host, int port, int timeout_ms);
+
+/*
+ * Where a coordinator we start logs unless --coord-logfile says: dmtcp_coordinator.log beside
+ * the port file (--port-file), else in the checkpoint directory, else in the current one.
+ * Never the program's own stdout or stderr.
+ */
+void coord_default_logfile(const struct coord_opts *o, char *buf, size_t n);
 
 /*
  * Apply o->mode: connect, or start "dmtcp_coordinator --daemon --exit-on-last" (found next to
@@ -59,6 +68,7 @@ enum {
 	COORD_OPT_PORT_FILE = 0x100,
 	COORD_OPT_NEW,
 	COORD_OPT_ANY,
+	COORD_OPT_LOGFILE,
 	COORD_OPT_END,
 };
 #define COORD_SHORT_OPTIONS "h:p:j"
@@ -72,7 +82,8 @@ enum {
 	{ "join-coordinator", no_argument, NULL, 'j' }, \
 	{ "join", no_argument, NULL, 'j' }, \
 	{ "new-coordinator", no_argument, NULL, COORD_OPT_NEW }, \
-	{ "any-coordinator", no_argument, NULL, COORD_OPT_ANY }
+	{ "any-coordinator", no_argument, NULL, COORD_OPT_ANY }, \
+	{ "coord-logfile", required_argument, NULL, COORD_OPT_LOGFILE }
 /* clang-format on */
 
 /*

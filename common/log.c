@@ -4,9 +4,11 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const char *g_prog = "dmtcp";
@@ -74,6 +76,116 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} names[] = {
+		{ "none", LOG_NONE }, { "error", LOG_ERROR }, { "warn", LOG_WARN },
+		{ "warning", LOG_WARN }, { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(s, names[i].name)) {
+			*out = names[i].level;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	switch (level) {
+	case LOG_NONE:
+		return "none";
+	case LOG_ERROR:
+		return "error";
+	case LOG_WARN:
+		return "warn";
+	case LOG_INFO:
+		return "info";
+	case LOG_DEBUG:
+		return "debug";
+	}
+	return "?";
+}
+
+int log_opts_from_env(struct log_opts *o, enum log_level dflt)
+{
+	const char *v;
+
+	o->level = dflt;
+	o->file = NULL;
+	o->err[0] = '\0';
+	v = getenv("DMTCP_LOG_LEVEL");
+	if (v && *v && log_parse_level(v, &o->level)) {
+		snprintf(o->err, sizeof(o->err),
+			 "DMTCP_LOG_LEVEL='%.40s' is not a level (error, warn, info, debug)", v);
+		return -EINVAL;
+	}
+	/* DMTCP's: 1 like -q, 2 like -q -q */
+	v = getenv("DMTCP_QUIET");
+	if (v && *v) {
+		if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2")) {
+			snprintf(o->err, sizeof(o->err), "DMTCP_QUIET='%.40s' is not 0, 1 or 2", v);
+			return -EINVAL;
+		}
+		if (*v >= '1')
+			log_opts_quieter(o);
+		if (*v == '2')
+			log_opts_quieter(o);
+	}
+	if (getenv("DMTCP_DEBUG"))
+		o->level = LOG_DEBUG;
+	v = getenv("DMTCP_LOG_FILE");
+	if (v && *v)
+		o->file = v;
+	return 0;
+}
+
+void log_opts_quieter(struct log_opts *o)
+{
+	o->level = o->level > LOG_ERROR ? LOG_ERROR : LOG_NONE;
+}
+
+int log_opts_apply(struct log_opts *o)
+{
+	int fd;
+
+	if (o->file) {
+		fd = open(o->file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			int err = -errno;
+
+			snprintf(o->err, sizeof(o->err), "cannot open the log file %.100s: %s", o->file,
+				 strerror(-err));
+			return err;
+		}
+		log_set_fd(fd);
+	}
+	log_set_level(o->level);
+	return 0;
+}
+
+int log_opt_apply(struct log_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case LOG_OPT_LEVEL:
+		if (log_parse_level(arg, &o->level) < 0) {
+			snprintf(o->err, sizeof(o->err),
+				 "--log-level '%.40s': not a level (error, warn, info, debug)", arg);
+			return -EINVAL;
+		}
+		return 1;
+	case LOG_OPT_FILE:
+		o->file = arg;
+		return 1;
+	}
+	return 0;
 }
 
 int fail_rc(void)

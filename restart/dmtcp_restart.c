@@ -296,8 +296,10 @@ int main(int argc, char **argv)
 	case RESTART_RUN:
 		break;
 	}
-	if (o.quiet)
-		log_set_level(o.quiet > 1 ? LOG_ERROR : LOG_WARN);
+	if (log_opts_apply(&o.log)) {
+		fprintf(stderr, "%s: %s\n", log_prog(), o.log.err);
+		return fail_rc();
+	}
 	if (o.restartdir) {
 		if (restart_list_dir(o.restartdir, &paths, &npaths))
 			return fail_rc();

@@ -36,8 +36,10 @@ int main(int argc, char **argv)
 		printf("mtcp_restart %s\n", DMTCP_VERSION);
 		return 0;
 	}
-	if (o.quiet)
-		log_set_level(o.quiet > 1 ? LOG_ERROR : LOG_WARN);
+	if (log_opts_apply(&o.log)) {
+		fprintf(stderr, "%s: %s\n", log_prog(), o.log.err);
+		return fail_rc();
+	}
 	/* A terminal signal meant for the program must not kill us before it. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);

@@ -25,6 +25,7 @@ enum {
 
 static const struct option restart_long[] = {
 	COORD_LONG_OPTIONS,
+	LOG_LONG_OPTIONS,
 	{ "interval", required_argument, NULL, 'i' },
 	{ "ckptdir", required_argument, NULL, 'c' },
 	{ "restartdir", required_argument, NULL, 'r' },
@@ -65,17 +66,21 @@ static int parse_interval(const char *s, long *out)
 	return 0;
 }
 
-static void opts_init(struct restart_opts *o)
+static int opts_init(struct restart_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	coord_opts_from_env(&o->coord);
+	if (log_opts_from_env(&o->log, LOG_WARN))
+		return opt_err(o, "%s", o->log.err);
+	return 0;
 }
 
 int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
 {
 	int c, r;
 
-	opts_init(o);
+	if (opts_init(o))
+		return -EINVAL;
 	/* getopt keeps state across calls; reset it so that unit tests can parse twice. */
 	optind = 0;
 	opterr = 0;
@@ -84,6 +89,11 @@ int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
 		r = coord_opt_apply(&o->coord, c, optarg, o->err, sizeof(o->err));
 		if (r < 0)
 			return r;
+		if (r)
+			continue;
+		r = log_opt_apply(&o->log, c, optarg);
+		if (r < 0)
+			return opt_err(o, "%s", o->log.err);
 		if (r)
 			continue;
 		switch (c) {
@@ -110,6 +120,7 @@ int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
 		case 'q':
 			o->quiet++;
 			o->coord.quiet = 1;
+			log_opts_quieter(&o->log);
 			break;
 		case OPT_HELP:
 			o->action = RESTART_HELP;
@@ -191,7 +202,16 @@ void restart_usage(FILE *f, const char *prog)
 		"              PIDs are free here\n"
 		"  --show IMG  Describe one image and exit\n"
 		"  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
-		"              Skip NOTE messages; if given twice, also skip WARNINGs\n"
+		"              No warnings; if given twice, no errors either (only the exit\n"
+		"              code). Nothing is printed on success.\n"
+		"  --log-level error|warn|info|debug (environment variable DMTCP_LOG_LEVEL)\n"
+		"              What dmtcp_restart and its tracer print (default warn)\n"
+		"  --log-file F (environment variable DMTCP_LOG_FILE)\n"
+		"              Append those messages to F instead of stderr\n"
+		"  --coord-logfile F\n"
+		"              The log of a coordinator dmtcp_restart starts (default:\n"
+		"              dmtcp_coordinator.log beside --port-file, else in the checkpoint\n"
+		"              directory, else in the current directory)\n"
 		"  --help      Print this message and exit.\n"
 		"  --version   Print version information and exit.\n\n"
 		"Exit status: the restored root program's, or DMTCP_FAIL_RC (default 99) when the\n"
@@ -203,7 +223,8 @@ int mtcp_parse_opts(int argc, char **argv, struct restart_opts *o)
 {
 	int i;
 
-	opts_init(o);
+	if (opts_init(o))
+		return -EINVAL;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -215,8 +236,10 @@ int mtcp_parse_opts(int argc, char **argv, struct restart_opts *o)
 			break;
 		if (!strcmp(a, "--no-strict-checking"))
 			o->no_strict = 1;
-		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			o->quiet++;
+			log_opts_quieter(&o->log);
+		}
 		else if (!strcmp(a, "--help")) {
 			o->action = RESTART_HELP;
 			return 0;
@@ -244,7 +267,8 @@ void mtcp_usage(FILE *f, const char *prog)
 		"its saved pid (in a new PID namespace when that pid is taken or cannot be\n"
 		"chosen), and this command exits with its exit status.\n\n"
 		"  --no-strict-checking  do not check that the image belongs to the current user\n"
-		"  -q, --quiet           fewer messages\n"
+		"  -q, --quiet           no warnings; twice: no errors either (DMTCP_QUIET=1, 2;\n"
+		"                        DMTCP_LOG_LEVEL and DMTCP_LOG_FILE as for dmtcp_restart)\n"
 		"  --help, --version\n",
 		prog);
 }

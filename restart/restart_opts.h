@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "coordclient.h"
+#include "log.h"
 
 enum restart_action {
 	RESTART_RUN = 0, /* restart the images */
@@ -21,6 +22,7 @@ enum restart_action {
 struct restart_opts {
 	enum restart_action action;
 	struct coord_opts coord;
+	struct log_opts log;	 /* -q, --log-level, --log-file and their variables */
 	const char *restartdir;	 /* -r/--restartdir: every ckpt_*.dmtcp in it */
 	const char *tmpdir;	 /* --tmpdir (accepted for DMTCP compatibility) */
 	int no_strict;		 /* --no-strict-checking: skip the image-owner check */

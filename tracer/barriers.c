@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "core.h"
@@ -33,11 +34,18 @@ struct bar {
 	struct loop_job step_job;
 	enum ckpt_step_kind step;
 	char step_barrier[32];
+	long progress_at_us;  /* when the next CKPT_PROGRESS may go */
 };
+
+/* How often a long checkpoint step tells the coordinator how far it is. */
+#define PROGRESS_EVERY_US 250000L
 
 struct barrier_state {
 	int slot;
 	int nghosts;
+	/* DMTCP_TEST_STEP_DELAY_MS=<barrier>:<ms>: that step waits ms first (tests) */
+	char delay_barrier[32];
+	long delay_ms;
 	struct {
 		char name[32];
 		tracer_barrier_fn fn;
@@ -106,9 +114,9 @@ int barriers_add_named(struct tracer *tr, const char *name, tracer_barrier_fn fn
 }
 
 static void done(struct bar *b, const char *barrier, int status, const char *reason,
-		 const char *image)
+		 const char *image, uint64_t image_size)
 {
-	peer_barrier_done(b->p, b->generation, barrier, status, reason, image);
+	peer_barrier_done(b->p, b->generation, barrier, status, reason, image, image_size);
 }
 
 /* Some live process of the tree is between the coordinator's suspend and resume. */
@@ -197,6 +205,53 @@ static void suspend_tree(struct tracer *tr, uint64_t gen)
 	}
 }
 
+/* A long step's progress, on to the coordinator a few times a second. */
+static void step_progress(struct ckpt_step *step, uint64_t bytes)
+{
+	struct bar *b = step->progress_arg;
+	long now = mono_now_us();
+
+	if (now < b->progress_at_us)
+		return;
+	b->progress_at_us = now + PROGRESS_EVERY_US;
+	peer_ckpt_progress(b->p, b->generation, bytes);
+}
+
+/*
+ * The test hook DMTCP_TEST_STEP_DELAY_MS=<barrier>:<ms>: a step that takes long on purpose,
+ * so that tests can watch a checkpoint in progress without making one slow by real work.
+ */
+static void test_delay(const struct barrier_state *bs, const char *barrier)
+{
+	struct timespec ts;
+
+	if (!bs->delay_ms || strcmp(bs->delay_barrier, barrier))
+		return;
+	ts.tv_sec = bs->delay_ms / 1000;
+	ts.tv_nsec = (bs->delay_ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void read_test_delay(struct barrier_state *bs)
+{
+	const char *v = getenv("DMTCP_TEST_STEP_DELAY_MS"), *colon;
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return;
+	colon = strchr(v, ':');
+	ms = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(bs->delay_barrier) || *end ||
+	    ms <= 0 || ms > 600000) {
+		pr_warn("DMTCP_TEST_STEP_DELAY_MS=%s: not <barrier>:<milliseconds>; ignored", v);
+		return;
+	}
+	snprintf(bs->delay_barrier, sizeof(bs->delay_barrier), "%.*s", (int)(colon - v), v);
+	bs->delay_ms = ms;
+}
+
 /* A checkpoint step of p, as a job of the loop; p's later messages wait for it. */
 static void step_job(struct tracer *tr, struct loop_job *job)
 {
@@ -209,14 +264,18 @@ static void step_job(struct tracer *tr, struct loop_job *job)
 	step.generation = b->generation;
 	step.compid = peer_compid(p);
 	step.ckptdir = peer_ckptdir(p);
+	step.progress = step_progress;
+	step.progress_arg = b;
+	b->progress_at_us = mono_now_us() + PROGRESS_EVERY_US;
+	test_delay(tr->barriers, b->step_barrier);
 	if (p->phase != PP_SUSPENDED) {
-		done(b, b->step_barrier, -EINVAL, "process is not suspended", NULL);
+		done(b, b->step_barrier, -EINVAL, "process is not suspended", NULL, 0);
 	} else {
 		r = hooks_run_step(tr, b->step, p, &step);
 		if (r < 0)
 			pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, b->step_barrier,
 			       step.reason[0] ? step.reason : strerror(-r));
-		done(b, b->step_barrier, r, step.reason, step.image);
+		done(b, b->step_barrier, r, step.reason, step.image, step.image_size);
 	}
 	peer_serve(p);
 }
@@ -245,7 +304,7 @@ static enum peer_verdict on_suspend(struct tracer *tr, struct bar *b, uint64_t g
 	} else if (p->phase == PP_SUSPENDED) {
 		/* held from birth, or a repeated suspend: already there */
 		b->suspend_pending = 0;
-		done(b, BARRIER_SUSPEND, 0, NULL, NULL);
+		done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
 	} else {
 		suspend_check(p);
 	}
@@ -279,7 +338,7 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 	b->suspend_pending = 0;
 	/* Let go whatever is held even if a step failed: never leave it stopped. */
 	resume_proc(p);
-	done(b, name, r, step.reason, NULL);
+	done(b, name, r, step.reason, NULL, 0);
 	close_idle_ghosts(tr);
 }
 
@@ -298,7 +357,7 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 		/* Gone before it was stopped: nothing to suspend, save or resume. */
 		if (!strcmp(name, BARRIER_SUSPEND))
 			b->generation = gen;
-		done(b, name, 0, NULL, NULL);
+		done(b, name, 0, NULL, NULL, 0);
 		if (!b->in_barrier)
 			peer_close(p); /* the tick frees it */
 		return PEER_NEXT;
@@ -325,12 +384,12 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 			continue;
 		b->generation = gen;
 		r = bs->named[i].fn(p->pid, bs->named[i].arg);
-		done(b, name, r, NULL, NULL);
+		done(b, name, r, NULL, NULL, 0);
 		return PEER_NEXT;
 	}
 	snprintf(why, sizeof(why), "unknown barrier '%s'", name);
 	pr_warn("pid %d: %s", p->pid, why);
-	done(b, name, -EINVAL, why, NULL);
+	done(b, name, -EINVAL, why, NULL, 0);
 	return PEER_NEXT;
 }
 
@@ -372,7 +431,7 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 	case TEV_SUSPENDED:
 		if (b && b->suspend_pending) {
 			b->suspend_pending = 0;
-			done(b, BARRIER_SUSPEND, 0, NULL, NULL);
+			done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
 			peer_serve(p); /* barriers that came in the meantime */
 		}
 		break;
@@ -391,7 +450,7 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		if (b->suspend_pending) {
 			/* it died while we were stopping it: nothing left to stop */
 			b->suspend_pending = 0;
-			done(b, BARRIER_SUSPEND, 0, NULL, NULL);
+			done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
 		}
 		b->ghost_until_us = mono_now_us() + GHOST_GRACE_MS * 1000L;
 		peer_serve(p);
@@ -420,6 +479,7 @@ int barriers_init(struct tracer *tr)
 	if (!r)
 		r = loop_add_tick(tr, ghost_tick, bs);
 	peer_on_message(tr, on_message, bs);
+	read_test_delay(bs);
 	return r;
 }
 

@@ -203,9 +203,19 @@ static int collect_tids(struct tracee_proc *p, pid_t **tidsp, uint32_t *np)
 	return 0;
 }
 
+/* The dumpers' page-byte count, on to whoever runs the step. */
+static void pass_progress(void *arg, uint64_t bytes)
+{
+	struct ckpt_step *step = arg;
+
+	if (step->progress)
+		step->progress(step, bytes);
+}
+
 static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
 		      void *arg)
 {
+	struct dump_progress progress = { pass_progress, step };
 	struct ckpt_priv *c = priv_of(p);
 	struct collect_tree dt = { tree_shm_owner, tree_fd_share, NULL, 1 };
 	char dir[PATH_MAX], name[512];
@@ -259,7 +269,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	t1 = mono_now_ms();
 	/* compression as the launcher/restarter decided (--gzip/--no-gzip, DMTCP_GZIP) */
 	rc = dump_image(p->pid, &cp, dir, name, prog, p->uniquepid, step->compid,
-			!!tracer_cfg(tr)->gzip, &c->w);
+			!!tracer_cfg(tr)->gzip, &progress, &c->w);
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s %.100s/%.80s: %s", p->pid,
 			 rc == -ESRCH ? "exited while writing" : "cannot write image", dir, name,
@@ -267,6 +277,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 		goto out;
 	}
 	snprintf(step->image, sizeof(step->image), "%s", image_writer_final_path(c->w));
+	step->image_size = image_writer_size(c->w);
 	pr_info("pid %d: image %s written (%llu bytes, %llu pages found with %s; collect %llu ms, "
 		"write %llu ms)", p->pid, step->image, (unsigned long long)image_writer_size(c->w),
 		(unsigned long long)cp.pages_stored, collect_mem_method(),

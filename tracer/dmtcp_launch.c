@@ -32,6 +32,7 @@
 
 struct launch_opts {
 	struct coord_opts coord;
+	struct log_opts log;
 	const char *ckptdir;
 	long interval;
 	int gzip;
@@ -61,8 +62,18 @@ static void usage(FILE *f)
 		"  --ckpt-signal N        accepted for compatibility: no signal is taken from the\n"
 		"                         program (environment variable DMTCP_SIGCKPT)\n"
 		"  --with-plugin A.so[:B.so]  reserved for the plugin interface\n\n"
+		"Messages (nothing is printed on success; the program's own stdout and stderr\n"
+		"hold only what it writes):\n"
+		"  -q, --quiet            no warnings; twice: no errors either, only the exit code\n"
+		"                         (environment variable DMTCP_QUIET=1 or 2)\n"
+		"  --log-level L          error, warn (default), info or debug, for dmtcp_launch and\n"
+		"                         its tracer (environment variable DMTCP_LOG_LEVEL)\n"
+		"  --log-file F           append those messages to F instead of stderr\n"
+		"                         (environment variable DMTCP_LOG_FILE)\n"
+		"  --coord-logfile F      the log of a coordinator dmtcp_launch starts; by default\n"
+		"                         dmtcp_coordinator.log beside --port-file, else in the\n"
+		"                         checkpoint directory, else in the current directory\n\n"
 		"Other:\n"
-		"  -q, --quiet            fewer messages (repeat for fewer)\n"
 		"  --help                 this text\n"
 		"  --version              version\n\n"
 		"Failures of dmtcp_launch itself exit with DMTCP_FAIL_RC (default 99).\n",
@@ -107,6 +118,7 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 {
 	static const struct option longopts[] = {
 		COORD_LONG_OPTIONS,
+		LOG_LONG_OPTIONS,
 		{ "interval", required_argument, 0, 'i' },
 		{ "ckptdir", required_argument, 0, 'c' },
 		{ "gzip", no_argument, 0, OPT_GZIP },
@@ -123,6 +135,8 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 	int c, r;
 
 	coord_opts_from_env(&o->coord);
+	if (log_opts_from_env(&o->log, LOG_WARN))
+		die("%s", o->log.err);
 	o->interval = -1;
 	v = getenv("DMTCP_CHECKPOINT_INTERVAL");
 	if (v && *v)
@@ -142,6 +156,11 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 		r = coord_opt_apply(&o->coord, c, optarg, err, sizeof(err));
 		if (r < 0)
 			die("%s", err);
+		if (r)
+			continue;
+		r = log_opt_apply(&o->log, c, optarg);
+		if (r < 0)
+			die("%s", o->log.err);
 		if (r)
 			continue;
 		switch (c) {
@@ -165,6 +184,7 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 			    "cannot load '%s'", optarg);
 		case 'q':
 			o->quiet++;
+			log_opts_quieter(&o->log);
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -294,11 +314,13 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 		pr_debug("tracer stays at the caller's priority: %s", strerror(errno));
 	report_send(report_fd, LREP_PID, pid);
 	/* Do not hold the caller's stdin/stdout (a pipe reader would wait for us); keep
-	 * stderr for our own errors. */
+	 * stderr for our warnings and errors, unless they go to a log file. */
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
+		if (o->log.file)
+			dup2(fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
@@ -319,8 +341,8 @@ int main(int argc, char **argv)
 	log_set_prog("dmtcp_launch");
 	memset(&o, 0, sizeof(o));
 	parse_args(argc, argv, &o);
-	if (o.quiet)
-		log_set_level(o.quiet > 1 ? LOG_ERROR : LOG_WARN);
+	if (log_opts_apply(&o.log))
+		die("%s", o.log.err);
 	o.coord.ckptdir = o.ckptdir;
 	o.coord.interval = o.interval;
 	o.coord.quiet = o.quiet;

@@ -14,10 +14,20 @@
 
 struct image_writer;
 
+/*
+ * Told now and then, from the tracer's thread, how many page bytes of the image are written
+ * so far (NULL: nobody asks), so that a person waiting for a large checkpoint sees it move.
+ */
+struct dump_progress {
+	void (*fn)(void *arg, uint64_t page_bytes);
+	void *arg;
+};
+
 /* The page data of p's runs into one PAGES section (dump_pages.c): written by the parasite
  * when dump_pages_direct() can, else read from the process (process_vm_readv in large
  * batches, /proc/PID/mem for what it cannot read) and written by the tracer. */
-int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p);
+int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p,
+	       const struct dump_progress *progress);
 
 /*
  * The page data of p written by the parasite straight from the process into the image file,
@@ -27,7 +37,8 @@ int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p);
  * copies the pages instead), else 0 or -errno (the writer is then poisoned).
  */
 #define DUMP_DIRECT_UNAVAILABLE 1
-int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p);
+int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p,
+		      const struct dump_progress *progress);
 
 /*
  * Writes the complete image of p under its temporary name in dir: the records, FILEDATA,
@@ -36,7 +47,7 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
  */
 int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char *final_name,
 	       const char *prog, const char *uniquepid, const char *compid, int compress,
-	       struct image_writer **wp);
+	       const struct dump_progress *progress, struct image_writer **wp);
 
 /* "ckpt_<prog>_<uniquepid>.dmtcp" into buf; '/' in prog becomes '_'. */
 int dump_image_name(char *buf, size_t len, const char *prog, const char *uniquepid);

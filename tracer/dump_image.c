@@ -82,7 +82,7 @@ static int dump_deleted_file(struct image_writer *w, pid_t pid, const struct ckp
 
 int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char *final_name,
 	       const char *prog, const char *uniquepid, const char *compid, int compress,
-	       struct image_writer **wp)
+	       const struct dump_progress *progress, struct image_writer **wp)
 {
 	struct image_opts o = IMAGE_OPTS_INIT;
 	struct image_writer *w;
@@ -109,7 +109,7 @@ int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char
 			rc = dump_deleted_file(w, pid, p, f);
 	}
 	if (!rc)
-		rc = dump_pages(w, pid, p);
+		rc = dump_pages(w, pid, p, progress);
 	if (!rc)
 		rc = image_finish(w);
 	if (rc) {

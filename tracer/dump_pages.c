@@ -175,18 +175,20 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
+int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p,
+	       const struct dump_progress *progress)
 {
 	struct dump_ctx *c;
 	pthread_t th;
 	uint32_t k = 0, i;
+	uint64_t written = 0;
 	size_t off;
 	int rc, err;
 
 	rc = image_begin_pages(w, CKPT_SEC_PAGES);
 	if (rc)
 		return rc;
-	rc = dump_pages_direct(w, pid, p);
+	rc = dump_pages_direct(w, pid, p, progress);
 	if (rc != DUMP_DIRECT_UNAVAILABLE)
 		return rc ? rc : image_end_section(w);
 	c = calloc(1, sizeof(*c));
@@ -222,6 +224,9 @@ int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
 			rc = image_add_pages(w, s->pc[i].addr.v, s->buf + off, s->pc[i].len);
 			off += s->pc[i].len;
 		}
+		written += off;
+		if (!rc && progress)
+			progress->fn(progress->arg, written);
 		pthread_mutex_lock(&c->mu);
 		s->full = 0;
 		if (rc)

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,7 @@ struct tail_job {
 	uint64_t from, len;
 	uint32_t chunk;
 	uint32_t *crcs;	  /* crcs[from / chunk ...] are ours */
+	_Atomic uint64_t written; /* bytes of ours written so far (progress) */
 	int rc;
 };
 
@@ -248,6 +250,7 @@ static void *tail_main(void *arg)
 			done += (uint32_t)n;
 		}
 		pos += len;
+		atomic_store(&j->written, pos);
 	}
 	free(buf);
 	return NULL;
@@ -260,7 +263,8 @@ static void *tail_main(void *arg)
 
 /* Writes all of p's page data through the infected ctx into fd remote_fd of the target. */
 static int write_batches(struct image_writer *w, struct infect_ctx *ctx, pid_t pid,
-			 const struct ckpt_proc *p, int remote_fd, int with_crc, uint32_t *ncmds)
+			 const struct ckpt_proc *p, int remote_fd, int with_crc, uint32_t *ncmds,
+			 const struct dump_progress *progress)
 {
 	struct parasite_dump_pages_args *d = &infect_args(ctx)->u.dump;
 	uint32_t chunk = image_writer_chunk_size(w), nchunks, head_chunks;
@@ -327,6 +331,8 @@ static int write_batches(struct image_writer *w, struct infect_ctx *ctx, pid_t p
 			memcpy(tj.crcs + pos / chunk, d->crcs, nb * sizeof(*tj.crcs));
 		}
 		pos += bytes;
+		if (!rc && progress)
+			progress->fn(progress->arg, pos + atomic_load(&tj.written));
 	}
 	if (have_thr) {
 		pthread_join(thr, NULL);
@@ -393,7 +399,8 @@ static int looks_incompressible(pid_t pid, const struct ckpt_proc *p)
 	return k >= SAMPLE_N / 2 && flat + 1 >= k;
 }
 
-int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p)
+int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p,
+		      const struct dump_progress *progress)
 {
 	struct infect_ctx *ctx;
 	long t0, ms;
@@ -442,7 +449,7 @@ int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc 
 	}
 	t0 = mono_now_us();
 	if (!rc)
-		rc = write_batches(w, ctx, pid, p, remote_fd, with_crc, &ncmds);
+		rc = write_batches(w, ctx, pid, p, remote_fd, with_crc, &ncmds, progress);
 	ms = (mono_now_us() - t0) / 1000;
 	if (remote_fd >= 0) {
 		int e = infect_remote_close(ctx, remote_fd);

@@ -87,7 +87,12 @@ struct ckpt_step {
 	uint64_t generation;  /* 1, 2, ... as sent by the coordinator */
 	const char *compid;   /* the computation, from the coordinator's WELCOME */
 	const char *ckptdir;  /* the coordinator's checkpoint directory, "" if none */
+	/* How far a long step has come (bytes of the image written so far); may be called
+	 * as often as convenient, the caller of the step decides what to pass on. */
+	void (*progress)(struct ckpt_step *step, uint64_t bytes);
+	void *progress_arg;
 	char image[PATH_MAX]; /* out (checkpoint, commit): absolute path of the image */
+	uint64_t image_size;  /* out (checkpoint): its size in bytes */
 	char reason[256];     /* out on failure, optional: else strerror is reported */
 };
 

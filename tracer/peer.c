@@ -378,7 +378,7 @@ void peer_update(struct tracee_proc *p, const char *state)
 }
 
 void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *barrier,
-		       int status, const char *reason, const char *image)
+		       int status, const char *reason, const char *image, uint64_t image_size)
 {
 	struct peer *pe = peer_of(p);
 	struct proto_msg m;
@@ -393,6 +393,21 @@ void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *b
 		proto_put_str(&m, F_REASON, reason && *reason ? reason : strerror(-status));
 	if (image && *image)
 		proto_put_str(&m, F_IMAGE, image);
+	if (image_size)
+		proto_put_u64(&m, F_IMAGE_SIZE, image_size);
+	peer_send(pe, &m);
+}
+
+void peer_ckpt_progress(struct tracee_proc *p, uint64_t generation, uint64_t bytes)
+{
+	struct peer *pe = peer_of(p);
+	struct proto_msg m;
+
+	if (!pe || !pe->open)
+		return;
+	proto_msg_init(&m, MSG_CKPT_PROGRESS);
+	proto_put_u64(&m, F_GENERATION, generation);
+	proto_put_u64(&m, F_BYTES, bytes);
 	peer_send(pe, &m);
 }
 

@@ -45,8 +45,11 @@ void peer_close(struct tracee_proc *p);
 int peer_connected(const struct tracee_proc *p);
 
 void peer_update(struct tracee_proc *p, const char *state);
+/* image and image_size (0: unknown) go with the checkpoint barrier's answer. */
 void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *barrier,
-		       int status, const char *reason, const char *image);
+		       int status, const char *reason, const char *image, uint64_t image_size);
+/* Bytes of the image being written so far (CKPT_PROGRESS). */
+void peer_ckpt_progress(struct tracee_proc *p, uint64_t generation, uint64_t bytes);
 int peer_ckpt_request(struct tracee_proc *p);
 
 /* What the coordinator's WELCOME said: the computation id and its checkpoint directory
