@@ -47,6 +47,7 @@
 #define DMTCP_IMAGE_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -196,6 +197,12 @@ struct image_reader;
 /* Opens and fully validates an image; on failure logs what is wrong and returns -errno. */
 int image_open(const char *path, struct image_reader **rp);
 void image_close(struct image_reader *r);
+/*
+ * Add the page bytes image_read_pages()/image_read_run() put in place to *counter as each
+ * chunk lands (from the reading threads), so that another process sharing the counter can
+ * show the progress. NULL: stop counting.
+ */
+void image_count_read(struct image_reader *r, _Atomic uint64_t *counter);
 
 /* Reads and checks only the header (magic, version, checksum, architecture). */
 int image_peek(const char *path, struct image_info *info);

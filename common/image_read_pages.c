@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+void image_count_read(struct image_reader *r, _Atomic uint64_t *counter)
+{
+	r->progress = counter;
+}
+
 const struct image_info *image_get_info(const struct image_reader *r)
 {
 	return &r->info;
@@ -117,7 +122,7 @@ static void scatter(const struct readjob *j, uint64_t off, const uint8_t *src, u
 	}
 }
 
-static int read_chunk(struct par *p, uint32_t item, void **scratch)
+static int inflate_chunk(struct par *p, uint32_t item, void **scratch)
 {
 	const struct readjob *j = p->ctx;
 	const struct rsec *s = j->s;
@@ -153,6 +158,17 @@ static int read_chunk(struct par *p, uint32_t item, void **scratch)
 			   s->pub.index, s->pub.type, why);
 	scatter(j, off, *scratch, c->raw_len);
 	return 0;
+}
+
+/* One chunk into the caller's memory, counted for image_count_read() once it is there. */
+static int read_chunk(struct par *p, uint32_t item, void **scratch)
+{
+	const struct readjob *j = p->ctx;
+	int r = inflate_chunk(p, item, scratch);
+
+	if (!r && j->r->progress)
+		atomic_fetch_add(j->r->progress, j->s->chunks[j->first + item].raw_len);
+	return r;
 }
 
 static int read_chunks(struct readjob *j, uint32_t end)

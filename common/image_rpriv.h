@@ -33,6 +33,7 @@ struct image_reader {
 	struct rsec *secs;
 	uint32_t nsec;
 	int nthreads;
+	_Atomic uint64_t *progress; /* image_count_read() */
 };
 
 struct par {

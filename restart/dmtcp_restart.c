@@ -36,10 +36,14 @@
 #include "coordclient.h"
 #include "image.h"
 #include "log.h"
+#include "progress.h"
 #include "report.h"
 #include "restart/restart_opts.h"
 #include "restart/restart_proc.h"
 #include "tracer/tracer.h"
+
+/* How often the restart's progress line may change while the processes stage memory. */
+#define PROGRESS_SLICE_MS 200
 
 struct restart_state {
 	struct restart_ctx *c;
@@ -216,24 +220,51 @@ static pid_t main_pid(const struct restart_ctx *c)
 	return -1;
 }
 
+/* The restart's progress line (a terminal only, after a second): processes and bytes. */
+static void show_progress(struct progress_line *pl, const struct restart_ctx *c, int held,
+			  uint64_t total)
+{
+	uint64_t done = c->progress ? atomic_load(&c->progress->bytes_read) : 0;
+	char b[32], t[32], rate[32];
+
+	progress_bytes(b, sizeof(b), done);
+	progress_bytes(t, sizeof(t), total);
+	progress_rate(rate, sizeof(rate), done, progress_elapsed_ms(pl));
+	progress_show(pl, "restart: %d/%d processes, %s of %s read, %s", held, c->set.n, b, t,
+		      rate);
+}
+
 /* Steps 3 and 4: create, seize, open the gates. Returns 0 or -errno with nothing left. */
 static int bring_back(struct restart_ctx *c, struct tracer *tr)
 {
 	int r, idx, err, held = 0, i;
+	uint64_t total = restart_total_bytes(c);
+	struct progress_line pl;
+	long waited = 0;
 
+	progress_begin(&pl, STDERR_FILENO);
 	r = restart_create(c);
 	if (r)
 		return r;
 	prepare_tree_release(&c->tree, -1);
 	while (held < c->set.n) {
-		r = prepare_tree_wait_report(&c->tree, c->tree.timeout_ms, &idx, &err);
+		/* In slices, to redraw the progress line; the bound is the tree's timeout. */
+		r = prepare_tree_wait_report(&c->tree, PROGRESS_SLICE_MS, &idx, &err);
 		if (r == 0) {
+			waited += PROGRESS_SLICE_MS;
+			if (waited < c->tree.timeout_ms) {
+				show_progress(&pl, c, held, total);
+				continue;
+			}
+			progress_end(&pl);
 			pr_err("timed out waiting for the restored processes to stage their memory");
 			r = -ETIMEDOUT;
 			goto fail;
 		}
+		waited = 0;
 		if (r < 0 || r == 2 || (r == 1 && err < 0)) {
 			r = r < 0 ? r : r == 2 ? -ECHILD : err;
+			progress_end(&pl);
 			goto fail;
 		}
 		if (r == 1 && err == RSTAGE_HOLD) {
@@ -250,14 +281,18 @@ static int bring_back(struct restart_ctx *c, struct tracer *tr)
 			};
 
 			r = tracer_adopt_restarted(tr, &rp);
-			if (r)
+			if (r) {
+				progress_end(&pl);
 				goto fail;
+			}
 			if (c->tree.procs[idx].is_main)
 				tracer_set_root(tr, rp.real_pid);
 			prepare_tree_gate_open(&c->tree, idx);
 			held++;
+			show_progress(&pl, c, held, total);
 		}
 	}
+	progress_end(&pl);
 	return 0;
 fail:
 	/* Nothing of the program ran yet: kill the lot. */

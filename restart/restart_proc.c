@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "testhook.h"
 
 int restart_exit_code(int st)
 {
@@ -79,11 +81,29 @@ int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int stric
 
 int restart_create(struct restart_ctx *c)
 {
+	void *m = mmap(NULL, sizeof(*c->progress), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	/* Without it there is only no progress to show. */
+	c->progress = m == MAP_FAILED ? NULL : m;
 	return prepare_tree_create(&c->tree);
+}
+
+uint64_t restart_total_bytes(const struct restart_ctx *c)
+{
+	uint64_t total = 0;
+	int i;
+
+	for (i = 0; i < c->set.n; i++)
+		total += c->set.img[i].proc.pages_stored * CKPT_PAGE_SIZE;
+	return total;
 }
 
 void restart_ctx_free(struct restart_ctx *c)
 {
+	if (c->progress)
+		munmap(c->progress, sizeof(*c->progress));
+	c->progress = NULL;
 	if (c->tree.slots)
 		prepare_tree_abort(&c->tree);
 	prepare_tree_free(&c->tree);
@@ -271,6 +291,9 @@ int restart_proc_run(int idx, void *arg)
 	keep = calloc(im->proc.nvmas + 8, sizeof(int));
 	if (!keep)
 		return -ENOMEM;
+	testhook_step_delay("stage");
+	if (c->progress)
+		image_count_read(im->rd, &c->progress->bytes_read);
 	r = prepare_image_req(&c->set, idx, &c->shm, c->fds.base, &req, keep, &nkeep);
 	if (r)
 		goto fail;

@@ -6,6 +6,9 @@
 #ifndef DMTCP_RESTART_PROC_H
 #define DMTCP_RESTART_PROC_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include "restart/prepare_fds.h"
 #include "restart/prepare_image_req.h"
 #include "restart/prepare_tree.h"
@@ -23,6 +26,11 @@ enum restart_stage {
  */
 typedef int (*restart_gate_fn)(pid_t pid, void *arg);
 
+/* Shared between the restart and the processes it creates (restart_create()). */
+struct restart_progress {
+	_Atomic uint64_t bytes_read; /* page bytes put in place so far, all processes */
+};
+
 struct restart_ctx {
 	struct restart_set set;
 	struct fd_shared fds;
@@ -35,7 +43,11 @@ struct restart_ctx {
 	 */
 	restart_gate_fn before_gate;
 	void *before_gate_arg;
+	struct restart_progress *progress; /* shared memory, from restart_create() on */
 };
+
+/* Page bytes the restart reads in all: what restart_progress.bytes_read counts up to. */
+uint64_t restart_total_bytes(const struct restart_ctx *c);
 
 /*
  * Everything up to the tree: load and validate the images, plan the tree, pick where the pids

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clock.h"
 #include "core.h"
@@ -18,6 +17,7 @@
 #include "peer.h"
 #include "proto.h"
 #include "suspend.h"
+#include "testhook.h"
 
 #define NAMED_MAX 8
 
@@ -43,9 +43,6 @@ struct bar {
 struct barrier_state {
 	int slot;
 	int nghosts;
-	/* DMTCP_TEST_STEP_DELAY_MS=<barrier>:<ms>: that step waits ms first (tests) */
-	char delay_barrier[32];
-	long delay_ms;
 	struct {
 		char name[32];
 		tracer_barrier_fn fn;
@@ -217,41 +214,6 @@ static void step_progress(struct ckpt_step *step, uint64_t bytes)
 	peer_ckpt_progress(b->p, b->generation, bytes);
 }
 
-/*
- * The test hook DMTCP_TEST_STEP_DELAY_MS=<barrier>:<ms>: a step that takes long on purpose,
- * so that tests can watch a checkpoint in progress without making one slow by real work.
- */
-static void test_delay(const struct barrier_state *bs, const char *barrier)
-{
-	struct timespec ts;
-
-	if (!bs->delay_ms || strcmp(bs->delay_barrier, barrier))
-		return;
-	ts.tv_sec = bs->delay_ms / 1000;
-	ts.tv_nsec = (bs->delay_ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static void read_test_delay(struct barrier_state *bs)
-{
-	const char *v = getenv("DMTCP_TEST_STEP_DELAY_MS"), *colon;
-	char *end;
-	long ms;
-
-	if (!v || !*v)
-		return;
-	colon = strchr(v, ':');
-	ms = colon ? strtol(colon + 1, &end, 10) : -1;
-	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(bs->delay_barrier) || *end ||
-	    ms <= 0 || ms > 600000) {
-		pr_warn("DMTCP_TEST_STEP_DELAY_MS=%s: not <barrier>:<milliseconds>; ignored", v);
-		return;
-	}
-	snprintf(bs->delay_barrier, sizeof(bs->delay_barrier), "%.*s", (int)(colon - v), v);
-	bs->delay_ms = ms;
-}
-
 /* A checkpoint step of p, as a job of the loop; p's later messages wait for it. */
 static void step_job(struct tracer *tr, struct loop_job *job)
 {
@@ -267,7 +229,7 @@ static void step_job(struct tracer *tr, struct loop_job *job)
 	step.progress = step_progress;
 	step.progress_arg = b;
 	b->progress_at_us = mono_now_us() + PROGRESS_EVERY_US;
-	test_delay(tr->barriers, b->step_barrier);
+	testhook_step_delay(b->step_barrier);
 	if (p->phase != PP_SUSPENDED) {
 		done(b, b->step_barrier, -EINVAL, "process is not suspended", NULL, 0);
 	} else {
@@ -479,7 +441,6 @@ int barriers_init(struct tracer *tr)
 	if (!r)
 		r = loop_add_tick(tr, ghost_tick, bs);
 	peer_on_message(tr, on_message, bs);
-	read_test_delay(bs);
 	return r;
 }
 
