@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,12 @@
 static const char *g_prog = "dmtcp";
 static enum log_level g_level = LOG_INFO;
 static int g_fd = STDERR_FILENO;
+
+/* Warnings already printed (hashes of their text), when each is to be printed once. */
+#define SEEN_MAX 512
+static uint64_t g_seen[SEEN_MAX];
+static unsigned g_nseen;
+static int g_warn_once;
 
 void log_set_prog(const char *prog)
 {
@@ -44,6 +51,27 @@ void log_set_fd(int fd)
 	g_fd = fd;
 }
 
+void log_warn_once(int on)
+{
+	g_warn_once = on;
+}
+
+/* 1 the first time this text is warned about; 0 after (and when the table is full). */
+static int first_time(const char *text)
+{
+	uint64_t h = 1469598103934665603ull;
+	unsigned i;
+
+	for (; *text; text++)
+		h = (h ^ (unsigned char)*text) * 1099511628211ull;
+	for (i = 0; i < g_nseen; i++)
+		if (g_seen[i] == h)
+			return 0;
+	if (g_nseen < SEEN_MAX)
+		g_seen[g_nseen++] = h;
+	return 1;
+}
+
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -58,6 +86,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (m < 0)
 		m = 0;
+	if (level == LOG_WARN && g_warn_once && !first_time(line + n)) {
+		errno = saved;
+		return;
+	}
 	n += m;
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
@@ -168,6 +200,7 @@ int log_opts_apply(struct log_opts *o)
 		log_set_fd(fd);
 	}
 	log_set_level(o->level);
+	log_warn_once(1);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
  *   DMTCP_LOG_FILE / --log-file F      lines appended to F instead of stderr
  *   DMTCP_QUIET=1|2, -q, -q -q        warnings off; then errors too (the exit code stays)
  *   DMTCP_DEBUG (any value)            debug
+ * and each distinct warning is printed once (log_warn_once()).
  */
 #ifndef DMTCP_LOG_H
 #define DMTCP_LOG_H
@@ -30,6 +31,9 @@ void log_set_prog(const char *prog);
 const char *log_prog(void);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* Print each distinct warning text once (the launch/restart side: a condition that lasts,
+ * such as an fd that cannot be saved, is said once, not at every checkpoint). */
+void log_warn_once(int on);
 /* Send log lines to an already open fd instead of stderr (e.g. --coord-logfile). */
 void log_set_fd(int fd);
 
