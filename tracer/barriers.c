@@ -304,6 +304,31 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 	close_idle_ghosts(tr);
 }
 
+/* A checkpoint abandoned without its coordinator: the abort step, then the threads go. */
+static void abort_locally(struct tracer *tr, struct tracee_proc *p, struct bar *b)
+{
+	struct ckpt_step step;
+	int r = 0;
+
+	memset(&step, 0, sizeof(step));
+	if (b)
+		step.generation = b->generation;
+	if (p->phase == PP_SUSPENDED)
+		r = hooks_run_step(tr, STEP_ABORT, p, &step);
+	if (r < 0)
+		pr_err("pid %d: checkpoint step 'abort' failed: %s", p->pid,
+		       step.reason[0] ? step.reason : strerror(-r));
+	if (b) {
+		if (b->in_barrier)
+			b->ckpts_failed++;
+		b->in_barrier = 0;
+		b->committed = 0;
+		b->suspend_pending = 0;
+	}
+	pr_warn("pid %d: checkpoint abandoned: no coordinator; the program runs on", p->pid);
+	resume_proc(p);
+}
+
 static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char *name,
 				    uint64_t gen)
 {
@@ -397,6 +422,18 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 			peer_serve(p); /* barriers that came in the meantime */
 		}
 		break;
+	case TEV_DISCONNECTED:
+		/*
+		 * The coordinator is gone (killed, or unreachable): a checkpoint it was running
+		 * cannot complete. Never leave the program stopped waiting for it: drop what
+		 * this process wrote for it and let it go, as an abort would.
+		 */
+		if (!p->ghost && p->phase != PP_RUNNING) {
+			if (b)
+				loop_cancel(tr, &b->step_job);
+			abort_locally(tr, p, b);
+		}
+		break;
 	case TEV_PROC_EXIT:
 		/*
 		 * Rather than leave in the middle of the coordinator's barriers, the peer of a
@@ -425,7 +462,8 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 
 int barriers_init(struct tracer *tr)
 {
-	static const enum tracer_event events[] = { TEV_PROC_BORN, TEV_SUSPENDED, TEV_PROC_EXIT };
+	static const enum tracer_event events[] = { TEV_PROC_BORN, TEV_SUSPENDED, TEV_PROC_EXIT,
+						    TEV_DISCONNECTED };
 	struct barrier_state *bs = calloc(1, sizeof(*bs));
 	unsigned i;
 	int r = 0;

@@ -39,6 +39,8 @@ enum tracer_event {
 	TEV_JOBCTL,	 /* p: it was group-stopped or continued (p->group_stopped says which) */
 	TEV_SUSPENDED,	 /* p: every thread held (phase PP_SUSPENDED) */
 	TEV_RESUMED,	 /* p: its threads were let go (phase PP_RUNNING) */
+	TEV_DISCONNECTED, /* p: its coordinator connection ended or could not be made (the
+			     coordinator died or is unreachable; peer.c retries it) */
 	TEV__COUNT
 };
 

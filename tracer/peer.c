@@ -38,6 +38,8 @@ struct peer {
 	int lost;	/* the connection ended (or failed): close once what was read is served */
 	int lost_err;
 	int paused;	/* the handler paused serving (peer_serve() resumes it) */
+	int orphan;	/* no coordinator: the connection broke or could not be made; retried
+			   (not after a REFUSE, a deliberate close or dmtcp_nocheckpoint) */
 	int hello_pending; /* new: not announced to the coordinator yet */
 	long hello_due_us; /* when it is announced if still alive */
 	uint64_t peer_id;
@@ -53,9 +55,16 @@ struct peer_state {
 	struct sockaddr_storage coord_addr; /* resolved once for new peers */
 	socklen_t coord_addrlen;	    /* 0: not resolved yet */
 	int hello_pending;		    /* some new process still has to announce itself */
+	int orphans;			    /* processes whose connection is to be made again */
+	long retry_at_us;		    /* when the next attempt is due */
+	long retry_wait_us;		    /* the wait after a failed attempt: doubles, bounded */
 	peer_msg_fn fn;
 	void *fn_arg;
 };
+
+/* A lost coordinator is looked for again after this long, doubling up to the bound. */
+#define RETRY_FIRST_US 500000L
+#define RETRY_MAX_US   8000000L
 
 static void serve_job(struct tracer *tr, struct loop_job *job);
 
@@ -87,6 +96,8 @@ static void peer_destroy(struct tracee_proc *p, void *data)
 {
 	struct peer *pe = data;
 
+	if (pe->orphan)
+		p->tracer->peer->orphans--;
 	peer_close(p);
 	loop_cancel(p->tracer, &pe->serve);
 	free(pe);
@@ -128,6 +139,26 @@ static void watch(struct peer *pe)
 				(short)(POLLIN | (pe->conn.wlen ? POLLOUT : 0)));
 }
 
+/*
+ * No coordinator for p any more (or not yet): its connection is made again later (see
+ * retry_tick()), and the modules hear of it (a checkpoint it was in is abandoned locally).
+ */
+static void orphan(struct peer *pe)
+{
+	struct tracer *tr = pe->p->tracer;
+	struct peer_state *ps = tr->peer;
+
+	if (!pe->orphan && !pe->p->ghost && !pe->p->nocheckpoint) {
+		pe->orphan = 1;
+		ps->orphans++;
+		if (!ps->retry_at_us) {
+			ps->retry_wait_us = RETRY_FIRST_US;
+			ps->retry_at_us = mono_now_us() + ps->retry_wait_us;
+		}
+	}
+	hooks_fire_proc(tr, TEV_DISCONNECTED, pe->p);
+}
+
 /* The connection failed or ended: warn (a failed connect once per tracer) and close it. */
 static void peer_fail(struct peer *pe, const char *what, int err)
 {
@@ -148,6 +179,7 @@ static void peer_fail(struct peer *pe, const char *what, int err)
 		pr_warn("pid %d: %s: %s", pe->p->pid, what, strerror(err));
 	}
 	peer_close(pe->p);
+	orphan(pe);
 }
 
 /*
@@ -234,7 +266,31 @@ static int attach_conn(struct peer *pe, int fd, int async)
 	pe->connecting = async;
 	pe->lost = 0;
 	pe->paused = 0;
+	if (pe->orphan) {
+		pe->orphan = 0;
+		tr->peer->orphans--;
+	}
 	return 0;
+}
+
+/* The first message of a peer connection. */
+static void send_hello(struct peer *pe, const char *state)
+{
+	struct tracee_proc *p = pe->p;
+	struct tracer *tr = p->tracer;
+	struct proto_msg m;
+
+	proto_msg_init(&m, MSG_HELLO);
+	proto_put_str(&m, F_ROLE, "peer");
+	proto_put_str(&m, F_PROG, p->prog);
+	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
+	proto_put_u64(&m, F_PPID, (uint64_t)p->ppid);
+	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
+	proto_put_str(&m, F_HOST, tr->hostname);
+	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
+	if (tracer_cfg(tr)->interval >= 0 && p->pid == tr->root_pid)
+		proto_put_u64(&m, F_INTERVAL, (uint64_t)tracer_cfg(tr)->interval);
+	peer_send(pe, &m);
 }
 
 int peer_open(struct tracee_proc *p, int fd, const char *state)
@@ -242,7 +298,6 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 	struct tracer *tr = p->tracer;
 	struct peer_state *ps = tr->peer;
 	struct peer *pe = peer_make(p);
-	struct proto_msg m;
 	int async = 0, r;
 
 	if (!pe) {
@@ -265,6 +320,7 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 					tracer_cfg(tr)->coord_host, tracer_cfg(tr)->coord_port,
 					strerror(-fd));
 			ps->connect_failed = 1;
+			orphan(pe);
 			return fd;
 		}
 		ps->connect_failed = 0;
@@ -272,19 +328,19 @@ int peer_open(struct tracee_proc *p, int fd, const char *state)
 	r = attach_conn(pe, fd, async);
 	if (r < 0)
 		return r;
-
-	proto_msg_init(&m, MSG_HELLO);
-	proto_put_str(&m, F_ROLE, "peer");
-	proto_put_str(&m, F_PROG, p->prog);
-	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
-	proto_put_u64(&m, F_PPID, (uint64_t)p->ppid);
-	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
-	proto_put_str(&m, F_HOST, tr->hostname);
-	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
-	if (tracer_cfg(tr)->interval >= 0 && p->pid == tr->root_pid)
-		proto_put_u64(&m, F_INTERVAL, (uint64_t)tracer_cfg(tr)->interval);
-	peer_send(pe, &m);
+	send_hello(pe, state);
 	return pe->open ? 0 : -ECONNRESET;
+}
+
+/* A process that lost its coordinator (retry_tick()): a non-blocking connect, the hello
+ * queued; a failure leaves it an orphan, quietly. */
+static void reopen(struct peer *pe)
+{
+	int fd = connect_async(pe->p->tracer);
+
+	if (fd < 0 || attach_conn(pe, fd, 1) < 0)
+		return;
+	send_hello(pe, NULL);
 }
 
 int peer_open_restarted(struct tracee_proc *p, const struct restart_peer *rp)
@@ -453,7 +509,11 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 	case MSG_WELCOME:
 		pe->welcomed = 1;
 		pe->connecting = 0;
+		if (ps->connect_failed || pe->orphan)
+			pr_info("pid %d: connected to the coordinator at %s:%d", p->pid,
+				tracer_cfg(p->tracer)->coord_host, tracer_cfg(p->tracer)->coord_port);
 		ps->connect_failed = 0;
+		ps->retry_wait_us = RETRY_FIRST_US;
 		if (proto_get_u64(in, F_PEER_ID, &v) == 0)
 			pe->peer_id = v;
 		if ((s = proto_get_str(in, F_COMPID)))
@@ -516,8 +576,10 @@ static void serve_job(struct tracer *tr, struct loop_job *job)
 		if (pe->connecting) {
 			peer_fail(pe, NULL, pe->lost_err);
 		} else {
-			pr_warn("pid %d: lost the connection to the coordinator", p->pid);
+			pr_warn("pid %d: lost the connection to the coordinator; the program runs "
+				"on, and its tracer looks for a coordinator again", p->pid);
 			peer_close(p);
+			orphan(pe);
 		}
 	}
 }
@@ -593,6 +655,41 @@ static int announce_tick(struct tracer *tr, void *arg)
 	return tr->peer->hello_pending ? announce(tr, 0) : -1;
 }
 
+/*
+ * Look for the coordinator again for every process that lost it (or never had one): one
+ * non-blocking connection each, the hello queued; an attempt that fails makes the process an
+ * orphan again, and the next try waits twice as long (up to RETRY_MAX_US). So a coordinator
+ * started again on the same address has the computation back within seconds, and the next
+ * dmtcp_command works. Returns the milliseconds until the next attempt, or -1.
+ */
+static int retry_tick(struct tracer *tr, void *arg)
+{
+	struct peer_state *ps = arg;
+	struct tracee_proc *p;
+	struct peer *pe;
+	long now;
+
+	if (!ps->orphans) {
+		ps->retry_at_us = 0;
+		return -1;
+	}
+	now = mono_now_us();
+	if (now < ps->retry_at_us)
+		return (int)((ps->retry_at_us - now) / 1000) + 1;
+	ps->retry_wait_us = ps->retry_wait_us * 2 < RETRY_MAX_US ? ps->retry_wait_us * 2
+								   : RETRY_MAX_US;
+	ps->retry_at_us = now + ps->retry_wait_us;
+	/* resolve the address again: the coordinator may come back elsewhere */
+	ps->coord_addrlen = 0;
+	for (p = ptable_first(tr); p; p = p->next) {
+		pe = peer_of(p);
+		if (!pe || !pe->orphan || pe->open || p->ghost || p->nocheckpoint)
+			continue;
+		reopen(pe);
+	}
+	return ps->orphans ? (int)(ps->retry_wait_us / 1000) + 1 : -1;
+}
+
 static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 {
 	struct peer_state *ps = arg;
@@ -649,6 +746,8 @@ int peer_init(struct tracer *tr)
 		r = hooks_on(tr, events[i], on_event, ps);
 	if (!r)
 		r = loop_add_tick(tr, announce_tick, ps);
+	if (!r)
+		r = loop_add_tick(tr, retry_tick, ps);
 	return r;
 }
 
