@@ -29,6 +29,7 @@ LEVELS='
 0 probe probe pagemap_scan
 0 names names
 0 types tracer_types
+0 backtrace backtrace
 1 infect infect infect_int
 1 filter filter
 2 collect collect
@@ -42,6 +43,7 @@ LEVELS='
 9 follow follow
 9 peer peer
 9 checkpoint checkpoint
+9 crash crash
 10 barriers barriers
 11 sysapi sysapi
 12 api tracer adopt

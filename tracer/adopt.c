@@ -88,6 +88,7 @@ int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
 		return -ENOMEM;
 	if (rp->uniquepid && rp->uniquepid[0])
 		snprintf(p->uniquepid, sizeof(p->uniquepid), "%s", rp->uniquepid);
+	p->restarted = 1;
 	r = seize_all_threads(p);
 	if (r < 0) {
 		ptable_del_proc(tr, p);

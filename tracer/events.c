@@ -38,8 +38,10 @@ static struct tracee_proc *new_process(struct tracer *tr, struct tracee_proc *pa
 		ptable_del_proc(tr, p);
 		return NULL;
 	}
-	if (parent)
+	if (parent) {
 		p->nocheckpoint = parent->nocheckpoint;
+		p->restarted = parent->restarted;
+	}
 	if (held) {
 		/* Born while its parent is being suspended: it must not run during the
 		 * checkpoint. It announces itself as suspended; the coordinator brings it to the

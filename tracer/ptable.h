@@ -70,6 +70,7 @@ struct tracee_proc {
 	int in_vfork;	   /* a vfork child that has not exec'd yet: never held */
 	int ghost;	   /* exited, no threads left, kept in the table by a module (see
 			      barriers.c) until it lets go with ptable_del_proc() */
+	int restarted;	   /* restored by dmtcp_restart (or forked by one that was) */
 	int exec_pending;  /* an execve/execveat is under way */
 	char exec_prog[256]; /* its program name, taken at the seccomp stop */
 

@@ -17,6 +17,7 @@
 #include "barriers.h"
 #include "checkpoint.h"
 #include "core.h"
+#include "crash.h"
 #include "filter.h"
 #include "follow.h"
 #include "log.h"
@@ -89,6 +90,8 @@ int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 		r = barriers_init(tr);
 	if (!r)
 		r = sysapi_init(tr);
+	if (!r)
+		r = crash_init(tr);
 	if (r == -ENOSPC)
 		pr_err("the tracer's hook table is full");
 	if (!r)
