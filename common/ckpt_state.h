@@ -336,6 +336,13 @@ const char *ckpt_sec_name(uint32_t type);	   /* "PROC", ...; NULL when not ours 
 const char *ckpt_file_type_name(uint32_t type);	   /* "reg", "pipe", ... */
 const char *ckpt_vma_kind_name(uint32_t kind);	   /* "anon", "file-private", ... */
 const char *ckpt_sysfix_name(uint32_t fix);
+/* "SIGUSR1", "SIGRTMIN+3", or "signal 99" written into buf */
+const char *ckpt_sig_name(int sig, char *buf, size_t len);
+const char *ckpt_rlimit_name(unsigned i);	   /* "RLIMIT_CPU", ... for rlim[i] */
+const char *ckpt_itimer_name(unsigned i);	   /* "ITIMER_REAL", ... for itimer[i] */
+const char *ckpt_sigsrc_name(uint32_t src);	   /* "tracee", "proc-only", "none" */
+const char *ckpt_vma_flag_name(uint32_t bit);	   /* "growsdown", ...; NULL when unknown */
+const char *ckpt_pipe_end_name(int32_t end);	   /* "read", "write", "both" */
 
 /* ---- lifetime (common/ckpt_state.c) ----------------------------------------------------- */
 void ckpt_proc_init(struct ckpt_proc *p);
