@@ -404,5 +404,11 @@ int ckpt_write_filedata(struct image_writer *w, uint32_t file_id, const void *da
  * returns -errno (-EINVAL for bad content); p is left freed.
  */
 int ckpt_load(const char *path, struct ckpt_proc *p, struct image_reader **rp);
+/*
+ * The content half of ckpt_load(), on an image already opened (so validated as a container)
+ * by image_open(): for callers that also look at the container. On failure logs the reason
+ * naming the image, sets *why (if not NULL) to it, and returns -errno; p is left freed.
+ */
+int ckpt_load_reader(struct image_reader *r, struct ckpt_proc *p, const char **why);
 
 #endif
