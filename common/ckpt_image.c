@@ -284,10 +284,25 @@ static int load_content(struct image_reader *r, struct ckpt_proc *p, const char 
 	return check_run_addresses(r, p, why);
 }
 
+int ckpt_load_reader(struct image_reader *r, struct ckpt_proc *p, const char **why)
+{
+	const char *w = "invalid content";
+	int rc;
+
+	ckpt_proc_init(p);
+	rc = load_content(r, p, &w);
+	if (rc) {
+		pr_err("%s: %s", image_path(r), w);
+		ckpt_proc_free(p);
+	}
+	if (why)
+		*why = rc ? w : NULL;
+	return rc;
+}
+
 int ckpt_load(const char *path, struct ckpt_proc *p, struct image_reader **rp)
 {
 	struct image_reader *r;
-	const char *why = "invalid content";
 	int rc;
 
 	ckpt_proc_init(p);
@@ -296,10 +311,8 @@ int ckpt_load(const char *path, struct ckpt_proc *p, struct image_reader **rp)
 	rc = image_open(path, &r);
 	if (rc)
 		return rc; /* image_open logged what is wrong */
-	rc = load_content(r, p, &why);
+	rc = ckpt_load_reader(r, p, NULL);
 	if (rc) {
-		pr_err("%s: %s", path, why);
-		ckpt_proc_free(p);
 		image_close(r);
 		return rc;
 	}

@@ -16,38 +16,6 @@
 #include "ckpt_state.h"
 #include "image.h"
 
-static const char *const sig_names[] = {
-	NULL,	   "SIGHUP",  "SIGINT",	   "SIGQUIT", "SIGILL",	   "SIGTRAP", "SIGABRT",
-	"SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",   "SIGUSR2", "SIGPIPE",
-	"SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",
-	"SIGTTIN", "SIGTTOU", "SIGURG",	   "SIGXCPU", "SIGXFSZ",   "SIGVTALRM", "SIGPROF",
-	"SIGWINCH", "SIGIO",  "SIGPWR",	   "SIGSYS",
-};
-
-/* "SIGUSR1", "SIGRTMIN+3", "signal 99" */
-static const char *sig_name(int sig, char *buf, size_t len)
-{
-	if (sig > 0 && sig < 32)
-		return sig_names[sig];
-	if (sig >= 32 && sig <= CKPT_NSIG)
-		snprintf(buf, len, "SIGRTMIN+%d", sig - 32);
-	else
-		snprintf(buf, len, "signal %d", sig);
-	return buf;
-}
-
-static const char *const rlimit_names[CKPT_NRLIMITS] = {
-	"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
-	"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME",
-};
-
-static const char *const itimer_names[3] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
-
-static const char *src_name(uint32_t s)
-{
-	return s == CKPT_SIGSRC_TRACEE ? "tracee" : s == CKPT_SIGSRC_PROC ? "proc-only" : "none";
-}
-
 static void print_lim(FILE *f, uint64_t v)
 {
 	if (v == UINT64_MAX)
@@ -64,7 +32,7 @@ static void print_mask(FILE *f, const char *what, uint64_t m)
 	fprintf(f, "  %s %#018" PRIx64, what, m);
 	for (i = 0; i < CKPT_NSIG; i++)
 		if (m & (1ull << i))
-			fprintf(f, " %s", sig_name(i + 1, b, sizeof(b)));
+			fprintf(f, " %s", ckpt_sig_name(i + 1, b, sizeof(b)));
 	fputc('\n', f);
 }
 
@@ -82,8 +50,8 @@ static void print_siginfos(FILE *f, const char *what, const struct ckpt_siginfo 
 		memcpy(&code, si[i].raw + 8, 4);
 		memcpy(&pid, si[i].raw + 16, 4);
 		memcpy(&uid, si[i].raw + 20, 4);
-		fprintf(f, "  %s %s code %d pid %d uid %d\n", what, sig_name(signo, b, sizeof(b)),
-			code, pid, uid);
+		fprintf(f, "  %s %s code %d pid %d uid %d\n", what,
+			ckpt_sig_name(signo, b, sizeof(b)), code, pid, uid);
 	}
 }
 
@@ -127,7 +95,7 @@ static void show_proc(FILE *f, const struct ckpt_proc *p)
 	fprintf(f, "  mm args %#" PRIx64 "-%#" PRIx64 " env %#" PRIx64 "-%#" PRIx64 "\n",
 		p->mm.arg_start, p->mm.arg_end, p->mm.env_start, p->mm.env_end);
 	for (i = 0; i < CKPT_NRLIMITS; i++) {
-		fprintf(f, "  rlimit RLIMIT_%s", rlimit_names[i]);
+		fprintf(f, "  rlimit %s", ckpt_rlimit_name(i));
 		print_lim(f, p->rlim[i].cur);
 		print_lim(f, p->rlim[i].max);
 		fputc('\n', f);
@@ -178,13 +146,13 @@ static void show_signals(FILE *f, const struct ckpt_signals *s)
 	uint32_t i;
 	char b[24];
 
-	fprintf(f, "  dispositions from %s\n", src_name(s->act_source));
+	fprintf(f, "  dispositions from %s\n", ckpt_sigsrc_name(s->act_source));
 	for (i = 0; i < CKPT_NSIG; i++) {
 		const struct ckpt_sigaction *a = &s->act[i];
 
 		if (!a->handler && !a->flags && !a->mask)
 			continue;
-		fprintf(f, "  sigaction %s handler ", sig_name((int)i + 1, b, sizeof(b)));
+		fprintf(f, "  sigaction %s handler ", ckpt_sig_name((int)i + 1, b, sizeof(b)));
 		if (a->handler == 0)
 			fputs("SIG_DFL", f);
 		else if (a->handler == 1)
@@ -196,18 +164,19 @@ static void show_signals(FILE *f, const struct ckpt_signals *s)
 	print_mask(f, "ignored", s->sig_ignored);
 	print_mask(f, "caught", s->sig_caught);
 	print_siginfos(f, "shared-pending", s->pending, s->npending);
-	fprintf(f, "  timers from %s\n", src_name(s->timer_source));
+	fprintf(f, "  timers from %s\n", ckpt_sigsrc_name(s->timer_source));
 	for (i = 0; i < 3; i++)
 		if (s->itimer[i].interval_ns || s->itimer[i].value_ns)
 			fprintf(f, "  itimer %s interval_ns %" PRIu64 " value_ns %" PRIu64 "\n",
-				itimer_names[i], s->itimer[i].interval_ns, s->itimer[i].value_ns);
+				ckpt_itimer_name(i), s->itimer[i].interval_ns,
+				s->itimer[i].value_ns);
 	for (i = 0; i < s->ntimers; i++) {
 		const struct ckpt_posix_timer *t = &s->timers[i];
 
 		fprintf(f, "  posix-timer id %d clock %d signal %s notify %d tid %d interval_ns %"
 			   PRIu64 " value_ns %" PRIu64 " overrun %d\n",
-			t->id, t->clock, sig_name(t->signo, b, sizeof(b)), t->notify, t->notify_tid,
-			t->interval_ns, t->value_ns, t->overrun);
+			t->id, t->clock, ckpt_sig_name(t->signo, b, sizeof(b)), t->notify,
+			t->notify_tid, t->interval_ns, t->value_ns, t->overrun);
 	}
 }
 
@@ -225,8 +194,7 @@ static void show_files(FILE *f, const struct ckpt_proc *p)
 		if (x->flags & CKPT_FF_DELETED)
 			fputs(" deleted", f);
 		if (x->type == CKPT_FILE_PIPE || x->type == CKPT_FILE_FIFO)
-			fprintf(f, " end %s", x->pipe_end == 0 ? "read" :
-					      x->pipe_end == 1 ? "write" : "both");
+			fprintf(f, " end %s", ckpt_pipe_end_name(x->pipe_end));
 		if (x->type == CKPT_FILE_SOCKET)
 			fprintf(f, " socktype %u", x->sock_type);
 		if (x->flags & CKPT_FF_HAS_DATA)
@@ -253,16 +221,7 @@ static void show_fds(FILE *f, const struct ckpt_proc *p)
 
 static void show_vmas(FILE *f, const struct ckpt_proc *p)
 {
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} fl[] = {
-		{ CKPT_VMA_F_SHARED, "shared" },     { CKPT_VMA_F_GROWSDOWN, "growsdown" },
-		{ CKPT_VMA_F_DELETED, "deleted" },   { CKPT_VMA_F_DATA_HERE, "data-here" },
-		{ CKPT_VMA_F_LOCKED, "locked" },     { CKPT_VMA_F_DONTDUMP, "dontdump" },
-		{ CKPT_VMA_F_GUARD, "guard" },
-	};
-	uint32_t i, j;
+	uint32_t i, bit;
 
 	for (i = 0; i < p->nvmas; i++) {
 		const struct ckpt_vma *v = &p->vmas[i];
@@ -274,9 +233,9 @@ static void show_vmas(FILE *f, const struct ckpt_proc *p)
 			ckpt_vma_kind_name(v->kind), v->pgoff, v->dev, v->ino, v->npages_stored);
 		if (v->shm_id)
 			fprintf(f, " object %" PRIu64 " owner %d", v->shm_id, v->owner_pid);
-		for (j = 0; j < sizeof(fl) / sizeof(fl[0]); j++)
-			if (v->flags & fl[j].bit)
-				fprintf(f, " %s", fl[j].name);
+		for (bit = 1; bit; bit <<= 1)
+			if ((v->flags & bit) && ckpt_vma_flag_name(bit))
+				fprintf(f, " %s", ckpt_vma_flag_name(bit));
 		fprintf(f, " %s\n", v->path && *v->path ? v->path : "-");
 	}
 }

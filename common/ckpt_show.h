@@ -20,4 +20,13 @@ const struct image_show_hooks *ckpt_show_hooks(void);
  */
 int ckpt_show(FILE *f, const char *path, unsigned flags);
 
+/*
+ * The same as JSON (common/ckpt_show_json.c): one object, an element of the array jw is
+ * writing, with "path", "valid", "error" (when not valid: the message also logged), the
+ * container and, for a valid image, its content; the document is described in
+ * docs/dmtcp_restart.1. Returns 0 if the image is valid, else the error.
+ */
+struct json_writer;
+int ckpt_show_json(struct json_writer *jw, const char *path, unsigned flags);
+
 #endif

@@ -76,6 +76,72 @@ const char *ckpt_sysfix_name(uint32_t fix)
 	return "?";
 }
 
+static const char *const sig_names[32] = {
+	NULL,	   "SIGHUP",  "SIGINT",	   "SIGQUIT", "SIGILL",	   "SIGTRAP", "SIGABRT",
+	"SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",   "SIGUSR2", "SIGPIPE",
+	"SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",
+	"SIGTTIN", "SIGTTOU", "SIGURG",	   "SIGXCPU", "SIGXFSZ",   "SIGVTALRM", "SIGPROF",
+	"SIGWINCH", "SIGIO",  "SIGPWR",	   "SIGSYS",
+};
+
+const char *ckpt_sig_name(int sig, char *buf, size_t len)
+{
+	if (sig > 0 && sig < 32)
+		return sig_names[sig];
+	if (sig >= 32 && sig <= CKPT_NSIG)
+		snprintf(buf, len, "SIGRTMIN+%d", sig - 32);
+	else
+		snprintf(buf, len, "signal %d", sig);
+	return buf;
+}
+
+static const char *const rlimit_names[CKPT_NRLIMITS] = {
+	"RLIMIT_CPU",	 "RLIMIT_FSIZE",      "RLIMIT_DATA",	 "RLIMIT_STACK",
+	"RLIMIT_CORE",	 "RLIMIT_RSS",	      "RLIMIT_NPROC",	 "RLIMIT_NOFILE",
+	"RLIMIT_MEMLOCK", "RLIMIT_AS",	      "RLIMIT_LOCKS",	 "RLIMIT_SIGPENDING",
+	"RLIMIT_MSGQUEUE", "RLIMIT_NICE",     "RLIMIT_RTPRIO",	 "RLIMIT_RTTIME",
+};
+
+const char *ckpt_rlimit_name(unsigned i)
+{
+	return i < CKPT_NRLIMITS ? rlimit_names[i] : "?";
+}
+
+const char *ckpt_itimer_name(unsigned i)
+{
+	static const char *const names[3] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
+
+	return i < 3 ? names[i] : "?";
+}
+
+const char *ckpt_sigsrc_name(uint32_t src)
+{
+	switch (src) {
+	case CKPT_SIGSRC_TRACEE: return "tracee";
+	case CKPT_SIGSRC_PROC: return "proc-only";
+	}
+	return "none";
+}
+
+const char *ckpt_vma_flag_name(uint32_t bit)
+{
+	switch (bit) {
+	case CKPT_VMA_F_SHARED: return "shared";
+	case CKPT_VMA_F_GROWSDOWN: return "growsdown";
+	case CKPT_VMA_F_DELETED: return "deleted";
+	case CKPT_VMA_F_DATA_HERE: return "data-here";
+	case CKPT_VMA_F_LOCKED: return "locked";
+	case CKPT_VMA_F_DONTDUMP: return "dontdump";
+	case CKPT_VMA_F_GUARD: return "guard";
+	}
+	return NULL;
+}
+
+const char *ckpt_pipe_end_name(int32_t end)
+{
+	return end == 0 ? "read" : end == 1 ? "write" : "both";
+}
+
 /* ---- lifetime ------------------------------------------------------------------------- */
 
 void ckpt_proc_init(struct ckpt_proc *p)

@@ -336,6 +336,13 @@ const char *ckpt_sec_name(uint32_t type);	   /* "PROC", ...; NULL when not ours 
 const char *ckpt_file_type_name(uint32_t type);	   /* "reg", "pipe", ... */
 const char *ckpt_vma_kind_name(uint32_t kind);	   /* "anon", "file-private", ... */
 const char *ckpt_sysfix_name(uint32_t fix);
+/* "SIGUSR1", "SIGRTMIN+3", or "signal 99" written into buf */
+const char *ckpt_sig_name(int sig, char *buf, size_t len);
+const char *ckpt_rlimit_name(unsigned i);	   /* "RLIMIT_CPU", ... for rlim[i] */
+const char *ckpt_itimer_name(unsigned i);	   /* "ITIMER_REAL", ... for itimer[i] */
+const char *ckpt_sigsrc_name(uint32_t src);	   /* "tracee", "proc-only", "none" */
+const char *ckpt_vma_flag_name(uint32_t bit);	   /* "growsdown", ...; NULL when unknown */
+const char *ckpt_pipe_end_name(int32_t end);	   /* "read", "write", "both" */
 
 /* ---- lifetime (common/ckpt_state.c) ----------------------------------------------------- */
 void ckpt_proc_init(struct ckpt_proc *p);
@@ -397,5 +404,11 @@ int ckpt_write_filedata(struct image_writer *w, uint32_t file_id, const void *da
  * returns -errno (-EINVAL for bad content); p is left freed.
  */
 int ckpt_load(const char *path, struct ckpt_proc *p, struct image_reader **rp);
+/*
+ * The content half of ckpt_load(), on an image already opened (so validated as a container)
+ * by image_open(): for callers that also look at the container. On failure logs the reason
+ * naming the image, sets *why (if not NULL) to it, and returns -errno; p is left freed.
+ */
+int ckpt_load_reader(struct image_reader *r, struct ckpt_proc *p, const char **why);
 
 #endif

@@ -249,6 +249,17 @@ struct image_show_hooks {
  */
 int image_show(FILE *f, const char *path, const struct image_show_hooks *hooks, unsigned flags);
 
+/*
+ * The same facts as JSON (common/json.h): the member "container" of the object jw is writing,
+ * with the header in and, when r is not NULL (image_open() succeeded, so every checksum was
+ * verified), the sections, page statistics and checksum counts; r NULL says "verified": false.
+ * hooks->type_name names the sections. The members are listed in docs/dmtcp_restart.1.
+ */
+struct json_writer;
+void image_show_json(struct json_writer *jw, const struct image_info *in,
+		     const struct image_reader *r, const struct image_show_hooks *hooks,
+		     unsigned flags);
+
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 /* CRC-32C (Castagnoli), as iSCSI/ext4: crc32c(0, NULL, 0) == 0, chainable. */

@@ -2,7 +2,7 @@
  * dmtcp_restart: restart a computation from its images.
  *
  *   dmtcp_restart [opts] IMG... | -r DIR      bring every process back and trace it
- *   dmtcp_restart --show IMG...              validate and describe images
+ *   dmtcp_restart --show [--json] IMG...     validate and describe images
  *
  * Sequence, with the point of no return as late as possible:
  *   1. load and validate every image; plan the tree; pick where the pids can be had;
@@ -35,6 +35,7 @@
 #include "ckpt_show.h"
 #include "coordclient.h"
 #include "image.h"
+#include "json.h"
 #include "log.h"
 #include "progress.h"
 #include "report.h"
@@ -50,10 +51,37 @@ struct restart_state {
 	int main_status; /* -1 while the main process runs */
 };
 
+/*
+ * --show --json: one document, an array with an object for each image, bad ones included
+ * (their error is logged as with the text form); the exit status is the text form's.
+ */
+static int show_images_json(const struct restart_opts *o)
+{
+	struct json_writer jw;
+	int i, rc, bad = 0;
+
+	json_init(&jw, stdout, JSON_PRETTY);
+	json_array_begin(&jw, NULL);
+	if (ckpt_show_json(&jw, o->show, IMAGE_SHOW_RUNS))
+		bad++;
+	for (i = 0; i < o->nimages; i++)
+		if (ckpt_show_json(&jw, o->images[i], IMAGE_SHOW_RUNS))
+			bad++;
+	json_array_end(&jw);
+	rc = json_finish(&jw);
+	if (rc) {
+		pr_err("cannot write the JSON document to stdout: %s", strerror(-rc));
+		return fail_rc();
+	}
+	return bad ? fail_rc() : 0;
+}
+
 static int show_images(const struct restart_opts *o)
 {
 	int i, bad = 0;
 
+	if (o->json)
+		return show_images_json(o);
 	if (ckpt_show(stdout, o->show, IMAGE_SHOW_RUNS))
 		bad++;
 	for (i = 0; i < o->nimages; i++) {

@@ -21,6 +21,7 @@ enum {
 	OPT_SHOW,
 	OPT_TMPDIR,
 	OPT_PIDNS,
+	OPT_JSON,
 };
 
 static const struct option restart_long[] = {
@@ -36,6 +37,7 @@ static const struct option restart_long[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "show", required_argument, NULL, OPT_SHOW },
 	{ "pid-namespace", no_argument, NULL, OPT_PIDNS },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -131,6 +133,19 @@ int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
 		case OPT_SHOW:
 			o->action = RESTART_SHOW;
 			o->show = optarg;
+			/*
+			 * getopt gives --show the next word whatever it is, so "--show --json IMG"
+			 * would show an image named "--json": an option word there (not one
+			 * glued on as --show=WORD) is given back to getopt, and the image is the
+			 * first operand.
+			 */
+			if (optarg == argv[optind - 1] && optarg[0] == '-' && optarg[1]) {
+				optind--;
+				o->show = NULL;
+			}
+			break;
+		case OPT_JSON:
+			o->json = 1;
 			break;
 		case OPT_PIDNS:
 			o->force_newns = 1;
@@ -143,8 +158,19 @@ int restart_parse_opts(int argc, char **argv, struct restart_opts *o)
 	}
 	o->images = argv + optind;
 	o->nimages = argc - optind;
-	if (o->action == RESTART_SHOW)
-		return 0; /* --show IMG [IMG...]: the others are shown too */
+	if (o->action == RESTART_SHOW) {
+		/* --show IMG [IMG...]: the others are shown too */
+		if (!o->show) {
+			if (!o->nimages)
+				return opt_err(o, "--show: no checkpoint image given");
+			o->show = o->images[0];
+			o->images++;
+			o->nimages--;
+		}
+		return 0;
+	}
+	if (o->json)
+		return opt_err(o, "--json goes with --show only");
 	if (o->restartdir && o->nimages)
 		return opt_err(o, "give either --restartdir or image files, not both");
 	if (!o->restartdir && !o->nimages)
@@ -157,7 +183,7 @@ void restart_usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s [OPTIONS] <ckpt1.dmtcp> [ckpt2.dmtcp...]\n"
 		"       %s [OPTIONS] --restartdir DIR\n"
-		"       %s --show IMG\n\n"
+		"       %s --show [--json] IMG...\n\n"
 		"Restart the processes of a computation from their checkpoint images.\n\n"
 		"Connecting to the DMTCP Coordinator:\n"
 		"  -h, --coord-host HOSTNAME (environment variable DMTCP_COORD_HOST)\n"
@@ -200,7 +226,10 @@ void restart_usage(FILE *f, const char *prog)
 		"  --pid-namespace\n"
 		"              Always restore in a new PID namespace, even when the original\n"
 		"              PIDs are free here\n"
-		"  --show IMG  Describe one image and exit\n"
+		"  --show IMG...\n"
+		"              Validate and describe the images and exit (nonzero if one is bad)\n"
+		"  --json      With --show: print the images as one JSON document, an array with\n"
+		"              one object per image (see dmtcp_restart(1))\n"
 		"  -q, --quiet (or set environment variable DMTCP_QUIET = 0, 1, or 2)\n"
 		"              No warnings; if given twice, no errors either (only the exit\n"
 		"              code). Nothing is printed on success.\n"

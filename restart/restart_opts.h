@@ -29,6 +29,7 @@ struct restart_opts {
 	int quiet;		 /* -q count */
 	int force_newns;	 /* --pid-namespace (ours): always restore in a new PID namespace */
 	const char *show;	 /* --show IMG */
+	int json;		 /* --json (with --show only): the images as one JSON document */
 	char **images;		 /* the IMG arguments, in argv order (points into argv) */
 	int nimages;
 	char err[256];		 /* what was wrong, when parsing returns -EINVAL */

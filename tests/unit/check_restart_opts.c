@@ -1,7 +1,7 @@
 /*
  * Unit tests of restart/restart_opts.c: dmtcp_restart's and mtcp_restart's options parse the
- * way DMTCP's do (-h is the coordinator host, --join alias, last mode wins, -r DIR), and bad
- * command lines are refused with a reason.
+ * way DMTCP's do (-h is the coordinator host, --join alias, last mode wins, -r DIR), --show
+ * [--json] IMG... in any order, and bad command lines are refused with a reason.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -59,6 +59,44 @@ START_TEST(test_dmtcp_like)
 	ck_assert_int_eq(o.action, RESTART_SHOW);
 	ck_assert_str_eq(o.show, "a.dmtcp");
 	ck_assert_int_eq(o.nimages, 1);
+	ck_assert_int_eq(o.json, 0);
+}
+END_TEST
+
+/* --json goes with --show, before or after it or its images; the images are the same. */
+START_TEST(test_show_json)
+{
+	static const char *const lines[] = {
+		"--show --json a.dmtcp b.dmtcp", "--json --show a.dmtcp b.dmtcp",
+		"--show a.dmtcp --json b.dmtcp", "--show a.dmtcp b.dmtcp --json",
+		"--show=a.dmtcp --json b.dmtcp", "a.dmtcp --show --json b.dmtcp",
+	};
+	struct restart_opts o;
+	unsigned i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		ck_assert_msg(parse(&o, lines[i]) == 0, "%s: %s", lines[i], o.err);
+		ck_assert_int_eq(o.action, RESTART_SHOW);
+		ck_assert_int_eq(o.json, 1);
+		ck_assert_str_eq(o.show, "a.dmtcp");
+		ck_assert_int_eq(o.nimages, 1);
+		ck_assert_str_eq(o.images[0], "b.dmtcp");
+	}
+	/* Another option right after --show is an option too. */
+	ck_assert_int_eq(parse(&o, "--show -q a.dmtcp"), 0);
+	ck_assert_str_eq(o.show, "a.dmtcp");
+	ck_assert_int_eq(o.nimages, 0);
+	ck_assert_int_eq(o.quiet, 1);
+	ck_assert_int_eq(o.json, 0);
+
+	ck_assert_int_eq(parse(&o, "--json a.dmtcp"), -22);
+	ck_assert_ptr_nonnull(strstr(o.err, "--json goes with --show"));
+	ck_assert_int_eq(parse(&o, "--json -r /dir"), -22);
+	ck_assert_ptr_nonnull(strstr(o.err, "--json goes with --show"));
+	ck_assert_int_eq(parse(&o, "--show --json"), -22);
+	ck_assert_ptr_nonnull(strstr(o.err, "no checkpoint image"));
+	ck_assert_int_eq(parse(&o, "--json --show"), -22);
+	ck_assert_ptr_nonnull(strstr(o.err, "needs an argument"));
 }
 END_TEST
 
@@ -111,6 +149,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_dmtcp_like);
+	tcase_add_test(tc, test_show_json);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_mtcp);
 	suite_add_tcase(s, tc);
