@@ -329,6 +329,8 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 		    !c->stored_len || c->stored_len > t.data_len - pos)
 			return note(path, -EINVAL, "chunk %u of page section %u (type %u): bad "
 				   "stored size %u", i, idx, type, c->stored_len);
+		if (c->raw_len > s->max_raw)
+			s->max_raw = c->raw_len;
 		s->chunk_raw[i] = raw;
 		s->chunk_pos[i] = pos;
 		raw += c->raw_len;

@@ -4,9 +4,10 @@
  *
  *   OUTDIR/image/   real images (image writer + ckpt_write_records): two processes that
  *                   dmtcp_restart's loader accepts (zlib and raw chunks, runs straddling
- *                   chunks, two threads, FILEDATA, zombies, timers, namespaces) and one
- *                   container-only image (unknown section types, empty records, pages);
- *                   a few KiB each, also in OUTDIR/image_raw/ for the "image_raw" target.
+ *                   chunks, two threads, FILEDATA, zombies, timers, namespaces) and two
+ *                   container-only ones (unknown section types, empty records, pages; the
+ *                   largest chunk size over a few KiB of pages); a few KiB each, also in
+ *                   OUTDIR/image_raw/ for the "image_raw" target.
  *   OUTDIR/ckpt/    the content records of those images, one per file, as the "ckpt"
  *                   target takes them (a byte for the section type, then the body).
  *   OUTDIR/proto/   protocol streams (proto_msg_*): every message type with its fields, one
@@ -15,7 +16,7 @@
  *
  * The output is the same at every run: the images' creation time and host are fixed (their
  * checksums are then recomputed with fuzz_image_fix_crcs()). Reproducers of fixed bugs are
- * not here but checked in, in tests/fuzz/corpus/<target>/.
+ * checked in, in tests/fuzz/corpus/<target>/, unless they are images a writer can make.
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -391,6 +392,25 @@ static void container_image(const char *dir)
 	free(pg);
 }
 
+/*
+ * The largest chunk size the format allows over a few KiB of pages: one short zlib chunk
+ * that straddles two runs, so that reading it needs a bounce buffer, which must be sized by
+ * the chunk, not by the header's 64 MiB.
+ */
+static void big_chunk_image(const char *dir)
+{
+	struct image_writer *w = begin_image(dir, 1, IMAGE_MAX_CHUNK);
+	uint8_t *pg = zalloc(PS);
+	uint64_t rs = 78;
+
+	fill_page(pg, 0, &rs);
+	if (image_begin_pages(w, 2) || image_add_pages(w, 0x100000, pg, PS) ||
+	    image_add_pages(w, 0x200000, pg, PS) || image_end_section(w))
+		exit(1);
+	end_image(w, dir, "container-64MiB-chunks");
+	free(pg);
+}
+
 static void images(void)
 {
 	char dir[] = "/tmp/mkseeds.XXXXXX";
@@ -400,6 +420,7 @@ static void images(void)
 	proc_image(dir, "proc-zlib-chunks", 0, 1, 2 * PS);
 	proc_image(dir, "proc-raw-two-threads", 1, 0, PS);
 	container_image(dir);
+	big_chunk_image(dir);
 	rmdir(dir);
 }
 
