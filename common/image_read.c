@@ -329,6 +329,11 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 		    !c->stored_len || c->stored_len > t.data_len - pos)
 			return note(path, -EINVAL, "chunk %u of page section %u (type %u): bad "
 				   "stored size %u", i, idx, type, c->stored_len);
+		if (c->comp == IMAGE_COMP_ZLIB &&
+		    c->raw_len > (uint64_t)c->stored_len * IMAGE_ZLIB_MAX_RATIO)
+			return note(path, -EINVAL, "chunk %u of page section %u (type %u): %u "
+				   "stored bytes cannot inflate to %u", i, idx, type, c->stored_len,
+				   c->raw_len);
 		if (c->raw_len > s->max_raw)
 			s->max_raw = c->raw_len;
 		s->chunk_raw[i] = raw;
