@@ -116,10 +116,6 @@ static void save_case(const uint8_t *p, size_t n)
 {
 	size_t off = 0;
 
-	if (ftruncate(case_fd, 0) < 0) {
-		perror(case_path);
-		exit(2);
-	}
 	while (off < n) {
 		ssize_t w = pwrite(case_fd, p + off, n - off, (off_t)off);
 
@@ -128,6 +124,11 @@ static void save_case(const uint8_t *p, size_t n)
 			exit(2);
 		}
 		off += (size_t)w;
+	}
+	/* Cut after writing: truncating to 0 first makes ext4 flush the file on every case. */
+	if (ftruncate(case_fd, (off_t)n) < 0) {
+		perror(case_path);
+		exit(2);
 	}
 }
 

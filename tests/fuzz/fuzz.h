@@ -34,7 +34,7 @@ const char *fuzz_log_text(void);
 
 /*
  * A scratch file holding the input, for the readers that take a path: created once in
- * $TMPDIR (default /tmp), rewritten for each input, removed at exit.
+ * $TMPDIR (default /dev/shm, else /tmp), rewritten for each input, removed at exit.
  */
 const char *fuzz_file_put(const uint8_t *data, size_t size);
 
