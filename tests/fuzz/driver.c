@@ -6,7 +6,7 @@
  *	driver [-n CASES] [-s SEED] [-t SECONDS] [-o DIR] NAME CORPUS_DIR...
  *
  * It reads every file of the corpus directories (sorted by name) as a seed, runs each seed as
- * it is, then CASES mutated cases (default 2000): case k takes seed k mod nseeds and applies
+ * it is, then CASES mutated cases (default 3000): case k takes seed k mod nseeds and applies
  * one to four mutations drawn from a generator seeded with SEED and k, so the same command
  * always runs the same cases. The mutations know the two binary formats well enough to aim:
  * in an image (docs/image-format.md) and in a protocol stream (docs/protocol.md) they find
@@ -637,7 +637,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	unsigned long ncases = 2000, valid = 0;
+	unsigned long ncases = 3000, valid = 0;
 	unsigned long long seed = 0x5eed;
 	unsigned timeout = 10;
 	const char *outdir = "build/fuzz";
