@@ -6,6 +6,11 @@
 #                     their variants, or those with every listed word); logs in tests/out/latest/
 #   make demo         install, build, and show launch -> checkpoint -> kill -> restart
 #   make bench        benchmarks (figures and ratios, never pass/fail)
+#   make fuzz-check   the fuzz targets (tests/fuzz/) under the deterministic driver: FUZZ_CASES
+#                     mutated cases each (default 3000), gcc + ASan/UBSan; part of make check
+#   make fuzz         the same targets under libFuzzer (clang), FUZZ_SECONDS each (default
+#                     300), FUZZ_TARGETS to pick some; corpus in build/fuzz/corpus/<target>,
+#                     crashing inputs in build/fuzz/crashes/<target>
 #   make ASAN=1 ...   AddressSanitizer/UBSan build of the libc-side code
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -68,7 +73,7 @@ BLOBS := $(if $(PARASITE_SRCS),parasite) $(if $(RESTORER_SRCS),restorer)
 BLOB_OBJS := $(foreach b,$(BLOBS),$(B)/gen/$(b)-embed.o)
 
 .PHONY: all coord tracer restart unit check check-unit check-integration check-layers \
-	check-runner demo bench \
+	check-runner demo bench fuzz fuzz-check fuzz-build \
 	install clean deps blobs progs tools
 all: $(BINS) lib/libdmtcp.a lib/libdmtcp.so progs tools
 
@@ -207,6 +212,7 @@ check: deps
 	./scripts/check-layers.sh
 	$(MAKE) all unit
 	./tests/run-unit.sh $(UNIT_BINS)
+	$(MAKE) fuzz-check
 	./tests/check-runner.sh
 	./tests/run-integration.sh
 
@@ -221,6 +227,67 @@ check-integration: all
 # The integration runner's self-test (throwaway tests; needs no build).
 check-runner:
 	./tests/check-runner.sh
+
+# ---- fuzzing (tests/fuzz/) ------------------------------------------------------------------
+# Each target (tests/fuzz/fuzz_NAME.c, one LLVMFuzzerTestOneInput; no other file there is
+# named fuzz_*) is linked with the code it feeds, compiled again with the fuzzing flags: every
+# common/*.c, the restart loader, and the harness of tests/fuzz/. Two builds of each:
+#   build/fuzz/gcc/driver-NAME  the deterministic driver (tests/fuzz/driver.c), gcc, ASan/UBSan
+#                               when the compiler has them: `make fuzz-check`, in `make check`;
+#   build/fuzz/clang/fuzz-NAME  libFuzzer (clang -fsanitize=fuzzer,address,undefined):
+#                               `make fuzz`, run by tests/fuzz/run-fuzz.sh.
+# Seeds: build/fuzz/seeds/NAME, written by build/fuzz/mkseeds with the project's own writers,
+# and tests/fuzz/corpus/NAME, the checked-in reproducers of the bugs fuzzing found.
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CASES   ?= 3000
+FUZZ_SECONDS ?= 300
+FUZZ_CC      ?= clang
+FB := $(B)/fuzz
+FUZZ_CODE_SRCS := $(COMMON_SRCS) restart/restart_images.c tests/fuzz/harness.c \
+	tests/fuzz/image_fix.c tests/fuzz/image_run.c
+FUZZ_GCC_SAN := $(shell echo 'int main(void){return 0;}' | \
+	$(CC) -fsanitize=address,undefined -x c - -o /dev/null 2>/dev/null && \
+	echo -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+FUZZ_GCC_CFLAGS := -O1 -g $(WARN) $(FUZZ_GCC_SAN) -pthread
+FUZZ_CLANG_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+FUZZ_CLANG_CFLAGS := -O1 -g $(WARN) $(FUZZ_CLANG_SAN) -fsanitize=fuzzer-no-link -pthread
+
+# The targets' objects are kept (make would otherwise remove them as intermediate).
+.PRECIOUS: $(FB)/gcc/%.o $(FB)/clang/%.o
+$(FB)/gcc/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(FUZZ_GCC_CFLAGS) -MMD -MP -c $< -o $@
+$(FB)/clang/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CLANG_CFLAGS) -MMD -MP -c $< -o $@
+$(FB)/gcc/libfuzzcode.a: $(patsubst %.c,$(FB)/gcc/%.o,$(FUZZ_CODE_SRCS))
+	rm -f $@ && ar rcs $@ $^
+$(FB)/clang/libfuzzcode.a: $(patsubst %.c,$(FB)/clang/%.o,$(FUZZ_CODE_SRCS))
+	rm -f $@ && ar rcs $@ $^
+$(FB)/gcc/driver-%: $(FB)/gcc/tests/fuzz/driver.o $(FB)/gcc/tests/fuzz/fuzz_%.o \
+		$(FB)/gcc/libfuzzcode.a
+	$(CC) $(FUZZ_GCC_SAN) -pthread -o $@ $^ $(LIBS)
+$(FB)/clang/fuzz-%: $(FB)/clang/tests/fuzz/fuzz_%.o $(FB)/clang/libfuzzcode.a
+	$(FUZZ_CC) $(FUZZ_CLANG_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(LIBS)
+$(FB)/mkseeds: tests/fuzz/mkseeds.c tests/fuzz/image_fix.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ tests/fuzz/mkseeds.c tests/fuzz/image_fix.c \
+		$(LIBCOMMON) $(LIBS)
+$(FB)/seeds/.stamp: $(FB)/mkseeds
+	rm -rf $(FB)/seeds
+	$(FB)/mkseeds $(FB)/seeds
+	touch $@
+
+fuzz-check: $(patsubst %,$(FB)/gcc/driver-%,$(FUZZ_TARGETS)) $(FB)/seeds/.stamp
+	@for t in $(FUZZ_TARGETS); do \
+		$(FB)/gcc/driver-$$t -n $(FUZZ_CASES) -o $(FB) $$t $(FB)/seeds/$$t \
+			tests/fuzz/corpus/$$t || exit 1; \
+	done
+fuzz-build: $(patsubst %,$(FB)/clang/fuzz-%,$(FUZZ_TARGETS)) $(FB)/seeds/.stamp
+fuzz: deps
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run-fuzz.sh $(FB) $(FUZZ_TARGETS)
 
 demo: deps
 	$(MAKE) all

@@ -211,22 +211,29 @@ static int load_content(struct image_reader *r, struct ckpt_proc *p, const char 
 	if ((rc = ckpt_decode_proc(d, len, p, why)))
 		return rc;
 
+	/* The thread array is sized by the THREAD sections the image holds, not by the count
+	 * the process record declares (ckpt_decode_proc allocates nothing). */
+	s = NULL;
+	for (i = 0; (s = image_find_section(r, CKPT_SEC_THREAD, s)); i++)
+		;
+	if (i != p->nthreads) {
+		*why = i > p->nthreads ? "more THREAD sections than the process record says" :
+					 "fewer THREAD sections than the process record says";
+		return -EINVAL;
+	}
+	p->threads = calloc(p->nthreads, sizeof(*p->threads));
+	if (!p->threads) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
 	s = NULL;
 	for (i = 0; (s = image_find_section(r, CKPT_SEC_THREAD, s)); i++) {
-		if (i >= p->nthreads) {
-			*why = "more THREAD sections than the process record says";
-			return -EINVAL;
-		}
 		if (!(d = record(r, s, &len))) {
 			*why = "THREAD section is not a record";
 			return -EINVAL;
 		}
 		if ((rc = ckpt_decode_thread(d, len, &p->threads[i], why)))
 			return rc;
-	}
-	if (i != p->nthreads) {
-		*why = "fewer THREAD sections than the process record says";
-		return -EINVAL;
 	}
 
 	s = image_find_section(r, CKPT_SEC_SIGNALS, NULL);

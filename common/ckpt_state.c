@@ -202,6 +202,10 @@ int ckpt_validate_proc(const struct ckpt_proc *p, const char **why)
 	uint64_t total = 0;
 	uint32_t i, *per_vma;
 
+	if (p->nthreads && !p->threads) {
+		*why = "THREAD sections missing";
+		return -EINVAL;
+	}
 	for (i = 0; i < p->nthreads; i++) {
 		if (p->threads[i].tid <= 0) {
 			snprintf(vwhy, sizeof(vwhy), "thread record %u of %u is missing",

@@ -370,6 +370,9 @@ int ckpt_encode_pagemap(const struct ckpt_proc *p, struct ckpt_buf *b);
 /* FILEDATA section header: u32 file id, u64 length; the bytes follow. */
 int ckpt_encode_filedata_hdr(uint32_t file_id, uint64_t len, struct ckpt_buf *b);
 
+/* Fills the scalars and the declared counts (nthreads, nfiles, ...) but allocates none of
+ * the arrays they count: threads[] is the caller's, sized once it has counted the THREAD
+ * sections; the FILES, FDS, VMAS and PAGEMAP decoders allocate theirs. */
 int ckpt_decode_proc(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why);
 int ckpt_decode_thread(const uint8_t *buf, size_t len, struct ckpt_thread *t, const char **why);
 int ckpt_decode_signals(const uint8_t *buf, size_t len, struct ckpt_signals *s,

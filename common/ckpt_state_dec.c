@@ -267,16 +267,15 @@ int ckpt_decode_proc(const uint8_t *buf, size_t len, struct ckpt_proc *p, const 
 	n = get_u32(&d, "thread count");
 	if (!d.why && (n == 0 || n > CKPT_MAX_THREADS))
 		dec_failf(&d, "thread count %lu out of %s", n, "range");
-	p->nthreads = 0;
-	/* Stash the declared counts in the fields the later sections fill; callers of the
-	 * section decoders compare against them (ckpt_validate_proc). */
-	if (!d.why) {
-		p->threads = calloc(n, sizeof(*p->threads));
-		if (!p->threads)
-			dec_fail(&d, "out of memory");
-		else
-			p->nthreads = n;
-	}
+	/*
+	 * Stash the declared counts in the fields the later sections fill; callers of the
+	 * section decoders compare against them (ckpt_validate_proc). No array is allocated
+	 * here, threads[] included: its size would come from this 4-byte field alone (65536
+	 * threads are 32 MB), so the caller allocates it once it has counted the THREAD
+	 * sections, and a small image cannot ask for more memory than its size justifies.
+	 */
+	p->nthreads = d.why ? 0 : n;
+	p->threads = NULL;
 	p->nfiles = get_u32(&d, "file count");
 	p->nfds = get_u32(&d, "fd count");
 	p->nvmas = get_u32(&d, "vma count");

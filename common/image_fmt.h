@@ -112,6 +112,12 @@ _Static_assert(sizeof(struct image_foot) == 32, "footer tail size");
 /* Largest counts a reader accepts, so that no size computation can overflow. */
 #define IMAGE_MAX_SECTIONS (1u << 20)
 #define IMAGE_MAX_RUNS	   (1u << 28)
+/*
+ * Deflate's best case is a 258-byte match in two bits, so a zlib stream never inflates to
+ * more than 1032 times its size: a chunk that claims more is damaged, and is refused before
+ * any buffer is sized by its claim.
+ */
+#define IMAGE_ZLIB_MAX_RATIO 1032u
 
 /* image_compress.c: the chunk codec shared by writer and reader. */
 struct image_chunk_out {

@@ -272,6 +272,14 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 		return note(path, -EINVAL, "page section %u (type %u): bad page index (%u runs, "
 			   "%u chunks, chunk size %u)", idx, type, t.nruns, t.nchunks,
 			   t.chunk_size);
+	/*
+	 * The format says "as in the header", and the reader sizes its chunk buffers by the
+	 * header's: a header saying 64 MiB over sections of 8 KiB chunks made every buffer
+	 * 64 MiB, for a file of a few KiB.
+	 */
+	if (t.chunk_size != r->chunk_size)
+		return note(path, -EINVAL, "page section %u (type %u): chunk size %u, the header "
+			   "says %u", idx, type, t.chunk_size, r->chunk_size);
 	tables = (uint64_t)t.nruns * sizeof(struct image_run_disk) +
 		 (uint64_t)t.nchunks * sizeof(struct image_chunk_disk) + sizeof(t);
 	if (t.data_len > len || t.data_len + tables != len)
@@ -321,6 +329,13 @@ static int parse_pages(struct image_reader *r, struct rsec *s)
 		    !c->stored_len || c->stored_len > t.data_len - pos)
 			return note(path, -EINVAL, "chunk %u of page section %u (type %u): bad "
 				   "stored size %u", i, idx, type, c->stored_len);
+		if (c->comp == IMAGE_COMP_ZLIB &&
+		    c->raw_len > (uint64_t)c->stored_len * IMAGE_ZLIB_MAX_RATIO)
+			return note(path, -EINVAL, "chunk %u of page section %u (type %u): %u "
+				   "stored bytes cannot inflate to %u", i, idx, type, c->stored_len,
+				   c->raw_len);
+		if (c->raw_len > s->max_raw)
+			s->max_raw = c->raw_len;
 		s->chunk_raw[i] = raw;
 		s->chunk_pos[i] = pos;
 		raw += c->raw_len;

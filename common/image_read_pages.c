@@ -150,8 +150,10 @@ static int inflate_chunk(struct par *p, uint32_t item, void **scratch)
 					   "chunk %u of page section %u (type %u): %s", i,
 					   s->pub.index, s->pub.type, why) : 0;
 	}
-	if (!*scratch && !(*scratch = malloc(j->r->chunk_size > c->raw_len ?
-					     j->r->chunk_size : c->raw_len)))
+	/* Sized by this section's largest chunk, not by the header's nominal chunk size (up to
+	 * 64 MiB, however little data the section holds); image_open made sure no zlib chunk
+	 * claims more than its stored bytes can inflate to. */
+	if (!*scratch && !(*scratch = malloc(s->max_raw)))
 		return rd_bad(j->r->path, -ENOMEM, "out of memory for a chunk buffer");
 	if (image_inflate_chunk(src, c->stored_len, *scratch, c->raw_len, &why))
 		return rd_bad(j->r->path, -EIO, "chunk %u of page section %u (type %u): %s", i,

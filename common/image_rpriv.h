@@ -21,6 +21,7 @@ struct rsec {
 	struct image_chunk_disk *chunks;
 	uint64_t *chunk_raw;	/* raw offset of each chunk */
 	uint64_t *chunk_pos;	/* offset of each chunk's stored bytes in the payload */
+	uint32_t max_raw;	/* raw bytes of the largest chunk: the size of a bounce buffer */
 };
 
 struct image_reader {

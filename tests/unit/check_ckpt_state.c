@@ -120,6 +120,9 @@ static int roundtrip(const struct ckpt_proc *p, struct ckpt_proc *q, const char 
 	ckpt_buf_free(&b);
 	if (rc)
 		return rc;
+	/* The thread array is the caller's to allocate (ckpt_decode_proc keeps the count). */
+	q->threads = calloc(q->nthreads, sizeof(*q->threads));
+	ck_assert_ptr_nonnull(q->threads);
 	ckpt_encode_thread(&p->threads[0], &b);
 	rc = ckpt_decode_thread(b.p, b.len, &q->threads[0], why);
 	ckpt_buf_free(&b);
@@ -278,6 +281,32 @@ START_TEST(test_reject_truncation)
 	why = NULL;
 	ck_assert_int_eq(ckpt_decode_vmas(b.p, b.len, &q, &why), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(why, "do not fit"));
+	ckpt_buf_free(&b);
+	ckpt_proc_free(&p);
+}
+END_TEST
+
+/*
+ * A process record may declare up to CKPT_MAX_THREADS threads in 4 bytes: decoding it must
+ * not allocate for them (65536 threads are 32 MB); the loader sizes the array by the THREAD
+ * sections the image really holds. Found by the "ckpt" fuzz target with a malloc limit.
+ */
+START_TEST(test_thread_count_allocates_nothing)
+{
+	struct ckpt_proc p, q;
+	struct ckpt_buf b = { 0 };
+	const char *why = NULL;
+
+	sample(&p);
+	p.nthreads = CKPT_MAX_THREADS;
+	ckpt_encode_proc(&p, &b);
+	p.nthreads = 1;
+	ck_assert_int_eq(ckpt_decode_proc(b.p, b.len, &q, &why), 0);
+	ck_assert_uint_eq(q.nthreads, CKPT_MAX_THREADS);
+	ck_assert_ptr_null(q.threads);
+	ck_assert_int_eq(ckpt_validate_proc(&q, &why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "THREAD"));
+	ckpt_proc_free(&q);
 	ckpt_buf_free(&b);
 	ckpt_proc_free(&p);
 }
@@ -455,6 +484,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_reject_mutations);
 	tcase_add_test(tc, test_reject_truncation);
+	tcase_add_test(tc, test_thread_count_allocates_nothing);
 	tcase_add_test(tc, test_pages_at_pagemap_addresses);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("live");
