@@ -89,7 +89,7 @@ threads_bench() {
 	local what=$1 extra=$2 lp t0 t1 sus nth res bc
 	rm -rf "$W/t"
 	mkdir -p "$W/t"
-	DMTCP_TRACER_TIMINGS=1 bin/dmtcp_launch -j "$OUT/b_threads" 64 "$W/t" $extra \
+	DMTCP_TRACER_TIMINGS=1 bin/dmtcp_launch -j --log-level info "$OUT/b_threads" 64 "$W/t" $extra \
 		>"$W/threads.out" 2>"$W/threads.err" &
 	lp=$!
 	for _ in $(seq 400); do grep -q READY "$W/threads.out" && break; sleep 0.05; done
