@@ -131,12 +131,24 @@ static const char *proc_state(const struct tracee_proc *p)
 	return p->phase == PP_RUNNING ? "RUNNING" : "SUSPENDED";
 }
 
-/* Poll for writable only while something is queued. */
+/*
+ * A coordinator never has this much to say to a process whose serving is paused (a suspend
+ * or a step under way): past it, nothing more is read until the serving goes on, so a
+ * flooding peer cannot grow the buffer without bound.
+ */
+#define PAUSED_READ_MAX (1u << 20)
+
+static int reading(const struct peer *pe)
+{
+	return !pe->lost && !(pe->paused && pe->conn.rlen >= PAUSED_READ_MAX);
+}
+
+/* Poll for readable while reading, for writable only while something is queued. */
 static void watch(struct peer *pe)
 {
 	if (pe->open)
 		loop_set_events(pe->p->tracer, pe->handle,
-				(short)(POLLIN | (pe->conn.wlen ? POLLOUT : 0)));
+				(short)((reading(pe) ? POLLIN : 0) | (pe->conn.wlen ? POLLOUT : 0)));
 }
 
 /*
@@ -495,6 +507,7 @@ void peer_serve(struct tracee_proc *p)
 	if (!pe)
 		return;
 	pe->paused = 0;
+	watch(pe);
 	loop_submit(p->tracer, &pe->serve);
 }
 
@@ -598,14 +611,13 @@ static void on_fd(struct tracer *tr, int fd, short revents, void *arg)
 		}
 		watch(pe);
 	}
-	if (pe->open && (revents & (POLLIN | POLLHUP | POLLERR)) && !pe->lost) {
+	if (pe->open && (revents & (POLLIN | POLLHUP | POLLERR)) && reading(pe)) {
 		r = proto_conn_fill(&pe->conn);
-		if (r == 0 || (r < 0 && r != -EAGAIN)) {
-			pe->lost = 1;
+		if (r == 0 || (r < 0 && r != -EAGAIN))
+			pe->lost = 1; /* the fd stays readable at its end: not polled any more */
+		if (pe->lost)
 			pe->lost_err = r < 0 ? -r : ECONNRESET;
-			/* the fd stays readable at its end: stop polling it until it is closed */
-			loop_set_events(tr, pe->handle, 0);
-		}
+		watch(pe);
 		loop_submit(tr, &pe->serve);
 	}
 }
