@@ -82,6 +82,8 @@ struct image_opts {
 	const char *uniquepid;
 	const char *compid;
 	const char *hostname; /* NULL: gethostname() */
+	uint64_t ckpt_id;     /* the checkpoint the image belongs to, unique (0: unknown) */
+	uint32_t nprocs;      /* images in that checkpoint (0: unknown) */
 };
 #define IMAGE_OPTS_INIT { .compress = -1 }
 
@@ -169,6 +171,8 @@ struct image_info {
 	char uniquepid[IMAGE_STR_LEN];
 	char compid[IMAGE_STR_LEN];
 	char hostname[IMAGE_HOST_LEN];
+	uint64_t ckpt_id;    /* the checkpoint it belongs to, unique; 0 unknown */
+	uint32_t nprocs;     /* images in that checkpoint, 0 unknown */
 };
 
 struct image_run {

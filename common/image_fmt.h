@@ -44,12 +44,16 @@ struct image_hdr {
 	char uniquepid[IMAGE_STR_LEN];
 	char compid[IMAGE_STR_LEN];
 	char hostname[IMAGE_HOST_LEN];
-	uint8_t reserved[124];	/* zero */
+	uint64_t ckpt_id;	/* the checkpoint it belongs to, unique (the coordinator's epoch and
+				   generation); 0 unknown */
+	uint32_t nprocs;	/* processes (images) in that checkpoint; 0 unknown */
+	uint8_t reserved[112];	/* zero */
 	uint32_t hdr_crc;	/* CRC-32C of bytes 0..507 */
 };
 _Static_assert(sizeof(struct image_hdr) == IMAGE_HDR_SIZE, "image header size");
 _Static_assert(__builtin_offsetof(struct image_hdr, prog) == 64, "image header layout");
 _Static_assert(__builtin_offsetof(struct image_hdr, hostname) == 256, "image header layout");
+_Static_assert(__builtin_offsetof(struct image_hdr, ckpt_id) == 384, "image header layout");
 
 struct image_sec_hdr {
 	uint32_t magic;		/* IMAGE_SEC_MAGIC */

@@ -147,6 +147,8 @@ static int check_header(const char *path, const struct image_hdr *h, uint64_t si
 	memcpy(info->uniquepid, h->uniquepid, sizeof(info->uniquepid));
 	memcpy(info->compid, h->compid, sizeof(info->compid));
 	memcpy(info->hostname, h->hostname, sizeof(info->hostname));
+	info->ckpt_id = h->ckpt_id;
+	info->nprocs = h->nprocs;
 	return 0;
 }
 

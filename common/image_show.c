@@ -33,6 +33,9 @@ static void show_header(FILE *f, const char *path, const struct image_info *in)
 	fprintf(f, "program:    %s\n", in->prog);
 	fprintf(f, "uniquepid:  %s\n", in->uniquepid);
 	fprintf(f, "compid:     %s\n", in->compid);
+	if (in->ckpt_id)
+		fprintf(f, "checkpoint: %016llx (%u processes)\n", (unsigned long long)in->ckpt_id,
+			in->nprocs);
 	fprintf(f, "host:       %s\n", in->hostname);
 	fprintf(f, "file size:  %" PRIu64 " bytes, %u sections\n", in->file_size, in->nsections);
 }

@@ -25,6 +25,8 @@ static void header_json(struct json_writer *jw, const struct image_info *in)
 	json_string(jw, "program", in->prog);
 	json_string(jw, "uniquepid", in->uniquepid);
 	json_string(jw, "compid", in->compid);
+	json_hex(jw, "ckpt_id", in->ckpt_id);
+	json_uint(jw, "nprocs", in->nprocs);
 	json_string(jw, "hostname", in->hostname);
 	json_uint(jw, "file_size", in->file_size);
 	json_uint(jw, "section_count", in->nsections);

@@ -264,6 +264,8 @@ int image_create(const char *dir, const char *final_name, const struct image_opt
 	copy_str(w->hdr.prog, sizeof(w->hdr.prog), opts->prog);
 	copy_str(w->hdr.uniquepid, sizeof(w->hdr.uniquepid), opts->uniquepid);
 	copy_str(w->hdr.compid, sizeof(w->hdr.compid), opts->compid);
+	w->hdr.ckpt_id = opts->ckpt_id;
+	w->hdr.nprocs = opts->nprocs;
 	if (opts->hostname) {
 		copy_str(w->hdr.hostname, sizeof(w->hdr.hostname), opts->hostname);
 	} else {

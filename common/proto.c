@@ -82,6 +82,7 @@ static const struct tag_info tags[F_TAG__COUNT] = {
 	[F_CKPT_ELAPSED_MS] = { "CKPT_ELAPSED_MS", PROTO_U64, 0 },
 	[F_WAITING] = { "WAITING", PROTO_STR, 0 },
 	[F_LAST_ERROR] = { "LAST_ERROR", PROTO_STR, 0 },
+	[F_CKPT_ID] = { "CKPT_ID", PROTO_U64, 0 },
 };
 
 enum proto_kind proto_field_kind(uint16_t tag)

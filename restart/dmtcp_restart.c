@@ -305,6 +305,7 @@ static int bring_back(struct restart_ctx *c, struct tracer *tr)
 				.uniquepid = im->info.uniquepid[0] ? im->info.uniquepid
 								   : im->proc.uniquepid,
 				.compid = c->set.compid,
+				.ckpt_id = im->info.ckpt_id,
 				.num_expected = (uint64_t)c->set.n,
 			};
 

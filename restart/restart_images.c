@@ -227,7 +227,147 @@ static int load_one(struct restart_set *s, struct restart_img *im, int strict)
 	return 0;
 }
 
-int restart_load_images(struct restart_set *s, char *const paths[], int n, int strict)
+static int load_images(struct restart_set *s, char *const paths[], int n, int strict);
+
+/* ---- choosing a complete set ---------------------------------------------------------------- */
+
+/* An image given, and the .prev kept beside it (checkpoint.c): each may be absent. */
+struct candidate {
+	const char *path;
+	char prev[PATH_MAX];
+	struct image_info fin, old;
+	int has_fin, has_old;
+};
+
+/* The images of checkpoint id among the candidates: how many, and the newest creation time. */
+static int count_set(const struct candidate *c, int n, uint64_t id, uint32_t *nprocs,
+		     uint64_t *newest)
+{
+	int i, k = 0;
+
+	*nprocs = 0;
+	*newest = 0;
+	for (i = 0; i < n; i++) {
+		const struct image_info *in = c[i].has_fin && c[i].fin.ckpt_id == id ? &c[i].fin :
+					      c[i].has_old && c[i].old.ckpt_id == id ? &c[i].old :
+										       NULL;
+
+		if (!in)
+			continue;
+		k++;
+		*nprocs = in->nprocs;
+		if (in->ctime_ns > *newest)
+			*newest = in->ctime_ns;
+	}
+	return k;
+}
+
+/*
+ * The images of one checkpoint form a set, and a restart needs a whole set. A fault during a
+ * commit leaves some of the final names holding the new checkpoint and others the old one,
+ * with each old image that was replaced kept as <final>.prev (tracer/checkpoint.c). So when
+ * the images given do not form one complete checkpoint (same checkpoint id, as many as it
+ * had processes), the newest checkpoint that is complete among them and their .prevs is
+ * restarted instead, with a warning; none complete is an error naming the images. Images from
+ * before checkpoint ids existed (id 0) are taken as given.
+ */
+static int pick_images(char *const paths[], int n, const char ***outp)
+{
+	struct candidate *c = calloc(n, sizeof(*c));
+	const char **out = calloc(n + 1, sizeof(*out));
+	uint64_t best = 0, best_time = 0, id, t;
+	uint32_t nprocs;
+	int i, k, same = 1, r = 0;
+
+	if (!c || !out) {
+		free(c);
+		free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = paths[i];
+	for (i = 0; i < n; i++) {
+		c[i].path = paths[i];
+		/* (a missing file is for the loader to report, once) */
+		c[i].has_fin = access(paths[i], F_OK) == 0 && image_peek(paths[i], &c[i].fin) == 0;
+		snprintf(c[i].prev, sizeof(c[i].prev), "%s.prev", paths[i]);
+		c[i].has_old = access(c[i].prev, F_OK) == 0 && image_peek(c[i].prev, &c[i].old) == 0;
+		/* unreadable, or older than checkpoint ids: the loader says what is wrong */
+		if (!c[i].has_fin || !c[i].fin.ckpt_id)
+			goto as_given;
+		if (c[i].fin.ckpt_id != c[0].fin.ckpt_id)
+			same = 0;
+	}
+	k = count_set(c, n, c[0].fin.ckpt_id, &nprocs, &t);
+	if (same && (!nprocs || (uint32_t)k == nprocs))
+		goto as_given;
+	/* the newest complete checkpoint among the finals and the .prevs */
+	for (i = 0; i < 2 * n; i++) {
+		const struct candidate *ci = &c[i / 2];
+
+		if (i % 2 ? !ci->has_old : !ci->has_fin)
+			continue;
+		id = i % 2 ? ci->old.ckpt_id : ci->fin.ckpt_id;
+		k = count_set(c, n, id, &nprocs, &t);
+		if (id && nprocs && (uint32_t)k == nprocs && t > best_time) {
+			best = id;
+			best_time = t;
+		}
+	}
+	if (!best) {
+		pr_err("%s%s: these images are from different checkpoints, or their checkpoint "
+		       "is incomplete, and no complete checkpoint is among them and the .prev images "
+		       "kept beside them", paths[0], n > 1 ? " ..." : "");
+		r = -EINVAL;
+		goto out;
+	}
+	for (i = 0, k = 0; i < n; i++) {
+		if (c[i].has_fin && c[i].fin.ckpt_id == best)
+			out[k++] = paths[i];
+		else if (c[i].has_old && c[i].old.ckpt_id == best)
+			out[k++] = strdup(c[i].prev);
+		else
+			pr_warn("%s: not part of checkpoint %016llx: left out", paths[i],
+				(unsigned long long)best);
+	}
+	pr_warn("the images given are not one complete checkpoint (a checkpoint failed during "
+		"its commit): restarting checkpoint %016llx, the newest complete one, with %d "
+		"images", (unsigned long long)best, k);
+	out[k] = NULL;
+	*outp = out;
+	free(c);
+	return k;
+as_given:
+	*outp = out;
+	free(c);
+	return n;
+out:
+	free(c);
+	free(out);
+	return r;
+}
+
+int restart_load_images(struct restart_set *s, char *const given[], int ngiven, int strict)
+{
+	const char **paths = NULL;
+	int i, j, n, r;
+
+	n = pick_images(given, ngiven, &paths);
+	if (n < 0)
+		return n;
+	r = load_images(s, (char *const *)paths, n, strict);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ngiven; j++)
+			if (paths[i] == given[j])
+				break;
+		if (j == ngiven)
+			free((char *)paths[i]); /* a .prev path made here */
+	}
+	free(paths);
+	return r;
+}
+
+static int load_images(struct restart_set *s, char *const paths[], int n, int strict)
 {
 	int i, j, r;
 

@@ -8,6 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include "checkpoint.h"
 #include "core.h"
 #include "events.h"
 #include "log.h"
@@ -89,6 +90,8 @@ int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
 	if (rp->uniquepid && rp->uniquepid[0])
 		snprintf(p->uniquepid, sizeof(p->uniquepid), "%s", rp->uniquepid);
 	p->restarted = 1;
+	/* the image it comes from is complete: the one to keep at its next checkpoint */
+	checkpoint_restored(p, rp->ckpt_id);
 	r = seize_all_threads(p);
 	if (r < 0) {
 		ptable_del_proc(tr, p);

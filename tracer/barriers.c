@@ -25,6 +25,8 @@
 struct bar {
 	struct tracee_proc *p;
 	uint64_t generation;  /* checkpoint generation of the current barrier sequence */
+	uint64_t ckpt_id;     /* its unique id and number of processes (checkpoint barrier) */
+	uint32_t nprocs;
 	int suspend_pending;  /* a suspend arrived; its BARRIER_DONE is not sent yet */
 	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
 	int committed;	      /* the current checkpoint's commit step ran for this process */
@@ -224,6 +226,8 @@ static void step_job(struct tracer *tr, struct loop_job *job)
 
 	memset(&step, 0, sizeof(step));
 	step.generation = b->generation;
+	step.ckpt_id = b->ckpt_id;
+	step.nprocs = b->nprocs;
 	step.compid = peer_compid(p);
 	step.ckptdir = peer_ckptdir(p);
 	step.progress = step_progress;
@@ -284,6 +288,8 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 
 	memset(&step, 0, sizeof(step));
 	step.generation = b->generation;
+	step.ckpt_id = b->ckpt_id;
+	step.nprocs = b->nprocs;
 	step.compid = peer_compid(p);
 	step.ckptdir = peer_ckptdir(p);
 	if (p->phase == PP_SUSPENDED) {
@@ -401,6 +407,12 @@ static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in
 	b = bar_make(p);
 	if (!b)
 		return PEER_NEXT;
+	if (!strcmp(name, BARRIER_CHECKPOINT)) {
+		uint64_t v;
+
+		b->ckpt_id = proto_get_u64(in, F_CKPT_ID, &v) == 0 ? v : 0;
+		b->nprocs = proto_get_u64(in, F_NUM_PEERS, &v) == 0 ? (uint32_t)v : 0;
+	}
 	return on_barrier(p->tracer, b, name, gen);
 }
 

@@ -28,10 +28,23 @@
 
 #define KCMP_FILE 0
 
-/* A process's image being written (its process slot). */
+/*
+ * A process's image being written, and which of its images must survive (its process slot).
+ *
+ * The images of one checkpoint form a set; a restart needs a whole set. Commit renames each
+ * process's new image over its final name one process at a time, so a fault in the middle (the
+ * coordinator killed, a rename failing, the tracer killed) leaves some final names holding the
+ * new checkpoint and others the old one. So the last complete image of each process is kept as
+ * <final>.prev until the new checkpoint completes (the coordinator resumes after writing its
+ * restart script), and dmtcp_restart picks a complete set among finals and .prevs by the
+ * checkpoint id in their headers (restart_images.c).
+ */
 struct ckpt_priv {
 	struct image_writer *w;
 	uint64_t generation;
+	uint64_t done_id;	/* the checkpoint id of this process's last complete image; 0 unknown */
+	uint64_t committed_id;	/* committed but not yet complete (0: none) */
+	char prev[PATH_MAX];	/* its .prev while a commit is not complete */
 };
 
 struct ckpt_state {
@@ -267,9 +280,22 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 		goto out;
 	}
 	t1 = mono_now_ms();
-	/* compression as the launcher/restarter decided (--gzip/--no-gzip, DMTCP_GZIP) */
-	rc = dump_image(p->pid, &cp, dir, name, prog, p->uniquepid, step->compid,
-			!!tracer_cfg(tr)->gzip, &progress, &c->w);
+	{
+		struct dump_image_opts o = {
+			.dir = dir,
+			.final_name = name,
+			.prog = prog,
+			.uniquepid = p->uniquepid,
+			.compid = step->compid,
+			.ckpt_id = step->ckpt_id,
+			.nprocs = step->nprocs,
+			/* as the launcher/restarter decided (--gzip/--no-gzip, DMTCP_GZIP) */
+			.compress = !!tracer_cfg(tr)->gzip,
+			.progress = &progress,
+		};
+
+		rc = dump_image(p->pid, &cp, &o, &c->w);
+	}
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s %.100s/%.80s: %s", p->pid,
 			 rc == -ESRCH ? "exited while writing" : "cannot write image", dir, name,
@@ -323,6 +349,35 @@ static void release_previous(int fd)
 	close(fd);
 }
 
+/*
+ * Before the new image takes the final name: the image there now is kept as <final>.prev
+ * when it is the last complete one (or nothing says otherwise); an image there from a
+ * checkpoint that never completed is simply replaced, the complete one being the .prev already.
+ * link() then rename(): the .prev appears whole or not at all.
+ */
+static int keep_previous(struct ckpt_priv *c, const char *final, struct ckpt_step *step)
+{
+	struct image_info in;
+	char tmp[PATH_MAX + 16];
+
+	snprintf(c->prev, sizeof(c->prev), "%s.prev", final);
+	if (image_peek(final, &in) < 0)
+		return 0; /* none (first checkpoint) or unreadable: nothing to keep */
+	if (c->done_id && in.ckpt_id != c->done_id)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->prev);
+	unlink(tmp);
+	if (link(final, tmp) < 0 || rename(tmp, c->prev) < 0) {
+		int err = -errno;
+
+		unlink(tmp);
+		snprintf(step->reason, sizeof(step->reason), "cannot keep the previous image as %.180s: %s",
+			 c->prev, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static int ckpt_commit(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
 		       void *arg)
 {
@@ -335,9 +390,16 @@ static int ckpt_commit(struct tracer *tr, struct tracee_proc *p, struct ckpt_ste
 		snprintf(step->reason, sizeof(step->reason), "pid %d: no image to commit", p->pid);
 		return -ENOENT;
 	}
+	rc = keep_previous(c, image_writer_final_path(c->w), step);
+	if (rc) {
+		drop_image(p);
+		return rc;
+	}
 	old = hold_previous(image_writer_final_path(c->w));
 	rc = image_commit(c->w);
 	release_previous(old);
+	if (!rc)
+		c->committed_id = step->ckpt_id ? step->ckpt_id : (uint64_t)-1;
 	if (rc)
 		snprintf(step->reason, sizeof(step->reason), "pid %d: cannot rename %.180s: %s", p->pid,
 			 image_writer_tmp_path(c->w), strerror(-rc));
@@ -348,16 +410,55 @@ static int ckpt_commit(struct tracer *tr, struct tracee_proc *p, struct ckpt_ste
 	return rc;
 }
 
-/* resume: a writer still here was never committed (this generation did not complete);
- * abort: the checkpoint was abandoned. Either way the temporary image goes. */
+/* abort: the checkpoint was abandoned; its temporary image goes, and what was committed of it
+ * stays incomplete (the .prev is what a restart takes). */
 static int ckpt_drop(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
 		     void *arg)
 {
+	struct ckpt_priv *c = priv_peek(p);
+
 	(void)tr;
 	(void)step;
 	(void)arg;
 	drop_image(p);
+	if (c)
+		c->committed_id = 0;
 	return 0;
+}
+
+/*
+ * resume: a writer still here was never committed (this generation did not complete); a
+ * commit of this generation is complete now (the coordinator has written its restart
+ * script): its image is the one to keep from now on, and the .prev goes.
+ */
+static int ckpt_complete(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
+			 void *arg)
+{
+	struct ckpt_priv *c = priv_peek(p);
+	int fd;
+
+	drop_image(p);
+	if (!c || !c->committed_id)
+		return ckpt_drop(tr, p, step, arg);
+	c->done_id = c->committed_id == (uint64_t)-1 ? 0 : c->committed_id;
+	c->committed_id = 0;
+	if (c->prev[0]) {
+		/* its pages are freed at the last close, after the program runs again */
+		fd = hold_previous(c->prev);
+		if (unlink(c->prev) < 0 && errno != ENOENT)
+			pr_warn("pid %d: cannot remove %s: %s", p->pid, c->prev, strerror(errno));
+		release_previous(fd);
+		c->prev[0] = '\0';
+	}
+	return 0;
+}
+
+void checkpoint_restored(struct tracee_proc *p, uint64_t ckpt_id)
+{
+	struct ckpt_priv *c = priv_of(p);
+
+	if (c)
+		c->done_id = ckpt_id;
 }
 
 static void ckpt_forget(struct tracee_proc *p, void *data)
@@ -381,7 +482,7 @@ int checkpoint_init(struct tracer *tr)
 	if (!r)
 		r = hooks_on_step(tr, STEP_COMMIT, ckpt_commit, cs);
 	if (!r)
-		r = hooks_on_step(tr, STEP_RESUME, ckpt_drop, cs);
+		r = hooks_on_step(tr, STEP_RESUME, ckpt_complete, cs);
 	if (!r)
 		r = hooks_on_step(tr, STEP_ABORT, ckpt_drop, cs);
 	return r;

@@ -40,14 +40,23 @@ int dump_pages(struct image_writer *w, pid_t pid, const struct ckpt_proc *p,
 int dump_pages_direct(struct image_writer *w, pid_t pid, const struct ckpt_proc *p,
 		      const struct dump_progress *progress);
 
+/* What an image is called, where it goes, and what its header says. */
+struct dump_image_opts {
+	const char *dir, *final_name;
+	const char *prog, *uniquepid, *compid;
+	uint64_t ckpt_id;   /* the checkpoint (image.h; 0: unknown) */
+	uint32_t nprocs;     /* its number of processes (0: unknown) */
+	int compress;	     /* 1, 0, or -1 for DMTCP_GZIP */
+	const struct dump_progress *progress; /* NULL: none */
+};
+
 /*
- * Writes the complete image of p under its temporary name in dir: the records, FILEDATA,
+ * Writes the complete image of p under its temporary name in o->dir: the records, FILEDATA,
  * PAGES; finishes (fsync). *wp is the writer for image_commit()/image_discard(); on failure
- * it has been discarded already and *wp is NULL. compress: 1, 0, or -1 for DMTCP_GZIP.
+ * it has been discarded already and *wp is NULL.
  */
-int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char *final_name,
-	       const char *prog, const char *uniquepid, const char *compid, int compress,
-	       const struct dump_progress *progress, struct image_writer **wp);
+int dump_image(pid_t pid, const struct ckpt_proc *p, const struct dump_image_opts *o,
+	       struct image_writer **wp);
 
 /* "ckpt_<prog>_<uniquepid>.dmtcp" into buf; '/' in prog becomes '_'. */
 int dump_image_name(char *buf, size_t len, const char *prog, const char *uniquepid);

@@ -80,9 +80,8 @@ static int dump_deleted_file(struct image_writer *w, pid_t pid, const struct ckp
 	return rc;
 }
 
-int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char *final_name,
-	       const char *prog, const char *uniquepid, const char *compid, int compress,
-	       const struct dump_progress *progress, struct image_writer **wp)
+int dump_image(pid_t pid, const struct ckpt_proc *p, const struct dump_image_opts *d,
+	       struct image_writer **wp)
 {
 	struct image_opts o = IMAGE_OPTS_INIT;
 	struct image_writer *w;
@@ -90,11 +89,13 @@ int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char
 	int rc;
 
 	*wp = NULL;
-	o.compress = compress;
-	o.prog = prog;
-	o.uniquepid = uniquepid;
-	o.compid = compid;
-	rc = image_create(dir, final_name, &o, &w);
+	o.compress = d->compress;
+	o.prog = d->prog;
+	o.uniquepid = d->uniquepid;
+	o.compid = d->compid;
+	o.ckpt_id = d->ckpt_id;
+	o.nprocs = d->nprocs;
+	rc = image_create(d->dir, d->final_name, &o, &w);
 	if (rc)
 		return rc;
 	rc = ckpt_write_records(w, p);
@@ -109,7 +110,7 @@ int dump_image(pid_t pid, const struct ckpt_proc *p, const char *dir, const char
 			rc = dump_deleted_file(w, pid, p, f);
 	}
 	if (!rc)
-		rc = dump_pages(w, pid, p, progress);
+		rc = dump_pages(w, pid, p, d->progress);
 	if (!rc)
 		rc = image_finish(w);
 	if (rc) {

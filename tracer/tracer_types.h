@@ -26,6 +26,7 @@ struct restart_peer {
 	const char *prog;
 	const char *uniquepid; /* from the image: stable across restarts */
 	const char *compid;    /* from the image */
+	uint64_t ckpt_id;      /* from the image: the checkpoint it belongs to (0 unknown) */
 	uint64_t num_expected; /* processes in this restart */
 };
 

@@ -27,7 +27,14 @@ rs_wait_rc() {
 	wait_until "${3:-30}" test -s "$T/$1.rc" || { cat "$T/$1.err"; fail "$1 did not end"; }
 	local rc
 	rc=$(cat "$T/$1.rc")
-	[ "$rc" = "$2" ] || { echo "--- $1.err:"; cat "$T/$1.err"; fail "$1: exit status $rc, expected $2"; }
+	[ "$rc" = "$2" ] || {
+		echo "--- $1.err:"; cat "$T/$1.err"
+		# the program's own words (a FAIL line says what it found wrong)
+		if [ -n "${RS_PROG_OUT:-}" ]; then
+			echo "--- $(basename "$RS_PROG_OUT"):"; tail -n 8 "$RS_PROG_OUT"
+		fi
+		fail "$1: exit status $rc, expected $2"
+	}
 }
 
 # rs_outfile NAME: an empty file the test user may write (the program's stdout).

@@ -429,7 +429,12 @@ START_TEST(test_live_collect_dump_load)
 
 	ck_assert_int_eq(dump_image_name(name, sizeof(name), "a/b", "u-1"), 0);
 	ck_assert_str_eq(name, "ckpt_a_b_u-1.dmtcp");
-	ck_assert_int_eq(dump_image(pid, &p, dir, name, "t", "u-1", "c", 1, NULL, &w), 0);
+	{
+		struct dump_image_opts o = { .dir = dir, .final_name = name, .prog = "t",
+					      .uniquepid = "u-1", .compid = "c", .compress = 1 };
+
+		ck_assert_int_eq(dump_image(pid, &p, &o, &w), 0);
+	}
 	ck_assert_int_eq(image_commit(w), 0);
 	image_discard(w);
 	kill(pid, SIGKILL);
