@@ -1,14 +1,17 @@
 /*
  * Unit tests of what the coordinator says about a checkpoint: sizes, rates, durations and
  * times for people (common/units.c); the F_PEER line with its image fields, the progress
- * fields and texts, the waiting line (coord/status_fmt.c).
+ * fields and texts, the waiting line (coord/status_fmt.c); and the coordinator's bookkeeping
+ * of progress, images, reasons and the last error on a hand-built computation
+ * (coord/progress.c).
  */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord/status_fmt.h"
+#include "clock.h"
+#include "coord/coord.h"
 #include "units.h"
 
 #define FMT(fn, ...)                                                                               \
@@ -195,6 +198,153 @@ START_TEST(test_waiting_line)
 }
 END_TEST
 
+/* ---- the coordinator's bookkeeping on a hand-built computation ----------------------------- */
+
+static struct conn *add_peer(struct coord *co, uint64_t id, const char *prog, uint64_t pid)
+{
+	struct conn *c = calloc(1, sizeof(*c)), **pp;
+
+	c->role = ROLE_PEER;
+	c->id = id;
+	c->pid = pid;
+	snprintf(c->prog, sizeof(c->prog), "%s", prog);
+	snprintf(c->host, sizeof(c->host), "h");
+	snprintf(c->state, sizeof(c->state), "RUNNING");
+	c->sent_upto = -1;
+	coord_progress_init_peer(c);
+	for (pp = &co->conns; *pp; pp = &(*pp)->next)
+		;
+	*pp = c;
+	return c;
+}
+
+static void free_peers(struct coord *co)
+{
+	while (co->conns) {
+		struct conn *c = co->conns;
+
+		co->conns = c->next;
+		free(c->image);
+		free(c->last_image);
+		free(c);
+	}
+}
+
+/* A BARRIER_DONE of 'checkpoint' with (or without, size < 0) F_IMAGE_SIZE. */
+static void image_answer(struct coord *co, struct conn *c, const char *path, int64_t size)
+{
+	struct proto_msg m;
+	struct proto_in in;
+	const char *why;
+	uint8_t *payload;
+
+	proto_msg_init(&m, MSG_BARRIER_DONE);
+	if (size >= 0)
+		proto_put_u64(&m, F_IMAGE_SIZE, (uint64_t)size);
+	proto_finish(&m);
+	payload = malloc(m.len - PROTO_HDR_SIZE + 1);
+	memcpy(payload, m.buf + PROTO_HDR_SIZE, m.len - PROTO_HDR_SIZE);
+	ck_assert_int_eq(proto_parse(MSG_BARRIER_DONE, payload, m.len - PROTO_HDR_SIZE, &in, &why),
+			 0);
+	c->image = strdup(path);
+	coord_progress_image(co, c, &in);
+	proto_in_free(&in);
+	proto_msg_free(&m);
+}
+
+static const char *const seq[] = { BARRIER_SUSPEND, BARRIER_DRAIN, BARRIER_CHECKPOINT,
+				   BARRIER_COMMIT, BARRIER_REFILL, BARRIER_RESUME };
+
+START_TEST(test_coord_progress)
+{
+	struct coord co = { 0 };
+	struct ckpt_progress p;
+	struct conn *a, *b, *c;
+	char line[512];
+
+	a = add_peer(&co, 1, "a", 11);
+	b = add_peer(&co, 2, "b", 12);
+	c = add_peer(&co, 3, "c", 13);
+	ck_assert(!coord_progress_get(&co, &p));
+	ck_assert(!coord_waiting_line(&co, line, sizeof(line)));
+
+	co.run.kind = RUN_CKPT;
+	co.run.seq = seq;
+	co.run.nseq = 6;
+	co.run.idx = 2;
+	co.run.generation = 4;
+	co.run.start_ms = mono_now_ms() - 1500;
+	for (struct conn *x = co.conns; x; x = x->next)
+		x->in_run = true;
+
+	/* Nobody reported bytes: unknown, not 0. */
+	ck_assert(coord_progress_get(&co, &p));
+	ck_assert_uint_eq(p.generation, 4);
+	ck_assert_uint_eq(p.done, 0);
+	ck_assert_uint_eq(p.total, 3);
+	ck_assert_int_eq(p.bytes, -1);
+	ck_assert_uint_ge(p.elapsed_ms, 1500);
+
+	/* a is done with a known size, b reports progress (a stale generation is ignored), c
+	 * says why it is late. */
+	image_answer(&co, a, "/ck/a.dmtcp", 1000);
+	a->done = true;
+	coord_progress_bytes(&co, b, 3, 999999);
+	coord_progress_bytes(&co, b, 4, 250);
+	snprintf(c->waiting, sizeof(c->waiting), "running a hook");
+	ck_assert(coord_progress_get(&co, &p));
+	ck_assert_uint_eq(p.done, 1);
+	ck_assert_int_eq(p.bytes, 1250);
+	ck_assert(coord_waiting_line(&co, line, sizeof(line)));
+	ck_assert_str_eq(line, "checkpoint 4 at barrier checkpoint: waiting for 2 of 3 processes: "
+			       "c[13]@h (running a hook), b[12]@h");
+
+	/* b finishes without a size: its last progress counts; progress after the answer is
+	 * ignored. */
+	image_answer(&co, b, "/ck/b.dmtcp", -1);
+	b->done = true;
+	coord_progress_bytes(&co, b, 4, 999999);
+	ck_assert(coord_progress_get(&co, &p));
+	ck_assert_uint_eq(p.done, 2);
+	ck_assert_int_eq(p.bytes, 1250);
+
+	image_answer(&co, c, "/ck/c.dmtcp", 30);
+	c->done = true;
+	ck_assert(!coord_waiting_line(&co, line, sizeof(line)));
+
+	/* Commit: each image becomes its process's last one, with its size when known. */
+	coord_progress_commit(&co);
+	ck_assert_str_eq(a->last_image, "/ck/a.dmtcp");
+	ck_assert_int_eq(a->last_image_size, 1000);
+	ck_assert_int_eq(b->last_image_size, -1);
+	ck_assert_int_ge(b->last_image_time, 1);
+	ck_assert_ptr_null(a->image);
+
+	/* An abort says so in the waiting line, and is the last error until a success. */
+	co.run.aborting = true;
+	snprintf(co.run.why, sizeof(co.run.why), "peer 2 (b pid 12) left during barrier drain");
+	b->done = false;
+	ck_assert(coord_waiting_line(&co, line, sizeof(line)));
+	ck_assert_str_eq(line, "checkpoint 4 aborting (peer 2 (b pid 12) left during barrier "
+			       "drain) at barrier abort: waiting for 1 of 3 processes: b[12]@h");
+	coord_progress_failed(&co, "checkpoint %d aborted: %s", 4, "disk\nfull");
+	ck_assert_str_eq(co.last_error, "checkpoint 4 aborted: disk full");
+	coord_progress_succeeded(&co);
+	ck_assert_str_eq(co.last_error, "");
+
+	/* A restart gathering its processes waits for the missing ones. */
+	memset(&co.run, 0, sizeof(co.run));
+	co.state = CS_RESTARTING;
+	co.num_expected = 5;
+	snprintf(co.compid, sizeof(co.compid), "7f-1-2");
+	a->restarted = b->restarted = true;
+	ck_assert(coord_waiting_line(&co, line, sizeof(line)));
+	ck_assert_str_eq(line, "restart of computation 7f-1-2: waiting for 3 of 5 processes to "
+			       "connect");
+	free_peers(&co);
+}
+END_TEST
+
 static Suite *status_suite(void)
 {
 	Suite *s = suite_create("status_fmt");
@@ -206,6 +356,7 @@ static Suite *status_suite(void)
 	tcase_add_test(tc, test_peer_line);
 	tcase_add_test(tc, test_progress_fields);
 	tcase_add_test(tc, test_waiting_line);
+	tcase_add_test(tc, test_coord_progress);
 	suite_add_tcase(s, tc);
 	return s;
 }
