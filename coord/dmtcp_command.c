@@ -1,6 +1,7 @@
 /*
  * dmtcp_command: send one command to a running coordinator and print its answer: DMTCP-style
- * text, or one JSON object (--json).
+ * text, or one JSON object (--json). -bc and -kc wait for the end of the checkpoint, with a
+ * progress line on a terminal (cmd_progress.c).
  * Exit codes: 0 success, 1 usage, 2 coordinator unreachable, refused, or the command failed.
  */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_progress.h"
 #include "coordclient.h"
 #include "log.h"
 #include "status_fmt.h"
@@ -38,6 +40,7 @@ static void usage(FILE *f)
 		"  -l, --list           list the processes\n"
 		"  -c, --checkpoint     start a checkpoint\n"
 		"  -bc, --bcheckpoint   checkpoint; return when done and the restart script is written\n"
+		"                       (on a terminal, a line shows its progress after a second)\n"
 		"  -kc, --kcheckpoint   checkpoint, then kill the computation; return when done\n"
 		"  -i, --interval N     set the checkpoint interval to N seconds (0 = none)\n"
 		"  -k, --kill           kill the computation\n"
@@ -347,7 +350,13 @@ int main(int argc, char **argv)
 	}
 	/* bc and kc answer when the checkpoint is over, however long that takes. */
 	waits = !strcmp(spec->cmd, "bc") || !strcmp(spec->cmd, "kc");
-	ret = proto_recv(fd, &in, waits ? -1 : REPLY_TIMEOUT_MS, &why);
+	ret = waits ? cmd_progress_wait(fd, o.host, o.port,
+					isatty(STDERR_FILENO) ? STDERR_FILENO : -1)
+		    : 0;
+	if (ret)
+		why = strerror(-ret);
+	else
+		ret = proto_recv(fd, &in, waits ? -1 : REPLY_TIMEOUT_MS, &why);
 	close(fd);
 	if (ret) {
 		pr_err("no answer from the coordinator at %s:%d: %s", o.host, o.port, why);
