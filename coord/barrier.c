@@ -101,9 +101,8 @@ static void finish_run(struct coord *co, bool ok)
 {
 	enum run_kind kind = co->run.kind;
 	unsigned long long gen = co->run.generation;
-	char why[sizeof(co->run.why)];
-
 	bool committed = co->run.committed;
+	char why[sizeof(co->run.why)];
 
 	snprintf(why, sizeof(why), "%s", co->run.why);
 	for (struct conn *c = co->conns; c; c = c->next) {
@@ -349,7 +348,7 @@ void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in 
 	}
 	if (co->run.kind == RUN_CKPT && !strcmp(name, BARRIER_CHECKPOINT) && !co->run.aborting &&
 	    status == 0)
-		coord_progress_image(co, c, in);
+		coord_progress_image(c, in);
 	if (strcmp(name, current_barrier(co))) {
 		/* A late joiner's answer to a barrier it was sent to catch up. */
 		if (i >= 0 && i <= c->sent_upto && !co->run.aborting) {

@@ -157,7 +157,7 @@ void coord_kv_clear(struct coord *co);
 /* progress.c */
 void coord_progress_init_peer(struct conn *c);
 void coord_progress_reset_peer(struct conn *c);
-void coord_progress_image(struct coord *co, struct conn *c, const struct proto_in *in);
+void coord_progress_image(struct conn *c, const struct proto_in *in);
 void coord_progress_bytes(struct coord *co, struct conn *c, uint64_t generation, uint64_t bytes);
 void coord_progress_commit(struct coord *co);
 void coord_progress_failed(struct coord *co, const char *fmt, ...)

@@ -32,11 +32,10 @@ void coord_progress_reset_peer(struct conn *c)
 	c->bytes = -1;
 }
 
-void coord_progress_image(struct coord *co, struct conn *c, const struct proto_in *in)
+void coord_progress_image(struct conn *c, const struct proto_in *in)
 {
 	uint64_t size;
 
-	(void)co;
 	c->image_written = true;
 	if (!proto_get_u64(in, F_IMAGE_SIZE, &size) && size <= INT64_MAX)
 		c->image_size = (int64_t)size;

@@ -14,7 +14,6 @@
 
 #include "coord.h"
 #include "log.h"
-#include "units.h"
 
 static struct peer_line peer_of(const struct conn *c)
 {

@@ -231,7 +231,7 @@ static void free_peers(struct coord *co)
 }
 
 /* A BARRIER_DONE of 'checkpoint' with (or without, size < 0) F_IMAGE_SIZE. */
-static void image_answer(struct coord *co, struct conn *c, const char *path, int64_t size)
+static void image_answer(struct conn *c, const char *path, int64_t size)
 {
 	struct proto_msg m;
 	struct proto_in in;
@@ -247,7 +247,7 @@ static void image_answer(struct coord *co, struct conn *c, const char *path, int
 	ck_assert_int_eq(proto_parse(MSG_BARRIER_DONE, payload, m.len - PROTO_HDR_SIZE, &in, &why),
 			 0);
 	c->image = strdup(path);
-	coord_progress_image(co, c, &in);
+	coord_progress_image(c, &in);
 	proto_in_free(&in);
 	proto_msg_free(&m);
 }
@@ -287,7 +287,7 @@ START_TEST(test_coord_progress)
 
 	/* a is done with a known size, b reports progress (a stale generation is ignored), c
 	 * says why it is late. */
-	image_answer(&co, a, "/ck/a.dmtcp", 1000);
+	image_answer(a, "/ck/a.dmtcp", 1000);
 	a->done = true;
 	coord_progress_bytes(&co, b, 3, 999999);
 	coord_progress_bytes(&co, b, 4, 250);
@@ -301,14 +301,14 @@ START_TEST(test_coord_progress)
 
 	/* b finishes without a size: its last progress counts; progress after the answer is
 	 * ignored. */
-	image_answer(&co, b, "/ck/b.dmtcp", -1);
+	image_answer(b, "/ck/b.dmtcp", -1);
 	b->done = true;
 	coord_progress_bytes(&co, b, 4, 999999);
 	ck_assert(coord_progress_get(&co, &p));
 	ck_assert_uint_eq(p.done, 2);
 	ck_assert_int_eq(p.bytes, 1250);
 
-	image_answer(&co, c, "/ck/c.dmtcp", 30);
+	image_answer(c, "/ck/c.dmtcp", 30);
 	c->done = true;
 	ck_assert(!coord_waiting_line(&co, line, sizeof(line)));
 
