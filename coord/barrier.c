@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "coord.h"
 #include "log.h"
 
@@ -100,6 +101,7 @@ static void finish_run(struct coord *co, bool ok)
 {
 	enum run_kind kind = co->run.kind;
 	unsigned long long gen = co->run.generation;
+	bool committed = co->run.committed;
 	char why[sizeof(co->run.why)];
 
 	snprintf(why, sizeof(why), "%s", co->run.why);
@@ -107,10 +109,14 @@ static void finish_run(struct coord *co, bool ok)
 		c->in_run = false;
 		c->done = false;
 		c->sent_upto = -1;
-		free(c->image);
-		c->image = NULL;
+		coord_progress_reset_peer(c);
 	}
 	memset(&co->run, 0, sizeof(co->run));
+	if (kind == RUN_CKPT && ok)
+		coord_progress_succeeded(co);
+	else if (kind == RUN_CKPT)
+		coord_progress_failed(co, "checkpoint %llu %s: %s", gen,
+				      committed ? "incomplete" : "aborted", why);
 	co->state = CS_RUNNING;
 	if (kind == RUN_RESTART) {
 		pr_info("restart of computation %s complete", co->compid);
@@ -169,11 +175,12 @@ static void advance(struct coord *co)
 		if (coord_write_restart_script(co))
 			snprintf(co->run.why, sizeof(co->run.why),
 				 "images committed but the restart script could not be written");
+		coord_progress_commit(co);
 		if (co->run.kill_after) {
 			pr_info("checkpoint %llu done; killing the computation (kill after checkpoint)",
 				(unsigned long long)co->ckpt_count);
 			coord_kill_peers(co);
-			finish_run(co, true);
+			finish_run(co, co->run.why[0] == '\0');
 			return;
 		}
 	} else if (!strcmp(name, BARRIER_RESUME)) {
@@ -229,9 +236,13 @@ int coord_start_ckpt(struct coord *co, bool kill_after, const char **why)
 	co->run.nseq = NELEM(ckpt_seq);
 	co->run.generation = ++co->generation;
 	co->run.kill_after = kill_after;
-	for (struct conn *c = co->conns; c; c = c->next)
-		if (c->role == ROLE_PEER && !c->dead)
+	co->run.start_ms = mono_now_ms();
+	for (struct conn *c = co->conns; c; c = c->next) {
+		if (c->role == ROLE_PEER && !c->dead) {
 			c->in_run = true;
+			coord_progress_reset_peer(c);
+		}
+	}
 	co->state = CS_SUSPENDED;
 	pr_info("checkpoint %llu started (%d processes)", (unsigned long long)co->run.generation,
 		coord_num_peers(co));
@@ -259,6 +270,7 @@ void coord_start_restart(struct coord *co)
 	co->run.seq = restart_seq;
 	co->run.nseq = NELEM(restart_seq);
 	co->run.generation = ++co->generation;
+	co->run.start_ms = mono_now_ms();
 	for (struct conn *c = co->conns; c; c = c->next)
 		if (c->role == ROLE_PEER && !c->dead)
 			c->in_run = true;
@@ -272,6 +284,7 @@ void coord_peer_joined_run(struct coord *co, struct conn *c)
 		return; /* it runs already; nothing to catch up with */
 	c->in_run = true;
 	c->done = false;
+	coord_progress_reset_peer(c);
 	/* Replay the barriers the others already passed, in order, then the current one. */
 	for (int i = 0; i <= co->run.idx; i++)
 		send_barrier(co, c, co->run.seq[i]);
@@ -317,6 +330,8 @@ void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in 
 		return;
 	}
 	i = seq_index(co, name);
+	/* Whatever it waited for, it is over: it answered. */
+	c->waiting[0] = '\0';
 	if (co->run.kind == RUN_CKPT && !strcmp(name, BARRIER_CHECKPOINT) && !co->run.aborting &&
 	    status == 0 && image && *image) {
 		if (!valid_image_path(image)) {
@@ -331,6 +346,9 @@ void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in 
 			}
 		}
 	}
+	if (co->run.kind == RUN_CKPT && !strcmp(name, BARRIER_CHECKPOINT) && !co->run.aborting &&
+	    status == 0)
+		coord_progress_image(c, in);
 	if (strcmp(name, current_barrier(co))) {
 		/* A late joiner's answer to a barrier it was sent to catch up. */
 		if (i >= 0 && i <= c->sent_upto && !co->run.aborting) {

@@ -40,6 +40,7 @@ struct conn *coord_accept(struct coord *co)
 	}
 	proto_conn_init(&c->pc, fd);
 	c->sent_upto = -1;
+	coord_progress_init_peer(c);
 	snprintf(c->name, sizeof(c->name), "connection fd %d", fd);
 	/* Appended, so that lists and the restart script follow the order of arrival. */
 	for (pp = &co->conns; *pp; pp = &(*pp)->next)
@@ -395,6 +396,10 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 			}
 			copy_printable(c->prog, sizeof(c->prog), s);
 		}
+		/* Why its answer to the barrier will be late; "" clears it, an answer too. */
+		s = proto_get_str(in, F_WAITING);
+		if (s)
+			copy_printable(c->waiting, sizeof(c->waiting), s);
 		proto_get_u64(in, F_PID, &c->pid);
 		coord_state_changed(co);
 		return 0;
@@ -430,6 +435,16 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 			return -EPROTO;
 		}
 		coord_kv_get(co, c, k, wait, tmo);
+		return 0;
+	}
+	case MSG_CKPT_PROGRESS: {
+		uint64_t g, b;
+
+		if (proto_get_u64(in, F_GENERATION, &g) || proto_get_u64(in, F_BYTES, &b)) {
+			*why = "CKPT_PROGRESS without F_GENERATION or F_BYTES";
+			return -EPROTO;
+		}
+		coord_progress_bytes(co, c, g, b);
 		return 0;
 	}
 	case MSG_CKPT_REQUEST: {

@@ -14,6 +14,7 @@
 
 #include "ids.h"
 #include "proto.h"
+#include "status_fmt.h"
 
 enum comp_state { CS_RUNNING, CS_SUSPENDED, CS_CHECKPOINTED, CS_RESTARTING };
 
@@ -42,6 +43,15 @@ struct conn {
 	bool done;     /* answered the current barrier */
 	int sent_upto; /* index of the last barrier sent to it in the current run, -1 none */
 	char *image;   /* final image path reported at the checkpoint barrier */
+	/* the running checkpoint (progress.c): reset when a run starts and ends */
+	bool image_written;  /* answered the checkpoint barrier successfully */
+	int64_t image_size;  /* F_IMAGE_SIZE of that answer; -1 not reported */
+	int64_t bytes;	     /* last CKPT_PROGRESS F_BYTES of this run; -1 none */
+	char waiting[256];   /* why its answer is late (PEER_UPDATE F_WAITING); "" none */
+	/* its last committed image (progress.c), kept across runs */
+	char *last_image;
+	int64_t last_image_size; /* -1: not reported */
+	int64_t last_image_time; /* seconds since the epoch; -1: none committed */
 
 	/* clients */
 	enum client_wait wait;
@@ -59,6 +69,7 @@ struct barrier_run {
 	bool kill_after;   /* kc / --kill-after-ckpt: kill the peers after commit */
 	bool committed;    /* commit completed: the checkpoint can no longer abort */
 	char why[256];     /* abort reason */
+	long start_ms;     /* when it started (mono_now_ms) */
 };
 
 struct kv_entry {
@@ -99,6 +110,7 @@ struct coord {
 	uint64_t generation;	 /* last barrier run number */
 	uint64_t ckpt_count;
 	char last_script[PATH_MAX];
+	char last_error[512];	 /* why the last checkpoint failed; "" once one succeeded */
 	char self_dir[PATH_MAX]; /* directory of our executable (for the restart script) */
 	uint64_t next_peer_id;
 	bool ever_had_peer;
@@ -142,10 +154,24 @@ long coord_kv_next_deadline(const struct coord *co); /* -1: none */
 void coord_kv_forget_conn(struct coord *co, struct conn *c);
 void coord_kv_clear(struct coord *co);
 
+/* progress.c */
+void coord_progress_init_peer(struct conn *c);
+void coord_progress_reset_peer(struct conn *c);
+void coord_progress_image(struct conn *c, const struct proto_in *in);
+void coord_progress_bytes(struct coord *co, struct conn *c, uint64_t generation, uint64_t bytes);
+void coord_progress_commit(struct coord *co);
+void coord_progress_failed(struct coord *co, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void coord_progress_succeeded(struct coord *co);
+bool coord_progress_get(const struct coord *co, struct ckpt_progress *p);
+bool coord_waiting_line(const struct coord *co, char *buf, size_t n);
+
 /* status.c */
 void coord_put_status(const struct coord *co, struct proto_msg *m);
 void coord_print_status(const struct coord *co, FILE *f);
-void coord_print_list(const struct coord *co, FILE *f);
+/* reasons: end with the WAITING / LAST_ERROR lines (not in the status file: the status is
+ * there already). */
+void coord_print_list(const struct coord *co, FILE *f, bool reasons);
 void coord_write_status_file(const struct coord *co);
 void coord_state_changed(struct coord *co);
 

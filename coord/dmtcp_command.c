@@ -1,5 +1,7 @@
 /*
- * dmtcp_command: send one command to a running coordinator and print its answer.
+ * dmtcp_command: send one command to a running coordinator and print its answer: DMTCP-style
+ * text, or one JSON object (--json). -bc and -kc wait for the end of the checkpoint, with a
+ * progress line on a terminal (cmd_progress.c).
  * Exit codes: 0 success, 1 usage, 2 coordinator unreachable, refused, or the command failed.
  */
 #include <errno.h>
@@ -9,8 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_progress.h"
 #include "coordclient.h"
 #include "log.h"
+#include "status_fmt.h"
+#include "units.h"
 #include "util.h"
 
 #define RC_USAGE 1
@@ -35,6 +40,7 @@ static void usage(FILE *f)
 		"  -l, --list           list the processes\n"
 		"  -c, --checkpoint     start a checkpoint\n"
 		"  -bc, --bcheckpoint   checkpoint; return when done and the restart script is written\n"
+		"                       (on a terminal, a line shows its progress after a second)\n"
 		"  -kc, --kcheckpoint   checkpoint, then kill the computation; return when done\n"
 		"  -i, --interval N     set the checkpoint interval to N seconds (0 = none)\n"
 		"  -k, --kill           kill the computation\n"
@@ -93,18 +99,61 @@ static const char *get_s(const struct proto_in *in, uint16_t tag)
 	return s ? s : "";
 }
 
-/* Split "id\tprog\tpid\thost\tstate\tuniquepid" into 6 parts (in a copy). */
-static int split_peer(const char *line, char *copy, size_t n, char *part[6])
+/* A JSON string, or null when s is NULL. */
+static void json_str_or_null(const char *s)
 {
-	int k = 0;
-	char *save = NULL, *t;
+	if (s)
+		json_str(s);
+	else
+		printf("null");
+}
 
-	snprintf(copy, n, "%s", line);
-	for (t = strtok_r(copy, "\t", &save); t && k < 6; t = strtok_r(NULL, "\t", &save))
-		part[k++] = t;
-	for (int i = k; i < 6; i++)
-		part[i] = (char *)"";
-	return k;
+static void json_i64_or_null(int64_t v)
+{
+	if (v >= 0)
+		printf("%lld", (long long)v);
+	else
+		printf("null");
+}
+
+/* "checkpoint": the running checkpoint, or null. */
+static void json_checkpoint(const struct proto_in *in)
+{
+	struct ckpt_progress p;
+
+	printf("\"checkpoint\":");
+	if (!ckpt_progress_get(in, &p)) {
+		printf("null");
+		return;
+	}
+	printf("{\"generation\":%llu,\"done\":%llu,\"total\":%llu,\"bytes\":",
+	       (unsigned long long)p.generation, (unsigned long long)p.done,
+	       (unsigned long long)p.total);
+	json_i64_or_null(p.bytes);
+	printf(",\"elapsed_ms\":%llu}", (unsigned long long)p.elapsed_ms);
+}
+
+static void json_peer(const struct peer_line *pl)
+{
+	char when[32];
+
+	printf("{\"id\":%llu,\"prog\":", (unsigned long long)pl->id);
+	json_str(pl->prog);
+	printf(",\"pid\":%llu,\"host\":", (unsigned long long)pl->pid);
+	json_str(pl->host);
+	printf(",\"state\":");
+	json_str(pl->state);
+	printf(",\"uniquepid\":");
+	json_str(pl->uniquepid);
+	printf(",\"image\":");
+	json_str_or_null(pl->image);
+	printf(",\"image_size\":");
+	json_i64_or_null(pl->image ? pl->image_size : -1);
+	printf(",\"image_time\":");
+	json_str_or_null(pl->image && pl->image_time >= 0
+				 ? fmt_utc_time(when, sizeof(when), pl->image_time)
+				 : NULL);
+	printf("}");
 }
 
 static void print_json(const struct proto_in *in)
@@ -126,28 +175,44 @@ static void print_json(const struct proto_in *in)
 	json_str(get_s(in, F_COORD_STATE));
 	printf(",\"ckpt_count\":%llu,\"last_ckpt\":", (unsigned long long)get_u(in, F_CKPT_COUNT));
 	json_str(get_s(in, F_LAST_CKPT));
+	printf(",");
+	json_checkpoint(in);
+	printf(",\"waiting\":");
+	json_str_or_null(proto_get_str(in, F_WAITING));
+	printf(",\"last_error\":");
+	json_str_or_null(proto_get_str(in, F_LAST_ERROR));
 	printf(",\"peers\":[");
 	while ((p = proto_next_str(in, F_PEER, &pos))) {
-		char copy[2048], *part[6];
+		char copy[PROTO_MAX_STR + 1];
+		struct peer_line pl;
 
-		split_peer(p, copy, sizeof(copy), part);
-		printf("%s{\"id\":%s,\"prog\":", first ? "" : ",", atoll(part[0]) ? part[0] : "0");
-		json_str(part[1]);
-		printf(",\"pid\":%lld,\"host\":", atoll(part[2]));
-		json_str(part[3]);
-		printf(",\"state\":");
-		json_str(part[4]);
-		printf(",\"uniquepid\":");
-		json_str(part[5]);
-		printf("}");
+		if (peer_line_parse(p, copy, sizeof(copy), &pl))
+			continue;
+		printf("%s", first ? "" : ",");
+		json_peer(&pl);
 		first = false;
 	}
 	printf("]}\n");
 }
 
+/* WAITING= and LAST_ERROR=, when there is something to say. */
+static void print_reasons(const struct proto_in *in)
+{
+	const char *s;
+
+	s = proto_get_str(in, F_WAITING);
+	if (s)
+		printf("WAITING=%s\n", s);
+	s = proto_get_str(in, F_LAST_ERROR);
+	if (s)
+		printf("LAST_ERROR=%s\n", s);
+}
+
 static void print_status(const struct proto_in *in)
 {
 	uint64_t interval = get_u(in, F_INTERVAL);
+	struct ckpt_progress p;
+	char line[256];
 
 	printf("Coordinator:\n");
 	printf("  Host: %s\n", get_s(in, F_HOST));
@@ -164,6 +229,9 @@ static void print_status(const struct proto_in *in)
 	printf("COORD_STATE=%s\n", get_s(in, F_COORD_STATE));
 	printf("CKPT_COUNT=%llu\n", (unsigned long long)get_u(in, F_CKPT_COUNT));
 	printf("LAST_CKPT=%s\n", get_s(in, F_LAST_CKPT));
+	if (ckpt_progress_get(in, &p))
+		printf("CKPT_PROGRESS=%s\n", fmt_ckpt_status(line, sizeof(line), &p));
+	print_reasons(in);
 }
 
 static void print_list(const struct proto_in *in)
@@ -172,14 +240,16 @@ static void print_list(const struct proto_in *in)
 	const char *p;
 
 	printf("Client List:\n");
-	printf("#, PROG[PID]@HOST, STATE, UNIQUEPID\n");
+	printf("#, PROG[PID]@HOST, STATE, UNIQUEPID, LAST IMAGE\n");
 	while ((p = proto_next_str(in, F_PEER, &pos))) {
-		char copy[2048], *part[6];
+		char copy[PROTO_MAX_STR + 1], line[PROTO_MAX_STR + 256];
+		struct peer_line pl;
 
-		split_peer(p, copy, sizeof(copy), part);
-		printf("%s, %s[%s]@%s, %s, %s\n", part[0], part[1], part[2], part[3], part[4],
-		       part[5]);
+		if (peer_line_parse(p, copy, sizeof(copy), &pl))
+			continue;
+		printf("%s\n", fmt_peer_text(line, sizeof(line), &pl));
 	}
+	print_reasons(in);
 }
 
 int main(int argc, char **argv)
@@ -189,7 +259,7 @@ int main(int argc, char **argv)
 	struct proto_msg m;
 	struct proto_in in;
 	const char *why, *reason;
-	bool json = false;
+	bool json = false, waits;
 	long arg = 0;
 	uint64_t st;
 	int fd, ret;
@@ -279,8 +349,14 @@ int main(int argc, char **argv)
 		return RC_COORD;
 	}
 	/* bc and kc answer when the checkpoint is over, however long that takes. */
-	ret = proto_recv(fd, &in, strcmp(spec->cmd, "bc") && strcmp(spec->cmd, "kc")
-				       ? REPLY_TIMEOUT_MS : -1, &why);
+	waits = !strcmp(spec->cmd, "bc") || !strcmp(spec->cmd, "kc");
+	ret = waits ? cmd_progress_wait(fd, o.host, o.port,
+					isatty(STDERR_FILENO) ? STDERR_FILENO : -1)
+		    : 0;
+	if (ret)
+		why = strerror(-ret);
+	else
+		ret = proto_recv(fd, &in, waits ? -1 : REPLY_TIMEOUT_MS, &why);
 	close(fd);
 	if (ret) {
 		pr_err("no answer from the coordinator at %s:%d: %s", o.host, o.port, why);

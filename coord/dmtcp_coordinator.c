@@ -351,7 +351,7 @@ static void run_stdin_command(struct coord *co, char *line)
 		if (!strcmp(cmd, "s"))
 			coord_print_status(co, stdout);
 		else if (!strcmp(cmd, "l"))
-			coord_print_list(co, stdout);
+			coord_print_list(co, stdout, true);
 		else if (!strcmp(cmd, "c") || !strcmp(cmd, "bc") || !strcmp(cmd, "kc"))
 			printf("checkpoint %llu started\n", (unsigned long long)co->generation);
 		else if (!strcmp(cmd, "i"))
@@ -413,6 +413,7 @@ static void reap_conns(struct coord *co)
 			*pp = c->next;
 			proto_conn_free(&c->pc);
 			free(c->image);
+			free(c->last_image);
 			free(c);
 		} else {
 			pp = &c->next;

@@ -8,8 +8,13 @@
  *   barrier I NAME GEN            done I NAME GEN STATUS  image I PATH
  *   kill I                        closed I                all-closed
  *   joined I                      kv I KEY STATUS [VALUE]
+ *   holding I NAME GEN            released I NAME GEN
  *
  * Options: see usage(). --peer-host HOST:I makes peer I claim to run on HOST.
+ * --hold-at BARRIER[:I] makes peer I hold its answer to BARRIER (each time) until fakepeer gets
+ * SIGUSR1; while it holds, it reports --hold-why TEXT as its reason (PEER_UPDATE F_WAITING)
+ * and, at 'checkpoint', --progress-bytes N as the bytes written so far (CKPT_PROGRESS).
+ * --image-bytes N writes images of N bytes; --image-size reports their size (F_IMAGE_SIZE).
  *
  * It exits 0 once every connection is closed (killed, disconnected on purpose, or closed by
  * the coordinator), 2 on bad usage, 3 when the coordinator cannot be reached.
@@ -21,7 +26,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "coordclient.h"
@@ -54,6 +62,17 @@ static bool ckpt_request;
 static const char *update_prog;
 static const char *peer_host[MAXP];
 static long hello_interval = -1;
+static const char *hold_at, *hold_why;
+static int hold_peer;
+static long long progress_bytes = -1, image_bytes = -1;
+static bool report_size;
+/* The answer being held back (--hold-at) until SIGUSR1. */
+static struct {
+	bool on;
+	int i;
+	char name[32];
+	uint64_t gen;
+} held;
 
 static void usage(void)
 {
@@ -62,7 +81,8 @@ static void usage(void)
 		"       [--disconnect-at BARRIER[:I]] [--join-at BARRIER] [--image-dir DIR]\n"
 		"       [--restart COMPID] [--kv-put KEY=VALUE]... [--kv-get KEY[:TIMEOUT_MS]]...\n"
 		"       [--ckpt-request] [--update-prog NAME] [--expect N] [--peer-host HOST:I]\n"
-		"       [--interval N]\n");
+		"       [--interval N] [--hold-at BARRIER[:I]] [--hold-why TEXT]\n"
+		"       [--progress-bytes N] [--image-bytes N] [--image-size]\n");
 	exit(2);
 }
 
@@ -133,7 +153,7 @@ static int connect_peer(int i)
 }
 
 static void send_done(int i, const char *name, uint64_t gen, int64_t status, const char *reason,
-		      const char *image)
+		      const char *image, int64_t image_size)
 {
 	struct proto_msg m;
 
@@ -145,6 +165,8 @@ static void send_done(int i, const char *name, uint64_t gen, int64_t status, con
 		proto_put_str(&m, F_REASON, reason);
 	if (image)
 		proto_put_str(&m, F_IMAGE, image);
+	if (image && image_size >= 0)
+		proto_put_u64(&m, F_IMAGE_SIZE, (uint64_t)image_size);
 	if (send_msg(i, &m) == 0)
 		printf("done %d %s %llu %lld\n", i, name, (unsigned long long)gen,
 		       (long long)status);
@@ -165,16 +187,58 @@ static int write_image(int i, uint64_t gen)
 	if (fd < 0)
 		return -errno;
 	dprintf(fd, "fake image of peer %d, generation %llu\n", i, (unsigned long long)gen);
+	for (long long k = 0; image_bytes >= 0 && k < image_bytes; k += 4096) {
+		static const char page[4096];
+		size_t n = image_bytes - k < 4096 ? (size_t)(image_bytes - k) : 4096;
+
+		if (write(fd, page, n) != (ssize_t)n) {
+			close(fd);
+			return -EIO;
+		}
+	}
 	close(fd);
 	return 0;
 }
+
+/* The size of the image written under its temporary name; -1 unless --image-size. */
+static int64_t image_size(int i)
+{
+	struct stat st;
+
+	if (!report_size || stat(peers[i].tmp_image, &st))
+		return -1;
+	return st.st_size;
+}
+
+/* Hold the answer to this barrier back until SIGUSR1 (--hold-at), saying why meanwhile. */
+static void hold(int i, const char *name, uint64_t gen)
+{
+	struct proto_msg m;
+
+	held.on = true;
+	held.i = i;
+	snprintf(held.name, sizeof(held.name), "%s", name);
+	held.gen = gen;
+	if (hold_why) {
+		proto_msg_init(&m, MSG_PEER_UPDATE);
+		proto_put_str(&m, F_WAITING, hold_why);
+		send_msg(i, &m);
+	}
+	if (progress_bytes >= 0 && !strcmp(name, BARRIER_CHECKPOINT)) {
+		proto_msg_init(&m, MSG_CKPT_PROGRESS);
+		proto_put_u64(&m, F_GENERATION, gen);
+		proto_put_u64(&m, F_BYTES, (uint64_t)progress_bytes);
+		send_msg(i, &m);
+	}
+	printf("holding %d %s %llu\n", i, name, (unsigned long long)gen);
+}
+
+static void answer(int i, const char *name, uint64_t gen);
 
 static void on_barrier(int i, const struct proto_in *in)
 {
 	const char *name = proto_get_str(in, F_BARRIER);
 	uint64_t gen = 0;
-	int fail_i, disc_i;
-	const char *image = NULL;
 
 	proto_get_u64(in, F_GENERATION, &gen);
 	if (!name)
@@ -185,6 +249,19 @@ static void on_barrier(int i, const struct proto_in *in)
 		connect_peer(npeers - 1);
 		printf("joined %d\n", npeers - 1);
 	}
+	if (hold_at && i == hold_peer && !strcmp(name, hold_at) && !held.on) {
+		hold(i, name, gen);
+		return;
+	}
+	answer(i, name, gen);
+}
+
+static void answer(int i, const char *name, uint64_t gen)
+{
+	int fail_i, disc_i;
+	const char *image = NULL;
+	int64_t size = -1;
+
 	fail_i = fail_peer;
 	disc_i = disconnect_peer;
 	if (disconnect_at && i == disc_i && !strcmp(name, disconnect_at)) {
@@ -192,17 +269,18 @@ static void on_barrier(int i, const struct proto_in *in)
 		return;
 	}
 	if (fail_at && i == fail_i && !strcmp(name, fail_at)) {
-		send_done(i, name, gen, -EIO, "fakepeer: told to fail here", NULL);
+		send_done(i, name, gen, -EIO, "fakepeer: told to fail here", NULL, -1);
 		return;
 	}
 	if (image_dir && !strcmp(name, BARRIER_CHECKPOINT)) {
 		int ret = write_image(i, gen);
 
 		if (ret) {
-			send_done(i, name, gen, ret, "cannot write the fake image", NULL);
+			send_done(i, name, gen, ret, "cannot write the fake image", NULL, -1);
 			return;
 		}
 		image = peers[i].image;
+		size = image_size(i);
 	} else if (image_dir && !strcmp(name, BARRIER_COMMIT) && peers[i].tmp_image[0]) {
 		if (rename(peers[i].tmp_image, peers[i].image) == 0)
 			printf("image %d %s\n", i, peers[i].image);
@@ -211,7 +289,20 @@ static void on_barrier(int i, const struct proto_in *in)
 		unlink(peers[i].tmp_image);
 		peers[i].tmp_image[0] = '\0';
 	}
-	send_done(i, name, gen, 0, NULL, image);
+	send_done(i, name, gen, 0, NULL, image, size);
+}
+
+/* SIGUSR1: answer the held barrier. */
+static void release(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si) || !held.on)
+		return;
+	held.on = false;
+	printf("released %d %s %llu\n", held.i, held.name, (unsigned long long)held.gen);
+	if (peers[held.i].open)
+		answer(held.i, held.name, held.gen);
 }
 
 static void after_welcome(void)
@@ -274,9 +365,15 @@ int main(int argc, char **argv)
 		{ "expect", required_argument, NULL, 'E' },
 		{ "peer-host", required_argument, NULL, 'O' },
 		{ "interval", required_argument, NULL, 'V' },
+		{ "hold-at", required_argument, NULL, 'h' },
+		{ "hold-why", required_argument, NULL, 'w' },
+		{ "progress-bytes", required_argument, NULL, 'B' },
+		{ "image-bytes", required_argument, NULL, 'b' },
+		{ "image-size", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, welcomed = 0, initial;
+	int opt, welcomed = 0, initial, sfd;
+	sigset_t usr1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	host_opt = "127.0.0.1";
@@ -329,6 +426,21 @@ int main(int argc, char **argv)
 		case 'V':
 			hello_interval = atol(optarg);
 			break;
+		case 'h':
+			hold_at = split_at(optarg, &hold_peer);
+			break;
+		case 'w':
+			hold_why = optarg;
+			break;
+		case 'B':
+			progress_bytes = atoll(optarg);
+			break;
+		case 'b':
+			image_bytes = atoll(optarg);
+			break;
+		case 'S':
+			report_size = true;
+			break;
 		case 'O': {
 			int k;
 			const char *h = split_at(optarg, &k);
@@ -347,12 +459,19 @@ int main(int argc, char **argv)
 		usage();
 	if (expect_n <= 0)
 		expect_n = npeers;
+	/* SIGUSR1 releases a held answer; read in the poll loop, never lost between two polls. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+	sfd = signalfd(-1, &usr1, SFD_CLOEXEC);
+	if (sfd < 0)
+		return 1;
 	initial = join_at ? npeers - 1 : npeers;
 	for (int i = 0; i < initial; i++)
 		connect_peer(i);
 
 	for (;;) {
-		struct pollfd pf[MAXP];
+		struct pollfd pf[MAXP + 1];
 		int n = 0, idx[MAXP];
 
 		for (int i = 0; i < npeers; i++) {
@@ -365,11 +484,14 @@ int main(int argc, char **argv)
 			printf("all-closed\n");
 			return 0;
 		}
-		if (poll(pf, n, -1) < 0) {
+		pf[n] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (poll(pf, n + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
+		if (pf[n].revents & POLLIN)
+			release(sfd);
 		for (int k = 0; k < n; k++) {
 			int i = idx[k];
 			struct proto_in in;
