@@ -454,10 +454,6 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 			pr_warn("checkpoint requested by %s not started: %s", c->name, err);
 		return 0;
 	}
-	case MSG_CKPT_PROGRESS:
-		/* A peer's image is still being written: nothing here waits on it (the
-		 * progress shown by status comes with the coordinator-progress work). */
-		return 0;
 	default:
 		*why = "message type a peer may not send";
 		return -EPROTO;

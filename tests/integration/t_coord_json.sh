@@ -27,7 +27,7 @@ for p in d["peers"]:
     assert p["host"] == host and p["state"] == "RUNNING", p
     assert p["image"] and os.path.isfile(p["image"]), p
     # null until the tracer reports the size; then exactly the file s size
-    assert p["image_size"] is None or p["image_size"] == os.path.getsize(p["image"]), p
+    assert p["image_size"] == os.path.getsize(p["image"]), p
     t = datetime.datetime.strptime(p["image_time"], "%Y-%m-%dT%H:%M:%SZ")
     t = t.replace(tzinfo=datetime.timezone.utc).timestamp()
     assert since - 1 <= t <= time.time() + 1, (p, since)
