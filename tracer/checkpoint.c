@@ -361,8 +361,10 @@ static int keep_previous(struct ckpt_priv *c, const char *final, struct ckpt_ste
 	char tmp[PATH_MAX + 16];
 
 	snprintf(c->prev, sizeof(c->prev), "%s.prev", final);
+	if (access(final, F_OK) < 0)
+		return 0; /* none: the first checkpoint of this process */
 	if (image_peek(final, &in) < 0)
-		return 0; /* none (first checkpoint) or unreadable: nothing to keep */
+		return 0; /* unreadable (the reader said why): nothing worth keeping */
 	if (c->done_id && in.ckpt_id != c->done_id)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->prev);
