@@ -6,12 +6,22 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "clock.h"
 
 #define SHOW_AFTER_MS 1000 /* nothing for operations shorter than this */
 #define REDRAW_MS     200
+
+static int term_width(int fd)
+{
+	struct winsize ws;
+
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		return ws.ws_col;
+	return 80;
+}
 
 void progress_begin(struct progress_line *pl, int fd)
 {
@@ -46,6 +56,10 @@ void progress_show(struct progress_line *pl, const char *fmt, ...)
 	if (n < 0)
 		return;
 	n = (int)strlen(line);
+	/* the carriage return and less than the terminal's width: a line that wraps cannot be
+	 * rewritten in place */
+	if (n > term_width(pl->fd))
+		n = term_width(pl->fd);
 	/* erase what a longer previous text left to the right */
 	memcpy(line + n, "\033[K", 3);
 	n += 3;
@@ -61,32 +75,4 @@ void progress_end(struct progress_line *pl)
 		/* the terminal is gone: nothing left to clear */
 	}
 	pl->drawn = 0;
-}
-
-void progress_bytes(char *buf, size_t n, uint64_t bytes)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)bytes;
-	int u = 0;
-
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, n, "%llu B", (unsigned long long)bytes);
-	else
-		snprintf(buf, n, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
-void progress_rate(char *buf, size_t n, uint64_t bytes, long ms)
-{
-	char b[32];
-
-	if (ms <= 0) {
-		snprintf(buf, n, "-");
-		return;
-	}
-	progress_bytes(b, sizeof(b), (uint64_t)((double)bytes * 1000.0 / (double)ms));
-	snprintf(buf, n, "%s/s", b);
 }

@@ -2,7 +2,9 @@
  * One updating line on a terminal for an operation a person waits for (a checkpoint from
  * dmtcp_command -bc, a restart): shown only when the fd is a terminal and the operation has
  * taken more than a second, redrawn in place with a carriage return, cleared at the end.
- * Nothing at all when the fd is not a terminal, so pipes and log files never see it.
+ * Nothing at all when the fd is not a terminal, so pipes and log files never see it. A text
+ * wider than the terminal is cut (a line that wraps cannot be rewritten in place). Sizes and
+ * rates in it are written with common/units.h.
  */
 #ifndef DMTCP_PROGRESS_H
 #define DMTCP_PROGRESS_H
@@ -27,10 +29,5 @@ void progress_show(struct progress_line *pl, const char *fmt, ...)
 void progress_end(struct progress_line *pl);
 /* Milliseconds since progress_begin(). */
 long progress_elapsed_ms(const struct progress_line *pl);
-
-/* "0 B", "512 KiB", "1.5 GiB": a byte count for people. */
-void progress_bytes(char *buf, size_t n, uint64_t bytes);
-/* "812 MiB/s": bytes over ms; "-" when ms is 0. */
-void progress_rate(char *buf, size_t n, uint64_t bytes, long ms);
 
 #endif

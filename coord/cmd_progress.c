@@ -6,12 +6,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "cmd_progress.h"
 #include "coordclient.h"
+#include "progress.h"
 #include "status_fmt.h"
 
 #define FIRST_MS	  1000 /* a checkpoint shorter than this shows nothing */
@@ -21,10 +21,9 @@
 struct watch {
 	const char *host;
 	int port;
-	int out;    /* the terminal */
-	int sfd;    /* the second connection, -1 until needed */
-	bool off;   /* the second connection failed: no more lines */
-	bool drawn; /* a line is on the terminal */
+	struct progress_line line; /* on the terminal */
+	int sfd;		   /* the second connection, -1 until needed */
+	bool off;		   /* the second connection failed: no more lines */
 };
 
 static int send_status_command(int fd)
@@ -83,39 +82,25 @@ off:
 	return false;
 }
 
-static int term_width(int fd)
-{
-	struct winsize ws;
-
-	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
-		return ws.ws_col;
-	return 80;
-}
-
 static void draw(struct watch *w)
 {
 	struct ckpt_progress p;
 	char line[256];
-	int width;
 
-	if (!ask_progress(w, &p) || p.elapsed_ms < FIRST_MS)
+	if (!ask_progress(w, &p))
 		return;
 	fmt_ckpt_line(line, sizeof(line), &p);
-	/* A line that wraps could not be rewritten with a carriage return: cut it short of the
-	 * terminal's width. */
-	width = term_width(w->out) - 1;
-	if (width < (int)sizeof(line) && (int)strlen(line) > width)
-		line[width] = '\0';
-	dprintf(w->out, "\r%s\033[K", line);
-	w->drawn = true;
+	progress_show(&w->line, "%s", line);
 }
 
 int cmd_progress_wait(int fd, const char *host, int port, int tty_fd)
 {
-	struct watch w = { .host = host, .port = port, .out = tty_fd, .sfd = -1 };
+	struct watch w = { .host = host, .port = port, .sfd = -1 };
 	long next = mono_now_ms() + FIRST_MS;
 	int ret;
 
+	/* (progress_show() itself waits for the first second and redraws at most so often) */
+	progress_begin(&w.line, tty_fd);
 	for (;;) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		int tmo = -1, r;
@@ -139,8 +124,7 @@ int cmd_progress_wait(int fd, const char *host, int port, int tty_fd)
 		draw(&w);
 		next = mono_now_ms() + REFRESH_MS;
 	}
-	if (w.drawn)
-		dprintf(tty_fd, "\r\033[K");
+	progress_end(&w.line);
 	if (w.sfd >= 0)
 		close(w.sfd);
 	return ret;

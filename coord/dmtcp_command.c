@@ -13,6 +13,7 @@
 
 #include "cmd_progress.h"
 #include "coordclient.h"
+#include "json.h"
 #include "log.h"
 #include "status_fmt.h"
 #include "units.h"
@@ -68,22 +69,6 @@ static const struct cmd_spec cmds[] = {
 	{ "-k", "--kill", "k", "k", false },	    { "-q", "--quit", "q", "q", false },
 };
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static uint64_t get_u(const struct proto_in *in, uint16_t tag)
 {
 	uint64_t v = 0;
@@ -99,100 +84,81 @@ static const char *get_s(const struct proto_in *in, uint16_t tag)
 	return s ? s : "";
 }
 
-/* A JSON string, or null when s is NULL. */
-static void json_str_or_null(const char *s)
-{
-	if (s)
-		json_str(s);
-	else
-		printf("null");
-}
-
-static void json_i64_or_null(int64_t v)
-{
-	if (v >= 0)
-		printf("%lld", (long long)v);
-	else
-		printf("null");
-}
-
 /* "checkpoint": the running checkpoint, or null. */
-static void json_checkpoint(const struct proto_in *in)
+static void json_checkpoint(struct json_writer *w, const struct proto_in *in)
 {
 	struct ckpt_progress p;
 
-	printf("\"checkpoint\":");
 	if (!ckpt_progress_get(in, &p)) {
-		printf("null");
+		json_null(w, "checkpoint");
 		return;
 	}
-	printf("{\"generation\":%llu,\"done\":%llu,\"total\":%llu,\"bytes\":",
-	       (unsigned long long)p.generation, (unsigned long long)p.done,
-	       (unsigned long long)p.total);
-	json_i64_or_null(p.bytes);
-	printf(",\"elapsed_ms\":%llu}", (unsigned long long)p.elapsed_ms);
+	json_object_begin(w, "checkpoint");
+	json_uint(w, "generation", p.generation);
+	json_uint(w, "done", p.done);
+	json_uint(w, "total", p.total);
+	if (p.bytes >= 0)
+		json_uint(w, "bytes", (uint64_t)p.bytes);
+	else
+		json_null(w, "bytes");
+	json_uint(w, "elapsed_ms", p.elapsed_ms);
+	json_object_end(w);
 }
 
-static void json_peer(const struct peer_line *pl)
+static void json_peer(struct json_writer *w, const struct peer_line *pl)
 {
 	char when[32];
 
-	printf("{\"id\":%llu,\"prog\":", (unsigned long long)pl->id);
-	json_str(pl->prog);
-	printf(",\"pid\":%llu,\"host\":", (unsigned long long)pl->pid);
-	json_str(pl->host);
-	printf(",\"state\":");
-	json_str(pl->state);
-	printf(",\"uniquepid\":");
-	json_str(pl->uniquepid);
-	printf(",\"image\":");
-	json_str_or_null(pl->image);
-	printf(",\"image_size\":");
-	json_i64_or_null(pl->image ? pl->image_size : -1);
-	printf(",\"image_time\":");
-	json_str_or_null(pl->image && pl->image_time >= 0
-				 ? fmt_utc_time(when, sizeof(when), pl->image_time)
-				 : NULL);
-	printf("}");
+	json_object_begin(w, NULL);
+	json_uint(w, "id", pl->id);
+	json_string(w, "prog", pl->prog);
+	json_uint(w, "pid", pl->pid);
+	json_string(w, "host", pl->host);
+	json_string(w, "state", pl->state);
+	json_string(w, "uniquepid", pl->uniquepid);
+	json_string(w, "image", pl->image);
+	if (pl->image && pl->image_size >= 0)
+		json_uint(w, "image_size", (uint64_t)pl->image_size);
+	else
+		json_null(w, "image_size");
+	json_string(w, "image_time", pl->image && pl->image_time >= 0 ?
+			fmt_utc_time(when, sizeof(when), pl->image_time) : NULL);
+	json_object_end(w);
 }
 
-static void print_json(const struct proto_in *in)
+/* Status and list as one JSON object (common/json.c does the escaping and the commas). */
+static int print_json(const struct proto_in *in)
 {
+	struct json_writer w;
 	uint32_t pos = 0;
 	const char *p;
-	bool first = true;
 
-	printf("{\"num_peers\":%llu,\"running\":%s,\"checkpoint_interval\":%llu,",
-	       (unsigned long long)get_u(in, F_NUM_PEERS), get_u(in, F_RUNNING) ? "true" : "false",
-	       (unsigned long long)get_u(in, F_INTERVAL));
-	printf("\"computation_id\":");
-	json_str(get_s(in, F_COMPID));
-	printf(",\"ckpt_dir\":");
-	json_str(get_s(in, F_CKPTDIR));
-	printf(",\"host\":");
-	json_str(get_s(in, F_HOST));
-	printf(",\"port\":%llu,\"coord_state\":", (unsigned long long)get_u(in, F_PORT));
-	json_str(get_s(in, F_COORD_STATE));
-	printf(",\"ckpt_count\":%llu,\"last_ckpt\":", (unsigned long long)get_u(in, F_CKPT_COUNT));
-	json_str(get_s(in, F_LAST_CKPT));
-	printf(",");
-	json_checkpoint(in);
-	printf(",\"waiting\":");
-	json_str_or_null(proto_get_str(in, F_WAITING));
-	printf(",\"last_error\":");
-	json_str_or_null(proto_get_str(in, F_LAST_ERROR));
-	printf(",\"peers\":[");
+	json_init(&w, stdout, 0);
+	json_object_begin(&w, NULL);
+	json_uint(&w, "num_peers", get_u(in, F_NUM_PEERS));
+	json_bool(&w, "running", get_u(in, F_RUNNING) != 0);
+	json_uint(&w, "checkpoint_interval", get_u(in, F_INTERVAL));
+	json_string(&w, "computation_id", get_s(in, F_COMPID));
+	json_string(&w, "ckpt_dir", get_s(in, F_CKPTDIR));
+	json_string(&w, "host", get_s(in, F_HOST));
+	json_uint(&w, "port", get_u(in, F_PORT));
+	json_string(&w, "coord_state", get_s(in, F_COORD_STATE));
+	json_uint(&w, "ckpt_count", get_u(in, F_CKPT_COUNT));
+	json_string(&w, "last_ckpt", get_s(in, F_LAST_CKPT));
+	json_checkpoint(&w, in);
+	json_string(&w, "waiting", proto_get_str(in, F_WAITING));
+	json_string(&w, "last_error", proto_get_str(in, F_LAST_ERROR));
+	json_array_begin(&w, "peers");
 	while ((p = proto_next_str(in, F_PEER, &pos))) {
 		char copy[PROTO_MAX_STR + 1];
 		struct peer_line pl;
 
-		if (peer_line_parse(p, copy, sizeof(copy), &pl))
-			continue;
-		printf("%s", first ? "" : ",");
-		json_peer(&pl);
-		first = false;
+		if (!peer_line_parse(p, copy, sizeof(copy), &pl))
+			json_peer(&w, &pl);
 	}
-	printf("]}\n");
+	json_array_end(&w);
+	json_object_end(&w);
+	return json_finish(&w);
 }
 
 /* WAITING= and LAST_ERROR=, when there is something to say. */
@@ -379,9 +345,10 @@ int main(int argc, char **argv)
 		proto_in_free(&in);
 		return RC_COORD;
 	}
-	if (json)
-		print_json(&in);
-	else if (!strcmp(spec->cmd, "s"))
+	if (json) {
+		if (print_json(&in))
+			fprintf(stderr, "dmtcp_command: cannot write the JSON document\n");
+	} else if (!strcmp(spec->cmd, "s"))
 		print_status(&in);
 	else if (!strcmp(spec->cmd, "l"))
 		print_list(&in);

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "progress.h"
 #include "report.h"
+#include "units.h"
 #include "restart/restart_opts.h"
 #include "restart/restart_proc.h"
 #include "tracer/tracer.h"
@@ -255,9 +256,9 @@ static void show_progress(struct progress_line *pl, const struct restart_ctx *c,
 	uint64_t done = c->progress ? atomic_load(&c->progress->bytes_read) : 0;
 	char b[32], t[32], rate[32];
 
-	progress_bytes(b, sizeof(b), done);
-	progress_bytes(t, sizeof(t), total);
-	progress_rate(rate, sizeof(rate), done, progress_elapsed_ms(pl));
+	fmt_bytes(b, sizeof(b), done);
+	fmt_bytes(t, sizeof(t), total);
+	fmt_rate(rate, sizeof(rate), done, (uint64_t)progress_elapsed_ms(pl));
 	progress_show(pl, "restart: %d/%d processes, %s of %s read, %s", held, c->set.n, b, t,
 		      rate);
 }
