@@ -26,8 +26,8 @@
 # Every invocation writes into a directory of its own, tests/out/<YYYYmmdd-HHMMSS>-<pid>/: a
 # log per variant, <test>[.<build>][.unpriv].log (t_restart_state.static.unpriv.log), and
 # "results", the result lines printed. tests/out/latest points at the newest directory. The
-# newest 5 directories are kept ($DMTCP_TEST_KEEP_RUNS), older ones deleted unless their run is
-# still going.
+# newest 5 directories are kept ($DMTCP_TEST_KEEP_RUNS) and the newest 20 that had a failure
+# ($DMTCP_TEST_KEEP_FAILED); older ones are deleted unless their run is still going.
 #
 # Printed: a line per run (PASS, FAIL, SKIP; ERROR for a harness error, apart from the
 # failures), then the runs that failed an assertion or timed out, and last
@@ -65,9 +65,11 @@ chmod 755 "$base" "$out" 2>/dev/null
 ln -s "$run_id" "$base/.latest.$$" && mv -T "$base/.latest.$$" "$base/latest"
 
 # Delete all but the newest $keep run directories (names sort by time), except those of runs
-# still going: their pid is the last part of the name.
+# still going (their pid is the last part of the name) and the newest $keep_failed runs that
+# had a failure: a flaky test's log must outlive the runs that came after it.
+keep_failed=${DMTCP_TEST_KEEP_FAILED:-20}
 prune_runs() {
-	local d runs=() n=0
+	local d runs=() n=0 nf=0
 	# (and the logs of the days before run directories: tests/out/t_*.log)
 	rm -f "$base"/t_*.log
 	for d in "$base"/*; do
@@ -78,6 +80,10 @@ prune_runs() {
 		n=$((n + 1))
 		[ $n -gt "$keep" ] || continue
 		grep -qs run-integration "/proc/${d##*-}/cmdline" && continue
+		if grep -qs '^FAIL' "$d/results"; then
+			nf=$((nf + 1))
+			[ $nf -gt "$keep_failed" ] || continue
+		fi
 		rm -rf -- "$d"
 	done
 }
