@@ -184,7 +184,15 @@ static void ns_to_tv(uint64_t ns, struct timeval *tv)
 	tv->tv_usec = (ns % 1000000000ull) / 1000;
 }
 
-/* Armed last: a timer firing from here on stays pending until the program's mask allows it. */
+/*
+ * Armed last: a timer firing from here on stays pending until the program's mask allows it.
+ *
+ * A periodic ITIMER_REAL that expired while its SIGALRM is still pending (blocked, or the
+ * process stopped before delivery) reads as value 0 with its interval: the kernel re-arms it
+ * only when that SIGALRM is dequeued. The SIGALRM comes back with the pending queue, but the
+ * kernel's re-arm needs a running timer, so such a timer is armed for one interval, the time
+ * the kernel would have given it; left unarmed it would never tick again.
+ */
 static void restore_itimers(const struct ckpt_proc *p)
 {
 	int which;
@@ -192,12 +200,13 @@ static void restore_itimers(const struct ckpt_proc *p)
 	if (!p->sig || p->sig->timer_source == CKPT_SIGSRC_NONE)
 		return;
 	for (which = 0; which < 3; which++) {
+		const struct ckpt_itimer *t = &p->sig->itimer[which];
 		struct itimerval it;
 
-		if (!p->sig->itimer[which].value_ns)
+		if (!t->value_ns && !t->interval_ns)
 			continue;
-		ns_to_tv(p->sig->itimer[which].interval_ns, &it.it_interval);
-		ns_to_tv(p->sig->itimer[which].value_ns, &it.it_value);
+		ns_to_tv(t->interval_ns, &it.it_interval);
+		ns_to_tv(t->value_ns ? t->value_ns : t->interval_ns, &it.it_value);
 		if (setitimer(which, &it, NULL) < 0)
 			pr_warn("pid %d: cannot re-arm interval timer %d: %s", p->pid, which,
 				strerror(errno));
