@@ -18,6 +18,7 @@
  *	image_add_pages(w, vaddr, buf, len);		(or image_add_pages_fd(w, vaddr, fd, len))
  *	image_end_section(w);
  *	image_finish(w);	(footer, fsync: the CHECKPOINT barrier)
+ *	image_set_nprocs(w, n);	(the size of the set, once known: the COMMIT barrier)
  *	image_commit(w);	(rename over the final name, fsync the dir: the COMMIT barrier)
  *	image_discard(w);	(always last: frees; removes the temp file unless committed)
  *
@@ -83,7 +84,7 @@ struct image_opts {
 	const char *compid;
 	const char *hostname; /* NULL: gethostname() */
 	uint64_t ckpt_id;     /* the checkpoint the image belongs to, unique (0: unknown) */
-	uint32_t nprocs;      /* images in that checkpoint (0: unknown) */
+	uint32_t nprocs;      /* images in that checkpoint (0: unknown; image_set_nprocs()) */
 };
 #define IMAGE_OPTS_INIT { .compress = -1 }
 
@@ -146,6 +147,12 @@ int image_end_section(struct image_writer *w);
 
 /* Writes the footer, patches the header, fsyncs the temporary file. */
 int image_finish(struct image_writer *w);
+/*
+ * Between image_finish() and image_commit(): record that the checkpoint has n images in all
+ * (known only once every process has written its own), rewriting the header and footer
+ * checksums and fsyncing again.
+ */
+int image_set_nprocs(struct image_writer *w, uint32_t nprocs);
 /* Renames the finished temporary file to its final name and fsyncs the directory. */
 int image_commit(struct image_writer *w);
 /* Frees the writer; removes the temporary file unless image_commit() succeeded. */

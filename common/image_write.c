@@ -415,32 +415,40 @@ int image_end_section(struct image_writer *w)
 	return 0;
 }
 
+/* The header's checksum and the footer, for the header as it is now and the sections and
+ * index written: the file checksum covers the header, so both follow any change to it. */
+static void seal(struct image_writer *w, struct image_foot *foot)
+{
+	size_t index_len = (size_t)w->nsec * sizeof(*w->index);
+	uint32_t index_crc = crc32c(0, w->index, index_len), file_crc;
+
+	w->hdr.hdr_crc = crc32c(0, &w->hdr, offsetof(struct image_hdr, hdr_crc));
+	file_crc = crc32c_combine(crc32c(0, &w->hdr, sizeof(w->hdr)), w->rest_crc,
+				  w->hdr.footer_off - IMAGE_HDR_SIZE);
+	file_crc = crc32c_combine(file_crc, index_crc, index_len);
+	memset(foot, 0, sizeof(*foot));
+	foot->magic = IMAGE_FOOT_MAGIC;
+	foot->nsections = w->nsec;
+	foot->footer_off = w->hdr.footer_off;
+	foot->index_crc = index_crc;
+	foot->file_crc = file_crc;
+	foot->foot_crc = crc32c(0, foot, offsetof(struct image_foot, foot_crc));
+}
+
 int image_finish(struct image_writer *w)
 {
-	struct image_foot foot = { 0 };
+	struct image_foot foot;
 	size_t index_len = (size_t)w->nsec * sizeof(*w->index);
-	uint32_t index_crc, file_crc;
 	int ret = wr_check_state(w, 0, "image_finish");
 
 	if (ret)
 		return ret;
 	if (w->slots)
 		wr_pool_stop(w);
-	index_crc = crc32c(0, w->index, index_len);
 	w->hdr.footer_off = w->off;
 	w->hdr.nsections = w->nsec;
 	w->hdr.file_size = w->off + index_len + sizeof(foot);
-	w->hdr.hdr_crc = crc32c(0, &w->hdr, offsetof(struct image_hdr, hdr_crc));
-	file_crc = crc32c_combine(crc32c(0, &w->hdr, sizeof(w->hdr)), w->rest_crc,
-				  w->off - IMAGE_HDR_SIZE);
-	file_crc = crc32c_combine(file_crc, index_crc, index_len);
-
-	foot.magic = IMAGE_FOOT_MAGIC;
-	foot.nsections = w->nsec;
-	foot.footer_off = w->hdr.footer_off;
-	foot.index_crc = index_crc;
-	foot.file_crc = file_crc;
-	foot.foot_crc = crc32c(0, &foot, offsetof(struct image_foot, foot_crc));
+	seal(w, &foot);
 	ret = wr_emit(w, w->index, index_len);
 	if (!ret)
 		ret = wr_emit(w, &foot, sizeof(foot));
@@ -460,6 +468,38 @@ int image_finish(struct image_writer *w)
 	w->fd = -1;
 	w->finished = 1;
 	return 0;
+}
+
+int image_set_nprocs(struct image_writer *w, uint32_t nprocs)
+{
+	size_t index_len = (size_t)w->nsec * sizeof(*w->index);
+	struct image_foot foot;
+	int ret;
+
+	if (w->err)
+		return w->err;
+	if (!w->finished || w->committed) {
+		pr_err("%s: image_set_nprocs %s", w->tmp_path,
+		       w->committed ? "after image_commit" : "before image_finish");
+		return -EINVAL;
+	}
+	if (w->hdr.nprocs == nprocs)
+		return 0;
+	w->fd = openat(w->dirfd, w->tmp_name, O_WRONLY | O_CLOEXEC);
+	if (w->fd < 0)
+		return wr_fail(w, -errno, "cannot open it again");
+	w->hdr.nprocs = nprocs;
+	seal(w, &foot);
+	/* The footer first, the header last, as image_finish() writes them. */
+	ret = wr_write_at(w, &foot, sizeof(foot), w->hdr.footer_off + index_len);
+	if (!ret)
+		ret = wr_write_at(w, &w->hdr, sizeof(w->hdr), 0);
+	if (!ret && !w->no_fsync && fsync(w->fd) < 0)
+		ret = wr_fail(w, -errno, "fsync failed");
+	if (close(w->fd) < 0 && !ret)
+		ret = wr_fail(w, -errno, "close failed");
+	w->fd = -1;
+	return ret;
 }
 
 int image_commit(struct image_writer *w)

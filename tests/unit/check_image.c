@@ -565,6 +565,42 @@ START_TEST(test_show)
 }
 END_TEST
 
+START_TEST(test_set_nprocs)
+{
+	struct image_opts o = opts_for(1, 16 * PS);
+	struct image_writer *w;
+	struct image_reader *r;
+	uint8_t page[PS];
+
+	memset(page, 0x5a, sizeof(page));
+	o.ckpt_id = 0x1234567800000009ull;
+	ck_assert_int_eq(image_create(tdir, "set.dmtcp", &o, &w), 0);
+	ck_assert_int_eq(image_begin_pages(w, 0x4000), 0);
+	ck_assert_int_eq(image_add_pages(w, 0x10000, page, PS), 0);
+	ck_assert_int_eq(image_end_section(w), 0);
+	quiet(1);
+	ck_assert_int_eq(image_set_nprocs(w, 3), -EINVAL); /* not finished yet */
+	quiet(0);
+	ck_assert_int_eq(image_finish(w), 0);
+	ck_assert_int_eq(image_set_nprocs(w, 3), 0);
+	ck_assert_int_eq(image_commit(w), 0);
+	image_discard(w);
+	/* image_open checks every checksum: the rewritten header and footer must agree. */
+	ck_assert_int_eq(image_open(path_of("set.dmtcp"), &r), 0);
+	ck_assert_uint_eq(image_get_info(r)->nprocs, 3);
+	ck_assert_uint_eq(image_get_info(r)->ckpt_id, 0x1234567800000009ull);
+	{
+		const struct image_section *sec = image_find_section(r, 0x4000, NULL);
+		uint8_t back[PS];
+
+		ck_assert_ptr_nonnull(sec);
+		ck_assert_int_eq(image_read_run(r, sec, 0, back), 0);
+		ck_assert_mem_eq(back, page, PS);
+	}
+	image_close(r);
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
 	Suite *s = suite_create("image");
@@ -579,6 +615,7 @@ static Suite *image_suite(void)
 	ADD(s, test_compress_decisions);
 	ADD(s, test_empty_image);
 	ADD(s, test_gzip_env);
+	ADD(s, test_set_nprocs);
 	ADD(s, test_misuse);
 	ADD(s, test_relative_dir);
 	ADD_LOOP(s, test_fd_short, 2);
