@@ -35,7 +35,8 @@ enum proto_msg_type {
 	MSG_REFUSE,	      /* coord -> any: F_REASON; the coordinator closes afterwards */
 	MSG_PEER_UPDATE,      /* peer -> coord: changed F_PROG / F_STATE / F_PID (exec, stop) */
 	MSG_BARRIER,	      /* coord -> peer: do F_BARRIER for checkpoint F_GENERATION; with the
-				 checkpoint barrier F_CKPT_ID and F_NUM_PEERS (its processes) */
+				 checkpoint barrier F_CKPT_ID, with the commit barrier F_CKPT_ID
+				 and F_NUM_PEERS (the checkpoint's images) */
 	MSG_BARRIER_DONE,     /* peer -> coord: F_BARRIER, F_GENERATION, F_STATUS, [F_REASON,
 				 F_IMAGE, F_IMAGE_SIZE] */
 	MSG_KILL,	      /* coord -> peer: kill the process (k, q, --kill-after-ckpt) */
@@ -94,8 +95,8 @@ enum proto_tag {
 	F_CKPT_ELAPSED_MS, /* u64: status: how long the running checkpoint has taken */
 	F_WAITING,	   /* str: status: why the running checkpoint waits, in one line */
 	F_LAST_ERROR,	   /* str: status: why the last checkpoint failed, in one line */
-	F_CKPT_ID,	   /* u64: BARRIER (checkpoint): the checkpoint's unique id, stored in the
-			      images (the coordinator's epoch << 32 | generation) */
+	F_CKPT_ID,	   /* u64: BARRIER (checkpoint, commit): the checkpoint's unique id, stored
+			      in the images (the coordinator's epoch << 32 | generation) */
 	F_TAG__COUNT
 };
 

@@ -39,6 +39,23 @@ static const char *current_barrier(const struct coord *co)
 	return co->run.aborting ? BARRIER_ABORT : co->run.seq[co->run.idx];
 }
 
+/* The images this checkpoint wrote: one per member that reported one at the checkpoint
+ * barrier (a process that exited before it was stopped answers without). */
+static uint64_t run_images(const struct coord *co)
+{
+	uint64_t n = 0;
+
+	for (const struct conn *c = co->conns; c; c = c->next)
+		if (c->role == ROLE_PEER && !c->dead && c->in_run && c->image)
+			n++;
+	return n;
+}
+
+/*
+ * The checkpoint barrier carries the checkpoint's id, stored in every image; the commit
+ * barrier the number of images, known only then, which each process records in its image
+ * before the rename: a restart can tell a complete set from a partly committed one.
+ */
 static void send_barrier(struct coord *co, struct conn *c, const char *name)
 {
 	struct proto_msg m;
@@ -46,6 +63,12 @@ static void send_barrier(struct coord *co, struct conn *c, const char *name)
 	proto_msg_init(&m, MSG_BARRIER);
 	proto_put_str(&m, F_BARRIER, name);
 	proto_put_u64(&m, F_GENERATION, co->run.generation);
+	if (co->run.kind == RUN_CKPT && !strcmp(name, BARRIER_CHECKPOINT))
+		proto_put_u64(&m, F_CKPT_ID, co->run.ckpt_id);
+	if (co->run.kind == RUN_CKPT && !strcmp(name, BARRIER_COMMIT)) {
+		proto_put_u64(&m, F_CKPT_ID, co->run.ckpt_id);
+		proto_put_u64(&m, F_NUM_PEERS, run_images(co));
+	}
 	coord_send(co, c, &m);
 	proto_msg_free(&m);
 }
@@ -235,6 +258,7 @@ int coord_start_ckpt(struct coord *co, bool kill_after, const char **why)
 	co->run.seq = ckpt_seq;
 	co->run.nseq = NELEM(ckpt_seq);
 	co->run.generation = ++co->generation;
+	co->run.ckpt_id = (uint64_t)co->ckpt_epoch << 32 | (co->run.generation & 0xffffffffu);
 	co->run.kill_after = kill_after;
 	co->run.start_ms = mono_now_ms();
 	for (struct conn *c = co->conns; c; c = c->next) {
@@ -278,19 +302,50 @@ void coord_start_restart(struct coord *co)
 	broadcast_barrier(co);
 }
 
+/* A member of the run with this pid on this host. */
+static const struct conn *run_member(const struct coord *co, const char *host, uint64_t pid)
+{
+	for (const struct conn *c = co->conns; c; c = c->next)
+		if (c->role == ROLE_PEER && !c->dead && c->in_run && c->pid == pid &&
+		    !strcmp(c->host, host))
+			return c;
+	return NULL;
+}
+
+/*
+ * A process that joins while a checkpoint runs takes part only while the suspend is under
+ * way: it is stopped with the others and its image is in the set. Once every process is
+ * stopped the set is closed (its size goes into the images at commit): a process joining
+ * later was not part of the computation when it stopped and takes part from the next
+ * checkpoint on. A tracer announces every child of a stopped process before it answers the
+ * suspend, so a late child of a member means its state was not stopped with its parent's:
+ * the checkpoint is abandoned rather than written without it.
+ */
 void coord_peer_joined_run(struct coord *co, struct conn *c)
 {
+	const struct conn *parent;
+
 	if (co->run.kind != RUN_CKPT || co->run.aborting || co->run.committed)
 		return; /* it runs already; nothing to catch up with */
+	if (co->run.idx > 0) {
+		parent = run_member(co, c->host, c->ppid);
+		if (parent) {
+			abort_ckpt(co, "%s, a child of %s, was announced after the processes were "
+				       "stopped", c->name, parent->name);
+			return;
+		}
+		pr_info("%s joined during checkpoint %llu (at barrier %s); it takes part from the "
+			"next one", c->name, (unsigned long long)co->run.generation,
+			co->run.seq[co->run.idx]);
+		return;
+	}
 	c->in_run = true;
 	c->done = false;
 	coord_progress_reset_peer(c);
-	/* Replay the barriers the others already passed, in order, then the current one. */
-	for (int i = 0; i <= co->run.idx; i++)
-		send_barrier(co, c, co->run.seq[i]);
-	c->sent_upto = co->run.idx;
+	send_barrier(co, c, co->run.seq[0]);
+	c->sent_upto = 0;
 	pr_info("%s joined checkpoint %llu at barrier %s", c->name,
-		(unsigned long long)co->run.generation, co->run.seq[co->run.idx]);
+		(unsigned long long)co->run.generation, co->run.seq[0]);
 }
 
 /* An image path goes into a shell script and is looked up by other hosts: keep it plain. */

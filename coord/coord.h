@@ -65,6 +65,7 @@ struct barrier_run {
 	int nseq;
 	int idx;	   /* current barrier in seq */
 	uint64_t generation;
+	uint64_t ckpt_id;  /* checkpoint: its unique id (coord.ckpt_epoch, then generation) */
 	bool aborting;     /* the current barrier is BARRIER_ABORT */
 	bool kill_after;   /* kc / --kill-after-ckpt: kill the peers after commit */
 	bool committed;    /* commit completed: the checkpoint can no longer abort */
@@ -108,6 +109,7 @@ struct coord {
 	uint64_t num_expected;	 /* restart: processes of the computation being restarted */
 	long interval;		 /* seconds, 0 = none */
 	uint64_t generation;	 /* last barrier run number */
+	uint32_t ckpt_epoch;	 /* random, nonzero: this coordinator's checkpoint ids (ckpt_id) */
 	uint64_t ckpt_count;
 	char last_script[PATH_MAX];
 	char last_error[512];	 /* why the last checkpoint failed; "" once one succeeded */

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coord.h"
@@ -600,6 +602,10 @@ int main(int argc, char **argv)
 		log_set_fd(fd);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Checkpoint ids must differ from every other coordinator's, earlier ones included. */
+	while (!co.ckpt_epoch)
+		if (getrandom(&co.ckpt_epoch, sizeof(co.ckpt_epoch), 0) != sizeof(co.ckpt_epoch))
+			co.ckpt_epoch = (uint32_t)(time(NULL) ^ (getpid() << 16));
 	if (gethostname(co.host, sizeof(co.host) - 1))
 		snprintf(co.host, sizeof(co.host), "localhost");
 	if (procfs_readlink(0, 0, "exe", exe, sizeof(exe)) == 0) {

@@ -9,12 +9,14 @@
  *   kill I                        closed I                all-closed
  *   joined I                      kv I KEY STATUS [VALUE]
  *   holding I NAME GEN            released I NAME GEN
+ *   ckpt-id I NAME GEN ID         num-images I NAME GEN N   (what a barrier carried)
  *
  * Options: see usage(). --peer-host HOST:I makes peer I claim to run on HOST.
  * --hold-at BARRIER[:I] makes peer I hold its answer to BARRIER (each time) until fakepeer gets
  * SIGUSR1; while it holds, it reports --hold-why TEXT as its reason (PEER_UPDATE F_WAITING)
  * and, at 'checkpoint', --progress-bytes N as the bytes written so far (CKPT_PROGRESS).
  * --image-bytes N writes images of N bytes; --image-size reports their size (F_IMAGE_SIZE).
+ * --late-child makes the peer that joins late (--join-at) claim peer 0 as its parent.
  *
  * It exits 0 once every connection is closed (killed, disconnected on purpose, or closed by
  * the coordinator), 2 on bad usage, 3 when the coordinator cannot be reached.
@@ -66,6 +68,7 @@ static const char *hold_at, *hold_why;
 static int hold_peer;
 static long long progress_bytes = -1, image_bytes = -1;
 static bool report_size;
+static bool late_child;
 /* The answer being held back (--hold-at) until SIGUSR1. */
 static struct {
 	bool on;
@@ -82,7 +85,7 @@ static void usage(void)
 		"       [--restart COMPID] [--kv-put KEY=VALUE]... [--kv-get KEY[:TIMEOUT_MS]]...\n"
 		"       [--ckpt-request] [--update-prog NAME] [--expect N] [--peer-host HOST:I]\n"
 		"       [--interval N] [--hold-at BARRIER[:I]] [--hold-why TEXT]\n"
-		"       [--progress-bytes N] [--image-bytes N] [--image-size]\n");
+		"       [--progress-bytes N] [--image-bytes N] [--image-size] [--late-child]\n");
 	exit(2);
 }
 
@@ -138,7 +141,9 @@ static int connect_peer(int i)
 	proto_put_str(&m, F_ROLE, "peer");
 	proto_put_str(&m, F_PROG, prog);
 	proto_put_u64(&m, F_PID, (uint64_t)getpid() * 10 + i);
-	proto_put_u64(&m, F_PPID, (uint64_t)getppid());
+	/* --late-child: the late joiner says it is a child of peer 0 */
+	proto_put_u64(&m, F_PPID, late_child && i == npeers - 1 && i > 0 ? (uint64_t)getpid() * 10
+									 : (uint64_t)getppid());
 	proto_put_str(&m, F_UNIQUEPID, peers[i].uniq);
 	proto_put_str(&m, F_HOST, host);
 	proto_put_str(&m, F_STATE, restart_compid ? "RESTARTING" : "RUNNING");
@@ -238,12 +243,18 @@ static void answer(int i, const char *name, uint64_t gen);
 static void on_barrier(int i, const struct proto_in *in)
 {
 	const char *name = proto_get_str(in, F_BARRIER);
-	uint64_t gen = 0;
+	uint64_t gen = 0, v;
 
 	proto_get_u64(in, F_GENERATION, &gen);
 	if (!name)
 		return;
 	printf("barrier %d %s %llu\n", i, name, (unsigned long long)gen);
+	if (!proto_get_u64(in, F_CKPT_ID, &v))
+		printf("ckpt-id %d %s %llu %016llx\n", i, name, (unsigned long long)gen,
+		       (unsigned long long)v);
+	if (!proto_get_u64(in, F_NUM_PEERS, &v))
+		printf("num-images %d %s %llu %llu\n", i, name, (unsigned long long)gen,
+		       (unsigned long long)v);
 	peers[i].nbarriers++;
 	if (join_at && i == 0 && !peers[npeers - 1].joined && !strcmp(name, join_at)) {
 		connect_peer(npeers - 1);
@@ -370,6 +381,7 @@ int main(int argc, char **argv)
 		{ "progress-bytes", required_argument, NULL, 'B' },
 		{ "image-bytes", required_argument, NULL, 'b' },
 		{ "image-size", no_argument, NULL, 'S' },
+		{ "late-child", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, welcomed = 0, initial, sfd;
@@ -437,6 +449,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			image_bytes = atoll(optarg);
+			break;
+		case 'L':
+			late_child = true;
 			break;
 		case 'S':
 			report_size = true;
