@@ -28,6 +28,7 @@ struct bar {
 	uint64_t ckpt_id;     /* its unique id and number of processes (checkpoint barrier) */
 	uint32_t nprocs;
 	int suspend_pending;  /* a suspend arrived; its BARRIER_DONE is not sent yet */
+	int suspend_held;     /* stopped, but the answer waits for the tree's announcements */
 	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
 	int committed;	      /* the current checkpoint's commit step ran for this process */
 	uint64_t ckpts_done;  /* checkpoints completed / abandoned, for the dmtcp.h API */
@@ -45,6 +46,7 @@ struct bar {
 struct barrier_state {
 	int slot;
 	int nghosts;
+	int nheld;	/* processes with suspend_held */
 	struct {
 		char name[32];
 		tracer_barrier_fn fn;
@@ -83,6 +85,8 @@ static void bar_destroy(struct tracee_proc *p, void *data)
 
 	if (p->ghost)
 		p->tracer->barriers->nghosts--;
+	if (b->suspend_held)
+		p->tracer->barriers->nheld--;
 	loop_cancel(p->tracer, &b->step_job);
 	free(b);
 }
@@ -116,6 +120,58 @@ static void done(struct bar *b, const char *barrier, int status, const char *rea
 		 const char *image, uint64_t image_size)
 {
 	peer_barrier_done(b->p, b->generation, barrier, status, reason, image, image_size);
+}
+
+/*
+ * The answer to a suspend. The coordinator closes the checkpoint's set of processes when
+ * every one has answered, so none may answer while a process of the tree is still unknown to
+ * it (a child forked just before the stop, its announcement pending or its HELLO not yet
+ * welcomed): the answers are held until the coordinator knows them all, and a late child is
+ * then in the set with its parent (its HELLO reaches the coordinator before the last answer).
+ * Returns 1 when sent, 0 when held (release_suspends() sends it).
+ */
+static int answer_suspend(struct bar *b)
+{
+	struct tracer *tr = b->p->tracer;
+
+	if (peer_unannounced(tr)) {
+		if (!b->suspend_held) {
+			b->suspend_held = 1;
+			tr->barriers->nheld++;
+		}
+		return 0;
+	}
+	done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
+	return 1;
+}
+
+/* The suspend is over for b (resumed, aborted): no answer to hold any more. */
+static void unhold(struct bar *b)
+{
+	if (b->suspend_held) {
+		b->suspend_held = 0;
+		b->p->tracer->barriers->nheld--;
+	}
+}
+
+/* Send the held suspend answers once the coordinator knows every process of the tree. */
+static void release_suspends(struct tracer *tr, void *arg)
+{
+	struct barrier_state *bs = arg;
+	struct tracee_proc *p;
+	struct bar *b;
+
+	if (!bs->nheld || peer_unannounced(tr))
+		return;
+	for (p = ptable_first(tr); p; p = p->next) {
+		b = bar_of(p);
+		if (!b || !b->suspend_held)
+			continue;
+		b->suspend_held = 0;
+		bs->nheld--;
+		done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
+		peer_serve(p); /* barriers that came in the meantime */
+	}
 }
 
 /* Some live process of the tree is between the coordinator's suspend and resume. */
@@ -270,13 +326,15 @@ static enum peer_verdict on_suspend(struct tracer *tr, struct bar *b, uint64_t g
 	} else if (p->phase == PP_SUSPENDED) {
 		/* held from birth, or a repeated suspend: already there */
 		b->suspend_pending = 0;
-		done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
+		suspend_tree(tr, gen);
+		return answer_suspend(b) ? PEER_NEXT : PEER_PAUSE;
 	} else {
 		suspend_check(p);
 	}
 	suspend_tree(tr, gen);
-	/* The rest of its messages wait until it is stopped (on_suspended). */
-	return p->phase == PP_SUSPENDING && b->suspend_pending ? PEER_PAUSE : PEER_NEXT;
+	/* The rest of its messages wait until it is stopped (on_suspended) and answered. */
+	return (p->phase == PP_SUSPENDING && b->suspend_pending) || b->suspend_held ? PEER_PAUSE
+										      : PEER_NEXT;
 }
 
 static void on_resume(struct tracer *tr, struct bar *b, const char *name)
@@ -304,6 +362,7 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 		b->ckpts_done++;
 	b->committed = 0;
 	b->suspend_pending = 0;
+	unhold(b);
 	/* Let go whatever is held even if a step failed: never leave it stopped. */
 	resume_proc(p);
 	done(b, name, r, step.reason, NULL, 0);
@@ -330,6 +389,7 @@ static void abort_locally(struct tracer *tr, struct tracee_proc *p, struct bar *
 		b->in_barrier = 0;
 		b->committed = 0;
 		b->suspend_pending = 0;
+		unhold(b);
 	}
 	pr_warn("pid %d: checkpoint abandoned: no coordinator; the program runs on", p->pid);
 	resume_proc(p);
@@ -348,8 +408,10 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 	b->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
 	if (p->ghost) {
 		/* Gone before it was stopped: nothing to suspend, save or resume. */
-		if (!strcmp(name, BARRIER_SUSPEND))
+		if (!strcmp(name, BARRIER_SUSPEND)) {
 			b->generation = gen;
+			return answer_suspend(b) ? PEER_NEXT : PEER_PAUSE;
+		}
 		done(b, name, 0, NULL, NULL, 0);
 		if (!b->in_barrier)
 			peer_close(p); /* the tick frees it */
@@ -407,11 +469,12 @@ static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in
 	b = bar_make(p);
 	if (!b)
 		return PEER_NEXT;
-	if (!strcmp(name, BARRIER_CHECKPOINT)) {
+	if (!strcmp(name, BARRIER_CHECKPOINT) || !strcmp(name, BARRIER_COMMIT)) {
 		uint64_t v;
 
 		b->ckpt_id = proto_get_u64(in, F_CKPT_ID, &v) == 0 ? v : 0;
-		b->nprocs = proto_get_u64(in, F_NUM_PEERS, &v) == 0 ? (uint32_t)v : 0;
+		b->nprocs = proto_get_u64(in, F_NUM_PEERS, &v) == 0 && v <= UINT32_MAX ?
+				    (uint32_t)v : 0;
 	}
 	return on_barrier(p->tracer, b, name, gen);
 }
@@ -430,8 +493,8 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 	case TEV_SUSPENDED:
 		if (b && b->suspend_pending) {
 			b->suspend_pending = 0;
-			done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
-			peer_serve(p); /* barriers that came in the meantime */
+			if (answer_suspend(b))
+				peer_serve(p); /* barriers that came in the meantime */
 		}
 		break;
 	case TEV_DISCONNECTED:
@@ -461,7 +524,7 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		if (b->suspend_pending) {
 			/* it died while we were stopping it: nothing left to stop */
 			b->suspend_pending = 0;
-			done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
+			answer_suspend(b);
 		}
 		b->ghost_until_us = mono_now_us() + GHOST_GRACE_MS * 1000L;
 		peer_serve(p);
@@ -491,6 +554,7 @@ int barriers_init(struct tracer *tr)
 	if (!r)
 		r = loop_add_tick(tr, ghost_tick, bs);
 	peer_on_message(tr, on_message, bs);
+	peer_on_announced(tr, release_suspends, bs);
 	return r;
 }
 

@@ -288,7 +288,6 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 			.uniquepid = p->uniquepid,
 			.compid = step->compid,
 			.ckpt_id = step->ckpt_id,
-			.nprocs = step->nprocs,
 			/* as the launcher/restarter decided (--gzip/--no-gzip, DMTCP_GZIP) */
 			.compress = !!tracer_cfg(tr)->gzip,
 			.progress = &progress,
@@ -392,7 +391,13 @@ static int ckpt_commit(struct tracer *tr, struct tracee_proc *p, struct ckpt_ste
 		snprintf(step->reason, sizeof(step->reason), "pid %d: no image to commit", p->pid);
 		return -ENOENT;
 	}
-	rc = keep_previous(c, image_writer_final_path(c->w), step);
+	/* How many images the set has is known only now: into the header before the rename. */
+	rc = step->nprocs ? image_set_nprocs(c->w, step->nprocs) : 0;
+	if (rc)
+		snprintf(step->reason, sizeof(step->reason), "pid %d: cannot complete %.180s: %s",
+			 p->pid, image_writer_tmp_path(c->w), strerror(-rc));
+	else
+		rc = keep_previous(c, image_writer_final_path(c->w), step);
 	if (rc) {
 		drop_image(p);
 		return rc;

@@ -45,7 +45,6 @@ struct dump_image_opts {
 	const char *dir, *final_name;
 	const char *prog, *uniquepid, *compid;
 	uint64_t ckpt_id;   /* the checkpoint (image.h; 0: unknown) */
-	uint32_t nprocs;     /* its number of processes (0: unknown) */
 	int compress;	     /* 1, 0, or -1 for DMTCP_GZIP */
 	const struct dump_progress *progress; /* NULL: none */
 };

@@ -88,7 +88,7 @@ enum ckpt_step_kind {
 struct ckpt_step {
 	uint64_t generation;  /* 1, 2, ... as sent by the coordinator */
 	uint64_t ckpt_id;     /* unique to this checkpoint (0: the coordinator did not say) */
-	uint32_t nprocs;      /* processes in this checkpoint (0: unknown) */
+	uint32_t nprocs;      /* commit: images in this checkpoint (0: unknown) */
 	const char *compid;   /* the computation, from the coordinator's WELCOME */
 	const char *ckptdir;  /* the coordinator's checkpoint directory, "" if none */
 	/* How far a long step has come (bytes of the image written so far); may be called

@@ -60,6 +60,9 @@ struct peer_state {
 	long retry_wait_us;		    /* the wait after a failed attempt: doubles, bounded */
 	peer_msg_fn fn;
 	void *fn_arg;
+	void (*announced_fn)(struct tracer *tr, void *arg);
+	void *announced_arg;
+	struct loop_job settle_job; /* runs announced_fn */
 };
 
 /* A lost coordinator is looked for again after this long, doubling up to the bound. */
@@ -71,6 +74,45 @@ static void serve_job(struct tracer *tr, struct loop_job *job);
 static struct peer *peer_of(const struct tracee_proc *p)
 {
 	return p->slot[p->tracer->peer->slot];
+}
+
+/* The coordinator knows pe's process now, or never will: one fewer unannounced. From the
+ * loop, so that the callback never runs inside a peer or table operation. */
+static void settled(struct peer *pe)
+{
+	loop_submit(pe->p->tracer, &pe->p->tracer->peer->settle_job);
+}
+
+static void settle_job(struct tracer *tr, struct loop_job *job)
+{
+	struct peer_state *ps = tr->peer;
+
+	(void)job;
+	if (ps->announced_fn)
+		ps->announced_fn(tr, ps->announced_arg);
+}
+
+void peer_on_announced(struct tracer *tr, void (*fn)(struct tracer *tr, void *arg), void *arg)
+{
+	tr->peer->announced_fn = fn;
+	tr->peer->announced_arg = arg;
+}
+
+static int unannounced(const struct peer *pe)
+{
+	return pe->hello_pending || (pe->open && !pe->welcomed);
+}
+
+int peer_unannounced(struct tracer *tr)
+{
+	const struct tracee_proc *p;
+	const struct peer *pe;
+	int n = 0;
+
+	for (p = ptable_first(tr); p; p = p->next)
+		if ((pe = peer_of(p)) && unannounced(pe))
+			n++;
+	return n;
 }
 
 static struct peer *peer_make(struct tracee_proc *p)
@@ -98,6 +140,8 @@ static void peer_destroy(struct tracee_proc *p, void *data)
 
 	if (pe->orphan)
 		p->tracer->peer->orphans--;
+	if (pe->hello_pending)
+		settled(pe); /* gone before it was announced */
 	peer_close(p);
 	loop_cancel(p->tracer, &pe->serve);
 	free(pe);
@@ -275,6 +319,7 @@ static int attach_conn(struct peer *pe, int fd, int async)
 	}
 	proto_conn_init(&pe->conn, fd);
 	pe->open = 1;
+	pe->welcomed = 0;
 	pe->connecting = async;
 	pe->lost = 0;
 	pe->paused = 0;
@@ -409,10 +454,12 @@ int peer_open_restarted(struct tracee_proc *p, const struct restart_peer *rp)
 void peer_close(struct tracee_proc *p)
 {
 	struct peer *pe = peer_of(p);
+	int was_unannounced;
 	long deadline;
 
 	if (!pe || !pe->open)
 		return;
+	was_unannounced = unannounced(pe);
 	/* A BARRIER_DONE or update still queued is worth a short wait. */
 	deadline = mono_now_us() + PEER_CLOSE_FLUSH_MS * 1000L;
 	while (pe->conn.wlen && mono_now_us() < deadline) {
@@ -429,6 +476,8 @@ void peer_close(struct tracee_proc *p)
 	pe->conn.fd = -1;
 	pe->open = 0;
 	pe->connecting = 0;
+	if (was_unannounced && !unannounced(pe))
+		settled(pe);
 }
 
 void peer_update(struct tracee_proc *p, const char *state)
@@ -517,9 +566,11 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 	struct peer_state *ps = p->tracer->peer;
 	const char *s;
 	uint64_t v;
+	int first;
 
 	switch (in->type) {
 	case MSG_WELCOME:
+		first = !pe->welcomed;
 		pe->welcomed = 1;
 		pe->connecting = 0;
 		if (ps->connect_failed || pe->orphan)
@@ -535,6 +586,8 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 			snprintf(pe->ckptdir, sizeof(pe->ckptdir), "%s", s);
 		if (proto_get_u64(in, F_INTERVAL, &v) == 0)
 			pe->interval = v;
+		if (first)
+			settled(pe);
 		return PEER_NEXT;
 	case MSG_REFUSE:
 		s = proto_get_str(in, F_REASON);
@@ -651,6 +704,8 @@ static int announce(struct tracer *tr, int all)
 		pe->hello_pending = 0;
 		if (!p->ghost && !p->nocheckpoint)
 			peer_open(p, -1, NULL);
+		if (!unannounced(pe))
+			settled(pe); /* not announced after all, or its connection failed */
 	}
 	return wait < 0 ? -1 : (int)(wait / 1000) + 1;
 }
@@ -751,6 +806,7 @@ int peer_init(struct tracer *tr)
 	if (!ps)
 		return -ENOMEM;
 	tr->peer = ps;
+	ps->settle_job.run = settle_job;
 	ps->slot = ptable_proc_slot_new(tr, peer_destroy);
 	if (ps->slot < 0)
 		return ps->slot;
@@ -765,6 +821,8 @@ int peer_init(struct tracer *tr)
 
 void peer_fini(struct tracer *tr)
 {
+	if (tr->peer)
+		loop_cancel(tr, &tr->peer->settle_job);
 	free(tr->peer);
 	tr->peer = NULL;
 }

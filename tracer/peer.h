@@ -59,6 +59,14 @@ const char *peer_ckptdir(const struct tracee_proc *p);
 
 /* Announce now every new process whose announcement is still pending. */
 void peer_announce_all(struct tracer *tr);
+/*
+ * Processes of the tree the coordinator does not know yet: announcement pending, or HELLO
+ * sent and no WELCOME read. fn runs (as a loop job) each time that number went down: the
+ * coordinator welcomed one, or one will never be known (its connection failed, or it went
+ * before it was announced).
+ */
+int peer_unannounced(struct tracer *tr);
+void peer_on_announced(struct tracer *tr, void (*fn)(struct tracer *tr, void *arg), void *arg);
 
 /* The handler of the messages peer.c does not serve itself. */
 enum peer_verdict {

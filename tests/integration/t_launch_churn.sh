@@ -3,10 +3,10 @@
 # racing with PTRACE_INTERRUPT): no checkpoint hangs, newborns held during a suspend are let
 # go, and the program sees every fork, exec, wait and join succeed.
 #
-# A child that exits on its own just as a checkpoint starts would leave during the barrier,
-# which makes the coordinator abort that checkpoint (its policy); the tracer keeps such a
-# peer as a ghost that answers the barriers, so aborts should be rare: at most 2 of 8 are
-# allowed here, and any other failure fails the test.
+# Every checkpoint must complete, 100 of them: a child that exits just as a checkpoint starts
+# stays a ghost that answers the barriers (barriers.h), and a child forked just before the
+# stop is announced to the coordinator before any process answers the suspend, so the set
+# the coordinator closes is the whole tree (none joins late, none leaves mid-checkpoint).
 # builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
@@ -18,19 +18,15 @@ d=$T/$b
 mkdir -m 777 "$d"
 launch_bg "$b" -j "$(prog l_churn)" "$d"
 wait_for_line "$T/$b.out" '^READY'
-ok=0 aborted=0
-for i in $(seq 8); do
-	if timeout 30 "$BIN/dmtcp_command" -bc >"$T/bc.out" 2>&1; then
-		ok=$((ok + 1))
-	elif grep -q 'left during barrier' "$T/bc.out"; then
-		aborted=$((aborted + 1))
-	else
+ok=0
+for i in $(seq 100); do
+	timeout 30 "$BIN/dmtcp_command" -bc >"$T/bc.out" 2>&1 || {
 		cat "$T/bc.out"
-		fail "$b: checkpoint $i failed or hung"
-	fi
+		fail "$b: checkpoint $i failed or hung (after $ok completed)"
+	}
+	ok=$((ok + 1))
 done
-log "$b: $ok checkpoints completed, $aborted aborted by an exit during the barrier"
-[ $ok -ge 6 ] || fail "$b: only $ok of 8 checkpoints completed"
+log "$b: $ok of 100 checkpoints completed"
 touch "$d/stop"
 wait_rc "$b" 0
 grep -q '^PASS$' "$T/$b.out" || { grep -v written "$T/$b.out"; fail "$b saw a failure"; }
