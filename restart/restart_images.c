@@ -265,11 +265,14 @@ static int count_set(const struct candidate *c, int n, uint64_t id, uint32_t *np
 /*
  * The images of one checkpoint form a set, and a restart needs a whole set. A fault during a
  * commit leaves some of the final names holding the new checkpoint and others the old one,
- * with each old image that was replaced kept as <final>.prev (tracer/checkpoint.c). So when
- * the images given do not form one complete checkpoint (same checkpoint id, as many as it
- * had processes), the newest checkpoint that is complete among them and their .prevs is
- * restarted instead, with a warning; none complete is an error naming the images. Images from
- * before checkpoint ids existed (id 0) are taken as given.
+ * with each old image that was replaced kept as <final>.prev (tracer/checkpoint.c). Images
+ * given that all belong to one checkpoint are taken as given (they may be this host's part of
+ * a computation that spans several). Otherwise the newest checkpoint that is whole among them
+ * and their .prevs is restarted instead, with a warning: whole when every image given has it
+ * (as itself or its .prev), or when it has as many images as the checkpoint wrote (the rest
+ * of what was given is left out: older images of processes that have gone since). None whole
+ * is an error naming the images. Images from before checkpoint ids existed (id 0) are taken
+ * as given.
  */
 static int pick_images(char *const paths[], int n, const char ***outp)
 {
@@ -298,8 +301,7 @@ static int pick_images(char *const paths[], int n, const char ***outp)
 		if (c[i].fin.ckpt_id != c[0].fin.ckpt_id)
 			same = 0;
 	}
-	k = count_set(c, n, c[0].fin.ckpt_id, &nprocs, &t);
-	if (same && (!nprocs || (uint32_t)k == nprocs))
+	if (same)
 		goto as_given;
 	/* the newest complete checkpoint among the finals and the .prevs */
 	for (i = 0; i < 2 * n; i++) {
@@ -309,15 +311,15 @@ static int pick_images(char *const paths[], int n, const char ***outp)
 			continue;
 		id = i % 2 ? ci->old.ckpt_id : ci->fin.ckpt_id;
 		k = count_set(c, n, id, &nprocs, &t);
-		if (id && nprocs && (uint32_t)k == nprocs && t > best_time) {
+		if (id && (k == n || (nprocs && (uint32_t)k == nprocs)) && t > best_time) {
 			best = id;
 			best_time = t;
 		}
 	}
 	if (!best) {
-		pr_err("%s%s: these images are from different checkpoints, or their checkpoint "
-		       "is incomplete, and no complete checkpoint is among them and the .prev images "
-		       "kept beside them", paths[0], n > 1 ? " ..." : "");
+		pr_err("%s%s: these images are from different checkpoints, and no checkpoint is "
+		       "whole among them and the .prev images kept beside them", paths[0],
+		       n > 1 ? " ..." : "");
 		r = -EINVAL;
 		goto out;
 	}
