@@ -145,7 +145,7 @@ bool coord_all_running(const struct coord *co)
 	if (co->state != CS_RUNNING || co->run.kind != RUN_NONE)
 		return false;
 	for (const struct conn *c = co->conns; c; c = c->next) {
-		if (c->role != ROLE_PEER || c->dead)
+		if (c->role != ROLE_PEER || c->dead || c->exited)
 			continue;
 		if (strcmp(c->state, "RUNNING"))
 			return false;
@@ -216,7 +216,7 @@ static bool take_str(const struct proto_in *in, uint16_t tag, char *dst, size_t 
 static bool valid_state(const char *s)
 {
 	static const char *const ok[] = { "RUNNING", "SUSPENDED", "CHECKPOINTED", "RESTARTING",
-					  "STOPPED" };
+					  "STOPPED", "EXITED" };
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (!strcmp(s, ok[i]))
@@ -427,8 +427,10 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 			*why = "PEER_UPDATE with an unknown F_STATE";
 			return -EPROTO;
 		}
-		if (s)
+		if (s && !c->exited)
 			snprintf(c->state, sizeof(c->state), "%s", s);
+		if (s && !strcmp(s, "EXITED"))
+			c->exited = true;
 		s = proto_get_str(in, F_PROG);
 		if (s) {
 			if (!*s || strlen(s) >= sizeof(c->prog)) {

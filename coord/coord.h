@@ -50,6 +50,7 @@ struct conn {
 	char host[256];
 	char uniquepid[IDS_MAX];
 	char state[32];
+	bool exited; /* its tracer said the process exited: a ghost, not in any checkpoint */
 	uint64_t pid, ppid;
 	bool restarted;
 	bool in_run;   /* takes part in the current barrier run */

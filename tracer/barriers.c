@@ -521,6 +521,8 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		bs->nghosts++;
 		p->phase = PP_SUSPENDED;
 		p->born_held = 0;
+		/* A checkpoint whose suspend crosses the ghost's leaving then goes on without it. */
+		peer_update(p, "EXITED");
 		if (b->suspend_pending) {
 			/* it died while we were stopping it: nothing left to stop */
 			b->suspend_pending = 0;
