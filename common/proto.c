@@ -534,6 +534,21 @@ int proto_conn_queue(struct proto_conn *c, const struct proto_msg *m)
 	return 0;
 }
 
+int proto_conn_take(struct proto_conn *c, struct proto_conn *from)
+{
+	int ret;
+
+	if (!from->wlen)
+		return 0;
+	ret = grow(&c->wbuf, &c->wcap, c->wlen + from->wlen);
+	if (ret)
+		return ret;
+	memcpy(c->wbuf + c->wlen, from->wbuf, from->wlen);
+	c->wlen += from->wlen;
+	from->wlen = 0;
+	return 0;
+}
+
 /* write() that never raises SIGPIPE on a socket whose peer went away. */
 static ssize_t write_nosig(int fd, const void *buf, size_t n)
 {

@@ -194,6 +194,8 @@ int proto_conn_fill(struct proto_conn *c);  /* >0 read, 0 EOF, -EAGAIN, -errno *
 int proto_conn_next(struct proto_conn *c, struct proto_in *in, const char **why);
 int proto_conn_queue(struct proto_conn *c, const struct proto_msg *m);
 int proto_conn_flush(struct proto_conn *c); /* 0 all written, 1 more pending, -errno */
+/* Append what from has queued (and not written) to c's output; from's output is emptied. */
+int proto_conn_take(struct proto_conn *c, struct proto_conn *from);
 
 /* Blocking helpers for simple clients: send a whole message; receive one within timeout_ms
  * (-1 = forever). Return 0 or -errno (-ETIMEDOUT, -ECONNRESET on EOF, -EPROTO...). */

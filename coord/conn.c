@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "coord.h"
 #include "log.h"
+#include "testhook.h"
 
 #define MAX_PENDING_OUT (16u << 20)
 /* A connection has this long to prove it knows the key, so that silent ones do not pile up. */
@@ -537,6 +538,7 @@ static int authenticate(struct coord *co, struct conn *c, struct proto_in *in, c
 		c->hello = *in;
 		memset(in, 0, sizeof(*in));
 		c->auth = AUTH_WAIT;
+		testhook_step_delay("challenge");
 		proto_msg_init(&m, MSG_CHALLENGE);
 		proto_put_str(&m, F_NONCE, c->snonce);
 		proto_put_str(&m, F_AUTH, proof);

@@ -46,6 +46,7 @@ struct peer {
 			   (not after a REFUSE, a deliberate close or dmtcp_nocheckpoint) */
 	int hello_pending; /* new: not announced to the coordinator yet */
 	int authed;	   /* the coordinator proved the key and we answered its CHALLENGE */
+	struct proto_conn held; /* messages sent before authed: they follow our AUTH */
 	long welcome_by_us; /* open and not welcomed: given up on (and retried) after this */
 	char cnonce[COORD_HEX_LEN + 1]; /* our nonce of this connection's HELLO */
 	long hello_due_us; /* when it is announced if still alive */
@@ -139,6 +140,7 @@ static struct peer *peer_make(struct tracee_proc *p)
 	}
 	pe->p = p;
 	pe->conn.fd = -1;
+	pe->held.fd = -1;
 	pe->handle = -1;
 	pe->serve.run = serve_job;
 	p->slot[p->tracer->peer->slot] = pe;
@@ -154,6 +156,7 @@ static void peer_destroy(struct tracee_proc *p, void *data)
 	if (pe->hello_pending)
 		settled(pe); /* gone before it was announced */
 	peer_close(p);
+	proto_conn_free(&pe->held);
 	loop_cancel(p->tracer, &pe->serve);
 	free(pe);
 }
@@ -288,13 +291,28 @@ static int connect_async(struct tracer *tr)
 	return fd;
 }
 
+/*
+ * Queue m for the coordinator. Until the coordinator has proved the key and we have answered
+ * (pe->authed), only HELLO and AUTH go out: anything else the tracer has to say by then (a
+ * state change, a checkpoint request from the program) waits in pe->held and follows the AUTH,
+ * as the coordinator closes a connection that speaks before it is authenticated.
+ */
 static void peer_send(struct peer *pe, struct proto_msg *m)
 {
 	uint16_t type = m->type;
 	int r = proto_finish(m);
 
+	if (r == 0 && !pe->authed && type != MSG_HELLO && type != MSG_AUTH) {
+		r = proto_conn_queue(&pe->held, m);
+		proto_msg_free(m);
+		if (r < 0)
+			peer_fail(pe, "cannot keep a message for the coordinator", -r);
+		return;
+	}
 	if (r == 0)
 		r = proto_conn_queue(&pe->conn, m);
+	if (r == 0 && type == MSG_AUTH)
+		r = proto_conn_take(&pe->conn, &pe->held);
 	if (r == 0) {
 		r = proto_conn_flush(&pe->conn);
 		if (r > 0)
@@ -329,6 +347,8 @@ static int attach_conn(struct peer *pe, int fd, int async)
 		return pe->handle;
 	}
 	proto_conn_init(&pe->conn, fd);
+	proto_conn_free(&pe->held);
+	proto_conn_init(&pe->held, -1);
 	pe->open = 1;
 	pe->welcomed = 0;
 	pe->authed = 0;
@@ -490,6 +510,7 @@ void peer_close(struct tracee_proc *p)
 	pe->handle = -1;
 	close(pe->conn.fd);
 	proto_conn_free(&pe->conn);
+	proto_conn_free(&pe->held);
 	pe->conn.fd = -1;
 	pe->open = 0;
 	pe->connecting = 0;
