@@ -121,6 +121,11 @@ void suspend_why(const struct tracee_proc *p, char *buf, size_t n)
 	int st;
 
 	buf[0] = '\0';
+	if (p->in_vfork) {
+		snprintf(buf, n, "a vfork child: runs on until it execs or exits, as it shares its "
+				 "parent's memory");
+		return;
+	}
 	for (c = ptable_first(p->tracer); c; c = c->next)
 		if (c->in_vfork && c->ppid == p->pid) {
 			snprintf(buf, n, "waits for its vfork child %d to exec or exit", c->pid);

@@ -2,7 +2,7 @@
 # The coordinator's status says why a checkpoint waits: a process held in vfork() (which the
 # kernel lets no one stop until its child execs) cannot answer the suspend; after a second
 # its tracer says why ("waits for its vfork child N to exec or exit"), the status's WAITING
-# line shows it for that process, and the checkpoint completes once the child execs.
+# line shows it for that process (and for the child, that it runs on until it execs), and the checkpoint completes once the child execs.
 # builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
@@ -21,7 +21,9 @@ wait_peers 2
 run_user "$BIN/dmtcp_command" -c >/dev/null || fail "dmtcp_command -c failed"
 _says_vfork() {
 	run_user "$BIN/dmtcp_command" -s 2>/dev/null | grep -qE \
-		"^WAITING=checkpoint 1 at barrier suspend: waiting for [12] of 2 processes: (.* )?l_vfork[^ ]*\[[0-9]+\]@[^ ]+ \(waits for its vfork child [0-9]+ to exec or exit\)"
+		"^WAITING=checkpoint 1 at barrier suspend: waiting for [12] of 2 processes: (.* )?l_vfork[^ ]*\[[0-9]+\]@[^ ]+ \(waits for its vfork child [0-9]+ to exec or exit\)" &&
+	run_user "$BIN/dmtcp_command" -s 2>/dev/null | grep -qE \
+		"^WAITING=.*l_vfork[^ ]*\[[0-9]+\]@[^ ]+ \(a vfork child: runs on until it execs or exits"
 }
 wait_until 30 _says_vfork || fail "status: $(run_user "$BIN/dmtcp_command" -s 2>&1 | grep -E 'WAITING|COORD_STATE')"
 log "the status says: $(run_user "$BIN/dmtcp_command" -s | sed -n 's/^WAITING=//p')"

@@ -3,7 +3,7 @@
  *
  *   l_vfork DIR
  *
- * Prints READY. When DIR/vfork appears, vforks: the child creates DIR/in-vfork, waits (bounded,
+ * Prints READY. When DIR/vfork appears, vforks: the child writes DIR/in-vfork, waits (bounded,
  * 60 s) for DIR/go, then execs /bin/true; the parent, which cannot be stopped until then, reaps
  * it and prints "vfork done". Ends with PASS when DIR/stop appears.
  */
@@ -54,7 +54,10 @@ int main(int argc, char **argv)
 		if (c == 0) {
 			/* only syscalls here: the parent's stack is ours until exec */
 			snprintf(path, sizeof(path), "%s/in-vfork", dir);
-			close(open(path, O_WRONLY | O_CREAT, 0644));
+			i = open(path, O_WRONLY | O_CREAT, 0644);
+			if (i >= 0 && write(i, "1\n", 2) != 2)
+				_exit(126);
+			close(i);
 			for (i = 0; i < 6000 && !exists("go"); i++)
 				nap();
 			execl("/bin/true", "true", (char *)NULL);
