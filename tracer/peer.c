@@ -532,6 +532,18 @@ void peer_update(struct tracee_proc *p, const char *state)
 	peer_send(pe, &m);
 }
 
+void peer_waiting(struct tracee_proc *p, const char *why)
+{
+	struct peer *pe = peer_of(p);
+	struct proto_msg m;
+
+	if (!pe || !pe->open || !pe->welcomed)
+		return;
+	proto_msg_init(&m, MSG_PEER_UPDATE);
+	proto_put_str(&m, F_WAITING, why);
+	peer_send(pe, &m);
+}
+
 void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *barrier,
 		       int status, const char *reason, const char *image, uint64_t image_size)
 {
