@@ -447,9 +447,11 @@ void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in 
 
 void coord_peer_left(struct coord *co, struct conn *c)
 {
-	if (co->run.kind != RUN_NONE && c->in_run && c->exited) {
-		/* Its process exited before it was stopped (its tracer said so): nothing of it
-		 * is in the checkpoint, which goes on without it. */
+	if (co->run.kind == RUN_CKPT && c->in_run && c->exited && !c->done &&
+	    !strcmp(current_barrier(co), BARRIER_SUSPEND)) {
+		/* Its process exited before it was stopped (its tracer said so, and has not
+		 * answered the suspend): nothing of it is in the checkpoint, which goes on
+		 * without it. One that leaves later took part, and its leaving aborts. */
 		pr_debug("%s exited before barrier %s: not part of checkpoint %llu", c->name,
 			 current_barrier(co), (unsigned long long)co->run.generation);
 		c->in_run = false;

@@ -24,7 +24,7 @@ for i in $(seq 100); do
 		cat "$T/bc.out"
 		"$BIN/dmtcp_command" -s 2>&1 | grep -E 'WAITING|LAST_ERROR|COORD_STATE'
 		tail -n 5 "$T/coord.out"
-		ps -o pid,ppid,stat,wchan:24,cmd --ppid "$(cat "$T/$b.lpid")" 2>/dev/null
+		ps -eo pid,ppid,stat,wchan:24,cmd | grep -E "[l]_churn|[t]rue"
 		fail "$b: checkpoint $i failed or hung (after $ok completed)"
 	}
 	ok=$((ok + 1))
