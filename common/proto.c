@@ -32,6 +32,9 @@ static const char *const type_names[MSG__COUNT] = {
 	[MSG_KV_REPLY] = "KV_REPLY",
 	[MSG_CKPT_REQUEST] = "CKPT_REQUEST",
 	[MSG_CKPT_PROGRESS] = "CKPT_PROGRESS",
+	[MSG_WHERE] = "WHERE",
+	[MSG_WHERE_REPLY] = "WHERE_REPLY",
+	[MSG_WHERE_PART] = "WHERE_PART",
 };
 
 struct tag_info {
@@ -83,6 +86,10 @@ static const struct tag_info tags[F_TAG__COUNT] = {
 	[F_WAITING] = { "WAITING", PROTO_STR, 0 },
 	[F_LAST_ERROR] = { "LAST_ERROR", PROTO_STR, 0 },
 	[F_CKPT_ID] = { "CKPT_ID", PROTO_U64, 0 },
+	[F_WHERE_ID] = { "WHERE_ID", PROTO_U64, 0 },
+	[F_NOTE] = { "NOTE", PROTO_STR, 0 },
+	[F_THREAD] = { "THREAD", PROTO_STR, 1 },
+	[F_FRAME] = { "FRAME", PROTO_STR, 1 },
 };
 
 enum proto_kind proto_field_kind(uint16_t tag)

@@ -48,6 +48,14 @@ enum proto_msg_type {
 	MSG_CKPT_REQUEST,     /* peer -> coord: the program asked for a checkpoint (dmtcp.h API) */
 	MSG_CKPT_PROGRESS,    /* peer -> coord: F_GENERATION, F_BYTES of its image written so far,
 				 sent now and then while a large image is being written */
+	MSG_WHERE,	      /* coord -> peer: F_WHERE_ID, F_TIMEOUT_MS: say where each thread of
+				 the process is (dmtcp_command --where), waiting at most
+				 F_TIMEOUT_MS for the threads to stop */
+	MSG_WHERE_REPLY,      /* peer -> coord: F_WHERE_ID, F_STATUS, [F_REASON], [F_NOTE],
+				 F_THREAD..., F_FRAME... (common/where_line.h) */
+	MSG_WHERE_PART,	      /* coord -> client: one process of a --where answer: F_PEER,
+				 F_STATUS, [F_REASON], [F_NOTE], F_THREAD..., F_FRAME...; one per
+				 process, then the COMMAND_REPLY */
 	MSG__COUNT
 };
 
@@ -70,7 +78,7 @@ enum proto_tag {
 	F_STATUS,	   /* u64: 0 or a negative errno, as two's complement */
 	F_REASON,	   /* str: human-readable reason for a failure */
 	F_IMAGE,	   /* str: final absolute path of the image (checkpoint barrier) */
-	F_CMD,		   /* str: "s" "l" "c" "bc" "kc" "i" "k" "q" */
+	F_CMD,		   /* str: "s" "l" "c" "bc" "kc" "i" "k" "q" "where" */
 	F_ARG,		   /* u64: argument of F_CMD (interval seconds) */
 	F_NUM_PEERS,	   /* u64 */
 	F_RUNNING,	   /* u64: 1 when every peer runs */
@@ -97,6 +105,11 @@ enum proto_tag {
 	F_LAST_ERROR,	   /* str: status: why the last checkpoint failed, in one line */
 	F_CKPT_ID,	   /* u64: BARRIER (checkpoint, commit): the checkpoint's unique id, stored
 			      in the images (the coordinator's epoch << 32 | generation) */
+	F_WHERE_ID,	   /* u64: WHERE, WHERE_REPLY: which --where request */
+	F_NOTE,		   /* str: WHERE_REPLY, WHERE_PART: the process's state, when worth saying
+			      ("stopped (job control)", "exited") */
+	F_THREAD,	   /* str, repeatable: "tid\tname\tnote" (common/where_line.h) */
+	F_FRAME,	   /* str, repeatable: "tid\tn\tip\toffset\tfunction\tobject" */
 	F_TAG__COUNT
 };
 
