@@ -34,15 +34,25 @@
 struct where {
 	struct tracee_proc *p;
 	uint64_t id;	  /* F_WHERE_ID of the request being served */
+	long stop_ms;	  /* how long its threads may take to stop */
+	int pending;	  /* waiting for its turn: another process of the tree is stopped */
+	uint64_t turn;	  /* the order of the pending ones */
 	int stopping;	  /* stopped by us (suspend_peek), not answered yet */
 	long start_us;	  /* when the stop began */
 	long deadline_us; /* when the threads that have not stopped are given up */
 	struct loop_job job;
 };
 
+/*
+ * One process of the tree is stopped at a time: each stays stopped only for its own threads'
+ * unwinding, not for the others' too (they are served in the order their requests came).
+ */
 struct where_state {
 	int slot;
-	int nstopping; /* processes with stopping set */
+	int nstopping;	     /* processes with stopping set: 0 or 1 */
+	int npending;	     /* processes with pending set */
+	uint64_t turns;	     /* requests queued so far */
+	struct loop_job next; /* serves the next pending request */
 };
 
 static void where_job(struct tracer *tr, struct loop_job *job);
@@ -69,14 +79,23 @@ static struct where *where_make(struct tracee_proc *p)
 	return w;
 }
 
-/* Not waiting for a stop any more (answered, or no one to answer). */
+/* Not waiting for a stop or a turn any more (answered, or no one to answer); the next
+ * request's turn comes. */
 static void stop_waiting(struct where *w)
 {
+	struct where_state *ws = w->p->tracer->where;
+
 	if (w->stopping) {
 		w->stopping = 0;
-		w->p->tracer->where->nstopping--;
+		ws->nstopping--;
+	}
+	if (w->pending) {
+		w->pending = 0;
+		ws->npending--;
 	}
 	loop_cancel(w->p->tracer, &w->job);
+	if (ws->npending)
+		loop_submit(w->p->tracer, &ws->next);
 }
 
 static void where_destroy(struct tracee_proc *p, void *data)
@@ -257,44 +276,81 @@ static const struct tracee_proc *vfork_child(struct tracee_proc *p)
 	return NULL;
 }
 
-static enum peer_verdict on_where(struct tracee_proc *p, const struct proto_in *in, void *arg)
+/*
+ * Serve w's request (w->id, w->stop_ms): answer at once with a note when p must not or need
+ * not be stopped (returns 0), else stop it (returns 1: where_job answers).
+ */
+static int serve(struct where *w)
 {
-	struct where_state *ws = arg;
+	struct tracee_proc *p = w->p;
 	const struct tracee_proc *c;
-	uint64_t id, v;
-	long stop_ms = WHERE_STOP_MS;
-	struct where *w;
 	char note[128];
 
-	if (proto_get_u64(in, F_WHERE_ID, &id)) {
-		pr_warn("pid %d: WHERE without F_WHERE_ID; ignored", p->pid);
-		return PEER_NEXT;
-	}
-	if (!proto_get_u64(in, F_TIMEOUT_MS, &v) && v > 0)
-		stop_ms = v < WHERE_STOP_MS_MAX ? (long)v : WHERE_STOP_MS_MAX;
 	if (p->ghost) {
-		answer(p, id, "exited", 0);
-		return PEER_NEXT;
+		answer(p, w->id, "exited", 0);
+		return 0;
 	}
 	/* A vfork parent cannot stop until its child execs or exits (events.c): neither is
 	 * touched. */
 	if (p->in_vfork) {
-		answer(p, id, "vfork child that has not exec'd yet; not stopped", 0);
-		return PEER_NEXT;
+		answer(p, w->id, "vfork child that has not exec'd yet; not stopped", 0);
+		return 0;
 	}
 	if ((c = vfork_child(p))) {
 		snprintf(note, sizeof(note),
 			 "vfork parent waiting for child %d to exec or exit; not stopped", c->pid);
-		answer(p, id, note, 0);
-		return PEER_NEXT;
+		answer(p, w->id, note, 0);
+		return 0;
 	}
 	if (p->phase == PP_SUSPENDED) {
 		/* Held for a checkpoint that reached its tree: unwound as it is. */
-		answer(p, id, "held for a checkpoint", 1);
-		return PEER_NEXT;
+		answer(p, w->id, "held for a checkpoint", 1);
+		return 0;
 	}
 	if (p->phase == PP_SUSPENDING) {
-		answer(p, id, "being suspended for a checkpoint; not unwound", 0);
+		answer(p, w->id, "being suspended for a checkpoint; not unwound", 0);
+		return 0;
+	}
+	w->stopping = 1;
+	p->tracer->where->nstopping++;
+	w->start_us = mono_now_us();
+	w->deadline_us = w->start_us + w->stop_ms * 1000L;
+	suspend_peek(p);
+	if (p->phase == PP_SUSPENDED)
+		loop_submit(p->tracer, &w->job);
+	return 1;
+}
+
+/* The oldest pending request, once no process is stopped for one. */
+static void next_job(struct tracer *tr, struct loop_job *job)
+{
+	struct where_state *ws = tr->where;
+	struct tracee_proc *p;
+	struct where *w, *first;
+
+	(void)job;
+	while (!ws->nstopping && ws->npending) {
+		first = NULL;
+		for (p = ptable_first(tr); p; p = p->next)
+			if ((w = where_of(p)) && w->pending && (!first || w->turn < first->turn))
+				first = w;
+		if (!first)
+			break;
+		first->pending = 0;
+		ws->npending--;
+		if (!serve(first))
+			peer_serve(first->p); /* answered: its later messages go on */
+	}
+}
+
+static enum peer_verdict on_where(struct tracee_proc *p, const struct proto_in *in, void *arg)
+{
+	struct where_state *ws = arg;
+	struct where *w;
+	uint64_t id, v;
+
+	if (proto_get_u64(in, F_WHERE_ID, &id)) {
+		pr_warn("pid %d: WHERE without F_WHERE_ID; ignored", p->pid);
 		return PEER_NEXT;
 	}
 	w = where_make(p);
@@ -303,15 +359,17 @@ static enum peer_verdict on_where(struct tracee_proc *p, const struct proto_in *
 		return PEER_NEXT;
 	}
 	w->id = id;
-	w->stopping = 1;
-	ws->nstopping++;
-	w->start_us = mono_now_us();
-	w->deadline_us = w->start_us + stop_ms * 1000L;
-	suspend_peek(p);
-	if (p->phase == PP_SUSPENDED)
-		loop_submit(p->tracer, &w->job);
+	w->stop_ms = WHERE_STOP_MS;
+	if (!proto_get_u64(in, F_TIMEOUT_MS, &v) && v > 0)
+		w->stop_ms = v < WHERE_STOP_MS_MAX ? (long)v : WHERE_STOP_MS_MAX;
+	if (ws->nstopping || ws->npending) {
+		w->pending = 1;
+		w->turn = ++ws->turns;
+		ws->npending++;
+		return PEER_PAUSE;
+	}
 	/* Later messages (a checkpoint's suspend) wait for the answer (where_job). */
-	return PEER_PAUSE;
+	return serve(w) ? PEER_PAUSE : PEER_NEXT;
 }
 
 /* Give up on the threads that have not stopped once a request's time is over. Returns the
@@ -343,15 +401,16 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 	struct where *w = where_of(ev->p);
 
 	(void)arg;
-	if (!w || !w->stopping)
+	if (!w || !(w->stopping || w->pending))
 		return;
 	switch (ev->type) {
 	case TEV_SUSPENDED:
 	case TEV_PROC_EXIT: /* a ghost now, answered as such; else it is freed with its slot */
-		loop_submit(tr, &w->job);
+		if (w->stopping)
+			loop_submit(tr, &w->job);
 		break;
 	case TEV_DISCONNECTED:
-		/* No one to answer: let it go at once. */
+		/* No one to answer: let it go at once (or never stop it). */
 		stop_waiting(w);
 		if (ev->p->peeking)
 			resume_peek(ev->p);
@@ -372,6 +431,7 @@ int where_init(struct tracer *tr)
 	if (!ws)
 		return -ENOMEM;
 	tr->where = ws;
+	ws->next.run = next_job;
 	ws->slot = ptable_proc_slot_new(tr, where_destroy);
 	if (ws->slot < 0)
 		return ws->slot;
@@ -386,6 +446,8 @@ int where_init(struct tracer *tr)
 
 void where_fini(struct tracer *tr)
 {
+	if (tr->where)
+		loop_cancel(tr, &tr->where->next);
 	free(tr->where);
 	tr->where = NULL;
 }

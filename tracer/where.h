@@ -5,7 +5,8 @@
  * goes on as if nothing happened), and the answer, MSG_WHERE_REPLY, carries one F_THREAD line
  * per thread and one F_FRAME line per frame (common/where_line.h). The process's later
  * coordinator messages wait until it is answered, so a checkpoint's suspend never finds it
- * stopped for a look.
+ * stopped for a look. The processes of the tree are stopped one at a time, in the order their
+ * requests came, so that each is stopped only while its own threads are unwound.
  *
  * Not stopped, and said so in the answer's F_NOTE: a process that exited (a ghost), a vfork
  * child that has not exec'd yet and its parent (which cannot stop until then), a process that
