@@ -6,7 +6,8 @@
 # on, stays stopped while stopped, its blocked read gets the line written afterwards, no call
 # ends with EINTR, it ends with PASS. The errors, with exit status 2 and a clear message: no
 # coordinator, no processes, a checkpoint in progress; a process that does not answer (a
-# fakepeer) is reported after the coordinator's bound while the others are printed.
+# fakepeer) is reported after the coordinator's bound while the others are printed. A vfork
+# parent and child (c_where_vfork) are reported, not stopped.
 # builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
@@ -193,6 +194,26 @@ touch "$T/stop"
 wait_rc prog 0
 grep -q "^PASS" "$T/prog.out" || { cat "$T/prog.out"; fail "the program did not pass"; }
 grep -q "FAIL" "$T/prog.out" && { cat "$T/prog.out"; fail "the program saw a failure"; }
+
+# A vfork parent cannot stop until its child execs or exits: both are reported, neither is
+# touched, and the exec goes through afterwards.
+V=$(prog c_where_vfork)
+VN=$(basename "$V")
+wait_peers 0
+launch_bg vf -j "$V" "$T"
+wait_for_line "$T/vf.out" '^VFORKED [0-9]+$'
+vkid=$(sed -n 's/^VFORKED //p' "$T/vf.out")
+vpid=$(awk '{print $4}' "/proc/$vkid/stat")
+wait_peers 2
+where "$T/where.vfork"
+grep -qx "pid $vpid ($VN): vfork parent waiting for child $vkid to exec or exit; not stopped" \
+	"$T/where.vfork" || { cat "$T/where.vfork"; fail "the vfork parent is not reported"; }
+grep -qx "pid $vkid ($VN): vfork child that has not exec'd yet; not stopped" "$T/where.vfork" ||
+	{ cat "$T/where.vfork"; fail "the vfork child is not reported"; }
+[ "$(grep -c . "$T/where.vfork")" = 2 ] || { cat "$T/where.vfork"; fail "more than the two notes"; }
+touch "$T/go"
+wait_rc vf 0
+grep -qx PASS "$T/vf.out" || { cat "$T/vf.out"; fail "the vfork program did not pass"; }
 
 # While a checkpoint runs, --where is refused at once with the reason.
 if [ "$BUILD" = dynamic ] && [ "$UNPRIV" = 0 ]; then
