@@ -2,12 +2,12 @@
 # dmtcp_command --where: every thread's backtrace of a running computation, per process and
 # thread, as text and as JSON. c_where (main -> level_a -> level_b counting, a thread blocked
 # in read() on a fifo, a thread computing, a child blocked in read() on a pipe) is looked at
-# many times, two at once, and while job-control stopped, and must see nothing of it: it counts
-# on, stays stopped while stopped, its blocked read gets the line written afterwards, no call
-# ends with EINTR, it ends with PASS. The errors, with exit status 2 and a clear message: no
-# coordinator, no processes, a checkpoint in progress; a process that does not answer (a
-# fakepeer) is reported after the coordinator's bound while the others are printed. A vfork
-# parent and child (c_where_vfork) are reported, not stopped.
+# many times, two at once, while job-control stopped and while checkpoints start, and must see
+# nothing of it: it counts on, stays stopped while stopped, its blocked read gets the line
+# written afterwards, no call ends with EINTR, it ends with PASS. A vfork parent and child
+# (c_where_vfork) are reported, not stopped. The errors, with exit status 2 and a clear
+# message: no coordinator, no processes, a checkpoint in progress; a process that does not
+# answer (a fakepeer) is reported after the coordinator's bound while the others are printed.
 # builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
@@ -161,6 +161,25 @@ kill -CONT "$pid"
 wait_until 5 _moved "$c" || fail "SIGCONT did not let the program go on after --where"
 wait_until 2 _listed_as RUNNING || fail "not listed as RUNNING after SIGCONT"
 check_where "stopped (job control)" "$T/where.stopped"
+
+# --where and checkpoints at once: each checkpoint completes, each --where answers or is refused
+# for the checkpoint (one that started first makes the checkpoint's suspend wait for it).
+ok=()
+for i in 1 2 3 4; do
+	run_user "$BIN/dmtcp_command" --where >"$T/race.$i" 2>&1 &
+	wpid=$!
+	run_user "$BIN/dmtcp_command" -bc >/dev/null 2>"$T/bc.$i" || fail "checkpoint $i with --where: $(cat "$T/bc.$i")"
+	if wait $wpid; then
+		ok+=("$T/race.$i")
+	else
+		grep -qx "dmtcp_command: where failed: a checkpoint is in progress; ask again when it is over" \
+			"$T/race.$i" || { cat "$T/race.$i"; fail "--where during checkpoint $i"; }
+	fi
+done
+[ ${#ok[@]} = 0 ] || check_where "" "${ok[@]}"
+log "--where with checkpoints: ${#ok[@]} of 4 answered, the others refused"
+c=$(count)
+wait_until 5 _moved "$c" || fail "the program stopped counting after the checkpoints"
 
 # A process that does not answer (a fakepeer ignores WHERE) is reported once the coordinator's
 # bound is over, and the others are printed all the same. Once: it takes 5 s.
