@@ -5,7 +5,8 @@
  *   DMTCP_TEST_STEP_DELAY_MS=<step>[#<n>]:<ms>   the step waits ms before it runs: a
  *       checkpoint barrier's step in the tracer ("checkpoint", "commit", ...), once per
  *       process per generation, or "stage", each restored process before it stages its
- *       memory; with #n only the nth time this program reaches the step (commit#2: the
+ *       memory, or "challenge", the coordinator before it answers a HELLO with its CHALLENGE;
+ *       with #n only the nth time this program reaches the step (commit#2: the
  *       second checkpoint's commit)
  *
  * Unset, they cost one getenv at start. Never documented for users.
