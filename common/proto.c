@@ -34,6 +34,9 @@ static const char *const type_names[MSG__COUNT] = {
 	[MSG_CKPT_PROGRESS] = "CKPT_PROGRESS",
 	[MSG_CHALLENGE] = "CHALLENGE",
 	[MSG_AUTH] = "AUTH",
+	[MSG_WHERE] = "WHERE",
+	[MSG_WHERE_REPLY] = "WHERE_REPLY",
+	[MSG_WHERE_PART] = "WHERE_PART",
 };
 
 struct tag_info {
@@ -87,6 +90,10 @@ static const struct tag_info tags[F_TAG__COUNT] = {
 	[F_CKPT_ID] = { "CKPT_ID", PROTO_U64, 0 },
 	[F_NONCE] = { "NONCE", PROTO_STR, 0 },
 	[F_AUTH] = { "AUTH", PROTO_STR, 0 },
+	[F_WHERE_ID] = { "WHERE_ID", PROTO_U64, 0 },
+	[F_NOTE] = { "NOTE", PROTO_STR, 0 },
+	[F_THREAD] = { "THREAD", PROTO_STR, 1 },
+	[F_FRAME] = { "FRAME", PROTO_STR, 1 },
 };
 
 enum proto_kind proto_field_kind(uint16_t tag)

@@ -53,6 +53,14 @@ enum proto_msg_type {
 				 coordinator's proof of the key, coordauth.h) */
 	MSG_AUTH,	      /* any -> coord, the answer to CHALLENGE: F_AUTH (the client's proof);
 				 only then does the coordinator act on the HELLO */
+	MSG_WHERE,	      /* coord -> peer: F_WHERE_ID, F_TIMEOUT_MS: say where each thread of
+				 the process is (dmtcp_command --where), waiting at most
+				 F_TIMEOUT_MS for the threads to stop */
+	MSG_WHERE_REPLY,      /* peer -> coord: F_WHERE_ID, F_STATUS, [F_REASON], [F_NOTE],
+				 F_THREAD..., F_FRAME... (common/where_line.h) */
+	MSG_WHERE_PART,	      /* coord -> client: one process of a --where answer: F_PEER,
+				 F_STATUS, [F_REASON], [F_NOTE], F_THREAD..., F_FRAME...; one per
+				 process, then the COMMAND_REPLY */
 	MSG__COUNT
 };
 
@@ -75,7 +83,7 @@ enum proto_tag {
 	F_STATUS,	   /* u64: 0 or a negative errno, as two's complement */
 	F_REASON,	   /* str: human-readable reason for a failure */
 	F_IMAGE,	   /* str: final absolute path of the image (checkpoint barrier) */
-	F_CMD,		   /* str: "s" "l" "c" "bc" "kc" "i" "k" "q" */
+	F_CMD,		   /* str: "s" "l" "c" "bc" "kc" "i" "k" "q" "where" */
 	F_ARG,		   /* u64: argument of F_CMD (interval seconds) */
 	F_NUM_PEERS,	   /* u64 */
 	F_RUNNING,	   /* u64: 1 when every peer runs */
@@ -104,6 +112,11 @@ enum proto_tag {
 			      in the images (the coordinator's epoch << 32 | generation) */
 	F_NONCE,	   /* str: HELLO, CHALLENGE: 64 hex digits, fresh random (coordauth.h) */
 	F_AUTH,		   /* str: CHALLENGE, AUTH: 64 hex digits, HMAC-SHA256 proof of the key */
+	F_WHERE_ID,	   /* u64: WHERE, WHERE_REPLY: which --where request */
+	F_NOTE,		   /* str: WHERE_REPLY, WHERE_PART: the process's state, when worth saying
+			      ("stopped (job control)", "exited") */
+	F_THREAD,	   /* str, repeatable: "tid\tname\tnote" (common/where_line.h) */
+	F_FRAME,	   /* str, repeatable: "tid\tn\tip\toffset\tfunction\tobject" */
 	F_TAG__COUNT
 };
 

@@ -1,7 +1,7 @@
 /*
  * The coordinator's commands, shared by dmtcp_command clients (MSG_COMMAND) and the
- * coordinator's standard input: s l c bc kc i k q. Every reply carries F_STATUS, F_REASON on
- * error, and the status fields.
+ * coordinator's standard input: s l c bc kc i k q, and where (clients only: its answer comes
+ * in parts, where.c). Every reply carries F_STATUS, F_REASON on error, and the status fields.
  */
 #include <errno.h>
 #include <string.h>
@@ -36,7 +36,15 @@ bool coord_run_command(struct coord *co, const char *cmd, uint64_t arg, bool has
 			proto_put_u64(reply, F_STATUS, 0);
 			/* bc/kc answer when the checkpoint has finished (or aborted). */
 			deferred = client && strcmp(cmd, "c") != 0;
+			if (deferred)
+				client->wait = WAIT_CKPT_DONE;
 		}
+	} else if (!strcmp(cmd, "where")) {
+		ret = client ? coord_where_start(co, client, &why) : -EINVAL;
+		if (ret)
+			reply_error(reply, ret, client ? why : "'where' is a dmtcp_command command");
+		else
+			deferred = true;
 	} else if (!strcmp(cmd, "i")) {
 		if (!has_arg || arg > (uint64_t)MAX_INTERVAL_S) {
 			reply_error(reply, -EINVAL, "'i' needs an interval in seconds (0 = none)");

@@ -124,8 +124,10 @@ void coord_close_conn(struct coord *co, struct conn *c, const char *why)
 	proto_in_free(&c->hello);
 	memset(&c->hello, 0, sizeof(c->hello));
 	coord_kv_forget_conn(co, c);
-	if (c->role == ROLE_PEER)
+	if (c->role == ROLE_PEER) {
+		coord_where_peer_left(co, c);
 		coord_peer_left(co, c);
+	}
 }
 
 int coord_num_peers(const struct coord *co)
@@ -372,11 +374,10 @@ static void handle_client_command(struct coord *co, struct conn *c, const struct
 		proto_msg_free(&m);
 		return;
 	}
+	/* A deferred reply goes when what it waits for is over (c->wait says what). */
 	deferred = coord_run_command(co, cmd, arg, has_arg, &m, c);
 	if (!deferred)
 		coord_send(co, c, &m);
-	else
-		c->wait = WAIT_CKPT_DONE;
 	proto_msg_free(&m);
 	if (co->quit)
 		c->closing = true;
@@ -490,7 +491,17 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 		coord_progress_bytes(co, c, g, b);
 		return 0;
 	}
-	case MSG_CKPT_REQUEST: {
+	case MSG_WHERE_REPLY: {
+		uint64_t id, st;
+
+		if (proto_get_u64(in, F_WHERE_ID, &id) || proto_get_u64(in, F_STATUS, &st)) {
+			*why = "WHERE_REPLY without F_WHERE_ID or F_STATUS";
+			return -EPROTO;
+		}
+		coord_where_reply(co, c, in);
+		return 0;
+	}
+		case MSG_CKPT_REQUEST: {
 		const char *err = NULL;
 
 		if (coord_start_ckpt(co, co->o.kill_after_ckpt, &err))

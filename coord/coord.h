@@ -29,7 +29,7 @@ enum conn_auth {
 };
 
 /* What a client waits for after a command. */
-enum client_wait { WAIT_NONE, WAIT_CKPT_DONE };
+enum client_wait { WAIT_NONE, WAIT_CKPT_DONE, WAIT_WHERE };
 
 struct conn {
 	struct proto_conn pc;
@@ -87,6 +87,18 @@ struct barrier_run {
 	long start_ms;     /* when it started (mono_now_ms) */
 };
 
+/* A --where request gathering its answers (where.c). */
+struct where_slot;
+struct where_run {
+	bool active;
+	bool starting;		  /* the requests are being sent: no finish yet */
+	uint64_t id;		  /* F_WHERE_ID */
+	long start_ms, deadline_ms;
+	struct where_slot *slots; /* one per process asked, in the list's order */
+	int nslots, nwaiting;
+	size_t bytes;		  /* of the parts built so far */
+};
+
 struct kv_entry {
 	char *key, *value;
 	struct kv_entry *next;
@@ -138,6 +150,8 @@ struct coord {
 	long stale_since_ms;	/* when the peer count last became 0; -1 while peers exist */
 	bool timer_dirty;	/* interval changed: re-arm the timerfd */
 	struct barrier_run run;
+	struct where_run where;
+	uint64_t where_requests; /* --where requests so far (their ids) */
 	struct conn *conns;
 	struct kv_entry *kv;
 	struct kv_waiter *kv_waiters;
@@ -151,7 +165,8 @@ void coord_send(struct coord *co, struct conn *c, struct proto_msg *m);
 int coord_num_peers(const struct coord *co);
 bool coord_all_running(const struct coord *co);
 /* Run a command from a client or stdin; fills the reply (F_STATUS...). Returns true when
- * the reply must wait for the end of a checkpoint (bc/kc). */
+ * the reply must wait (bc/kc: for the end of the checkpoint; where: for the answers), and
+ * then sets client->wait. */
 bool coord_run_command(struct coord *co, const char *cmd, uint64_t arg, bool has_arg,
 		       struct proto_msg *reply, struct conn *client);
 void coord_kill_peers(struct coord *co);
@@ -190,12 +205,22 @@ bool coord_waiting_line(const struct coord *co, char *buf, size_t n);
 
 /* status.c */
 void coord_put_status(const struct coord *co, struct proto_msg *m);
+/* Peer c's F_PEER line (status_fmt.h). */
+void coord_peer_line(const struct conn *c, char *buf, size_t n);
 void coord_print_status(const struct coord *co, FILE *f);
 /* reasons: end with the WAITING / LAST_ERROR lines (not in the status file: the status is
  * there already). */
 void coord_print_list(const struct coord *co, FILE *f, bool reasons);
 void coord_write_status_file(const struct coord *co);
 void coord_state_changed(struct coord *co);
+
+/* where.c: dmtcp_command --where. start returns 0 (the client waits for the answer, c->wait)
+ * or -errno with a reason. */
+int coord_where_start(struct coord *co, struct conn *client, const char **why);
+void coord_where_reply(struct coord *co, struct conn *c, const struct proto_in *in);
+void coord_where_peer_left(struct coord *co, struct conn *c);
+long coord_where_deadline(const struct coord *co); /* -1: none */
+void coord_where_expire(struct coord *co, long now_ms);
 
 /* restart_script.c */
 int coord_write_restart_script(struct coord *co);

@@ -1,8 +1,10 @@
 /*
  * dmtcp_command: send one command to a running coordinator and print its answer: DMTCP-style
  * text, or one JSON object (--json). -bc and -kc wait for the end of the checkpoint, with a
- * progress line on a terminal (cmd_progress.c).
- * Exit codes: 0 success, 1 usage, 2 coordinator unreachable, refused, or the command failed.
+ * progress line on a terminal (cmd_progress.c). --where prints every thread's backtrace
+ * (cmd_where.c).
+ * Exit codes: 0 success, 1 usage, 2 coordinator unreachable, refused, or the command failed
+ * (--where: or a process did not answer; what the others said is printed all the same).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd_progress.h"
+#include "cmd_where.h"
 #include "coordclient.h"
 #include "json.h"
 #include "log.h"
@@ -33,7 +36,7 @@ static void usage(FILE *f)
 		"                       else 127.0.0.1)\n"
 		"  -p, --coord-port N   coordinator port (default $DMTCP_COORD_PORT, $DMTCP_PORT,\n"
 		"                       else 7779)\n"
-		"      --json           print status and list as one JSON object\n"
+		"      --json           print status, list or --where as one JSON object\n"
 		"      --help           this text\n"
 		"      --version        print the version\n\n"
 		"Commands:\n"
@@ -45,8 +48,13 @@ static void usage(FILE *f)
 		"  -kc, --kcheckpoint   checkpoint, then kill the computation; return when done\n"
 		"  -i, --interval N     set the checkpoint interval to N seconds (0 = none)\n"
 		"  -k, --kill           kill the computation\n"
-		"  -q, --quit           kill the computation and the coordinator\n\n"
-		"Exit status: 0 success, 1 usage error, 2 coordinator unreachable or command failed.\n");
+		"  -q, --quit           kill the computation and the coordinator\n"
+		"      --where          print every thread's backtrace, per process: where a\n"
+		"                       long-running or hung program is (each process is stopped\n"
+		"                       for a few milliseconds; waits at most 5 s for the answers;\n"
+		"                       refused while a checkpoint or restart runs)\n\n"
+		"Exit status: 0 success, 1 usage error, 2 coordinator unreachable or command failed\n"
+		"(--where: also when a process did not answer; the others are printed).\n");
 }
 
 static void __attribute__((noreturn)) bad_usage(const char *fmt, const char *arg)
@@ -67,6 +75,7 @@ static const struct cmd_spec cmds[] = {
 	{ "-c", "--checkpoint", "c", "c", false },   { "-bc", "--bcheckpoint", "bc", "bc", false },
 	{ "-kc", "--kcheckpoint", "kc", "kc", false }, { "-i", "--interval", "i", "i", true },
 	{ "-k", "--kill", "k", "k", false },	    { "-q", "--quit", "q", "q", false },
+	{ "--where", "--where", "where", "where", false },
 };
 
 static uint64_t get_u(const struct proto_in *in, uint16_t tag)
@@ -224,11 +233,12 @@ int main(int argc, char **argv)
 	struct coord_opts o;
 	struct proto_msg m;
 	struct proto_in in;
+	struct where_answer where = { 0 };
 	const char *why, *reason;
 	bool json = false, waits;
 	long arg = 0;
 	uint64_t st;
-	int fd, ret;
+	int fd, ret, rc = 0;
 
 	log_set_prog(argv[0]);
 	coord_opts_from_env(&o);
@@ -325,21 +335,26 @@ int main(int argc, char **argv)
 		    : 0;
 	if (ret)
 		why = strerror(-ret);
+	else if (!strcmp(spec->cmd, "where"))
+		ret = cmd_where_recv(fd, &where, &in, REPLY_TIMEOUT_MS, &why);
 	else
 		ret = proto_recv(fd, &in, waits ? -1 : REPLY_TIMEOUT_MS, &why);
 	close(fd);
 	if (ret) {
 		pr_err("no answer from the coordinator at %s:%d: %s", o.host, o.port, why);
+		cmd_where_free(&where);
 		return RC_COORD;
 	}
 	if (in.type == MSG_REFUSE) {
 		pr_err("the coordinator refused: %s", get_s(&in, F_REASON));
 		proto_in_free(&in);
+		cmd_where_free(&where);
 		return RC_COORD;
 	}
 	if (in.type != MSG_COMMAND_REPLY || proto_get_u64(&in, F_STATUS, &st)) {
 		pr_err("unexpected %s message from the coordinator", proto_type_name(in.type));
 		proto_in_free(&in);
+		cmd_where_free(&where);
 		return RC_COORD;
 	}
 	reason = proto_get_str(&in, F_REASON);
@@ -347,9 +362,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dmtcp_command: %s failed: %s\n", spec->longopt + 2,
 			reason ? reason : strerror((int)-(int64_t)st));
 		proto_in_free(&in);
+		cmd_where_free(&where);
 		return RC_COORD;
 	}
-	if (json) {
+	if (!strcmp(spec->cmd, "where")) {
+		ret = json ? cmd_where_print_json(stdout, &where, &in)
+			   : cmd_where_print(stdout, &where, &in);
+		if (ret < 0)
+			fprintf(stderr, "dmtcp_command: cannot write the answer: %s\n",
+				strerror(-ret));
+		else if (ret > 0)
+			fprintf(stderr, "dmtcp_command: where: %d of %d processes did not answer\n",
+				ret, where.n);
+		rc = ret ? RC_COORD : 0;
+	} else if (json) {
 		if (print_json(&in))
 			fprintf(stderr, "dmtcp_command: cannot write the JSON document\n");
 	} else if (!strcmp(spec->cmd, "s"))
@@ -360,5 +386,6 @@ int main(int argc, char **argv)
 		printf("checkpoint %llu done: %s\n", (unsigned long long)get_u(&in, F_CKPT_COUNT),
 		       get_s(&in, F_LAST_CKPT));
 	proto_in_free(&in);
-	return 0;
+	cmd_where_free(&where);
+	return rc;
 }

@@ -500,6 +500,7 @@ static int run_loop(struct coord *co, int sfd, int tfd)
 		if (co->o.stale_timeout_s && co->stale_since_ms >= 0)
 			stale_at = co->stale_since_ms + co->o.stale_timeout_s * 1000;
 		deadline = min_deadline(min_deadline(timeout_at, stale_at), coord_kv_next_deadline(co));
+		deadline = min_deadline(deadline, coord_where_deadline(co));
 		deadline = min_deadline(deadline, coord_auth_next_deadline(co));
 		tmo = deadline < 0 ? -1 : deadline <= now ? 0 : (int)(deadline - now);
 		r = poll(pf, n, tmo);
@@ -556,6 +557,7 @@ static int run_loop(struct coord *co, int sfd, int tfd)
 			}
 		}
 		coord_kv_expire(co, now);
+		coord_where_expire(co, now);
 		coord_auth_expire(co, now);
 		reap_conns(co);
 		if (co->timer_dirty)

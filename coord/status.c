@@ -28,6 +28,13 @@ static struct peer_line peer_of(const struct conn *c)
 				   .image_time = c->last_image_time };
 }
 
+void coord_peer_line(const struct conn *c, char *buf, size_t n)
+{
+	struct peer_line pl = peer_of(c);
+
+	peer_line_format(buf, n, &pl);
+}
+
 void coord_put_status(const struct coord *co, struct proto_msg *m)
 {
 	char line[PATH_MAX + 1024];

@@ -45,6 +45,7 @@ LEVELS='
 9 checkpoint checkpoint
 9 crash crash
 10 barriers barriers
+10 where where
 11 sysapi sysapi
 12 api tracer adopt
 13 cmd dmtcp_launch dmtcp_nocheckpoint

@@ -422,32 +422,33 @@ static unw_accessors_t accessors = {
 
 /* ---- the backtrace --------------------------------------------------------------------- */
 
-struct find_obj {
-	uint64_t ip;
-	char path[256];
+struct frame_objs {
+	struct bt_frame *f;
+	int n;
 };
 
-static int find_obj(const struct procfs_map *m, void *arg)
+/* One pass over the maps names the object of every frame (a frame nothing maps stays "?"). */
+static int frame_objs(const struct procfs_map *m, void *arg)
 {
-	struct find_obj *f = arg;
+	struct frame_objs *fo = arg;
 
-	if (f->ip < m->start || f->ip >= m->end)
-		return 0;
-	snprintf(f->path, sizeof(f->path), "%s", *m->path ? m->path : "anonymous");
-	return -1; /* found: stop */
+	for (int i = 0; i < fo->n; i++)
+		if (fo->f[i].ip >= m->start && fo->f[i].ip < m->end)
+			snprintf(fo->f[i].obj, sizeof(fo->f[i].obj), "%s",
+				 *m->path ? m->path : "anonymous");
+	return 0;
 }
 
-int backtrace_thread(pid_t pid, pid_t tid, char *buf, size_t n)
+int backtrace_frames(pid_t pid, pid_t tid, struct bt_frame *f, int max)
 {
 	struct bt_ctx c = { .pid = pid };
+	struct frame_objs fo = { f, 0 };
 	unw_addr_space_t as;
 	unw_cursor_t cur;
-	size_t used = 0;
-	int frames = 0, r;
+	int frames = 0;
 
-	if (!n)
+	if (max <= 0)
 		return -EINVAL;
-	buf[0] = '\0';
 	as = unw_create_addr_space(&accessors, 0);
 	if (!as)
 		return -ENOMEM;
@@ -457,34 +458,59 @@ int backtrace_thread(pid_t pid, pid_t tid, char *buf, size_t n)
 		return -ENOMEM;
 	}
 	current = &c;
-	r = unw_init_remote(&cur, as, &c);
-	if (r < 0) {
+	if (unw_init_remote(&cur, as, &c) < 0) {
 		frames = -EIO;
 		goto out;
 	}
 	do {
-		struct find_obj obj = { 0, "?" };
-		char name[128] = "??";
+		struct bt_frame *fr = &f[frames];
 		unw_word_t ip = 0, off = 0;
-		int w;
 
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0)
 			break;
-		if (unw_get_proc_name(&cur, name, sizeof(name), &off) < 0)
-			snprintf(name, sizeof(name), "??");
-		obj.ip = ip;
-		procfs_each_map(pid, find_obj, &obj);
-		w = snprintf(buf + used, n - used, "  #%d 0x%016llx in %s+0x%llx (%s)\n", frames,
-			     (unsigned long long)ip, name, (unsigned long long)off, obj.path);
-		if (w < 0 || (size_t)w >= n - used)
-			break;
-		used += (size_t)w;
+		memset(fr, 0, sizeof(*fr));
+		fr->ip = ip;
+		if (unw_get_proc_name(&cur, fr->func, sizeof(fr->func), &off) < 0) {
+			snprintf(fr->func, sizeof(fr->func), "??");
+			off = 0;
+		}
+		fr->off = off;
+		snprintf(fr->obj, sizeof(fr->obj), "?");
 		frames++;
-	} while (frames < BACKTRACE_MAX_FRAMES && unw_step(&cur) > 0);
+	} while (frames < max && unw_step(&cur) > 0);
+	fo.n = frames;
+	if (frames > 0)
+		procfs_each_map(pid, frame_objs, &fo);
 out:
 	current = NULL;
 	_UPT_destroy(c.upt);
 	unw_destroy_addr_space(as);
 	free(c.idx.table);
 	return frames;
+}
+
+int backtrace_thread(pid_t pid, pid_t tid, char *buf, size_t n)
+{
+	struct bt_frame *f;
+	size_t used = 0;
+	int frames, i;
+
+	if (!n)
+		return -EINVAL;
+	buf[0] = '\0';
+	f = calloc(BACKTRACE_MAX_FRAMES, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	frames = backtrace_frames(pid, tid, f, BACKTRACE_MAX_FRAMES);
+	for (i = 0; i < frames; i++) {
+		int w = snprintf(buf + used, n - used, "  #%d 0x%016llx in %s+0x%llx (%s)\n", i,
+				 (unsigned long long)f[i].ip, f[i].func,
+				 (unsigned long long)f[i].off, f[i].obj);
+
+		if (w < 0 || (size_t)w >= n - used)
+			break;
+		used += (size_t)w;
+	}
+	free(f);
+	return frames < 0 ? frames : i;
 }

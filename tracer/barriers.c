@@ -505,11 +505,6 @@ static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in
 	uint64_t gen;
 
 	(void)bs;
-	if (in->type != MSG_BARRIER) {
-		pr_debug("pid %d: ignoring %s from the coordinator", p->pid,
-			 proto_type_name(in->type));
-		return PEER_NEXT;
-	}
 	name = proto_get_str(in, F_BARRIER);
 	if (!name || proto_get_u64(in, F_GENERATION, &gen) < 0) {
 		pr_warn("pid %d: BARRIER without a name or generation; ignored", p->pid);
@@ -552,7 +547,7 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		 * cannot complete. Never leave the program stopped waiting for it: drop what
 		 * this process wrote for it and let it go, as an abort would.
 		 */
-		if (!p->ghost && p->phase != PP_RUNNING) {
+		if (!p->ghost && p->phase != PP_RUNNING && !p->peeking) {
 			if (b)
 				loop_cancel(tr, &b->step_job);
 			abort_locally(tr, p, b);
@@ -606,7 +601,8 @@ int barriers_init(struct tracer *tr)
 		r = loop_add_tick(tr, ghost_tick, bs);
 	if (!r)
 		r = loop_add_tick(tr, late_tick, bs);
-	peer_on_message(tr, on_message, bs);
+	if (!r)
+		r = peer_on_message(tr, MSG_BARRIER, on_message, bs);
 	peer_on_announced(tr, release_suspends, bs);
 	return r;
 }

@@ -26,6 +26,7 @@ struct peer_state;
 struct barrier_state;
 struct sockrec_state;
 struct ckpt_state;
+struct where_state;
 
 struct tracer {
 	struct tracer_config cfg;
@@ -45,6 +46,7 @@ struct tracer {
 	struct barrier_state *barriers; /* barriers.c */
 	struct sockrec_state *sockrec;	/* sockrec.c */
 	struct ckpt_state *ckpt;	/* checkpoint.c */
+	struct where_state *where;	/* where.c */
 };
 
 static inline struct tracer *tr_of(const struct tracee_thread *t)

@@ -86,7 +86,8 @@ static struct tracee_thread *adopt_newborn(struct tracer *tr, pid_t tid)
 	}
 	parent = ptable_proc(tr, ppid);
 	p = new_process(tr, parent, tid, ppid,
-			parent && parent->phase != PP_RUNNING && !parent->nocheckpoint);
+			parent && parent->phase != PP_RUNNING && !parent->nocheckpoint &&
+				!parent->peeking);
 	return p ? p->threads : NULL;
 }
 
@@ -146,7 +147,10 @@ static void on_clone_event(struct tracee_thread *t, int ev)
 	} else {
 		ppid = parent->pid;
 	}
-	held = parent->phase != PP_RUNNING && ev != PTRACE_EVENT_VFORK && !parent->nocheckpoint;
+	/* Held for the coordinator when its parent is being suspended for a checkpoint (not
+	 * when the parent is only stopped for a look: see suspend_peek()). */
+	held = parent->phase != PP_RUNNING && ev != PTRACE_EVENT_VFORK && !parent->nocheckpoint &&
+	       !parent->peeking;
 	c = new_process(tr, parent, newid, ppid ? ppid : parent->pid, held);
 	if (c && ev == PTRACE_EVENT_VFORK)
 		c->in_vfork = 1;

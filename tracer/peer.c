@@ -30,6 +30,7 @@
 #define WELCOME_TIMEOUT_MS 10000
 #define PEER_CLOSE_FLUSH_MS	200
 #define RESTART_CONNECT_TIMEOUT_MS 5000
+#define PEER_HANDLERS		8
 
 /* A process's peer (its process slot). */
 struct peer {
@@ -66,8 +67,12 @@ struct peer_state {
 	int orphans;			    /* processes whose connection is to be made again */
 	long retry_at_us;		    /* when the next attempt is due */
 	long retry_wait_us;		    /* the wait after a failed attempt: doubles, bounded */
-	peer_msg_fn fn;
-	void *fn_arg;
+	struct {
+		uint16_t type;
+		peer_msg_fn fn;
+		void *arg;
+	} handler[PEER_HANDLERS];
+	int nhandlers;
 	struct coord_key key;	    /* the coordinator's (coordauth.h), read when first needed */
 	int key_loaded;
 	int handshakes;		    /* some connection may still wait for its WELCOME */
@@ -186,7 +191,8 @@ static const char *proc_state(const struct tracee_proc *p)
 {
 	if (p->group_stopped)
 		return "STOPPED";
-	return p->phase == PP_RUNNING ? "RUNNING" : "SUSPENDED";
+	/* A process stopped for a look (--where) runs as far as the coordinator knows. */
+	return p->phase == PP_RUNNING || p->peeking ? "RUNNING" : "SUSPENDED";
 }
 
 /*
@@ -578,6 +584,18 @@ void peer_ckpt_progress(struct tracee_proc *p, uint64_t generation, uint64_t byt
 	peer_send(pe, &m);
 }
 
+int peer_send_msg(struct tracee_proc *p, struct proto_msg *m)
+{
+	struct peer *pe = peer_of(p);
+
+	if (!pe || !pe->open) {
+		proto_msg_free(m);
+		return -ENOTCONN;
+	}
+	peer_send(pe, m);
+	return pe->open ? 0 : -ECONNRESET;
+}
+
 int peer_ckpt_request(struct tracee_proc *p)
 {
 	struct peer *pe = peer_of(p);
@@ -593,10 +611,21 @@ int peer_ckpt_request(struct tracee_proc *p)
 
 /* ---- receiving ------------------------------------------------------------------------- */
 
-void peer_on_message(struct tracer *tr, peer_msg_fn fn, void *arg)
+int peer_on_message(struct tracer *tr, uint16_t type, peer_msg_fn fn, void *arg)
 {
-	tr->peer->fn = fn;
-	tr->peer->fn_arg = arg;
+	struct peer_state *ps = tr->peer;
+	int i;
+
+	for (i = 0; i < ps->nhandlers; i++)
+		if (ps->handler[i].type == type)
+			return -EEXIST;
+	if (ps->nhandlers == PEER_HANDLERS)
+		return -ENOSPC;
+	ps->handler[ps->nhandlers].type = type;
+	ps->handler[ps->nhandlers].fn = fn;
+	ps->handler[ps->nhandlers].arg = arg;
+	ps->nhandlers++;
+	return 0;
 }
 
 void peer_serve(struct tracee_proc *p)
@@ -726,8 +755,9 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 		kill(p->pid, SIGKILL);
 		return PEER_NEXT;
 	default:
-		if (ps->fn)
-			return ps->fn(p, in, ps->fn_arg);
+		for (int i = 0; i < ps->nhandlers; i++)
+			if (ps->handler[i].type == in->type)
+				return ps->handler[i].fn(p, in, ps->handler[i].arg);
 		pr_debug("pid %d: ignoring %s from the coordinator", p->pid,
 			 proto_type_name(in->type));
 		return PEER_NEXT;

@@ -9,9 +9,10 @@
  * writable.
  *
  * Messages are read when the loop says the connection is readable and served by a job of the
- * loop, in order: WELCOME, REFUSE and KILL here; every other message (BARRIER) goes to the
- * handler set with peer_on_message(), which may pause the serving of that peer's later
- * messages until peer_serve() (a suspend that is not complete yet, a checkpoint step running).
+ * loop, in order: WELCOME, REFUSE and KILL here; every other message goes to the handler set
+ * for its type with peer_on_message() (BARRIER: barriers.c, WHERE: where.c), which may pause
+ * the serving of that peer's later messages until peer_serve() (a suspend that is not complete
+ * yet, a checkpoint step running, threads being stopped for --where).
  */
 #ifndef DMTCP_TRACER_PEER_H
 #define DMTCP_TRACER_PEER_H
@@ -53,6 +54,8 @@ void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *b
 /* Bytes of the image being written so far (CKPT_PROGRESS). */
 void peer_ckpt_progress(struct tracee_proc *p, uint64_t generation, uint64_t bytes);
 int peer_ckpt_request(struct tracee_proc *p);
+/* Send m, built by the caller (a module's answer: WHERE_REPLY); m is freed. 0 or -errno. */
+int peer_send_msg(struct tracee_proc *p, struct proto_msg *m);
 
 /* What the coordinator's WELCOME said: the computation id and its checkpoint directory
  * ("" until then). */
@@ -70,14 +73,15 @@ void peer_announce_all(struct tracer *tr);
 int peer_unannounced(struct tracer *tr);
 void peer_on_announced(struct tracer *tr, void (*fn)(struct tracer *tr, void *arg), void *arg);
 
-/* The handler of the messages peer.c does not serve itself. */
+/* The handlers of the messages peer.c does not serve itself, one per message type. */
 enum peer_verdict {
 	PEER_NEXT,  /* serve the next message */
 	PEER_PAUSE, /* hold p's later messages until peer_serve(p) */
 };
 typedef enum peer_verdict (*peer_msg_fn)(struct tracee_proc *p, const struct proto_in *in,
 					 void *arg);
-void peer_on_message(struct tracer *tr, peer_msg_fn fn, void *arg);
+/* Returns 0, -EEXIST (the type has a handler) or -ENOSPC. A type without one is ignored. */
+int peer_on_message(struct tracer *tr, uint16_t type, peer_msg_fn fn, void *arg);
 /* Serve p's buffered messages again (from the loop, as a job). */
 void peer_serve(struct tracee_proc *p);
 

@@ -68,6 +68,8 @@ struct tracee_proc {
 			      others unless the coordinator takes it over (sends it a barrier) */
 	int nocheckpoint;  /* dmtcp_nocheckpoint: no peer, never suspended, children too */
 	int in_vfork;	   /* a vfork child that has not exec'd yet: never held */
+	int peeking;	   /* stopped for a look (dmtcp_command --where), not for a checkpoint:
+			      see suspend_peek() */
 	int ghost;	   /* exited, no threads left, kept in the table by a module (see
 			      barriers.c) until it lets go with ptable_del_proc() */
 	int restarted;	   /* restored by dmtcp_restart (or forked by one that was) */

@@ -71,17 +71,14 @@ void suspend_check(struct tracee_proc *p)
 	hooks_fire_proc(p->tracer, TEV_SUSPENDED, p);
 }
 
-void resume_proc(struct tracee_proc *p)
+/* Let p's held threads go as they were held. */
+static void resume_threads(struct tracee_proc *p)
 {
-	struct tracee_proc *c;
 	struct tracee_thread *t;
 	long t0 = mono_now_us();
 
-	if (p->ghost) {
-		p->born_held = 0;
-		return;
-	}
 	p->phase = PP_RUNNING;
+	p->peeking = 0;
 	for (t = p->threads; t; t = t->next)
 		if (t->state == TS_HELD)
 			thread_resume(t, t->resume_how, t->resume_sig);
@@ -89,6 +86,17 @@ void resume_proc(struct tracee_proc *p)
 		pr_info("pid %d: resumed %d threads in %ld us", p->pid, p->nthreads,
 			mono_now_us() - t0);
 	hooks_fire_proc(p->tracer, TEV_RESUMED, p);
+}
+
+void resume_proc(struct tracee_proc *p)
+{
+	struct tracee_proc *c;
+
+	if (p->ghost) {
+		p->born_held = 0;
+		return;
+	}
+	resume_threads(p);
 	/* Processes held for the coordinator (born during the suspend, or stopped with the
 	 * tree) that it never took over go with it. */
 	for (c = ptable_first(p->tracer); c; c = c->next)
@@ -96,6 +104,23 @@ void resume_proc(struct tracee_proc *p)
 			c->born_held = 0;
 			resume_proc(c);
 		}
+}
+
+void suspend_peek(struct tracee_proc *p)
+{
+	if (p->ghost)
+		return;
+	p->peeking = 1;
+	suspend_begin(p);
+}
+
+void resume_peek(struct tracee_proc *p)
+{
+	if (p->ghost) {
+		p->peeking = 0;
+		return;
+	}
+	resume_threads(p);
 }
 
 static const char *state_name(int st)

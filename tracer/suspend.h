@@ -7,6 +7,11 @@
  * of /proc/PID/task finds no thread born meanwhile, the process is PP_SUSPENDED and
  * TEV_SUSPENDED fires. Resume lets each thread go exactly as it was held, fires TEV_RESUMED,
  * and lets go the processes held for the coordinator (born_held) that it never took over.
+ *
+ * A peek is a suspend for a look at the threads (dmtcp_command --where), not for a checkpoint
+ * (p->peeking): the same stop and TEV_SUSPENDED, but a process p forks meanwhile is not held
+ * for the coordinator, and resume_peek() lets go of p alone, never of processes that a
+ * checkpoint holds.
  */
 #ifndef DMTCP_TRACER_SUSPEND_H
 #define DMTCP_TRACER_SUSPEND_H
@@ -17,6 +22,8 @@ void suspend_begin(struct tracee_proc *p);
 /* A thread of p was held, or left: is p suspended now? */
 void suspend_check(struct tracee_proc *p);
 void resume_proc(struct tracee_proc *p);
+void suspend_peek(struct tracee_proc *p);
+void resume_peek(struct tracee_proc *p);
 /*
  * Why p is not suspended yet, in one line for the coordinator's status: a vfork parent waits
  * for its child's exec or exit; otherwise the first thread not stopped, with its scheduler

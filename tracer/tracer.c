@@ -27,6 +27,7 @@
 #include "report.h"
 #include "sockrec.h"
 #include "sysapi.h"
+#include "where.h"
 
 void tracer_save_sigstate(struct tracer_sigstate *ss)
 {
@@ -60,7 +61,8 @@ static int build_filter(struct tracer *tr)
 /*
  * The modules in the order their hooks run: sockrec first (a suspend's records are resolved
  * before any step reads them), the coordinator peer before the barriers (what a dying process
- * started is announced before its peer becomes a ghost), checkpoint before barriers' resume.
+ * started is announced before its peer becomes a ghost), checkpoint before barriers' resume,
+ * the barriers before where (a process that dies while stopped for --where is a ghost by then).
  */
 int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 {
@@ -89,6 +91,8 @@ int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 	if (!r)
 		r = barriers_init(tr);
 	if (!r)
+		r = where_init(tr);
+	if (!r)
 		r = sysapi_init(tr);
 	if (!r)
 		r = crash_init(tr);
@@ -112,6 +116,7 @@ void tracer_destroy(struct tracer *tr)
 	if (tr->loop)
 		while (ptable_first(tr))
 			ptable_del_proc(tr, ptable_first(tr));
+	where_fini(tr);
 	barriers_fini(tr);
 	checkpoint_fini(tr);
 	peer_fini(tr);

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the coordinator protocol codec (common/proto.c): round trips of every field
  * kind, each malformed input rejected with the right error, unknown tags skipped, and stream
- * reassembly through proto_conn fed one byte at a time.
+ * reassembly through proto_conn fed one byte at a time; the F_THREAD and F_FRAME lines of a
+ * --where answer (common/where_line.c).
  */
 #include <check.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "ids.h"
 #include "proto.h"
 #include "util.h"
+#include "where_line.h"
 
 static void le16(uint8_t *p, uint16_t v)
 {
@@ -527,6 +529,56 @@ START_TEST(test_opts_env)
 }
 END_TEST
 
+START_TEST(test_where_lines)
+{
+	struct where_thread t = { 1235, "reader", "" };
+	struct where_frame f = { 1235, 3, 0x7f0011223344ull, 0x1f, "level_b", "/bin/x y" };
+	char line[512], copy[512];
+
+	where_thread_format(line, sizeof(line), &t);
+	ck_assert_str_eq(line, "1235\treader\t");
+	ck_assert_int_eq(where_thread_parse(line, copy, sizeof(copy), &t), 0);
+	ck_assert_uint_eq(t.tid, 1235);
+	ck_assert_str_eq(t.name, "reader");
+	ck_assert_str_eq(t.note, "");
+	where_frame_format(line, sizeof(line), &f);
+	ck_assert_str_eq(line, "1235\t3\t0x7f0011223344\t0x1f\tlevel_b\t/bin/x y");
+	ck_assert_int_eq(where_frame_parse(line, copy, sizeof(copy), &f), 0);
+	ck_assert_uint_eq(f.tid, 1235);
+	ck_assert_uint_eq(f.n, 3);
+	ck_assert_uint_eq(f.ip, 0x7f0011223344ull);
+	ck_assert_uint_eq(f.off, 0x1f);
+	ck_assert_str_eq(f.func, "level_b");
+	ck_assert_str_eq(f.obj, "/bin/x y");
+
+	/* A tab or a newline in a name cannot split or break a line: it becomes '?'. */
+	t = (struct where_thread){ 7, "a\tb", "not\nstopped" };
+	where_thread_format(line, sizeof(line), &t);
+	ck_assert_str_eq(line, "7\ta?b\tnot?stopped");
+	f = (struct where_frame){ 7, 0, 1, 0, "f\tg", "/tmp/a\tb" };
+	where_frame_format(line, sizeof(line), &f);
+	ck_assert_int_eq(where_frame_parse(line, copy, sizeof(copy), &f), 0);
+	ck_assert_str_eq(f.func, "f?g");
+	ck_assert_str_eq(f.obj, "/tmp/a?b");
+
+	/* Anything else is refused. */
+	ck_assert_int_eq(where_thread_parse("", copy, sizeof(copy), &t), -EINVAL);
+	ck_assert_int_eq(where_thread_parse("12\tx", copy, sizeof(copy), &t), -EINVAL);
+	ck_assert_int_eq(where_thread_parse("12\tx\ty\tz", copy, sizeof(copy), &t), -EINVAL);
+	ck_assert_int_eq(where_thread_parse("0\tx\t", copy, sizeof(copy), &t), -EINVAL);
+	ck_assert_int_eq(where_thread_parse("-1\tx\t", copy, sizeof(copy), &t), -EINVAL);
+	ck_assert_int_eq(where_frame_parse("1\t0\t10\t0x0\tf\to", copy, sizeof(copy), &f),
+			 -EINVAL); /* ip without 0x */
+	ck_assert_int_eq(where_frame_parse("1\t0\t0x\t0x0\tf\to", copy, sizeof(copy), &f),
+			 -EINVAL);
+	ck_assert_int_eq(where_frame_parse("1\tx\t0x1\t0x0\tf\to", copy, sizeof(copy), &f),
+			 -EINVAL);
+	ck_assert_int_eq(where_frame_parse("1\t0\t0x1\t0x0\tf", copy, sizeof(copy), &f), -EINVAL);
+	ck_assert_int_eq(where_frame_parse("1\t0\t0x1\t0x0\tf\to", copy, 8, &f), -EINVAL);
+	ck_assert_int_eq(where_frame_parse("1\t0\t0x1\t0x0\t\t", copy, sizeof(copy), &f), 0);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -545,6 +597,7 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_queue_flush);
 	tcase_add_test(tc, test_ids_and_numbers);
 	tcase_add_test(tc, test_opts_env);
+	tcase_add_test(tc, test_where_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
