@@ -135,13 +135,15 @@ static uint64_t collect_holds(const struct coord *co, struct wait_hold *h, uint6
 				(*total)++;
 			if (c->done)
 				continue;
-			has_why = c->waiting[0] != '\0';
+			has_why = c->waiting[0] != '\0' || c->exited;
 			if (has_why != (pass == 0))
 				continue;
 			nh++;
 			if (filled < WAIT_MAX_NAMED)
 				h[filled++] = (struct wait_hold){ c->prog, c->pid, c->host,
-								  has_why ? c->waiting : NULL };
+								  !has_why ? NULL
+								  : c->waiting[0] ? c->waiting
+										  : "exited" };
 		}
 	}
 	return nh;
