@@ -6,12 +6,14 @@
  * the temporary image, refill, resume) and no restart script is written.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "coord.h"
 #include "log.h"
+#include "testhook.h"
 
 static const char *const ckpt_seq[] = { BARRIER_SUSPEND, BARRIER_DRAIN,	 BARRIER_CHECKPOINT,
 					BARRIER_COMMIT,	 BARRIER_REFILL, BARRIER_RESUME };
@@ -185,7 +187,10 @@ static int run_members(const struct coord *co, bool *all_done)
 static void advance(struct coord *co)
 {
 	const char *name = current_barrier(co);
+	char hook[48];
 
+	snprintf(hook, sizeof(hook), "coord-%s", name);
+	testhook_step_delay(hook);
 	if (co->run.aborting) {
 		finish_run(co, false);
 		return;

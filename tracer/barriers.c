@@ -141,6 +141,7 @@ static int answer_suspend(struct bar *b)
 		}
 		return 0;
 	}
+	testhook_step_delay(BARRIER_SUSPEND);
 	done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
 	return 1;
 }
@@ -169,6 +170,7 @@ static void release_suspends(struct tracer *tr, void *arg)
 			continue;
 		b->suspend_held = 0;
 		bs->nheld--;
+		testhook_step_delay(BARRIER_SUSPEND);
 		done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
 		peer_serve(p); /* barriers that came in the meantime */
 	}
@@ -350,6 +352,7 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 	step.nprocs = b->nprocs;
 	step.compid = peer_compid(p);
 	step.ckptdir = peer_ckptdir(p);
+	testhook_step_delay(name);
 	if (p->phase == PP_SUSPENDED) {
 		r = hooks_run_step(tr, abort ? STEP_ABORT : STEP_RESUME, p, &step);
 		if (r < 0)
@@ -438,6 +441,7 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 		if (strcmp(bs->named[i].name, name))
 			continue;
 		b->generation = gen;
+		testhook_step_delay(name);
 		r = bs->named[i].fn(p->pid, bs->named[i].arg);
 		done(b, name, r, NULL, NULL, 0);
 		return PEER_NEXT;
