@@ -291,6 +291,13 @@ static int bring_back(struct restart_ctx *c, struct tracer *tr)
 			goto fail;
 		}
 		waited = 0;
+		if (r == 2) {
+			int ws = c->tree.main_status;
+
+			pr_err("pid %d %s %d before its restore completed", c->tree.procs[idx].pid,
+			       WIFSIGNALED(ws) ? "was killed by signal" : "exited with status",
+			       WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+		}
 		if (r < 0 || r == 2 || (r == 1 && err < 0)) {
 			r = r < 0 ? r : r == 2 ? -ECHILD : err;
 			progress_end(&pl);
