@@ -392,6 +392,9 @@ int main(int argc, char **argv)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* An image over RLIMIT_FSIZE fails its checkpoint (EFBIG); it must not kill us and
+	 * the program with us (the restored processes get their own dispositions back). */
+	signal(SIGXFSZ, SIG_IGN);
 
 	r = restart_prepare(&c, o.restartdir ? paths : o.images, o.restartdir ? npaths : o.nimages,
 			    !o.no_strict, o.force_newns);
