@@ -188,6 +188,7 @@ static void advance(struct coord *co)
 {
 	const char *name = current_barrier(co);
 	char hook[48];
+	int r;
 
 	snprintf(hook, sizeof(hook), "coord-%s", name);
 	testhook_step_delay(hook);
@@ -200,9 +201,11 @@ static void advance(struct coord *co)
 	} else if (!strcmp(name, BARRIER_COMMIT)) {
 		co->run.committed = true;
 		co->ckpt_count++;
-		if (coord_write_restart_script(co))
+		r = coord_write_restart_script(co);
+		if (r)
 			snprintf(co->run.why, sizeof(co->run.why),
-				 "images committed but the restart script could not be written");
+				 "images committed but the restart script could not be written: %s",
+				 strerror(-r));
 		coord_progress_commit(co);
 		if (co->run.kill_after) {
 			pr_info("checkpoint %llu done; killing the computation (kill after checkpoint)",
