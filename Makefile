@@ -34,7 +34,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 CFLAGS  := $(OPT) $(WARN) $(SAN) -pthread
 LDFLAGS := $(SAN) -pthread
-LIBS    := -lz -lelf -lseccomp -lunwind-ptrace -lunwind-generic -lunwind
+LIBS    := -lz -lelf -lseccomp -lunwind-ptrace -lunwind-generic -lunwind -lsodium
 
 # Freestanding blobs: no libc, no sanitizers, position independent, flat. A blob's sources see
 # nolibc/, arch/x86_64/ and their own folder, nothing else of the tree (no -I.): a libc-side

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "coordauth.h"
 #include "log.h"
 #include "procfs.h"
 
@@ -233,6 +234,7 @@ static int read_port_file(const char *path)
 void coord_default_logfile(const struct coord_opts *o, char *buf, size_t n)
 {
 	const char *slash = o->port_file ? strrchr(o->port_file, '/') : NULL;
+	const char *envdir = getenv("DMTCP_CHECKPOINT_DIR");
 
 	if (o->port_file && slash)
 		snprintf(buf, n, "%.*s/dmtcp_coordinator.log", (int)(slash - o->port_file),
@@ -241,6 +243,8 @@ void coord_default_logfile(const struct coord_opts *o, char *buf, size_t n)
 		snprintf(buf, n, "dmtcp_coordinator.log");
 	else if (o->ckptdir && *o->ckptdir)
 		snprintf(buf, n, "%s/dmtcp_coordinator.log", o->ckptdir);
+	else if (envdir && *envdir) /* the coordinator's checkpoint directory then */
+		snprintf(buf, n, "%s/dmtcp_coordinator.log", envdir);
 	else
 		snprintf(buf, n, "dmtcp_coordinator.log");
 }
@@ -396,4 +400,88 @@ int coord_ensure(struct coord_opts *o)
 		pr_err("cannot connect to the coordinator started on port %d: %s", port,
 		       strerror(-fd));
 	return fd;
+}
+
+#define HELLO_TIMEOUT_MS 5000
+
+int coord_hello(int fd, const char *host, int port, struct proto_msg *hello)
+{
+	char cn[COORD_HEX_LEN + 1], proof[COORD_HEX_LEN + 1], path[PATH_MAX], kerr[PATH_MAX + 200];
+	const char *sn, *why = "?";
+	struct coord_key key;
+	struct proto_in in;
+	struct proto_msg m;
+	int r, have_key, coord_ok;
+
+	have_key = coord_key_load(port, &key, path, sizeof(path), kerr, sizeof(kerr)) == 0;
+	/* Without the key the handshake still runs, with a key of nobody's: the coordinator
+	 * logs the refusal, and we report what was wrong with the key file. */
+	if (!have_key) {
+		coord_nonce_hex(cn);
+		memcpy(key.k, cn, sizeof(key.k));
+	}
+	coord_nonce_hex(cn);
+	proto_put_str(hello, F_NONCE, cn);
+	r = proto_send(fd, hello);
+	if (!r)
+		r = proto_recv(fd, &in, HELLO_TIMEOUT_MS, &why);
+	if (r) {
+		pr_err("no answer from the coordinator at %s:%d: %s", host, port,
+		       r == -EPROTO ? why : strerror(-r));
+		return r;
+	}
+	if (in.type == MSG_REFUSE) {
+		pr_err("the coordinator at %s:%d refused: %s", host, port,
+		       proto_get_str(&in, F_REASON) ? proto_get_str(&in, F_REASON) : "?");
+		proto_in_free(&in);
+		return -EACCES;
+	}
+	sn = proto_get_str(&in, F_NONCE);
+	if (in.type != MSG_CHALLENGE || !sn) {
+		pr_err("the coordinator at %s:%d answered %s, not CHALLENGE (another protocol?)",
+		       host, port, proto_type_name(in.type));
+		proto_in_free(&in);
+		return -EPROTO;
+	}
+	coord_ok = coord_auth_check(&key, true, sn, cn, proto_get_str(&in, F_AUTH));
+	r = coord_auth_proof(&key, false, sn, cn, proof);
+	proto_in_free(&in);
+	if (r) {
+		pr_err("the coordinator at %s:%d sent a malformed challenge", host, port);
+		return -EPROTO;
+	}
+	proto_msg_init(&m, MSG_AUTH);
+	proto_put_str(&m, F_AUTH, proof);
+	r = proto_send(fd, &m);
+	proto_msg_free(&m);
+	if (!have_key) {
+		pr_err("%s: the coordinator at %s:%d cannot be used without its key (a coordinator "
+		       "of another user? DMTCP_COORD_KEY_FILE names the key file)", kerr, host,
+		       port);
+		return -EACCES;
+	}
+	if (!coord_ok) {
+		pr_err("the coordinator at %s:%d does not know the key in %s: it is not the "
+		       "coordinator that key belongs to", host, port, path);
+		return -EACCES;
+	}
+	return r;
+}
+
+int coord_check_key(const char *host, int port)
+{
+	struct proto_msg m;
+	int fd, r;
+
+	fd = coord_tcp_connect(host, port, CONNECT_TIMEOUT_MS);
+	if (fd < 0) {
+		pr_err("no coordinator at %s:%d: %s", host, port, strerror(-fd));
+		return fd;
+	}
+	proto_msg_init(&m, MSG_HELLO);
+	proto_put_str(&m, F_ROLE, "client");
+	r = coord_hello(fd, host, port, &m);
+	proto_msg_free(&m);
+	close(fd);
+	return r;
 }

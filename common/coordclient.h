@@ -43,7 +43,8 @@ int coord_tcp_connect(const char *host, int port, int timeout_ms);
 
 /*
  * Where a coordinator we start logs unless --coord-logfile says: dmtcp_coordinator.log beside
- * the port file (--port-file), else in the checkpoint directory, else in the current one.
+ * the port file (--port-file), else in the checkpoint directory (--ckptdir, else
+ * $DMTCP_CHECKPOINT_DIR), else in the current one.
  * Never the program's own stdout or stderr.
  */
 void coord_default_logfile(const struct coord_opts *o, char *buf, size_t n);
@@ -54,6 +55,20 @@ void coord_default_logfile(const struct coord_opts *o, char *buf, size_t n);
  * fd and sets o->port to the port in use. On failure logs the reason and returns -errno.
  */
 int coord_ensure(struct coord_opts *o);
+
+/*
+ * Open an authenticated connection on fd (connected to the coordinator at host:port): send
+ * hello (built by the caller with F_ROLE and its fields; F_NONCE is added), check the
+ * coordinator's proof of its key and prove ours (coordauth.h), as the coordinator asks of
+ * every connection. The connection is then the caller's: the coordinator's answer to the
+ * HELLO (WELCOME, REFUSE, a command's reply) comes next. 0, or -errno with the reason logged
+ * (-EACCES: no key, a wrong key, or refused).
+ */
+int coord_hello(int fd, const char *host, int port, struct proto_msg *hello);
+
+/* Whether we can join the coordinator at host:port: a client connection proves the key and
+ * checks the coordinator's proof, then closes. 0, or -errno with the reason logged. */
+int coord_check_key(const char *host, int port);
 
 /* Parse a port number "0".."65535"; returns -1 on garbage. */
 int coord_parse_port(const char *s);

@@ -32,6 +32,8 @@ static const char *const type_names[MSG__COUNT] = {
 	[MSG_KV_REPLY] = "KV_REPLY",
 	[MSG_CKPT_REQUEST] = "CKPT_REQUEST",
 	[MSG_CKPT_PROGRESS] = "CKPT_PROGRESS",
+	[MSG_CHALLENGE] = "CHALLENGE",
+	[MSG_AUTH] = "AUTH",
 };
 
 struct tag_info {
@@ -83,6 +85,8 @@ static const struct tag_info tags[F_TAG__COUNT] = {
 	[F_WAITING] = { "WAITING", PROTO_STR, 0 },
 	[F_LAST_ERROR] = { "LAST_ERROR", PROTO_STR, 0 },
 	[F_CKPT_ID] = { "CKPT_ID", PROTO_U64, 0 },
+	[F_NONCE] = { "NONCE", PROTO_STR, 0 },
+	[F_AUTH] = { "AUTH", PROTO_STR, 0 },
 };
 
 enum proto_kind proto_field_kind(uint16_t tag)
@@ -527,6 +531,21 @@ int proto_conn_queue(struct proto_conn *c, const struct proto_msg *m)
 	 * still goes out valid. */
 	write_header(c->wbuf + c->wlen, m->type, m->len);
 	c->wlen += m->len;
+	return 0;
+}
+
+int proto_conn_take(struct proto_conn *c, struct proto_conn *from)
+{
+	int ret;
+
+	if (!from->wlen)
+		return 0;
+	ret = grow(&c->wbuf, &c->wcap, c->wlen + from->wlen);
+	if (ret)
+		return ret;
+	memcpy(c->wbuf + c->wlen, from->wbuf, from->wlen);
+	c->wlen += from->wlen;
+	from->wlen = 0;
 	return 0;
 }
 

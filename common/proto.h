@@ -13,9 +13,10 @@
  * receiver closes that connection. Unknown tags are skipped, so that a later minor addition
  * does not break an older peer.
  *
- * Connections: every connection's first message is MSG_HELLO with F_ROLE. A peer is one
- * process of the computation and has its own connection (a tracer holds one per traced
- * process); a client is a dmtcp_command.
+ * Connections: every connection's first message is MSG_HELLO with F_ROLE and F_NONCE; the
+ * coordinator answers CHALLENGE, the connection AUTH (coordauth.h), and only then does the
+ * coordinator act on the HELLO. A peer is one process of the computation and has its own
+ * connection (a tracer holds one per traced process); a client is a dmtcp_command.
  */
 #ifndef DMTCP_PROTO_H
 #define DMTCP_PROTO_H
@@ -24,7 +25,7 @@
 #include <stdint.h>
 
 #define PROTO_MAGIC	   0x50544d44u /* the bytes "DMTP" read as a little-endian u32 */
-#define PROTO_VERSION	   1
+#define PROTO_VERSION	   2 /* 2: authenticated connections (CHALLENGE, AUTH) */
 #define PROTO_HDR_SIZE	   16
 #define PROTO_MAX_PAYLOAD  (1u << 20)
 #define PROTO_MAX_STR	   (64u << 10)
@@ -48,6 +49,10 @@ enum proto_msg_type {
 	MSG_CKPT_REQUEST,     /* peer -> coord: the program asked for a checkpoint (dmtcp.h API) */
 	MSG_CKPT_PROGRESS,    /* peer -> coord: F_GENERATION, F_BYTES of its image written so far,
 				 sent now and then while a large image is being written */
+	MSG_CHALLENGE,	      /* coord -> any, the answer to HELLO: F_NONCE, F_AUTH (the
+				 coordinator's proof of the key, coordauth.h) */
+	MSG_AUTH,	      /* any -> coord, the answer to CHALLENGE: F_AUTH (the client's proof);
+				 only then does the coordinator act on the HELLO */
 	MSG__COUNT
 };
 
@@ -97,6 +102,8 @@ enum proto_tag {
 	F_LAST_ERROR,	   /* str: status: why the last checkpoint failed, in one line */
 	F_CKPT_ID,	   /* u64: BARRIER (checkpoint, commit): the checkpoint's unique id, stored
 			      in the images (the coordinator's epoch << 32 | generation) */
+	F_NONCE,	   /* str: HELLO, CHALLENGE: 64 hex digits, fresh random (coordauth.h) */
+	F_AUTH,		   /* str: CHALLENGE, AUTH: 64 hex digits, HMAC-SHA256 proof of the key */
 	F_TAG__COUNT
 };
 
@@ -187,6 +194,8 @@ int proto_conn_fill(struct proto_conn *c);  /* >0 read, 0 EOF, -EAGAIN, -errno *
 int proto_conn_next(struct proto_conn *c, struct proto_in *in, const char **why);
 int proto_conn_queue(struct proto_conn *c, const struct proto_msg *m);
 int proto_conn_flush(struct proto_conn *c); /* 0 all written, 1 more pending, -errno */
+/* Append what from has queued (and not written) to c's output; from's output is emptied. */
+int proto_conn_take(struct proto_conn *c, struct proto_conn *from);
 
 /* Blocking helpers for simple clients: send a whole message; receive one within timeout_ms
  * (-1 = forever). Return 0 or -errno (-ETIMEDOUT, -ECONNRESET on EOF, -EPROTO...). */

@@ -13,7 +13,8 @@
  *           image written but for its end);
  *         dmtcp_restart, each restored process: "stage" (before it stages its memory);
  *         coordinator: "coord-<barrier>" (every answer to the barrier is in, before it acts
- *           on them: coord-commit holds before the restart script is written).
+ *           on them: coord-commit holds before the restart script is written), and
+ *           "coord-challenge" (before it answers a HELLO with its CHALLENGE).
  *       With a path, the hold is a gate a test opens: on reaching the step it creates
  *       <path>.reached (holding its pid: the test now knows exactly where it is, and may
  *       kill something), then waits until <path> exists, or ms have passed.

@@ -431,7 +431,9 @@ void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in 
 		return;
 	}
 	c->done = true;
-	if (!strcmp(name, BARRIER_SUSPEND))
+	if (c->exited)
+		; /* a ghost's answers say nothing of a process */
+	else if (!strcmp(name, BARRIER_SUSPEND))
 		snprintf(c->state, sizeof(c->state), "SUSPENDED");
 	else if (!strcmp(name, BARRIER_CHECKPOINT))
 		snprintf(c->state, sizeof(c->state), "CHECKPOINTED");
@@ -453,7 +455,14 @@ void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in 
 
 void coord_peer_left(struct coord *co, struct conn *c)
 {
-	if (co->run.kind != RUN_NONE && c->in_run) {
+	if (co->run.kind != RUN_NONE && c->in_run && c->exited) {
+		/* Its process exited before it was stopped (its tracer said so): nothing of it
+		 * is in the checkpoint, which goes on without it. */
+		pr_debug("%s exited before barrier %s: not part of checkpoint %llu", c->name,
+			 current_barrier(co), (unsigned long long)co->run.generation);
+		c->in_run = false;
+		check_complete(co);
+	} else if (co->run.kind != RUN_NONE && c->in_run) {
 		if (co->run.kind == RUN_CKPT && !co->run.committed && !co->run.aborting)
 			abort_ckpt(co, "%s left during barrier %s", c->name, current_barrier(co));
 		else

@@ -48,7 +48,7 @@ static int open_status_conn(const char *host, int port)
 		return fd;
 	proto_msg_init(&m, MSG_HELLO);
 	proto_put_str(&m, F_ROLE, "client");
-	ret = proto_send(fd, &m);
+	ret = coord_hello(fd, host, port, &m);
 	proto_msg_free(&m);
 	if (ret) {
 		close(fd);

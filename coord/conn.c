@@ -11,20 +11,56 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "coord.h"
 #include "log.h"
+#include "testhook.h"
 
 #define MAX_PENDING_OUT (16u << 20)
+/* A connection has this long to prove it knows the key, so that silent ones do not pile up. */
+#define AUTH_TIMEOUT_MS 10000
+
+/* "127.0.0.1:40404", "[::1]:40404" */
+static void format_addr(const struct sockaddr_storage *sa, socklen_t len, char *buf, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		snprintf(buf, n, "%s:%d", host, port);
+	} else if (sa->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+
+		port = ntohs(a->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			/* an IPv4 client of our dual-stack socket: shown as IPv4 */
+			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host, sizeof(host));
+			snprintf(buf, n, "%s:%d", host, port);
+		} else {
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			snprintf(buf, n, "[%s]:%d", host, port);
+		}
+	} else {
+		snprintf(buf, n, "an unknown address");
+	}
+}
 
 struct conn *coord_accept(struct coord *co)
 {
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
 	struct conn *c, **pp;
 	int fd, one = 1;
 
-	fd = accept4(co->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(co->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
 		    errno != ECONNABORTED)
@@ -40,8 +76,11 @@ struct conn *coord_accept(struct coord *co)
 	}
 	proto_conn_init(&c->pc, fd);
 	c->sent_upto = -1;
+	c->auth = AUTH_HELLO;
+	c->auth_deadline_ms = mono_now_ms() + AUTH_TIMEOUT_MS;
+	format_addr(&sa, salen, c->addr, sizeof(c->addr));
 	coord_progress_init_peer(c);
-	snprintf(c->name, sizeof(c->name), "connection fd %d", fd);
+	snprintf(c->name, sizeof(c->name), "connection from %s", c->addr);
 	/* Appended, so that lists and the restart script follow the order of arrival. */
 	for (pp = &co->conns; *pp; pp = &(*pp)->next)
 		;
@@ -82,6 +121,8 @@ void coord_close_conn(struct coord *co, struct conn *c, const char *why)
 	c->dead = true;
 	close(c->pc.fd);
 	c->pc.fd = -1;
+	proto_in_free(&c->hello);
+	memset(&c->hello, 0, sizeof(c->hello));
 	coord_kv_forget_conn(co, c);
 	if (c->role == ROLE_PEER)
 		coord_peer_left(co, c);
@@ -104,7 +145,7 @@ bool coord_all_running(const struct coord *co)
 	if (co->state != CS_RUNNING || co->run.kind != RUN_NONE)
 		return false;
 	for (const struct conn *c = co->conns; c; c = c->next) {
-		if (c->role != ROLE_PEER || c->dead)
+		if (c->role != ROLE_PEER || c->dead || c->exited)
 			continue;
 		if (strcmp(c->state, "RUNNING"))
 			return false;
@@ -175,7 +216,7 @@ static bool take_str(const struct proto_in *in, uint16_t tag, char *dst, size_t 
 static bool valid_state(const char *s)
 {
 	static const char *const ok[] = { "RUNNING", "SUSPENDED", "CHECKPOINTED", "RESTARTING",
-					  "STOPPED" };
+					  "STOPPED", "EXITED" };
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (!strcmp(s, ok[i]))
@@ -357,7 +398,7 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 		}
 		if (!strcmp(role, "client")) {
 			c->role = ROLE_CLIENT;
-			snprintf(c->name, sizeof(c->name), "client fd %d", c->pc.fd);
+			snprintf(c->name, sizeof(c->name), "client %s", c->addr);
 			return 0;
 		}
 		if (!strcmp(role, "peer"))
@@ -386,8 +427,10 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 			*why = "PEER_UPDATE with an unknown F_STATE";
 			return -EPROTO;
 		}
-		if (s)
+		if (s && !c->exited)
 			snprintf(c->state, sizeof(c->state), "%s", s);
+		if (s && !strcmp(s, "EXITED"))
+			c->exited = true;
 		s = proto_get_str(in, F_PROG);
 		if (s) {
 			if (!*s || strlen(s) >= sizeof(c->prog)) {
@@ -460,6 +503,98 @@ static int handle_msg(struct coord *co, struct conn *c, const struct proto_in *i
 	}
 }
 
+/*
+ * The handshake (coordauth.h): the HELLO is held and answered with CHALLENGE; the AUTH that
+ * follows must prove the key, and only then is the HELLO acted on. A wrong proof gets a
+ * REFUSE and a log line naming the address, and nothing else. Takes *in (which the caller
+ * must not free when it returns 1: held). Returns 0 handled, 1 held, -EPROTO with *why.
+ */
+static int authenticate(struct coord *co, struct conn *c, struct proto_in *in, const char **why)
+{
+	const char *s, *role;
+	struct proto_msg m;
+	char proof[COORD_HEX_LEN + 1];
+	int r;
+
+	if (c->auth == AUTH_HELLO) {
+		role = proto_get_str(in, F_ROLE);
+		s = proto_get_str(in, F_NONCE);
+		if (in->type != MSG_HELLO) {
+			*why = "first message is not HELLO";
+			return -EPROTO;
+		}
+		if (!role || (strcmp(role, "peer") && strcmp(role, "client"))) {
+			*why = "HELLO without a known F_ROLE";
+			return -EPROTO;
+		}
+		if (!s || strlen(s) != COORD_HEX_LEN) {
+			*why = "HELLO without F_NONCE (a client of an older protocol?)";
+			return -EPROTO;
+		}
+		snprintf(c->cnonce, sizeof(c->cnonce), "%s", s);
+		coord_nonce_hex(c->snonce);
+		if (coord_auth_proof(&co->key, true, c->snonce, c->cnonce, proof)) {
+			*why = "HELLO with a malformed F_NONCE";
+			return -EPROTO;
+		}
+		c->hello = *in;
+		memset(in, 0, sizeof(*in));
+		c->auth = AUTH_WAIT;
+		testhook_step_delay("coord-challenge");
+		proto_msg_init(&m, MSG_CHALLENGE);
+		proto_put_str(&m, F_NONCE, c->snonce);
+		proto_put_str(&m, F_AUTH, proof);
+		coord_send(co, c, &m);
+		proto_msg_free(&m);
+		return 1;
+	}
+	if (in->type != MSG_AUTH) {
+		*why = "message before AUTH";
+		return -EPROTO;
+	}
+	if (!coord_auth_check(&co->key, false, c->snonce, c->cnonce, proto_get_str(in, F_AUTH))) {
+		pr_warn("%s refused: it does not know the coordinator's key (authentication "
+			"failed)", c->name);
+		proto_msg_init(&m, MSG_REFUSE);
+		proto_put_str(&m, F_REASON, "authentication failed: wrong coordinator key");
+		coord_send(co, c, &m);
+		proto_msg_free(&m);
+		c->closing = true;
+		return 0;
+	}
+	c->auth = AUTH_OK;
+	r = handle_msg(co, c, &c->hello, why);
+	proto_in_free(&c->hello);
+	memset(&c->hello, 0, sizeof(c->hello));
+	if (r < 0) {
+		char msg[200];
+
+		/* the HELLO was what was wrong, not the AUTH that let it through */
+		snprintf(msg, sizeof(msg), "invalid HELLO message: %s", *why);
+		coord_close_conn(co, c, msg);
+		return 0;
+	}
+	return r;
+}
+
+void coord_auth_expire(struct coord *co, long now_ms)
+{
+	for (struct conn *c = co->conns; c; c = c->next)
+		if (!c->dead && c->auth != AUTH_OK && !c->closing && now_ms >= c->auth_deadline_ms)
+			coord_close_conn(co, c, "did not authenticate in time");
+}
+
+long coord_auth_next_deadline(const struct coord *co)
+{
+	long d = -1;
+
+	for (const struct conn *c = co->conns; c; c = c->next)
+		if (!c->dead && c->auth != AUTH_OK && !c->closing &&
+		    (d < 0 || c->auth_deadline_ms < d))
+			d = c->auth_deadline_ms;
+	return d;
+}
+
 void coord_handle_input(struct coord *co, struct conn *c)
 {
 	struct proto_in in;
@@ -491,7 +626,7 @@ void coord_handle_input(struct coord *co, struct conn *c)
 			proto_in_free(&in);
 			continue;
 		}
-		n = handle_msg(co, c, &in, &why);
+		n = c->auth == AUTH_OK ? handle_msg(co, c, &in, &why) : authenticate(co, c, &in, &why);
 		if (n < 0) {
 			char msg[200];
 

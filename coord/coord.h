@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "coordauth.h"
 #include "ids.h"
 #include "proto.h"
 #include "status_fmt.h"
@@ -20,15 +21,27 @@ enum comp_state { CS_RUNNING, CS_SUSPENDED, CS_CHECKPOINTED, CS_RESTARTING };
 
 enum conn_role { ROLE_NONE, ROLE_PEER, ROLE_CLIENT };
 
+/* Where a connection is in proving it knows the key (coordauth.h). */
+enum conn_auth {
+	AUTH_HELLO, /* nothing received yet */
+	AUTH_WAIT,  /* HELLO held, CHALLENGE sent: waiting for AUTH */
+	AUTH_OK,    /* authenticated: the HELLO was acted on */
+};
+
 /* What a client waits for after a command. */
 enum client_wait { WAIT_NONE, WAIT_CKPT_DONE };
 
 struct conn {
 	struct proto_conn pc;
+	char addr[64];		/* the remote address, for logs */
+	enum conn_auth auth;
+	long auth_deadline_ms;	/* closed if not authenticated by then */
+	struct proto_in hello;	/* held while AUTH_WAIT */
+	char snonce[COORD_HEX_LEN + 1], cnonce[COORD_HEX_LEN + 1];
 	enum conn_role role;
 	bool closing; /* close once the output queue is written (after REFUSE / q reply) */
 	bool dead;    /* closed; reaped by the main loop */
-	char name[64]; /* "peer 3 (prog pid 123)" or "client fd 7", for logs */
+	char name[96]; /* "peer 3 (prog pid 123)" or "client 127.0.0.1:40404", for logs */
 	struct conn *next;
 
 	/* peers */
@@ -37,6 +50,7 @@ struct conn {
 	char host[256];
 	char uniquepid[IDS_MAX];
 	char state[32];
+	bool exited; /* its tracer said the process exited: a ghost, not in any checkpoint */
 	uint64_t pid, ppid;
 	bool restarted;
 	bool in_run;   /* takes part in the current barrier run */
@@ -110,6 +124,9 @@ struct coord {
 	long interval;		 /* seconds, 0 = none */
 	uint64_t generation;	 /* last barrier run number */
 	uint32_t ckpt_epoch;	 /* random, nonzero: this coordinator's checkpoint ids (ckpt_id) */
+	struct coord_key key;	 /* every connection proves it knows it (coordauth.h) */
+	char key_path[PATH_MAX];
+	bool key_created;	 /* we wrote the key file: removed at exit */
 	uint64_t ckpt_count;
 	char last_script[PATH_MAX];
 	char last_error[512];	 /* why the last checkpoint failed; "" once one succeeded */
@@ -138,6 +155,9 @@ bool coord_all_running(const struct coord *co);
 bool coord_run_command(struct coord *co, const char *cmd, uint64_t arg, bool has_arg,
 		       struct proto_msg *reply, struct conn *client);
 void coord_kill_peers(struct coord *co);
+/* Connections that have not proved the key in time are closed; the next such deadline. */
+void coord_auth_expire(struct coord *co, long now_ms);
+long coord_auth_next_deadline(const struct coord *co);
 
 /* barrier.c */
 int coord_start_ckpt(struct coord *co, bool kill_after, const char **why);

@@ -299,8 +299,12 @@ int main(int argc, char **argv)
 		return RC_COORD;
 	proto_msg_init(&m, MSG_HELLO);
 	proto_put_str(&m, F_ROLE, "client");
-	ret = proto_send(fd, &m);
+	ret = coord_hello(fd, o.host, o.port, &m);
 	proto_msg_free(&m);
+	if (ret == -EACCES) {
+		close(fd);
+		return RC_COORD; /* no key, or the wrong one: coord_hello said which */
+	}
 	if (!ret) {
 		proto_msg_init(&m, MSG_COMMAND);
 		proto_put_str(&m, F_CMD, spec->cmd);

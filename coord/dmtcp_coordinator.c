@@ -55,7 +55,11 @@ static void usage(FILE *f)
 		"      --version               print the version\n\n"
 		"Commands on standard input (each followed by Enter):\n"
 		"  l list   s status   c checkpoint   bc checkpoint, wait   kc checkpoint, then kill\n"
-		"  i N set the interval   k kill the computation   q kill and quit   ? help\n");
+		"  i N set the interval   k kill the computation   q kill and quit   ? help\n\n"
+		"Only those who know its key can join or command it: a random key in\n"
+		"$DMTCP_COORD_KEY_FILE (used as it is if it exists), else\n"
+		"$XDG_RUNTIME_DIR/dmtcp/coord-PORT.key, else /tmp/dmtcp-UID/coord-PORT.key\n"
+		"(mode 0600), where the commands of the same user find it.\n");
 }
 
 static void print_stdin_help(void)
@@ -496,6 +500,7 @@ static int run_loop(struct coord *co, int sfd, int tfd)
 		if (co->o.stale_timeout_s && co->stale_since_ms >= 0)
 			stale_at = co->stale_since_ms + co->o.stale_timeout_s * 1000;
 		deadline = min_deadline(min_deadline(timeout_at, stale_at), coord_kv_next_deadline(co));
+		deadline = min_deadline(deadline, coord_auth_next_deadline(co));
 		tmo = deadline < 0 ? -1 : deadline <= now ? 0 : (int)(deadline - now);
 		r = poll(pf, n, tmo);
 		if (r < 0 && errno != EINTR)
@@ -551,6 +556,7 @@ static int run_loop(struct coord *co, int sfd, int tfd)
 			}
 		}
 		coord_kv_expire(co, now);
+		coord_auth_expire(co, now);
 		reap_conns(co);
 		if (co->timer_dirty)
 			arm_interval(co, tfd);
@@ -583,7 +589,7 @@ static int run_loop(struct coord *co, int sfd, int tfd)
 int main(int argc, char **argv)
 {
 	static struct coord co;
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], err[PATH_MAX + 200];
 	sigset_t mask;
 	int sfd, tfd, ret;
 
@@ -622,13 +628,18 @@ int main(int argc, char **argv)
 	co.listen_fd = listen_on(co.o.port, &co.port);
 	if (co.listen_fd < 0)
 		die("cannot listen on port %d: %s", co.o.port, strerror(-co.listen_fd));
+	/* The key before the port file: whoever reads the port finds the key too. */
+	ret = coord_key_setup(co.port, &co.key, co.key_path, sizeof(co.key_path), &co.key_created,
+			      err, sizeof(err));
+	if (ret)
+		die("%s", err);
 	if (co.o.port_file) {
 		ret = write_port_file(co.o.port_file, co.port);
 		if (ret)
 			die("cannot write port file %s: %s", co.o.port_file, strerror(-ret));
 	}
-	pr_info("listening on port %d; checkpoint directory %s; interval %ld s", co.port,
-		co.o.ckptdir, co.interval);
+	pr_info("listening on port %d; checkpoint directory %s; interval %ld s; key in %s", co.port,
+		co.o.ckptdir, co.interval, co.key_path);
 	if (co.o.daemon)
 		daemonize();
 
@@ -643,5 +654,7 @@ int main(int argc, char **argv)
 	coord_state_changed(&co);
 	ret = run_loop(&co, sfd, tfd);
 	coord_kv_clear(&co);
+	if (co.key_created)
+		coord_key_remove(co.key_path, &co.key);
 	return ret;
 }

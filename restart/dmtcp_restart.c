@@ -161,8 +161,10 @@ static int wait_for_idle_coordinator(int fd, const char *compid, const struct co
 
 	proto_msg_init(&m, MSG_HELLO);
 	proto_put_str(&m, F_ROLE, "client");
-	r = proto_send(fd, &m);
+	r = coord_hello(fd, co->host, co->port, &m);
 	proto_msg_free(&m);
+	if (r == -EACCES)
+		return r; /* coord_hello said why */
 	for (;;) {
 		if (r)
 			break;

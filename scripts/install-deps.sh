@@ -2,10 +2,11 @@
 # Install the Debian packages the build and the tests need, when missing.
 # Run as root it uses apt-get; otherwise it only reports what is missing.
 set -eu
-# clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) are for make fuzz.
+# clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) are for make fuzz;
+# libsodium-dev for the coordinator key (HMAC-SHA256 challenge-response, coordauth.c).
 pkgs="gcc make libc6-dev pkg-config check libsubunit-dev zlib1g-dev libelf-dev libunwind-dev
       libseccomp-dev musl-tools util-linux procps iproute2 python3 binutils golang-go
-      clang libclang-rt-14-dev"
+      clang libclang-rt-14-dev libsodium-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

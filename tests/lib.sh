@@ -97,8 +97,11 @@ wait_for_line() {
 
 # start_coord [ARGS...]: start a coordinator on a free port; sets COORD_PORT and COORD_PID and
 # exports DMTCP_COORD_PORT. Its stdin is a fifo ($T/coord.in) kept open so that commands can be
-# typed with coord_type; its output goes to $T/coord.out.
+# typed with coord_type; its output goes to $T/coord.out. Its key is $T/coord.key (exported
+# as DMTCP_COORD_KEY_FILE; a coordinator started again in the test uses the same key), owned
+# by the test user in the unprivileged variants, whose computation it is.
 start_coord() {
+	export DMTCP_COORD_KEY_FILE=$T/coord.key
 	rm -f "$T/coord.port" "$T/coord.in"
 	mkfifo "$T/coord.in"
 	# Hold the fifo open read-write so the coordinator never sees end of input on its own
@@ -111,11 +114,17 @@ start_coord() {
 	wait_until 20 test -s "$T/coord.port" || { cat "$T/coord.out"; fail "coordinator did not start"; }
 	COORD_PORT=$(cat "$T/coord.port")
 	export DMTCP_COORD_PORT=$COORD_PORT
+	[ "$UNPRIV" = 1 ] && chown nobody:nogroup "$T/coord.key"
+	return 0
 }
 coord_type() { printf '%s\n' "$*" >&8; }
 
-# status_field NAME: value of NAME=... in `dmtcp_command -s`.
-status_field() { "$BIN/dmtcp_command" -s 2>/dev/null | sed -n "s/^$1=//p" | head -n 1; }
+# port_closed PORT: nothing listens on 127.0.0.1:PORT (a coordinator is gone; asking it with
+# dmtcp_command could fail for other reasons, e.g. its key).
+port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# status_field NAME: value of NAME=... in `dmtcp_command -s`, asked as the test user.
+status_field() { run_user "$BIN/dmtcp_command" -s 2>/dev/null | sed -n "s/^$1=//p" | head -n 1; }
 # wait_peers N [TIMEOUT]: until the coordinator counts N peers.
 _peers_are() { [ "$(status_field NUM_PEERS)" = "$1" ]; }
 wait_peers() {

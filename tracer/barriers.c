@@ -29,6 +29,8 @@ struct bar {
 	uint32_t nprocs;
 	int suspend_pending;  /* a suspend arrived; its BARRIER_DONE is not sent yet */
 	int suspend_held;     /* stopped, but the answer waits for the tree's announcements */
+	long suspend_at_us;   /* when the coordinator's suspend came */
+	int late_told;	      /* the coordinator was told why the answer is late */
 	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
 	int committed;	      /* the current checkpoint's commit step ran for this process */
 	uint64_t image_gen;   /* the generation whose checkpoint step wrote its image */
@@ -42,6 +44,9 @@ struct bar {
 	long progress_at_us;  /* when the next CKPT_PROGRESS may go */
 };
 
+/* A suspend answer later than this tells the coordinator why (F_WAITING). */
+#define LATE_US 1000000L
+
 /* How often a long checkpoint step tells the coordinator how far it is. */
 #define PROGRESS_EVERY_US 250000L
 
@@ -49,6 +54,7 @@ struct barrier_state {
 	int slot;
 	int nghosts;
 	int nheld;	/* processes with suspend_held */
+	int suspending; /* a suspend came: late_tick() looks for answers that are late */
 	struct {
 		char name[32];
 		tracer_barrier_fn fn;
@@ -190,6 +196,46 @@ static int checkpoint_running(struct tracer *tr)
 	return 0;
 }
 
+/*
+ * A suspend answer that is late (a vfork parent waiting for its child, a thread in
+ * uninterruptible sleep, a new process the coordinator does not know yet) is explained to the
+ * coordinator once, so that its status says what the checkpoint waits for. The coordinator
+ * forgets the reason with the answer. Returns the milliseconds until the next one is due.
+ */
+static int late_tick(struct tracer *tr, void *arg)
+{
+	struct barrier_state *bs = arg;
+	struct tracee_proc *p;
+	long now, wait = -1;
+	char why[200];
+	struct bar *b;
+
+	if (!bs->suspending)
+		return -1;
+	now = mono_now_us();
+	bs->suspending = 0;
+	for (p = ptable_first(tr); p; p = p->next) {
+		b = bar_of(p);
+		if (!b || !(b->suspend_pending || b->suspend_held) || b->late_told)
+			continue;
+		bs->suspending = 1;
+		if (now < b->suspend_at_us + LATE_US) {
+			if (wait < 0 || b->suspend_at_us + LATE_US - now < wait)
+				wait = b->suspend_at_us + LATE_US - now;
+			continue;
+		}
+		if (b->suspend_held)
+			snprintf(why, sizeof(why), "stopped; waits until the coordinator knows the "
+						   "%d new processes of its tree", peer_unannounced(tr));
+		else
+			suspend_why(p, why, sizeof(why));
+		if (why[0])
+			peer_waiting(p, why);
+		b->late_told = 1;
+	}
+	return wait < 0 ? -1 : (int)(wait / 1000) + 1;
+}
+
 /* Ghosts kept in case the checkpoint included them, which it did not: they can go now. */
 static void close_idle_ghosts(struct tracer *tr)
 {
@@ -327,6 +373,9 @@ static enum peer_verdict on_suspend(struct tracer *tr, struct bar *b, uint64_t g
 
 	b->generation = gen;
 	b->suspend_pending = 1;
+	b->suspend_at_us = mono_now_us();
+	b->late_told = 0;
+	tr->barriers->suspending = 1;
 	if (p->phase == PP_RUNNING) {
 		suspend_begin(p);
 	} else if (p->phase == PP_SUSPENDED) {
@@ -560,6 +609,8 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		bs->nghosts++;
 		p->phase = PP_SUSPENDED;
 		p->born_held = 0;
+		/* A checkpoint whose suspend crosses the ghost's leaving then goes on without it. */
+		peer_update(p, "EXITED");
 		if (b->suspend_pending) {
 			/* it died while we were stopping it: nothing left to stop */
 			b->suspend_pending = 0;
@@ -592,6 +643,8 @@ int barriers_init(struct tracer *tr)
 		r = hooks_on(tr, events[i], on_event, bs);
 	if (!r)
 		r = loop_add_tick(tr, ghost_tick, bs);
+	if (!r)
+		r = loop_add_tick(tr, late_tick, bs);
 	peer_on_message(tr, on_message, bs);
 	peer_on_announced(tr, release_suspends, bs);
 	return r;

@@ -373,6 +373,10 @@ int main(int argc, char **argv)
 		    o.coord.mode == COORD_NEW ? "--new-coordinator" : "--any-coordinator",
 		    o.coord.host, o.coord.port);
 	fcntl(coord_fd, F_SETFD, FD_CLOEXEC);
+	/* Every process proves the key when it joins (coordauth.h): fail now, before the
+	 * program starts, rather than run it uncheckpointable. */
+	if (coord_check_key(o.coord.host, o.coord.port))
+		exit(fail_rc());
 	write_port_file(o.coord.port_file, o.coord.port);
 
 	/* The caller's signal state, for the program, before we block what we forward. */

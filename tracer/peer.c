@@ -18,12 +18,16 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "coordauth.h"
 #include "coordclient.h"
 #include "core.h"
 #include "log.h"
 #include "loop.h"
 
 #define PEER_CONNECT_TIMEOUT_MS 2000
+/* A coordinator that accepted a connection but has not welcomed it by then (a stuck or
+ * fake one) is given up on, and looked for again later. */
+#define WELCOME_TIMEOUT_MS 10000
 #define PEER_CLOSE_FLUSH_MS	200
 #define RESTART_CONNECT_TIMEOUT_MS 5000
 
@@ -41,6 +45,10 @@ struct peer {
 	int orphan;	/* no coordinator: the connection broke or could not be made; retried
 			   (not after a REFUSE, a deliberate close or dmtcp_nocheckpoint) */
 	int hello_pending; /* new: not announced to the coordinator yet */
+	int authed;	   /* the coordinator proved the key and we answered its CHALLENGE */
+	struct proto_conn held; /* messages sent before authed: they follow our AUTH */
+	long welcome_by_us; /* open and not welcomed: given up on (and retried) after this */
+	char cnonce[COORD_HEX_LEN + 1]; /* our nonce of this connection's HELLO */
 	long hello_due_us; /* when it is announced if still alive */
 	uint64_t peer_id;
 	char compid[128];
@@ -60,6 +68,10 @@ struct peer_state {
 	long retry_wait_us;		    /* the wait after a failed attempt: doubles, bounded */
 	peer_msg_fn fn;
 	void *fn_arg;
+	struct coord_key key;	    /* the coordinator's (coordauth.h), read when first needed */
+	int key_loaded;
+	int handshakes;		    /* some connection may still wait for its WELCOME */
+	int key_warned;		    /* a key problem was reported (once per kind of problem) */
 	void (*announced_fn)(struct tracer *tr, void *arg);
 	void *announced_arg;
 	struct loop_job settle_job; /* runs announced_fn */
@@ -128,6 +140,7 @@ static struct peer *peer_make(struct tracee_proc *p)
 	}
 	pe->p = p;
 	pe->conn.fd = -1;
+	pe->held.fd = -1;
 	pe->handle = -1;
 	pe->serve.run = serve_job;
 	p->slot[p->tracer->peer->slot] = pe;
@@ -143,6 +156,7 @@ static void peer_destroy(struct tracee_proc *p, void *data)
 	if (pe->hello_pending)
 		settled(pe); /* gone before it was announced */
 	peer_close(p);
+	proto_conn_free(&pe->held);
 	loop_cancel(p->tracer, &pe->serve);
 	free(pe);
 }
@@ -277,13 +291,28 @@ static int connect_async(struct tracer *tr)
 	return fd;
 }
 
+/*
+ * Queue m for the coordinator. Until the coordinator has proved the key and we have answered
+ * (pe->authed), only HELLO and AUTH go out: anything else the tracer has to say by then (a
+ * state change, a checkpoint request from the program) waits in pe->held and follows the AUTH,
+ * as the coordinator closes a connection that speaks before it is authenticated.
+ */
 static void peer_send(struct peer *pe, struct proto_msg *m)
 {
 	uint16_t type = m->type;
 	int r = proto_finish(m);
 
+	if (r == 0 && !pe->authed && type != MSG_HELLO && type != MSG_AUTH) {
+		r = proto_conn_queue(&pe->held, m);
+		proto_msg_free(m);
+		if (r < 0)
+			peer_fail(pe, "cannot keep a message for the coordinator", -r);
+		return;
+	}
 	if (r == 0)
 		r = proto_conn_queue(&pe->conn, m);
+	if (r == 0 && type == MSG_AUTH)
+		r = proto_conn_take(&pe->conn, &pe->held);
 	if (r == 0) {
 		r = proto_conn_flush(&pe->conn);
 		if (r > 0)
@@ -318,8 +347,14 @@ static int attach_conn(struct peer *pe, int fd, int async)
 		return pe->handle;
 	}
 	proto_conn_init(&pe->conn, fd);
+	proto_conn_free(&pe->held);
+	proto_conn_init(&pe->held, -1);
 	pe->open = 1;
 	pe->welcomed = 0;
+	pe->authed = 0;
+	pe->welcome_by_us = mono_now_us() + WELCOME_TIMEOUT_MS * 1000L;
+	tr->peer->handshakes = 1;
+	coord_nonce_hex(pe->cnonce);
 	pe->connecting = async;
 	pe->lost = 0;
 	pe->paused = 0;
@@ -339,6 +374,7 @@ static void send_hello(struct peer *pe, const char *state)
 
 	proto_msg_init(&m, MSG_HELLO);
 	proto_put_str(&m, F_ROLE, "peer");
+	proto_put_str(&m, F_NONCE, pe->cnonce);
 	proto_put_str(&m, F_PROG, p->prog);
 	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
 	proto_put_u64(&m, F_PPID, (uint64_t)p->ppid);
@@ -422,6 +458,7 @@ int peer_open_restarted(struct tracee_proc *p, const struct restart_peer *rp)
 
 	proto_msg_init(&m, MSG_HELLO);
 	proto_put_str(&m, F_ROLE, "peer");
+	proto_put_str(&m, F_NONCE, pe->cnonce);
 	proto_put_str(&m, F_PROG, p->prog);
 	proto_put_u64(&m, F_PID, (uint64_t)rp->pid);
 	if (rp->real_pid != rp->pid)
@@ -473,6 +510,7 @@ void peer_close(struct tracee_proc *p)
 	pe->handle = -1;
 	close(pe->conn.fd);
 	proto_conn_free(&pe->conn);
+	proto_conn_free(&pe->held);
 	pe->conn.fd = -1;
 	pe->open = 0;
 	pe->connecting = 0;
@@ -491,6 +529,18 @@ void peer_update(struct tracee_proc *p, const char *state)
 	proto_put_str(&m, F_PROG, p->prog);
 	proto_put_u64(&m, F_PID, (uint64_t)p->pid);
 	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
+	peer_send(pe, &m);
+}
+
+void peer_waiting(struct tracee_proc *p, const char *why)
+{
+	struct peer *pe = peer_of(p);
+	struct proto_msg m;
+
+	if (!pe || !pe->open || !pe->welcomed)
+		return;
+	proto_msg_init(&m, MSG_PEER_UPDATE);
+	proto_put_str(&m, F_WAITING, why);
 	peer_send(pe, &m);
 }
 
@@ -560,6 +610,71 @@ void peer_serve(struct tracee_proc *p)
 	loop_submit(p->tracer, &pe->serve);
 }
 
+/* The key of our coordinator, read again when asked (a coordinator started anew has a new
+ * one). 0, or -errno after a warning (once). */
+static int load_key(struct tracer *tr, int again)
+{
+	struct peer_state *ps = tr->peer;
+	char path[PATH_MAX], err[PATH_MAX + 200];
+	int r;
+
+	if (ps->key_loaded && !again)
+		return 0;
+	r = coord_key_load(tracer_cfg(tr)->coord_port, &ps->key, path, sizeof(path), err,
+			   sizeof(err));
+	ps->key_loaded = r == 0;
+	if (r && !(ps->key_warned & 1)) {
+		pr_warn("%s: processes cannot join the coordinator at %s:%d without its key", err,
+			tracer_cfg(tr)->coord_host, tracer_cfg(tr)->coord_port);
+		ps->key_warned |= 1;
+	}
+	return r;
+}
+
+/*
+ * The coordinator's CHALLENGE (coordauth.h): it must prove it knows the key before we prove
+ * we do. A coordinator that cannot (another coordinator now on that port, or one started
+ * anew whose key we read again) is not obeyed: the connection is closed and tried again
+ * later, like a coordinator that went away.
+ */
+static void answer_challenge(struct peer *pe, const struct proto_in *in)
+{
+	struct tracee_proc *p = pe->p;
+	struct tracer *tr = p->tracer;
+	struct peer_state *ps = tr->peer;
+	const char *sn = proto_get_str(in, F_NONCE), *proof = proto_get_str(in, F_AUTH);
+	char mine[COORD_HEX_LEN + 1];
+	struct proto_msg m;
+
+	if (pe->authed || !sn || load_key(tr, 0) < 0) {
+		if (pe->authed)
+			pr_err("pid %d: a second CHALLENGE from the coordinator", p->pid);
+		peer_close(p);
+		orphan(pe);
+		return;
+	}
+	if (!coord_auth_check(&ps->key, true, sn, pe->cnonce, proof) &&
+	    (load_key(tr, 1) < 0 || !coord_auth_check(&ps->key, true, sn, pe->cnonce, proof))) {
+		if (!(ps->key_warned & 2))
+			pr_warn("pid %d: the coordinator at %s:%d does not know this computation's "
+				"key: not joining it", p->pid, tracer_cfg(tr)->coord_host,
+				tracer_cfg(tr)->coord_port);
+		ps->key_warned |= 2;
+		peer_close(p);
+		orphan(pe);
+		return;
+	}
+	if (coord_auth_proof(&ps->key, false, sn, pe->cnonce, mine)) {
+		peer_close(p);
+		orphan(pe);
+		return;
+	}
+	pe->authed = 1;
+	proto_msg_init(&m, MSG_AUTH);
+	proto_put_str(&m, F_AUTH, mine);
+	peer_send(pe, &m);
+}
+
 static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 {
 	struct tracee_proc *p = pe->p;
@@ -569,7 +684,17 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 	int first;
 
 	switch (in->type) {
+	case MSG_CHALLENGE:
+		answer_challenge(pe, in);
+		return PEER_NEXT;
 	case MSG_WELCOME:
+		if (!pe->authed) {
+			pr_err("pid %d: the coordinator welcomed this process before proving its key; "
+			       "not trusting it", p->pid);
+			peer_close(p);
+			orphan(pe);
+			return PEER_NEXT;
+		}
 		first = !pe->welcomed;
 		pe->welcomed = 1;
 		pe->connecting = 0;
@@ -757,6 +882,34 @@ static int retry_tick(struct tracer *tr, void *arg)
 	return ps->orphans ? (int)(ps->retry_wait_us / 1000) + 1 : -1;
 }
 
+/* Give up on connections whose coordinator has not welcomed them in time. Returns the
+ * milliseconds until the next such deadline, or -1. */
+static int welcome_tick(struct tracer *tr, void *arg)
+{
+	struct peer_state *ps = arg;
+	struct tracee_proc *p;
+	struct peer *pe;
+	long now, wait = -1;
+
+	if (!ps->handshakes)
+		return -1;
+	now = mono_now_us();
+	ps->handshakes = 0;
+	for (p = ptable_first(tr); p; p = p->next) {
+		pe = peer_of(p);
+		if (!pe || !pe->open || pe->welcomed)
+			continue;
+		if (now >= pe->welcome_by_us) {
+			peer_fail(pe, "the coordinator did not welcome this process", ETIMEDOUT);
+			continue;
+		}
+		ps->handshakes = 1;
+		if (wait < 0 || pe->welcome_by_us - now < wait)
+			wait = pe->welcome_by_us - now;
+	}
+	return wait < 0 ? -1 : (int)(wait / 1000) + 1;
+}
+
 static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 {
 	struct peer_state *ps = arg;
@@ -816,6 +969,8 @@ int peer_init(struct tracer *tr)
 		r = loop_add_tick(tr, announce_tick, ps);
 	if (!r)
 		r = loop_add_tick(tr, retry_tick, ps);
+	if (!r)
+		r = loop_add_tick(tr, welcome_tick, ps);
 	return r;
 }
 

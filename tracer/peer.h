@@ -45,6 +45,8 @@ void peer_close(struct tracee_proc *p);
 int peer_connected(const struct tracee_proc *p);
 
 void peer_update(struct tracee_proc *p, const char *state);
+/* Why p's answer to the current barrier will be late (F_WAITING; "" clears it), once. */
+void peer_waiting(struct tracee_proc *p, const char *why);
 /* image and image_size (0: unknown) go with the checkpoint barrier's answer. */
 void peer_barrier_done(struct tracee_proc *p, uint64_t generation, const char *barrier,
 		       int status, const char *reason, const char *image, uint64_t image_size);

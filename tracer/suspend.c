@@ -10,6 +10,10 @@
  */
 #include "suspend.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "clock.h"
 #include "core.h"
 #include "log.h"
@@ -92,4 +96,53 @@ void resume_proc(struct tracee_proc *p)
 			c->born_held = 0;
 			resume_proc(c);
 		}
+}
+
+static const char *state_name(int st)
+{
+	switch (st) {
+	case 'R': return "running";
+	case 'S': return "sleeping";
+	case 'D': return "in uninterruptible sleep";
+	case 'T': return "stopped";
+	case 't': return "in a ptrace stop";
+	case 'Z': return "a zombie";
+	default: return "in state ?";
+	}
+}
+
+void suspend_why(const struct tracee_proc *p, char *buf, size_t n)
+{
+	const struct tracee_proc *c;
+	const struct tracee_thread *t;
+	char wchan[64] = "";
+	char *text = NULL;
+	size_t len = 0;
+	int st;
+
+	buf[0] = '\0';
+	if (p->in_vfork) {
+		snprintf(buf, n, "a vfork child: runs on until it execs or exits, as it shares its "
+				 "parent's memory");
+		return;
+	}
+	for (c = ptable_first(p->tracer); c; c = c->next)
+		if (c->in_vfork && c->ppid == p->pid) {
+			snprintf(buf, n, "waits for its vfork child %d to exec or exit", c->pid);
+			return;
+		}
+	for (t = p->threads; t; t = t->next) {
+		if (t->state == TS_HELD)
+			continue;
+		st = procfs_task_state(p->pid, t->tid);
+		if (st < 0)
+			continue;
+		if (procfs_read(p->pid, t->tid, "wchan", &text, &len) == 0 && len &&
+		    strcmp(text, "0"))
+			snprintf(wchan, sizeof(wchan), ", in %.*s", (int)(len < 40 ? len : 40), text);
+		free(text);
+		text = NULL;
+		snprintf(buf, n, "thread %d not stopped yet: %s%s", t->tid, state_name(st), wchan);
+		return;
+	}
 }

@@ -17,5 +17,12 @@ void suspend_begin(struct tracee_proc *p);
 /* A thread of p was held, or left: is p suspended now? */
 void suspend_check(struct tracee_proc *p);
 void resume_proc(struct tracee_proc *p);
+/*
+ * Why p is not suspended yet, in one line for the coordinator's status: a vfork parent waits
+ * for its child's exec or exit; otherwise the first thread not stopped, with its scheduler
+ * state (and the kernel function it sleeps in, when /proc shows it). Empty when nothing is
+ * known to be in the way.
+ */
+void suspend_why(const struct tracee_proc *p, char *buf, size_t n);
 
 #endif

@@ -13,6 +13,7 @@
  *   OUTDIR/proto/   protocol streams (proto_msg_*): every message type with its fields, one
  *                   or several messages per file, and an unknown tag that must be skipped.
  *   OUTDIR/procfs/  /proc texts: stat with a comm full of ") ", maps, status, fdinfo.
+ *   OUTDIR/coordkey/ coordinator key files: a good one and near misses.
  *
  * The output is the same at every run: the images' creation time and host are fixed (their
  * checksums are then recomputed with fuzz_image_fix_crcs()). Reproducers of fixed bugs are
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "ckpt_state.h"
+#include "coordauth.h"
 #include "image.h"
 #include "image_fmt.h"
 #include "proto.h"
@@ -621,6 +623,20 @@ static void procs(void)
 		put_file("procfs", t[i].name, t[i].text, strlen(t[i].text));
 }
 
+/* Key files (coordauth.h): a good one, and near misses. */
+static void keys(void)
+{
+	static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char text[128];
+
+	snprintf(text, sizeof(text), "%s %s\n", COORD_KEY_MAGIC, hex);
+	put_file("coordkey", "good", text, strlen(text));
+	put_file("coordkey", "no-newline", text, strlen(text) - 1);
+	snprintf(text, sizeof(text), "%s %s\n", COORD_KEY_MAGIC, "0123456789ABCDEF");
+	put_file("coordkey", "short-upper", text, strlen(text));
+	put_file("coordkey", "proof", hex, strlen(hex));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -633,5 +649,6 @@ int main(int argc, char **argv)
 	images();
 	protos();
 	procs();
+	keys();
 	return 0;
 }

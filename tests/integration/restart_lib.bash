@@ -86,7 +86,11 @@ rs_images() { ls "$T"/ckpt_*.dmtcp; }
 # rs_checkpoint_kill RUNNAME: checkpoint, kill, wait until RUNNAME ended (killed: 137).
 rs_checkpoint_kill() {
 	local out
-	out=$(run_user "$BIN/dmtcp_command" -bc 2>&1) || fail "checkpoint failed: $out"
+	out=$(run_user "$BIN/dmtcp_command" -bc 2>&1) || {
+		echo "--- $1.err:"; tail -n 20 "$T/$1.err"
+		echo "--- coordinator output:"; tail -n 20 "$T/coord.out"
+		fail "checkpoint failed: $out"
+	}
 	run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1 || fail "dmtcp_command -k failed"
 	rs_wait_rc "$1" 137
 	# The tracer outlives the command that started it by a moment: until its peer

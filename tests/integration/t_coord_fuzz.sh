@@ -1,9 +1,10 @@
 #!/bin/bash
 # Bad input: a bounded, seeded flood of connections sending random bytes, half messages,
-# wrong versions, oversized headers, invalid fields and messages out of place, while three
-# fake peers are connected and another connection sits on half a message. Each bad
-# connection is closed with one log line naming the reason; the coordinator keeps its peers
-# and still checkpoints them.
+# wrong versions, oversized headers, invalid fields, handshakes gone wrong (no nonce, a
+# message before AUTH, a wrong proof) and, once authenticated (tests/tools/coordproto.py),
+# messages out of place, while three fake peers are connected and another connection sits
+# on half a message. Each bad connection is closed with one log line naming the reason; the
+# coordinator keeps its peers and still checkpoints them.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/tools/coordlib.sh"
 
@@ -15,54 +16,64 @@ wait_peers 3
 # A connection that stays open with half a header through everything below: it must not
 # block the loop.
 exec 5<>"/dev/tcp/127.0.0.1/$COORD_PORT" || harness_fail "cannot connect"
-printf 'DMTP\x01\x00' >&5
+printf 'DMTP\x02\x00' >&5
 
-python3 - "$COORD_PORT" >"$T/fuzz.out" 2>&1 <<'PY' || { cat "$T/fuzz.out"; harness_fail "fuzzer failed"; }
-import random, socket, struct, sys, time
+python3 - "$COORD_PORT" "$TOP" "$T/coord.key" >"$T/fuzz.out" 2>&1 <<'PY' || { cat "$T/fuzz.out"; harness_fail "fuzzer failed"; }
+import random, socket, sys
+sys.path.insert(0, sys.argv[2] + "/tests/tools")
+import coordproto as P
+from coordproto import msg, hdr, field, sfield
 port = int(sys.argv[1])
+P.load(sys.argv[2])
+key = P.read_key(sys.argv[3])
 rng = random.Random(20261124)
-MAGIC = b"DMTP"
 
-def hdr(typ, length, ver=1, magic=MAGIC, resv=0):
-    return magic + struct.pack("<HHII", ver, typ, length, resv)
-
-def field(tag, kind, val):
-    return struct.pack("<HHI", tag, kind, len(val)) + val
-
-def msg(typ, payload, **kw):
-    return hdr(typ, len(payload), **kw) + payload
-
-client_hello = msg(1, field(1, 2, b"client"))
-cases = [
+nonce = lambda: sfield(P.F_NONCE, bytes(rng.getrandbits(8) for _ in range(32)).hex())
+client_hello = msg(P.MSG_HELLO, sfield(P.F_ROLE, b"client") + nonce())
+# Before the key is proved: anything out of place closes the connection.
+pre_auth = [
     lambda: bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 400))),   # random bytes
     lambda: b"GET / HTTP/1.0\r\n\r\n",                                      # a stray protocol
     lambda: hdr(1, 0, magic=b"XXXX"),                                       # bad magic
-    lambda: msg(1, field(1, 2, b"peer"), ver=rng.choice([0, 2, 7, 0xffff])), # wrong version
+    lambda: msg(1, sfield(P.F_ROLE, b"peer"), ver=rng.choice([0, 1, 7, 0xffff])), # version
     lambda: hdr(1, rng.choice([(1 << 20) + 1, 0x7fffffff, 0xffffffff])),   # oversized
     lambda: hdr(1, 100) + b"\x01\x00\x02\x00",                              # half a message
     lambda: client_hello[:rng.randint(1, len(client_hello) - 1)],           # truncated
-    lambda: hdr(rng.choice([0, 14, 999]), 0),                               # unknown type
+    lambda: hdr(rng.choice([0, 999]), 0),                                   # unknown type
     lambda: hdr(1, 0, resv=1),                                              # reserved word
-    lambda: msg(8, field(17, 2, b"s")),                                     # first not HELLO
-    lambda: msg(1, field(1, 2, b"spy")),                                    # unknown role
-    lambda: msg(1, field(1, 1, b"\0" * 8)),                                 # wrong kind
-    lambda: msg(1, field(1, 2, b"pe\0er")),                                 # NUL in string
-    lambda: msg(1, field(1, 2, b"client") + field(1, 2, b"client")),        # duplicate
-    lambda: msg(1, field(3, 1, b"\0" * 4)),                                 # wrong size
-    lambda: msg(1, field(1, 2, b"peer") + field(2, 2, b"x")),               # peer w/o fields
-    lambda: client_hello + msg(6, field(12, 2, b"suspend")),                # peer msg on client
-    lambda: client_hello + client_hello,                                    # second HELLO
+    lambda: msg(P.MSG_COMMAND, sfield(P.F_CMD, b"k")),                      # first not HELLO
+    lambda: msg(1, sfield(P.F_ROLE, b"spy") + nonce()),                     # unknown role
+    lambda: msg(1, field(P.F_ROLE, P.U64, b"\0" * 8)),                      # wrong kind
+    lambda: msg(1, sfield(P.F_ROLE, b"pe\0er")),                            # NUL in string
+    lambda: msg(1, sfield(P.F_ROLE, b"client") * 2),                        # duplicate
+    lambda: msg(1, field(P.F_PID, P.U64, b"\0" * 4)),                       # wrong size
+    lambda: msg(1, sfield(P.F_ROLE, b"client")),                            # no nonce
+    lambda: msg(1, sfield(P.F_ROLE, b"client") + sfield(P.F_NONCE, b"zz" * 32)), # bad nonce
+    lambda: client_hello + msg(P.MSG_COMMAND, sfield(P.F_CMD, b"k")),      # command, no AUTH
+    lambda: client_hello + msg(P.MSG_AUTH, sfield(P.F_AUTH, b"0" * 64)),   # a wrong proof
+]
+# After the key is proved (what a member of the computation could send).
+post_auth = [
+    lambda: (b"client", b"", msg(P.MSG_BARRIER_DONE, sfield(P.F_BARRIER, b"suspend"))),
+    lambda: (b"client", b"", client_hello),                                 # second HELLO
+    lambda: (b"peer", sfield(P.F_PROG, b"x"), b""),                         # peer w/o fields
+    lambda: (b"client", b"", bytes(rng.getrandbits(8) for _ in range(rng.randint(16, 200)))),
 ]
 n = 0
 for i in range(240):
-    data = cases[i % len(cases)]()
+    kind = i % (len(pre_auth) + len(post_auth))
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s = P.connect(port)
     except OSError as e:
         print("connect failed:", e)
         continue
     n += 1
     try:
+        if kind < len(pre_auth):
+            data = pre_auth[kind]()
+        else:
+            role, extra, data = post_auth[kind - len(pre_auth)]()
+            P.handshake(s, key, extra, role)
         # Sometimes in pieces, to exercise reassembly of garbage too.
         if rng.random() < 0.3 and len(data) > 2:
             cut = rng.randint(1, len(data) - 1)
@@ -81,33 +92,36 @@ PY
 n=$(sed -n 's/^connections //p' "$T/fuzz.out")
 [ "$n" = 240 ] || fail "fuzzer made $n of 240 connections: $(cat "$T/fuzz.out")"
 
-# Each bad connection was closed with exactly one line giving a reason.
-wait_until 20 sh -c "[ \$(grep -cE '(connection|client) fd [0-9]+ closed: ' '$T/coord.out') -ge $n ]" ||
-	fail "only $(grep -cE '(connection|client) fd [0-9]+ closed: ' "$T/coord.out") of $n bad connections logged"
+# Each bad connection was closed with exactly one line giving a reason (a wrong proof is
+# refused with a warning first, then closed).
+closed='^dmtcp_coordinator\[[0-9]+\]: (connection from|client) [0-9.:]+ (closed|refused): '
+wait_until 20 sh -c "[ \$(grep -cE '$closed' '$T/coord.out') -ge $n ]" ||
+	fail "only $(grep -cE "$closed" "$T/coord.out") of $n bad connections logged"
 for why in "bad magic" "unsupported protocol version" "larger than PROTO_MAX_PAYLOAD" \
-	"closed in the middle of a message" "first message is not HELLO" "unknown F_ROLE" \
-	"wrong kind" "NUL byte" "given twice" "size is not 8" "without a required field" \
-	"a client may only send COMMAND" "second HELLO" "unknown message type"; do
+	"closed in the middle of a message" "first message is not HELLO" "without a known F_ROLE" \
+	"wrong kind" "NUL byte" "given twice" "size is not 8" "without F_NONCE" \
+	"malformed F_NONCE" "message before AUTH" "does not know the coordinator's key" \
+	"without a required field" "a client may only send COMMAND" "second HELLO" \
+	"unknown message type"; do
 	grep -q "$why" "$T/coord.out" || fail "no connection was closed for '$why'"
 done
 
 # A client that sends commands but never reads the replies is cut off at the output bound
 # (16 MiB), not left to eat the coordinator's memory.
-python3 - "$COORD_PORT" >"$T/flood.out" 2>&1 <<'PY' || { cat "$T/flood.out"; harness_fail "flood failed"; }
-import socket, struct, sys
+python3 - "$COORD_PORT" "$TOP" "$T/coord.key" >"$T/flood.out" 2>&1 <<'PY' || { cat "$T/flood.out"; harness_fail "flood failed"; }
+import socket, sys
+sys.path.insert(0, sys.argv[2] + "/tests/tools")
+import coordproto as P
 port = int(sys.argv[1])
-def msg(typ, payload):
-    return b"DMTP" + struct.pack("<HHII", 1, typ, len(payload), 0) + payload
-def field(tag, val):
-    return struct.pack("<HHI", tag, 2, len(val)) + val
+P.load(sys.argv[2])
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", port))
 s.settimeout(20)
-batch = msg(8, field(17, b"s")) * 1000
+P.handshake(s, P.read_key(sys.argv[3]))
+batch = P.msg(P.MSG_COMMAND, P.sfield(P.F_CMD, b"s")) * 1000
 sent = 0
 try:
-    s.sendall(msg(1, field(1, b"client")))
     for _ in range(1000):         # at most 1000000 commands
         s.sendall(batch)
         sent += 1000

@@ -22,6 +22,9 @@ ok=0
 for i in $(seq 100); do
 	timeout 30 "$BIN/dmtcp_command" -bc >"$T/bc.out" 2>&1 || {
 		cat "$T/bc.out"
+		"$BIN/dmtcp_command" -s 2>&1 | grep -E 'WAITING|LAST_ERROR|COORD_STATE'
+		tail -n 5 "$T/coord.out"
+		ps -o pid,ppid,stat,wchan:24,cmd --ppid "$(cat "$T/$b.lpid")" 2>/dev/null
 		fail "$b: checkpoint $i failed or hung (after $ok completed)"
 	}
 	ok=$((ok + 1))

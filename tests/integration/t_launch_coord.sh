@@ -33,7 +33,7 @@ _imp_peers() { [ "$(DMTCP_COORD_PORT=$port status_field NUM_PEERS)" = 2 ]; }
 wait_until 1 _imp_peers || fail "implicit coordinator on port $port does not count 2 peers"
 touch "$T/imp/stop.all"
 wait_rc imp 7
-_coord_gone() { ! "$BIN/dmtcp_command" -p "$port" -s >/dev/null 2>&1; }
+_coord_gone() { port_closed "$port"; }
 wait_until 10 _coord_gone || fail "the implicitly started coordinator outlived its last peer"
 
 # 1b. -i reaches a coordinator that dmtcp_launch starts: checkpoints come by themselves.

@@ -48,7 +48,7 @@ only_program_lines() {
 must_be_empty() {
 	[ ! -s "$1" ] || { echo "--- $1:"; head -n 10 "$1"; fail "$2"; }
 }
-coord_gone() { ! "$BIN/dmtcp_command" -s >/dev/null 2>&1; }
+coord_gone() { port_closed "$DMTCP_COORD_PORT"; }
 # checkpoints N: N blocking checkpoints, each must succeed; its own words in $T/bc.*
 checkpoints() {
 	local i

@@ -67,7 +67,8 @@ int main(int argc, char **argv)
 		proto_put_str(&m, F_UNIQUEPID, uniq);
 		proto_put_str(&m, F_HOST, "localhost");
 		proto_put_str(&m, F_STATE, "RUNNING");
-		if (proto_send(fd, &m) || proto_recv(fd, &in, 5000, &why) || in.type != MSG_WELCOME)
+		if (coord_hello(fd, o.host, o.port, &m) || proto_recv(fd, &in, 5000, &why) ||
+		    in.type != MSG_WELCOME)
 			return 3;
 		printf("welcome %s %s\n", proto_get_str(&in, F_COMPID), proto_get_str(&in, F_CKPTDIR));
 		fflush(stdout);

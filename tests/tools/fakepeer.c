@@ -123,6 +123,7 @@ static int connect_peer(int i)
 {
 	struct proto_msg m;
 	char host[256] = "localhost";
+	int ret;
 
 	peers[i].fd = coord_tcp_connect(host_opt, port, 5000);
 	if (peers[i].fd < 0) {
@@ -154,7 +155,9 @@ static int connect_peer(int i)
 		proto_put_str(&m, F_COMPID, restart_compid);
 		proto_put_u64(&m, F_NUM_EXPECTED, (uint64_t)expect_n);
 	}
-	return send_msg(i, &m);
+	ret = coord_hello(peers[i].fd, host_opt, port, &m);
+	proto_msg_free(&m);
+	return ret;
 }
 
 static void send_done(int i, const char *name, uint64_t gen, int64_t status, const char *reason,
