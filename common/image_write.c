@@ -12,6 +12,7 @@
  */
 #include "image_wpriv.h"
 #include "log.h"
+#include "testhook.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -445,6 +446,8 @@ int image_finish(struct image_writer *w)
 		return ret;
 	if (w->slots)
 		wr_pool_stop(w);
+	/* a test may stop here: the temporary file holds all but its end */
+	testhook_step_delay("write");
 	w->hdr.footer_off = w->off;
 	w->hdr.nsections = w->nsec;
 	w->hdr.file_size = w->off + index_len + sizeof(foot);

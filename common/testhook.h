@@ -1,20 +1,30 @@
 /*
  * Test hooks: ways for the test suite to make a phase take long on purpose, so that tests can
- * watch an operation in progress without a fixed sleep and without slowing it by real work.
+ * watch an operation in progress, or inject a fault at a named phase, without a fixed sleep
+ * and without slowing it by real work.
  *
- *   DMTCP_TEST_STEP_DELAY_MS=<step>[#<n>]:<ms>   the step waits ms before it runs: a
- *       checkpoint barrier's step in the tracer ("checkpoint", "commit", ...), once per
- *       process per generation, or "stage", each restored process before it stages its
- *       memory, or "challenge", the coordinator before it answers a HELLO with its CHALLENGE;
- *       with #n only the nth time this program reaches the step (commit#2: the
- *       second checkpoint's commit)
+ *   DMTCP_TEST_STEP_DELAY_MS=<step>[#<n>]:<ms>[:<path>]
+ *       the step waits ms before it runs; with #n only the nth time this program reaches
+ *       the step (commit#2: the second checkpoint's commit). The steps:
+ *         tracer, once per process and barrier: "suspend" (the process is stopped, its
+ *           answer not sent yet), "drain", "checkpoint", "commit", "refill" (before the
+ *           step), "resume" and "abort" (before the threads are let go), "restart" (a
+ *           restart's first barrier), "write" (inside the checkpoint step, the temporary
+ *           image written but for its end);
+ *         dmtcp_restart, each restored process: "stage" (before it stages its memory);
+ *         coordinator: "coord-<barrier>" (every answer to the barrier is in, before it acts
+ *           on them: coord-commit holds before the restart script is written), and
+ *           "coord-challenge" (before it answers a HELLO with its CHALLENGE).
+ *       With a path, the hold is a gate a test opens: on reaching the step it creates
+ *       <path>.reached (holding its pid: the test now knows exactly where it is, and may
+ *       kill something), then waits until <path> exists, or ms have passed.
  *
  * Unset, they cost one getenv at start. Never documented for users.
  */
 #ifndef DMTCP_TESTHOOK_H
 #define DMTCP_TESTHOOK_H
 
-/* Wait the delay DMTCP_TEST_STEP_DELAY_MS gives step, if it names it. */
+/* Hold step as DMTCP_TEST_STEP_DELAY_MS says, if it names it. */
 void testhook_step_delay(const char *step);
 
 #endif

@@ -6,12 +6,14 @@
  * the temporary image, refill, resume) and no restart script is written.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "coord.h"
 #include "log.h"
+#include "testhook.h"
 
 static const char *const ckpt_seq[] = { BARRIER_SUSPEND, BARRIER_DRAIN,	 BARRIER_CHECKPOINT,
 					BARRIER_COMMIT,	 BARRIER_REFILL, BARRIER_RESUME };
@@ -185,7 +187,11 @@ static int run_members(const struct coord *co, bool *all_done)
 static void advance(struct coord *co)
 {
 	const char *name = current_barrier(co);
+	char hook[48];
+	int r;
 
+	snprintf(hook, sizeof(hook), "coord-%s", name);
+	testhook_step_delay(hook);
 	if (co->run.aborting) {
 		finish_run(co, false);
 		return;
@@ -195,9 +201,11 @@ static void advance(struct coord *co)
 	} else if (!strcmp(name, BARRIER_COMMIT)) {
 		co->run.committed = true;
 		co->ckpt_count++;
-		if (coord_write_restart_script(co))
+		r = coord_write_restart_script(co);
+		if (r)
 			snprintf(co->run.why, sizeof(co->run.why),
-				 "images committed but the restart script could not be written");
+				 "images committed but the restart script could not be written: %s",
+				 strerror(-r));
 		coord_progress_commit(co);
 		if (co->run.kill_after) {
 			pr_info("checkpoint %llu done; killing the computation (kill after checkpoint)",

@@ -551,7 +551,7 @@ static int authenticate(struct coord *co, struct conn *c, struct proto_in *in, c
 		c->hello = *in;
 		memset(in, 0, sizeof(*in));
 		c->auth = AUTH_WAIT;
-		testhook_step_delay("challenge");
+		testhook_step_delay("coord-challenge");
 		proto_msg_init(&m, MSG_CHALLENGE);
 		proto_put_str(&m, F_NONCE, c->snonce);
 		proto_put_str(&m, F_AUTH, proof);

@@ -610,6 +610,8 @@ int main(int argc, char **argv)
 		log_set_fd(fd);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* a restart script or log over RLIMIT_FSIZE: a failed write, not a dead coordinator */
+	signal(SIGXFSZ, SIG_IGN);
 	/* Checkpoint ids must differ from every other coordinator's, earlier ones included. */
 	while (!co.ckpt_epoch)
 		if (getrandom(&co.ckpt_epoch, sizeof(co.ckpt_epoch), 0) != sizeof(co.ckpt_epoch))

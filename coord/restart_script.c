@@ -212,10 +212,16 @@ int coord_write_restart_script(struct coord *co)
 		pr_err("cannot write restart script %s: %s", tmp, strerror(-ret));
 		return ret;
 	}
+	errno = 0;
 	nimg = write_script(co, f);
-	/* The umask may have taken bits off the mode given to open(). */
-	if (fflush(f) || fchmod(fd, 0755) || fsync(fd))
-		ret = -errno;
+	/*
+	 * A write that failed inside fprintf() (its full buffer flushed on the way: a full
+	 * disk) leaves only the stream's error flag, and fflush() may find nothing left to
+	 * write and succeed: without ferror() an empty script replaced the previous one. The
+	 * umask may have taken bits off the mode given to open().
+	 */
+	if (fflush(f) || ferror(f) || fchmod(fd, 0755) || fsync(fd))
+		ret = errno ? -errno : -EIO;
 	if (fclose(f) && !ret)
 		ret = -errno;
 	if (!ret && rename(tmp, path))

@@ -140,7 +140,8 @@ void coord_write_status_file(const struct coord *co)
 	}
 	coord_print_status(co, f);
 	coord_print_list(co, f, false);
-	if (fclose(f) || rename(tmp, co->o.status_file)) {
+	/* ferror(): a write that failed while printing (a full disk) is not seen by fclose() */
+	if (ferror(f) + fclose(f) || rename(tmp, co->o.status_file)) {
 		pr_warn("cannot write status file %s: %s", co->o.status_file, strerror(errno));
 		unlink(tmp);
 	}

@@ -293,6 +293,13 @@ static int bring_back(struct restart_ctx *c, struct tracer *tr)
 			goto fail;
 		}
 		waited = 0;
+		if (r == 2) {
+			int ws = c->tree.main_status;
+
+			pr_err("pid %d %s %d before its restore completed", c->tree.procs[idx].pid,
+			       WIFSIGNALED(ws) ? "was killed by signal" : "exited with status",
+			       WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+		}
 		if (r < 0 || r == 2 || (r == 1 && err < 0)) {
 			r = r < 0 ? r : r == 2 ? -ECHILD : err;
 			progress_end(&pl);
@@ -387,6 +394,9 @@ int main(int argc, char **argv)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* An image over RLIMIT_FSIZE fails its checkpoint (EFBIG); it must not kill us and
+	 * the program with us (the restored processes get their own dispositions back). */
+	signal(SIGXFSZ, SIG_IGN);
 
 	r = restart_prepare(&c, o.restartdir ? paths : o.images, o.restartdir ? npaths : o.nimages,
 			    !o.no_strict, o.force_newns);

@@ -134,7 +134,10 @@ void prepare_tree_abort(struct tree *t);
 /* Close our ends of the channels and unmap the shared slots (after the tree is running). */
 void prepare_tree_free(struct tree *t);
 
-/* In a process after its release: close the tree's channels and drop its shared mapping. */
-void prepare_tree_detach(struct tree *t);
+/*
+ * In process idx after its release: close the tree's channels and drop its shared mapping.
+ * From here on its end is no failure of the restart (until then the reaper reports it).
+ */
+void prepare_tree_detach(struct tree *t, int idx);
 
 #endif

@@ -14,6 +14,7 @@ struct tree_slot {
 	_Atomic uint32_t go;	      /* GO_WAIT, GO_RUN, GO_ABORT */
 	_Atomic uint32_t group_ready; /* leader: its group exists */
 	_Atomic uint32_t gate;	      /* prepare_tree_gate_open() */
+	_Atomic uint32_t done;	      /* it left the tree: detached, or its run returned */
 };
 
 enum { GO_WAIT = 0, GO_RUN = 1, GO_ABORT = 2 };

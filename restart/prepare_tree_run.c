@@ -219,6 +219,7 @@ static void tree_child(struct tree *t, int idx)
 	r = t->run ? t->run(idx, t->arg) : 0;
 	if (r < 0)
 		child_fail(t, idx, r, "pid %d: restore failed: %s", p->pid, strerror(-r));
+	atomic_store(&s->done, 1);
 	_exit(0);
 }
 
@@ -276,11 +277,23 @@ static __attribute__((noreturn)) void reaper_main(struct tree *t, int sync_fd)
 		if (i == main_idx) {
 			main_status = st;
 			send_report(t, i, REP_MAIN_EXIT, st, NULL);
-		} else if (atomic_load(&t->slots[i].go) != GO_RUN) {
-			char why[64];
+		} else if (!atomic_load(&t->slots[i].done)) {
+			/*
+			 * Until it leaves the tree (prepare_tree_detach(), just before its
+			 * restorer) only we can tell the restart that it ended, which would
+			 * otherwise wait for its report in vain. Its release (go) says nothing:
+			 * every process is released before it stages its memory.
+			 */
+			char why[96];
 
-			snprintf(why, sizeof(why), "pid %d ended before its restore: status 0x%x",
-				 t->procs[i].pid, st);
+			if (WIFSIGNALED(st))
+				snprintf(why, sizeof(why),
+					 "pid %d was killed by signal %d before its restore completed",
+					 t->procs[i].pid, WTERMSIG(st));
+			else
+				snprintf(why, sizeof(why),
+					 "pid %d exited with status %d before its restore completed",
+					 t->procs[i].pid, WEXITSTATUS(st));
 			send_report(t, i, REP_FAILED, -ECHILD, why);
 		}
 	}
@@ -657,8 +670,10 @@ void prepare_tree_free(struct tree *t)
 	}
 }
 
-void prepare_tree_detach(struct tree *t)
+void prepare_tree_detach(struct tree *t, int idx)
 {
+	if (t->slots && idx >= 0 && idx < t->n)
+		atomic_store(&t->slots[idx].done, 1);
 	if (t->child_report_fd >= 0)
 		close(t->child_report_fd);
 	if (t->child_alive_fd >= 0)

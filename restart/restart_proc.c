@@ -324,7 +324,7 @@ int restart_proc_run(int idx, void *arg)
 	}
 	restore_pending(&im->proc);
 	restore_req_set_log(req, 2, fail_rc());
-	prepare_tree_detach(&c->tree);
+	prepare_tree_detach(&c->tree, idx);
 	restore_itimers(&im->proc);
 	restore_posix_timers(&im->proc);
 	r = prepare_restore(req);

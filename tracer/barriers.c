@@ -33,6 +33,8 @@ struct bar {
 	int late_told;	      /* the coordinator was told why the answer is late */
 	int in_barrier;	      /* between the coordinator's suspend and its resume/abort */
 	int committed;	      /* the current checkpoint's commit step ran for this process */
+	uint64_t image_gen;   /* the generation whose checkpoint step wrote its image */
+	int lost;	      /* killed while stopped for the checkpoint, before its image */
 	uint64_t ckpts_done;  /* checkpoints completed / abandoned, for the dmtcp.h API */
 	uint64_t ckpts_failed;
 	long ghost_until_us;  /* a ghost's grace (see barriers.h) */
@@ -147,6 +149,7 @@ static int answer_suspend(struct bar *b)
 		}
 		return 0;
 	}
+	testhook_step_delay(BARRIER_SUSPEND);
 	done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
 	return 1;
 }
@@ -175,6 +178,7 @@ static void release_suspends(struct tracer *tr, void *arg)
 			continue;
 		b->suspend_held = 0;
 		bs->nheld--;
+		testhook_step_delay(BARRIER_SUSPEND);
 		done(b, BARRIER_SUSPEND, 0, NULL, NULL, 0);
 		peer_serve(p); /* barriers that came in the meantime */
 	}
@@ -343,6 +347,8 @@ static void step_job(struct tracer *tr, struct loop_job *job)
 		if (r < 0)
 			pr_err("pid %d: checkpoint step '%s' failed: %s", p->pid, b->step_barrier,
 			       step.reason[0] ? step.reason : strerror(-r));
+		else if (b->step == STEP_CHECKPOINT)
+			b->image_gen = b->generation;
 		done(b, b->step_barrier, r, step.reason, step.image, step.image_size);
 	}
 	peer_serve(p);
@@ -399,6 +405,7 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 	step.nprocs = b->nprocs;
 	step.compid = peer_compid(p);
 	step.ckptdir = peer_ckptdir(p);
+	testhook_step_delay(name);
 	if (p->phase == PP_SUSPENDED) {
 		r = hooks_run_step(tr, abort ? STEP_ABORT : STEP_RESUME, p, &step);
 		if (r < 0)
@@ -415,6 +422,8 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 	/* Let go whatever is held even if a step failed: never leave it stopped. */
 	resume_proc(p);
 	done(b, name, r, step.reason, NULL, 0);
+	if (p->ghost)
+		peer_close(p); /* the tick frees it */
 	close_idle_ghosts(tr);
 }
 
@@ -444,6 +453,38 @@ static void abort_locally(struct tracer *tr, struct tracee_proc *p, struct bar *
 	resume_proc(p);
 }
 
+/*
+ * A ghost's barrier that needs no step: answered here (returns 1). A ghost has no process
+ * left to suspend, drain, save or refill, but its image, when it wrote one before it died,
+ * is as good as any other: the commit renames it and the resume or abort steps tidy after it
+ * like anyone's (returns 0: the caller runs them). A ghost killed while it was stopped for the
+ * checkpoint, before its image was written (lost), fails the checkpoint instead: the set of
+ * images would lack a process that was part of the computation when it stopped, and its
+ * completion would retire the others' previous images.
+ */
+static int ghost_answers(struct bar *b, const char *name, uint64_t gen)
+{
+	struct tracee_proc *p = b->p;
+	char why[160];
+
+	if (!strcmp(name, BARRIER_SUSPEND)) {
+		b->generation = gen;
+		return 0;
+	}
+	if (!strcmp(name, BARRIER_COMMIT) || !b->in_barrier)
+		return 0;
+	if (b->lost && (!strcmp(name, BARRIER_DRAIN) || !strcmp(name, BARRIER_CHECKPOINT))) {
+		snprintf(why, sizeof(why),
+			 "pid %d was killed while stopped for the checkpoint, before its image was "
+			 "written", p->pid);
+		pr_warn("%s", why);
+		done(b, name, -ESRCH, why, NULL, 0);
+		return 1;
+	}
+	done(b, name, 0, NULL, NULL, 0);
+	return 1;
+}
+
 static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char *name,
 				    uint64_t gen)
 {
@@ -455,17 +496,10 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 
 	pr_debug("pid %d: barrier %s (generation %llu)", p->pid, name, (unsigned long long)gen);
 	b->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
-	if (p->ghost) {
-		/* Gone before it was stopped: nothing to suspend, save or resume. */
-		if (!strcmp(name, BARRIER_SUSPEND)) {
-			b->generation = gen;
-			return answer_suspend(b) ? PEER_NEXT : PEER_PAUSE;
-		}
-		done(b, name, 0, NULL, NULL, 0);
-		if (!b->in_barrier)
-			peer_close(p); /* the tick frees it */
+	if (p->ghost && ghost_answers(b, name, gen))
 		return PEER_NEXT;
-	}
+	if (p->ghost && !strcmp(name, BARRIER_SUSPEND))
+		return answer_suspend(b) ? PEER_NEXT : PEER_PAUSE;
 	/* The coordinator has taken this process over: it follows its own barriers now. */
 	p->born_held = 0;
 	if (!strcmp(name, BARRIER_SUSPEND))
@@ -487,6 +521,7 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 		if (strcmp(bs->named[i].name, name))
 			continue;
 		b->generation = gen;
+		testhook_step_delay(name);
 		r = bs->named[i].fn(p->pid, bs->named[i].arg);
 		done(b, name, r, NULL, NULL, 0);
 		return PEER_NEXT;
@@ -561,6 +596,10 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		 */
 		if (!peer_connected(p) || p->nocheckpoint || !(b = bar_make(p)))
 			break;
+		/* Stopped for a checkpoint, a process can only have been killed (SIGKILL). */
+		if (p->phase == PP_SUSPENDED && (b->in_barrier || p->born_held) &&
+		    b->image_gen != b->generation)
+			b->lost = 1;
 		p->ghost = 1;
 		bs->nghosts++;
 		p->phase = PP_SUSPENDED;

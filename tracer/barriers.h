@@ -15,7 +15,9 @@
  * A process that exits before the suspend reaches it is not part of the checkpoint: rather
  * than leave in the middle of the barriers (which abandons the checkpoint), its peer stays as
  * a ghost that answers them without an image and goes at resume; every ghost waits a little
- * (GHOST_GRACE_MS) in case a checkpoint whose suspend is on its way counted it.
+ * (GHOST_GRACE_MS) in case a checkpoint whose suspend is on its way counted it. One killed
+ * after its image was written stays a ghost too, and its image is committed with the others;
+ * one killed while stopped, before its image, fails the checkpoint (its state is lost).
  */
 #ifndef DMTCP_TRACER_BARRIERS_H
 #define DMTCP_TRACER_BARRIERS_H

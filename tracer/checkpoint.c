@@ -388,6 +388,8 @@ static int ckpt_commit(struct tracer *tr, struct tracee_proc *p, struct ckpt_ste
 	(void)tr;
 	(void)arg;
 	if (!c || !c->w) {
+		if (p->ghost)
+			return 0; /* it exited before it was stopped: not in this checkpoint */
 		snprintf(step->reason, sizeof(step->reason), "pid %d: no image to commit", p->pid);
 		return -ENOENT;
 	}

@@ -267,7 +267,7 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 		       int report_fd)
 {
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP,
-				       SIGTERM, SIGPIPE };
+				       SIGTERM, SIGPIPE, SIGXFSZ };
 	struct tracer_config cfg;
 	struct tracer *tr;
 	sigset_t unblock;
@@ -278,7 +278,10 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	/*
 	 * The terminal's signals are for the program: the tracer must outlive them (its death
 	 * kills every traced process through PTRACE_O_EXITKILL). dmtcp_launch forwards SIGTERM
-	 * and SIGHUP sent to it.
+	 * and SIGHUP sent to it. An image larger than the file size limit (RLIMIT_FSIZE, which
+	 * batch systems set) must fail its write with EFBIG, a failed checkpoint, not raise
+	 * SIGXFSZ and take the tracer and the program with it. The program gets the caller's
+	 * dispositions back (tracer_save_sigstate() above).
 	 */
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		signal(ignored[i], SIG_IGN);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A slow handshake: the coordinator waits before it answers each HELLO with its CHALLENGE
-# (testhook "challenge"), so the tracer has things to say before it is authenticated: the
+# (testhook "coord-challenge"), so the tracer has things to say before it is authenticated: the
 # program's dmtcp_checkpoint() at once, its state after exec. Those wait for the AUTH and
 # follow it; the coordinator never sees a message before AUTH, and the checkpoint is taken.
 # builds: dynamic static
@@ -10,7 +10,7 @@
 
 p=$(prog api_ckpt)
 b=$(basename "$p")
-DMTCP_TEST_STEP_DELAY_MS=challenge:400 start_coord
+DMTCP_TEST_STEP_DELAY_MS=coord-challenge:400 start_coord
 rs_outfile "$b.out"
 rs_run launch "$BIN/dmtcp_launch" -j "$p" "$T/stop" >"$T/$b.out"
 wait_for_line "$T/$b.out" '^checkpoint ' 30
