@@ -4,10 +4,12 @@
 #include "barriers.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "clock.h"
 #include "core.h"
@@ -596,9 +598,15 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		 */
 		if (!peer_connected(p) || p->nocheckpoint || !(b = bar_make(p)))
 			break;
-		/* Stopped for a checkpoint, a process can only have been killed (SIGKILL). */
+		/*
+		 * Killed (SIGKILL: nothing else ends a process in a ptrace stop) while stopped for
+		 * the checkpoint, before its image: lost, the checkpoint fails. One that exited on
+		 * its own was not stopped yet, whatever its phase said (a child whose first stop
+		 * had not come, a thread let go to reach a clean stop): an ordinary ghost.
+		 */
 		if (p->phase == PP_SUSPENDED && (b->in_barrier || p->born_held) &&
-		    b->image_gen != b->generation)
+		    b->image_gen != b->generation && WIFSIGNALED(ev->status) &&
+		    WTERMSIG(ev->status) == SIGKILL)
 			b->lost = 1;
 		p->ghost = 1;
 		bs->nghosts++;
