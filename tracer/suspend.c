@@ -170,4 +170,9 @@ void suspend_why(const struct tracee_proc *p, char *buf, size_t n)
 		snprintf(buf, n, "thread %d not stopped yet: %s%s", t->tid, state_name(st), wchan);
 		return;
 	}
+	/* Nothing visibly in the way: say what the tracer knows, so a hang can be told apart. */
+	if (!p->threads)
+		snprintf(buf, n, "no thread left; its exit not reported yet");
+	else
+		snprintf(buf, n, "its threads are stopped or gone, the suspend not seen complete");
 }

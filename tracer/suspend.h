@@ -27,8 +27,8 @@ void resume_peek(struct tracee_proc *p);
 /*
  * Why p is not suspended yet, in one line for the coordinator's status: a vfork parent waits
  * for its child's exec or exit; otherwise the first thread not stopped, with its scheduler
- * state (and the kernel function it sleeps in, when /proc shows it). Empty when nothing is
- * known to be in the way.
+ * state (and the kernel function it sleeps in, when /proc shows it); else what the tracer
+ * knows (no thread left, or every thread stopped or gone).
  */
 void suspend_why(const struct tracee_proc *p, char *buf, size_t n);
 
