@@ -704,6 +704,37 @@ static void answer_challenge(struct peer *pe, const struct proto_in *in)
 	peer_send(pe, &m);
 }
 
+/* How many ancestors of p this tracer traces (bounded, should the links ever loop). */
+static int depth_in_tree(struct tracer *tr, const struct tracee_proc *p)
+{
+	int d = 0, n = ptable_count(tr);
+
+	while (d < n && (p = ptable_proc(tr, p->ppid)))
+		d++;
+	return d;
+}
+
+/*
+ * The coordinator kills only whole computations (dmtcp_command -k, -kc, a dead interval's
+ * kill...), one KILL per process: at the first, every process of this tree goes, parents
+ * before children, so that no parent sees a child die of SIGKILL and acts on it before its
+ * own KILL is read (a shell reporting "Killed", an oracle failing), and a child not announced
+ * yet goes too. Processes outside checkpoint control (dmtcp_nocheckpoint) are left alone.
+ */
+static void kill_tree(struct tracer *tr)
+{
+	struct tracee_proc *q;
+	int d, max = 0;
+
+	for (q = ptable_first(tr); q; q = q->next)
+		if (!q->ghost && !q->nocheckpoint && (d = depth_in_tree(tr, q)) > max)
+			max = d;
+	for (d = 0; d <= max; d++)
+		for (q = ptable_first(tr); q; q = q->next)
+			if (!q->ghost && !q->nocheckpoint && depth_in_tree(tr, q) == d)
+				kill(q->pid, SIGKILL);
+}
+
 static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 {
 	struct tracee_proc *p = pe->p;
@@ -751,8 +782,8 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 	case MSG_KILL:
 		if (p->ghost)
 			return PEER_NEXT; /* gone already, and its pid may be someone else's */
-		pr_debug("pid %d: killed on the coordinator's request", p->pid);
-		kill(p->pid, SIGKILL);
+		pr_debug("pid %d: killed on the coordinator's request, with its tree", p->pid);
+		kill_tree(p->tracer);
 		return PEER_NEXT;
 	default:
 		for (int i = 0; i < ps->nhandlers; i++)
