@@ -113,7 +113,7 @@ static void on_clone_event(struct tracee_thread *t, int ev)
 	struct tracee_thread *known;
 	unsigned long msg = 0;
 	pid_t newid, tgid = 0, ppid = 0;
-	int held;
+	int held, state;
 
 	if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0, &msg) < 0)
 		return;
@@ -146,6 +146,19 @@ static void on_clone_event(struct tracee_thread *t, int ev)
 		}
 	} else {
 		ppid = parent->pid;
+	}
+	/*
+	 * A parent slow to reach its event stop (preempted between creating the child and
+	 * stopping) can have a child that was adopted at its first stop, ran, died and was
+	 * forgotten before this event is read: not a process to add, or the table would hold
+	 * one that never stops and every suspend would wait for it. Its pid cannot have been
+	 * reused yet: the parent has not returned from fork, so it has not reaped it.
+	 */
+	state = procfs_task_state(newid, newid);
+	if (state < 0 || state == 'Z' || state == 'X') {
+		pr_debug("pid %d: child %d already gone when its %s event came", parent->pid, newid,
+			 name_ptrace_event(ev));
+		return;
 	}
 	/* Held for the coordinator when its parent is being suspended for a checkpoint (not
 	 * when the parent is only stopped for a look: see suspend_peek()). */

@@ -171,8 +171,16 @@ void suspend_why(const struct tracee_proc *p, char *buf, size_t n)
 		return;
 	}
 	/* Nothing visibly in the way: say what the tracer knows, so a hang can be told apart. */
-	if (!p->threads)
+	if (!p->threads) {
 		snprintf(buf, n, "no thread left; its exit not reported yet");
+		return;
+	}
+	for (t = p->threads; t; t = t->next)
+		if (t->state != TS_HELD)
+			break;
+	if (t)
+		snprintf(buf, n, "thread %d gone from /proc, its exit not reported (%s)", t->tid,
+			 t->state == TS_NEW ? "its first stop never seen" : "last let run");
 	else
-		snprintf(buf, n, "its threads are stopped or gone, the suspend not seen complete");
+		snprintf(buf, n, "every thread stopped, phase %d not seen as suspended", p->phase);
 }
