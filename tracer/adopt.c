@@ -124,5 +124,8 @@ int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
 		ptable_del_proc(tr, p);
 		return r;
 	}
+	/* From here its end fails the restart as a whole (barriers.c), until the resume. */
+	p->restoring = 1;
+	p->vpid = rp->pid;
 	return 0;
 }

@@ -369,6 +369,32 @@ static enum ckpt_step_kind step_of(const char *name)
 	return STEP__COUNT;
 }
 
+/*
+ * A restored process that ended while its restart held it (tracee_proc.restoring: adopted by
+ * dmtcp_restart, not yet let go by the restart's resume barrier) never ran as the program
+ * again, so the restart cannot be whole. It is abandoned at once rather than run without
+ * that process: one line says why, every other process of the restart is killed (those still
+ * held ran nothing of the program; one the same resume barrier let go a moment ago would run
+ * without its peer), their peers close without ghosts, so the coordinator sees the restart's
+ * processes leave, and tracer_run() returns the failure: dmtcp_restart exits with
+ * DMTCP_FAIL_RC, not with the status of a program that never ran (events.c). The images are
+ * untouched: the same images or restart script can be run again.
+ */
+static void restart_lost(struct tracer *tr, struct tracee_proc *p, int status)
+{
+	struct tracee_proc *q;
+
+	if (tr->run_err)
+		return; /* one of those killed below */
+	tr->run_err = -ECHILD;
+	pr_err("pid %d %s %d before its restore completed", p->vpid ? p->vpid : p->pid,
+	       WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	for (q = ptable_first(tr); q; q = q->next)
+		if (q != p && !q->ghost)
+			kill(q->pid, SIGKILL);
+}
+
 static enum peer_verdict on_suspend(struct tracer *tr, struct bar *b, uint64_t gen)
 {
 	struct tracee_proc *p = b->p;
@@ -421,8 +447,17 @@ static void on_resume(struct tracer *tr, struct bar *b, const char *name)
 	b->committed = 0;
 	b->suspend_pending = 0;
 	unhold(b);
-	/* Let go whatever is held even if a step failed: never leave it stopped. */
-	resume_proc(p);
+	/* Let go whatever is held even if a step failed: never leave it stopped. A restored
+	 * process runs as the program from here, unless a SIGKILL came while it was held (no
+	 * thread could be let go: its death is on its way) or its restart is lost; then its
+	 * resume fails, so that the coordinator does not count the restart complete. */
+	if (resume_proc(p) > 0 && !tr->run_err) {
+		p->restoring = 0;
+	} else if (p->restoring && !r) {
+		r = -ESRCH;
+		snprintf(step.reason, sizeof(step.reason),
+			 "pid %d was killed before its restore completed", p->vpid ? p->vpid : p->pid);
+	}
 	done(b, name, r, step.reason, NULL, 0);
 	if (p->ghost)
 		peer_close(p); /* the tick frees it */
@@ -451,8 +486,10 @@ static void abort_locally(struct tracer *tr, struct tracee_proc *p, struct bar *
 		b->suspend_pending = 0;
 		unhold(b);
 	}
-	pr_warn("pid %d: checkpoint abandoned: no coordinator; the program runs on", p->pid);
-	resume_proc(p);
+	pr_warn("pid %d: %s: no coordinator; the program runs on", p->pid,
+		p->restoring ? "its restart goes on alone" : "checkpoint abandoned");
+	if (resume_proc(p) > 0 && !tr->run_err)
+		p->restoring = 0;
 }
 
 /*
@@ -591,6 +628,10 @@ static void on_event(struct tracer *tr, const struct tracer_ev *ev, void *arg)
 		}
 		break;
 	case TEV_PROC_EXIT:
+		if (p->restoring || tr->run_err) {
+			restart_lost(tr, p, ev->status);
+			break;
+		}
 		/*
 		 * Rather than leave in the middle of the coordinator's barriers, the peer of a
 		 * process that exits before the suspend reaches it stays as a ghost (see

@@ -38,6 +38,9 @@ struct tracer {
 	pid_t root_pid;
 	void (*on_root_exit)(int wstatus, void *arg);
 	void *on_root_exit_arg;
+	/* A module's verdict on the whole run (-errno, 0: none): tracer_run() returns it once
+	 * no process is left (barriers.c: a restart that lost a process before it ran). */
+	int run_err;
 
 	/* Each module's own state (see the module's header). */
 	struct loop *loop;		/* loop.c */

@@ -256,7 +256,9 @@ static void on_death(struct tracer *tr, struct tracee_thread *t, int status)
 		pr_debug("pid %d (%s): killed by %s", p->pid, p->prog, name_signal(WTERMSIG(status)));
 	else
 		pr_debug("pid %d (%s): exited with %d", p->pid, p->prog, WEXITSTATUS(status));
-	if (p->pid == tr->root_pid) {
+	/* A restored process that never ran again is no end of the program, nor is any end
+	 * once its restart is lost: the restart failed, and says so (barriers.c). */
+	if (p->pid == tr->root_pid && !p->restoring && !tr->run_err) {
 		tr->root_pid = 0;
 		if (tr->on_root_exit)
 			tr->on_root_exit(status, tr->on_root_exit_arg);

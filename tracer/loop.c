@@ -353,7 +353,7 @@ int loop_run(struct tracer *tr)
 		/* a tick may have queued work (or reaped a ghost) */
 		run_jobs(tr);
 		if (!ptable_first(tr))
-			return 0;
+			return tr->run_err;
 		n = build_pollfds(l);
 		if (n < 0) {
 			pr_err("out of memory in the event loop");

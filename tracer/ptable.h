@@ -73,6 +73,10 @@ struct tracee_proc {
 	int ghost;	   /* exited, no threads left, kept in the table by a module (see
 			      barriers.c) until it lets go with ptable_del_proc() */
 	int restarted;	   /* restored by dmtcp_restart (or forked by one that was) */
+	int restoring;	   /* restored, held until its restart's resume barrier lets it go:
+			      none of the program has run yet (see barriers.c) */
+	pid_t vpid;	   /* the pid the program sees (a restart in a new PID namespace
+			      gives it another number than pid); 0: the same as pid */
 	int exec_pending;  /* an execve/execveat is under way */
 	char exec_prog[256]; /* its program name, taken at the seccomp stop */
 

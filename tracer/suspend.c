@@ -71,32 +71,35 @@ void suspend_check(struct tracee_proc *p)
 	hooks_fire_proc(p->tracer, TEV_SUSPENDED, p);
 }
 
-/* Let p's held threads go as they were held. */
-static void resume_threads(struct tracee_proc *p)
+/* Let p's held threads go as they were held; returns how many went. */
+static int resume_threads(struct tracee_proc *p)
 {
 	struct tracee_thread *t;
 	long t0 = mono_now_us();
+	int n = 0;
 
 	p->phase = PP_RUNNING;
 	p->peeking = 0;
 	for (t = p->threads; t; t = t->next)
-		if (t->state == TS_HELD)
-			thread_resume(t, t->resume_how, t->resume_sig);
+		if (t->state == TS_HELD && thread_resume(t, t->resume_how, t->resume_sig) == 0)
+			n++;
 	if (tracer_cfg(p->tracer)->timings)
 		pr_info("pid %d: resumed %d threads in %ld us", p->pid, p->nthreads,
 			mono_now_us() - t0);
 	hooks_fire_proc(p->tracer, TEV_RESUMED, p);
+	return n;
 }
 
-void resume_proc(struct tracee_proc *p)
+int resume_proc(struct tracee_proc *p)
 {
 	struct tracee_proc *c;
+	int n;
 
 	if (p->ghost) {
 		p->born_held = 0;
-		return;
+		return 0;
 	}
-	resume_threads(p);
+	n = resume_threads(p);
 	/* Processes held for the coordinator (born during the suspend, or stopped with the
 	 * tree) that it never took over go with it. */
 	for (c = ptable_first(p->tracer); c; c = c->next)
@@ -104,6 +107,7 @@ void resume_proc(struct tracee_proc *p)
 			c->born_held = 0;
 			resume_proc(c);
 		}
+	return n;
 }
 
 void suspend_peek(struct tracee_proc *p)

@@ -21,7 +21,9 @@
 void suspend_begin(struct tracee_proc *p);
 /* A thread of p was held, or left: is p suspended now? */
 void suspend_check(struct tracee_proc *p);
-void resume_proc(struct tracee_proc *p);
+/* Let p go (and the processes held for the coordinator with it); returns how many of p's
+ * own threads were let go: 0 when p is dead or dying (a SIGKILL while it was held). */
+int resume_proc(struct tracee_proc *p);
 void suspend_peek(struct tracee_proc *p);
 void resume_peek(struct tracee_proc *p);
 /*

@@ -12,7 +12,7 @@
 #include "procfs.h"
 #include "regs.h"
 
-void thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
+int thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
 {
 	long r = 0;
 
@@ -36,10 +36,14 @@ void thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
 		break;
 	}
 	/* ESRCH: it died meanwhile (SIGKILL); its death is in the wait queue. */
-	if (r < 0 && errno != ESRCH)
-		pr_warn("tid %d: cannot resume: %s", t->tid, strerror(errno));
+	if (r < 0) {
+		r = -errno;
+		if (r != -ESRCH)
+			pr_warn("tid %d: cannot resume: %s", t->tid, strerror(-r));
+	}
 	t->state = TS_RUNNING;
 	t->listening = how == RESUME_LISTEN;
+	return (int)r;
 }
 
 void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status)

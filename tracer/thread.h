@@ -13,9 +13,11 @@
 /*
  * Let t go from its ptrace-stop: how and sig as the stop requires (resume_how in ptable.h).
  * A thread stopped by our own PTRACE_INTERRUPT (t->check_eintr) first gets its interrupted
- * epoll wait restarted (thread_restart_eintr). A thread that died meanwhile is not an error.
+ * epoll wait restarted (thread_restart_eintr). A thread that died meanwhile is not an error:
+ * it returns -ESRCH, quietly (also for a thread a SIGKILL is ending, its death not yet
+ * reported); 0 when the thread was let go.
  */
-void thread_resume(struct tracee_thread *t, enum resume_how how, int sig);
+int thread_resume(struct tracee_thread *t, enum resume_how how, int sig);
 /* Keep t in its ptrace-stop; remember how to let it go (status: the stop's wait status). */
 void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status);
 /* PTRACE_INTERRUPT: t reports a stop soon (a no-op if one is pending). */
