@@ -143,7 +143,9 @@ static void finish_run(struct coord *co, bool ok)
 		coord_progress_failed(co, "checkpoint %llu %s: %s", gen,
 				      committed ? "incomplete" : "aborted", why);
 	co->state = CS_RUNNING;
-	if (kind == RUN_RESTART) {
+	if (kind == RUN_RESTART && why[0]) {
+		pr_warn("restart of computation %s failed: %s", co->compid, why);
+	} else if (kind == RUN_RESTART) {
 		pr_info("restart of computation %s complete", co->compid);
 	} else if (ok) {
 		pr_info("checkpoint %llu complete (%llu successful so far): %s", gen,
@@ -449,6 +451,12 @@ void coord_barrier_done(struct coord *co, struct conn *c, const struct proto_in 
 			return;
 		}
 		pr_warn("%s failed at barrier %s", c->name, what);
+		/* A restarted process that cannot go on: the restart is not whole (a reason
+		 * cut short still names the process). */
+		if (co->run.kind == RUN_RESTART && !co->run.why[0] &&
+		    snprintf(co->run.why, sizeof(co->run.why), "%s failed at barrier %s",
+			     c->name, what) >= (int)sizeof(co->run.why))
+			pr_debug("restart failure reason cut to %zu bytes", sizeof(co->run.why) - 1);
 	}
 	check_complete(co);
 }
@@ -469,6 +477,12 @@ void coord_peer_left(struct coord *co, struct conn *c)
 			abort_ckpt(co, "%s left during barrier %s", c->name, current_barrier(co));
 		else
 			pr_warn("%s left during barrier %s", c->name, current_barrier(co));
+		/* A restarted process gone before its resume was answered never ran again:
+		 * the restart is not whole (its tracer failed it, and says why). */
+		if (co->run.kind == RUN_RESTART && !co->run.why[0] &&
+		    (!c->done || strcmp(current_barrier(co), BARRIER_RESUME)))
+			snprintf(co->run.why, sizeof(co->run.why), "%s left during barrier %s",
+				 c->name, current_barrier(co));
 		c->in_run = false;
 		check_complete(co);
 	}
