@@ -235,6 +235,37 @@ static int mount_own_proc(void)
 	return 0;
 }
 
+/*
+ * The reaper lives as long as the restored processes, so it must hold none of what it
+ * inherited from the restart once its children have theirs: the program's pipes and FIFOs
+ * (a reader would never see the end of a pipe whose writers all exited, nor a writer
+ * EPIPE), the images, the restart's connection to the coordinator (which would keep a
+ * client connection open for the life of the computation). Only stdin/out/err, which the
+ * restart itself keeps too, and the report socket (keep) stay.
+ */
+static void close_fds(unsigned lo, unsigned hi)
+{
+	long max;
+
+	if (lo > hi || close_range(lo, hi, 0) == 0 || errno != ENOSYS)
+		return;
+	/* a kernel before 5.9 */
+	max = sysconf(_SC_OPEN_MAX);
+	for (; lo <= hi && (long)lo < max; lo++)
+		close((int)lo);
+}
+
+static void drop_fds(int keep)
+{
+	if (keep < 3) {
+		close_fds(3, ~0U);
+		return;
+	}
+	if (keep > 3)
+		close_fds(3, (unsigned)keep - 1);
+	close_fds((unsigned)keep + 1, ~0U);
+}
+
 static __attribute__((noreturn)) void reaper_main(struct tree *t, int sync_fd)
 {
 	int i, r, st, main_idx = -1, main_status = 0;
@@ -261,6 +292,7 @@ static __attribute__((noreturn)) void reaper_main(struct tree *t, int sync_fd)
 	/* Children report by themselves; a child that dies early is reported by us below. */
 	signal(SIGPIPE, SIG_IGN);
 	fork_children(t, -1, 0);
+	drop_fds(t->child_report_fd);
 	for (i = 0; i < t->n; i++)
 		if (t->procs[i].is_main)
 			main_idx = i;
