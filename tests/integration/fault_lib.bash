@@ -26,16 +26,11 @@ FL_HOLD_MS=${FL_HOLD_MS:-60000}
 # half-way leaves nothing counting for long.
 FL_LIMIT=${FL_LIMIT:-6000}
 
-# Kill, by pid, whatever the test started that is still there (its programs, tracers, restarts,
-# coordinators: all name $T in their command lines), then lib.sh's cleanup.
+# Kill, by pid, whatever the test started that is still there (restart_lib.bash), unmount
+# what it mounted, then lib.sh's cleanup.
 fl_cleanup() {
-	local f p
-	for f in /proc/[0-9]*/cmdline; do
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		[ "$p" = $$ ] && continue
-		tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$T/" && kill -KILL "$p" 2>/dev/null
-	done
+	local f
+	rs_kill_leftovers
 	for f in "$T"/mnt*; do
 		[ -d "$f" ] && umount -l "$f" 2>/dev/null
 	done

@@ -5,6 +5,23 @@
 # (dmtcp_restart IMAGES, or the restart script), then wait until the coordinator counts the
 # processes again and the program made progress past where it was killed.
 
+# On exit, a test that failed half-way must leave no computation behind, and a restarted one
+# is no child of the test's shell (nor is a restart script's dmtcp_restart, once its shell is
+# killed): kill, by pid, every process whose command line names the test's directory (the
+# programs, tracers, restarts, coordinators), then lib.sh's cleanup.
+rs_kill_leftovers() {
+	local f p
+	for f in /proc/[0-9]*/cmdline; do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$p" = $$ ] && continue
+		tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$T/" && kill -KILL "$p" 2>/dev/null
+	done
+}
+trap 'rs_kill_leftovers; _cleanup' EXIT
+# A test ended by the runner's time limit cleans up too.
+trap 'exit 143' TERM INT HUP
+
 # rs_run NAME CMD...: run_user CMD in the background; its stderr in $T/NAME.err, its exit
 # status in $T/NAME.rc when it ends. Its stdout is the caller's (tests redirect it to a file
 # they created, which a restart reopens at the saved offset).
