@@ -277,6 +277,14 @@ struct ckpt_fd {
 
 /* ---- memory ----------------------------------------------------------------------------- */
 
+/*
+ * The restore area (the restorer blob, its plan, the threads' first frames) stays mapped in a
+ * restored process, which runs on it until its last rt_sigreturn. It is a private mapping of
+ * a memfd of this name ("/memfd:dmtcp-restorer (deleted)" in /proc/PID/maps), so that the
+ * next checkpoint can leave it out instead of carrying one more area into every later image.
+ */
+#define CKPT_RESTORE_AREA_NAME "dmtcp-restorer"
+
 enum ckpt_vma_kind {
 	CKPT_VMA_ANON = 1,    /* private anonymous */
 	CKPT_VMA_FILE_PRIV,   /* private file mapping: only written (COW) pages stored */

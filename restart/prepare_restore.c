@@ -24,6 +24,7 @@
 
 #include "arch/x86_64/sigframe.h"
 #include "build/gen/restorer-syms.h"
+#include "ckpt_state.h"
 #include "log.h"
 #include "procfs.h"
 #include "restart/prepare_restore_int.h"
@@ -58,6 +59,32 @@ static int report_area(int fd, const struct restore_plan *p)
 }
 
 /* ---- the area ------------------------------------------------------------------------- */
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/*
+ * A memfd named CKPT_RESTORE_AREA_NAME of len bytes to map the area from (see ckpt_state.h:
+ * the next checkpoint leaves the area out), or -1: the area is then anonymous, and only saved
+ * along with the program. The blob runs from it, so it must allow exec: MFD_EXEC says so
+ * where vm.memfd_noexec would refuse it (and is unknown before Linux 6.3, where nothing
+ * refuses it).
+ */
+static int area_memfd(size_t len)
+{
+	int fd = memfd_create(CKPT_RESTORE_AREA_NAME, MFD_CLOEXEC | MFD_EXEC);
+
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create(CKPT_RESTORE_AREA_NAME, MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)len) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 static size_t cpu_xstate_size(void)
 {
@@ -337,7 +364,7 @@ int prepare_restore(struct restore_req *req)
 	struct restore_plan *p;
 	char *area = NULL;
 	sigset_t all;
-	int ret, nt;
+	int ret, nt, fd;
 
 	memset(&L, 0, sizeof(L));
 	nt = count_tasks();
@@ -362,7 +389,10 @@ int prepare_restore(struct restore_req *req)
 	ret = plan_layout(req, &L, &vc);
 	if (ret)
 		goto fail;
-	area = map_clear_hole(req, L.total, 0);
+	fd = area_memfd(L.total);
+	area = map_clear_hole(req, L.total, 0, fd);
+	if (fd >= 0)
+		close(fd);
 	if (!area) {
 		ret = -errno;
 		pr_err("restore: no room for the %zu-byte restore area clear of the saved regions",

@@ -83,8 +83,9 @@ int req_grow(void **arr, size_t *cap, size_t need, size_t elem);
 int count_self_maps(size_t *n);
 /* Append the saved regions and the saved vdso block to *r. */
 int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, size_t *cap);
-/* Map len read+write bytes clear of saved ranges and current mappings; NULL + errno. */
-void *map_clear_hole(struct restore_req *req, size_t len, int flags);
+/* Map len read+write bytes clear of saved ranges and current mappings, anonymous or (fd >= 0)
+ * a private mapping of fd; NULL + errno. */
+void *map_clear_hole(struct restore_req *req, size_t len, int flags, int fd);
 struct stage *find_stage(struct restore_req *req, uint64_t addr, uint64_t len);
 /* Fill the plan's unmap list: every current mapping minus what the blob keeps. */
 int build_unmap(struct restore_req *req, struct restore_plan *p, const struct area_layout *L,

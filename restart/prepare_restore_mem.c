@@ -111,7 +111,7 @@ int collect_saved_ranges(struct restore_req *req, struct range **r, size_t *n, s
  * Find len bytes clear of every saved range and current mapping (with a guard page either
  * side), highest hole first as the kernel does, and map them read+write there.
  */
-void *map_clear_hole(struct restore_req *req, size_t len, int flags)
+void *map_clear_hole(struct restore_req *req, size_t len, int flags, int fd)
 {
 	struct range *r = NULL;
 	size_t n = 0, cap = 0;
@@ -156,7 +156,8 @@ void *map_clear_hole(struct restore_req *req, size_t len, int flags)
 			continue;
 		want = hole_hi - GUARD - len;
 		res = mmap((void *)want, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | flags, -1, 0);
+			   MAP_PRIVATE | (fd < 0 ? MAP_ANONYMOUS : 0) | MAP_FIXED_NOREPLACE | flags,
+			   fd, 0);
 		if (res != MAP_FAILED)
 			break;
 		if (errno != EEXIST)
@@ -189,7 +190,7 @@ void *restore_stage_alloc(struct restore_req *req, size_t len, int flags)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = map_clear_hole(req, len, flags);
+	p = map_clear_hole(req, len, flags, -1);
 	if (!p) {
 		pr_err("restore: no room for %zu bytes of staging memory clear of the saved "
 		       "regions: %s", len, strerror(errno));

@@ -25,6 +25,7 @@
 #include "pagemap_scan.h"
 #include "probe.h"
 #include "procfs.h"
+#include "regs.h"
 
 /* /proc/PID/pagemap entry bits */
 #define PME_PRESENT (1ull << 63)
@@ -311,6 +312,60 @@ static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 	return 0;
 }
 
+/* Whether a thread of p (its saved registers) runs in, or has its stack in, [start, end). */
+static int thread_inside(const struct ckpt_proc *p, uint64_t start, uint64_t end)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->nthreads; i++) {
+		arch_regs_t r;
+		uint64_t ip, sp;
+
+		memcpy(&r, &p->threads[i].regs, sizeof(r));
+		ip = regs_ip(&r);
+		sp = regs_sp(&r);
+		if ((ip >= start && ip < end) || (sp >= start && sp < end))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Leave out the restore area a restart left mapped in the process (CKPT_RESTORE_AREA_NAME,
+ * ckpt_state.h): nothing of the program is in it, and carried along it would add one more
+ * area to every image after each restart (the program's memory and its images grew by about
+ * 90 KiB a process and cycle). It is kept, and saved like any mapping of a deleted file, only
+ * while a thread still runs or keeps its stack on it: a checkpoint that stopped the process
+ * before the restorer's last rt_sigreturn.
+ */
+static void drop_restore_area(pid_t pid, struct ckpt_proc *p)
+{
+	static const char name[] = "/memfd:" CKPT_RESTORE_AREA_NAME;
+	uint32_t i, n = 0, dropped = 0;
+
+	for (i = 0; i < p->nvmas; i++) {
+		const struct ckpt_vma *v = &p->vmas[i];
+
+		if (!strcmp(v->path, name) && thread_inside(p, v->start, v->end)) {
+			pr_debug("pid %d: a thread is still in the restore area: it is saved", pid);
+			return;
+		}
+	}
+	for (i = 0; i < p->nvmas; i++) {
+		struct ckpt_vma *v = &p->vmas[i];
+
+		if (!strcmp(v->path, name) && (v->flags & CKPT_VMA_F_DELETED)) {
+			free(v->path);
+			dropped++;
+			continue;
+		}
+		p->vmas[n++] = *v;
+	}
+	p->nvmas = n;
+	if (dropped)
+		pr_debug("pid %d: restore area left out (%u mappings)", pid, dropped);
+}
+
 static enum want want_of(const struct ckpt_vma *v)
 {
 	switch (v->kind) {
@@ -339,6 +394,7 @@ int collect_mem(pid_t pid, struct ckpt_proc *p, collect_shm_owner_fn owner, void
 	rc = parse_smaps(pid, p);
 	if (rc)
 		return rc;
+	drop_restore_area(pid, p);
 	pmfd = procfs_open(pid, 0, "pagemap", O_RDONLY);
 	if (pmfd < 0) {
 		rc = pmfd;
