@@ -22,7 +22,10 @@
  * "PASS pid P records N bytes B". Any mismatch prints a FAIL line and exits 1. Each stage,
  * once it has passed the end record on and closed its output, waits (10 s at most) for its
  * own input to end: a pipe or FIFO whose last writer closed it must read as ended, which it
- * does not if any other process (of a restart, say) still holds it open.
+ * does not if any other process (of a restart, say) still holds it open. A stage whose
+ * neighbour is gone before that (killed: dmtcp_command -k kills the four one by one) waits
+ * 5 s for its own kill before it leaves with status 3, so that a killed ring ends by the
+ * kill, not by SIGPIPE or an end of input.
  *
  * READYFILE gets the four pids, one a line, once the ring is joined.
  *
@@ -39,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +52,7 @@
 #define WINDOW 8
 #define MAX_PAYLOAD 1000
 #define END_WAIT_MS 10000
+#define GONE_GRACE_MS 5000
 #define MAGIC_DATA 0x52494e47u /* "RING" */
 #define MAGIC_END 0x454e4421u  /* "END!" */
 
@@ -103,6 +108,21 @@ static uint8_t payload_byte(uint64_t seq, uint32_t i)
 	return (uint8_t)(seq * 131 + i * 7 + (i >> 5));
 }
 
+/*
+ * The stage before us ended (our input reads as ended) or the one after (a write fails with
+ * EPIPE): killed, since dmtcp_command -k does not kill the four at the same instant, or
+ * failed, and said so with its own FAIL line. Either way it is not a finding of ours: wait a
+ * moment for our own SIGKILL, so that a killed ring ends by the kill, then say so and leave
+ * (the ring stops, which the test sees; stage 0 sees our status).
+ */
+static void __attribute__((noreturn)) neighbour_gone(const struct stage *s, const char *what)
+{
+	nap_ms(GONE_GRACE_MS);
+	printf("stage %d: %s before record %llu\n", s->idx, what, (unsigned long long)s->next_seq);
+	fflush(stdout);
+	_exit(3);
+}
+
 /* Read n bytes; at_start: they begin a record, where the end of input can come. */
 static void read_full(struct stage *s, void *buf, size_t n, const char *what, int at_start)
 {
@@ -113,17 +133,8 @@ static void read_full(struct stage *s, void *buf, size_t n, const char *what, in
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r == 0 && got == 0 && at_start) {
-			/*
-			 * The stage before ended: killed (dmtcp_command -k does not kill the four
-			 * at the same instant), or failed and said so. Not a finding of ours;
-			 * the ring stops, which the test sees, and stage 0 sees our status.
-			 */
-			printf("stage %d: input ended before record %llu\n", s->idx,
-			       (unsigned long long)s->next_seq);
-			fflush(stdout);
-			_exit(3);
-		}
+		if (r == 0 && got == 0 && at_start)
+			neighbour_gone(s, "its input ended");
 		if (r <= 0)
 			fail(s, "%s: %s after %zu of %zu bytes (record %llu)", what,
 			     r ? strerror(errno) : "end of input", got, n,
@@ -140,6 +151,8 @@ static void write_rec(struct stage *s, const void *buf, size_t n)
 	do
 		r = write(s->out, buf, n);
 	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EPIPE)
+		neighbour_gone(s, "its output has no reader");
 	if (r != (ssize_t)n)
 		fail(s, "write of record %llu: %s", (unsigned long long)s->next_seq,
 		     r < 0 ? strerror(errno) : "short");
@@ -280,6 +293,8 @@ int main(int argc, char **argv)
 		return 2;
 	limit = atol(argv[2]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* a write to a stage that is gone fails with EPIPE (neighbour_gone()) */
+	signal(SIGPIPE, SIG_IGN);
 	snprintf(f1, sizeof(f1), "%s.f1", argv[1]);
 	snprintf(f2, sizeof(f2), "%s.f2", argv[1]);
 	snprintf(stop, sizeof(stop), "%s.stop", argv[1]);
