@@ -10,8 +10,11 @@
  *           answer not sent yet), "drain", "checkpoint", "commit", "refill" (before the
  *           step), "resume" and "abort" (before the threads are let go), "restart" (a
  *           restart's first barrier), "write" (inside the checkpoint step, the temporary
- *           image written but for its end);
- *         dmtcp_restart, each restored process: "stage" (before it stages its memory);
+ *           image written but for its end); in a restart's tracer "refill#1" and
+ *           "resume#1" are the restart's own, the processes restored and held;
+ *         dmtcp_restart, each restored process: "stage" (before it stages its memory; the
+ *           count is per process, and the gate file says which pid reached it as the
+ *           process sees it: in a new PID namespace, NSpid's last field);
  *         coordinator: "coord-<barrier>" (every answer to the barrier is in, before it acts
  *           on them: coord-commit holds before the restart script is written), and
  *           "coord-challenge" (before it answers a HELLO with its CHALLENGE).
