@@ -235,6 +235,19 @@ static void orphan(struct peer *pe)
 	hooks_fire_proc(tr, TEV_DISCONNECTED, pe->p);
 }
 
+/*
+ * The coordinator sent what it must not (logged by the caller): that connection only is
+ * closed, as if the coordinator had gone, so that a checkpoint it was running is abandoned
+ * (the program is never left stopped) and the tracer connects again later. The bytes after
+ * the bad ones cannot be trusted to be messages, and a coordinator that sends them is broken,
+ * or is not ours.
+ */
+static void drop_invalid(struct peer *pe)
+{
+	peer_close(pe->p);
+	orphan(pe);
+}
+
 /* The connection failed or ended: warn (a failed connect once per tracer) and close it. */
 static void peer_fail(struct peer *pe, const char *what, int err)
 {
@@ -785,7 +798,7 @@ static void serve_job(struct tracer *tr, struct loop_job *job)
 		if (r < 0) {
 			pr_err("pid %d: invalid message from the coordinator: %s", p->pid,
 			       why ? why : strerror(-r));
-			peer_close(p);
+			drop_invalid(pe);
 			return;
 		}
 		if (on_message(pe, &in) == PEER_PAUSE)
