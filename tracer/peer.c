@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -679,7 +680,7 @@ static int load_key(struct tracer *tr, int again)
  * anew whose key we read again) is not obeyed: the connection is closed and tried again
  * later, like a coordinator that went away.
  */
-static void answer_challenge(struct peer *pe, const struct proto_in *in)
+static enum peer_verdict answer_challenge(struct peer *pe, const struct proto_in *in)
 {
 	struct tracee_proc *p = pe->p;
 	struct tracer *tr = p->tracer;
@@ -688,12 +689,12 @@ static void answer_challenge(struct peer *pe, const struct proto_in *in)
 	char mine[COORD_HEX_LEN + 1];
 	struct proto_msg m;
 
-	if (pe->authed || !sn || load_key(tr, 0) < 0) {
-		if (pe->authed)
-			pr_err("pid %d: a second CHALLENGE from the coordinator", p->pid);
+	if (!sn || !proof)
+		return peer_invalid(p, "CHALLENGE without F_NONCE or F_AUTH");
+	if (load_key(tr, 0) < 0) {
 		peer_close(p);
 		orphan(pe);
-		return;
+		return PEER_NEXT;
 	}
 	if (!coord_auth_check(&ps->key, true, sn, pe->cnonce, proof) &&
 	    (load_key(tr, 1) < 0 || !coord_auth_check(&ps->key, true, sn, pe->cnonce, proof))) {
@@ -704,17 +705,61 @@ static void answer_challenge(struct peer *pe, const struct proto_in *in)
 		ps->key_warned |= 2;
 		peer_close(p);
 		orphan(pe);
-		return;
+		return PEER_NEXT;
 	}
 	if (coord_auth_proof(&ps->key, false, sn, pe->cnonce, mine)) {
 		peer_close(p);
 		orphan(pe);
-		return;
+		return PEER_NEXT;
 	}
 	pe->authed = 1;
 	proto_msg_init(&m, MSG_AUTH);
 	proto_put_str(&m, F_AUTH, mine);
 	peer_send(pe, &m);
+	return PEER_NEXT;
+}
+
+enum peer_verdict peer_invalid(struct tracee_proc *p, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pr_err("pid %d: invalid message from the coordinator: %s", p->pid, why);
+	return PEER_INVALID;
+}
+
+/*
+ * What a coordinator sends a process, and when: the CHALLENGE first, then (after our AUTH)
+ * WELCOME or REFUSE, then BARRIER, WHERE, KILL and KV_REPLY. NULL when type is in its place,
+ * else what is wrong with it. Above all, nothing is obeyed from a coordinator that has not
+ * proved the key, nor before it has taken the process in.
+ */
+static const char *out_of_place(const struct peer *pe, uint16_t type)
+{
+	switch (type) {
+	case MSG_CHALLENGE:
+		return pe->authed ? "a second time" : NULL;
+	case MSG_WELCOME:
+		if (!pe->authed)
+			return "before the coordinator proved its key";
+		return pe->welcomed ? "a second time" : NULL;
+	case MSG_REFUSE:
+		if (!pe->authed)
+			return "before the coordinator proved its key";
+		return pe->welcomed ? "after the WELCOME" : NULL;
+	case MSG_BARRIER:
+	case MSG_WHERE:
+	case MSG_KILL:
+	case MSG_KV_REPLY:
+		if (!pe->authed)
+			return "before the coordinator proved its key";
+		return pe->welcomed ? NULL : "before the WELCOME";
+	default:
+		return "(a coordinator never sends it to a process)";
+	}
 }
 
 static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
@@ -723,21 +768,14 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 	struct peer_state *ps = p->tracer->peer;
 	const char *s;
 	uint64_t v;
-	int first;
 
+	s = out_of_place(pe, in->type);
+	if (s)
+		return peer_invalid(p, "%s %s", proto_type_name(in->type), s);
 	switch (in->type) {
 	case MSG_CHALLENGE:
-		answer_challenge(pe, in);
-		return PEER_NEXT;
+		return answer_challenge(pe, in);
 	case MSG_WELCOME:
-		if (!pe->authed) {
-			pr_err("pid %d: the coordinator welcomed this process before proving its key; "
-			       "not trusting it", p->pid);
-			peer_close(p);
-			orphan(pe);
-			return PEER_NEXT;
-		}
-		first = !pe->welcomed;
 		pe->welcomed = 1;
 		pe->connecting = 0;
 		if (ps->connect_failed || pe->orphan)
@@ -753,8 +791,7 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 			snprintf(pe->ckptdir, sizeof(pe->ckptdir), "%s", s);
 		if (proto_get_u64(in, F_INTERVAL, &v) == 0)
 			pe->interval = v;
-		if (first)
-			settled(pe);
+		settled(pe);
 		return PEER_NEXT;
 	case MSG_REFUSE:
 		s = proto_get_str(in, F_REASON);
@@ -792,6 +829,8 @@ static void serve_job(struct tracer *tr, struct loop_job *job)
 
 	(void)tr;
 	while (pe->open && !pe->paused) {
+		enum peer_verdict v;
+
 		r = proto_conn_next(&pe->conn, &in, &why);
 		if (r == 0)
 			break;
@@ -801,9 +840,14 @@ static void serve_job(struct tracer *tr, struct loop_job *job)
 			drop_invalid(pe);
 			return;
 		}
-		if (on_message(pe, &in) == PEER_PAUSE)
-			pe->paused = 1;
+		v = on_message(pe, &in);
 		proto_in_free(&in);
+		if (v == PEER_INVALID) {
+			drop_invalid(pe);
+			return;
+		}
+		if (v == PEER_PAUSE)
+			pe->paused = 1;
 	}
 	if (pe->lost && pe->open) {
 		/* The program keeps running; it is just no longer checkpointable. */
