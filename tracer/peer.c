@@ -22,6 +22,7 @@
 #include "coordauth.h"
 #include "coordclient.h"
 #include "core.h"
+#include "ids.h"
 #include "log.h"
 #include "loop.h"
 
@@ -762,12 +763,41 @@ static const char *out_of_place(const struct peer *pe, uint16_t type)
 	}
 }
 
+/* The coordinator takes the process in: what its checkpoints go by, never half of it. */
+static enum peer_verdict take_welcome(struct peer *pe, const struct proto_in *in)
+{
+	struct tracee_proc *p = pe->p;
+	struct peer_state *ps = p->tracer->peer;
+	const char *compid = proto_get_str(in, F_COMPID), *ckptdir = proto_get_str(in, F_CKPTDIR);
+	uint64_t id, v;
+
+	if (proto_get_u64(in, F_PEER_ID, &id) || id == 0)
+		return peer_invalid(p, "WELCOME without F_PEER_ID");
+	if (!compid || !check_id_syntax(compid))
+		return peer_invalid(p, "WELCOME without a well-formed F_COMPID");
+	if (!ckptdir || ckptdir[0] != '/' || strlen(ckptdir) >= sizeof(pe->ckptdir))
+		return peer_invalid(p, "WELCOME without an absolute F_CKPTDIR");
+	pe->welcomed = 1;
+	pe->connecting = 0;
+	if (ps->connect_failed || pe->orphan)
+		pr_info("pid %d: connected to the coordinator at %s:%d", p->pid,
+			tracer_cfg(p->tracer)->coord_host, tracer_cfg(p->tracer)->coord_port);
+	ps->connect_failed = 0;
+	ps->retry_wait_us = RETRY_FIRST_US;
+	pe->peer_id = id;
+	snprintf(pe->compid, sizeof(pe->compid), "%s", compid);
+	snprintf(pe->ckptdir, sizeof(pe->ckptdir), "%s", ckptdir);
+	if (proto_get_u64(in, F_INTERVAL, &v) == 0)
+		pe->interval = v;
+	settled(pe);
+	return PEER_NEXT;
+}
+
 static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 {
 	struct tracee_proc *p = pe->p;
 	struct peer_state *ps = p->tracer->peer;
 	const char *s;
-	uint64_t v;
 
 	s = out_of_place(pe, in->type);
 	if (s)
@@ -776,23 +806,7 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 	case MSG_CHALLENGE:
 		return answer_challenge(pe, in);
 	case MSG_WELCOME:
-		pe->welcomed = 1;
-		pe->connecting = 0;
-		if (ps->connect_failed || pe->orphan)
-			pr_info("pid %d: connected to the coordinator at %s:%d", p->pid,
-				tracer_cfg(p->tracer)->coord_host, tracer_cfg(p->tracer)->coord_port);
-		ps->connect_failed = 0;
-		ps->retry_wait_us = RETRY_FIRST_US;
-		if (proto_get_u64(in, F_PEER_ID, &v) == 0)
-			pe->peer_id = v;
-		if ((s = proto_get_str(in, F_COMPID)))
-			snprintf(pe->compid, sizeof(pe->compid), "%s", s);
-		if ((s = proto_get_str(in, F_CKPTDIR)))
-			snprintf(pe->ckptdir, sizeof(pe->ckptdir), "%s", s);
-		if (proto_get_u64(in, F_INTERVAL, &v) == 0)
-			pe->interval = v;
-		settled(pe);
-		return PEER_NEXT;
+		return take_welcome(pe, in);
 	case MSG_REFUSE:
 		s = proto_get_str(in, F_REASON);
 		pr_err("pid %d: the coordinator refused this process: %s", p->pid, s ? s : "?");
