@@ -807,11 +807,20 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 		return answer_challenge(pe, in);
 	case MSG_WELCOME:
 		return take_welcome(pe, in);
-	case MSG_REFUSE:
+	case MSG_REFUSE: {
+		char why[256];
+		size_t i;
+
+		/* one line of our log, whatever the coordinator says */
 		s = proto_get_str(in, F_REASON);
-		pr_err("pid %d: the coordinator refused this process: %s", p->pid, s ? s : "?");
+		snprintf(why, sizeof(why), "%s", s ? s : "?");
+		for (i = 0; why[i]; i++)
+			if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+				why[i] = '?';
+		pr_err("pid %d: the coordinator refused this process: %s", p->pid, why);
 		peer_close(p);
 		return PEER_NEXT;
+	}
 	case MSG_KILL:
 		if (p->ghost)
 			return PEER_NEXT; /* gone already, and its pid may be someone else's */
