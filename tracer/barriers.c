@@ -40,7 +40,7 @@ struct bar {
 	long ghost_until_us;  /* a ghost's grace (see barriers.h) */
 	struct loop_job step_job;
 	enum ckpt_step_kind step;
-	char step_barrier[32];
+	char step_barrier[BARRIER_NAME_MAX + 1];
 	long progress_at_us;  /* when the next CKPT_PROGRESS may go */
 };
 
@@ -56,7 +56,7 @@ struct barrier_state {
 	int nheld;	/* processes with suspend_held */
 	int suspending; /* a suspend came: late_tick() looks for answers that are late */
 	struct {
-		char name[32];
+		char name[BARRIER_NAME_MAX + 1];
 		tracer_barrier_fn fn;
 		void *arg;
 	} named[NAMED_MAX];
@@ -532,6 +532,18 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 	return PEER_NEXT;
 }
 
+/* A barrier's name is a word: it is logged, and answered in BARRIER_DONE. */
+static int name_ok(const char *name)
+{
+	const unsigned char *c = (const unsigned char *)name;
+	size_t i;
+
+	for (i = 0; c[i]; i++)
+		if (i == BARRIER_NAME_MAX || c[i] <= ' ' || c[i] > '~')
+			return 0;
+	return i > 0;
+}
+
 static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in *in, void *arg)
 {
 	struct barrier_state *bs = arg;
@@ -541,10 +553,13 @@ static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in
 
 	(void)bs;
 	name = proto_get_str(in, F_BARRIER);
-	if (!name || proto_get_u64(in, F_GENERATION, &gen) < 0) {
-		pr_warn("pid %d: BARRIER without a name or generation; ignored", p->pid);
-		return PEER_NEXT;
-	}
+	if (!name || proto_get_u64(in, F_GENERATION, &gen) < 0)
+		return peer_invalid(p, "BARRIER without F_BARRIER or F_GENERATION");
+	if (!name_ok(name))
+		return peer_invalid(p, "BARRIER whose name is not a word of at most %d characters",
+				    BARRIER_NAME_MAX);
+	if (gen == 0)
+		return peer_invalid(p, "BARRIER of generation 0");
 	b = bar_make(p);
 	if (!b)
 		return PEER_NEXT;
