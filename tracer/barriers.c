@@ -485,16 +485,45 @@ static int ghost_answers(struct bar *b, const char *name, uint64_t gen)
 	return 1;
 }
 
+/* The index of the handler of barrier name, or -1. */
+static int named_of(const struct barrier_state *bs, const char *name)
+{
+	int i;
+
+	for (i = 0; i < bs->nnamed; i++)
+		if (!strcmp(bs->named[i].name, name))
+			return i;
+	return -1;
+}
+
 static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char *name,
 				    uint64_t gen)
 {
 	struct barrier_state *bs = tr->barriers;
 	struct tracee_proc *p = b->p;
-	enum ckpt_step_kind k;
+	enum ckpt_step_kind k = step_of(name);
+	int named = named_of(bs, name);
 	char why[128];
-	int i, r;
+	int r;
 
 	pr_debug("pid %d: barrier %s (generation %llu)", p->pid, name, (unsigned long long)gen);
+	/*
+	 * A barrier the coordinator has no business sending now is answered with an error and
+	 * changes nothing: a name no one serves, or a step of a checkpoint for a process that is
+	 * not stopped for one. Taken as part of a checkpoint, it would keep the process (once it
+	 * exits: its ghost) and its tree's ghosts connected until a resume that never comes.
+	 */
+	if (k == STEP__COUNT && named < 0 && strcmp(name, BARRIER_SUSPEND) &&
+	    strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT)) {
+		snprintf(why, sizeof(why), "unknown barrier '%s'", name);
+		pr_warn("pid %d: %s", p->pid, why);
+		done(b, name, -EINVAL, why, NULL, 0);
+		return PEER_NEXT;
+	}
+	if (k != STEP__COUNT && !p->ghost && p->phase != PP_SUSPENDED) {
+		done(b, name, -EINVAL, "process is not suspended", NULL, 0);
+		return PEER_NEXT;
+	}
 	b->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
 	if (p->ghost && ghost_answers(b, name, gen))
 		return PEER_NEXT;
@@ -508,7 +537,6 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 		on_resume(tr, b, name);
 		return PEER_NEXT;
 	}
-	k = step_of(name);
 	if (k != STEP__COUNT) {
 		if (k == STEP_COMMIT)
 			b->committed = 1;
@@ -517,18 +545,10 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 		loop_submit(tr, &b->step_job);
 		return PEER_PAUSE;
 	}
-	for (i = 0; i < bs->nnamed; i++) {
-		if (strcmp(bs->named[i].name, name))
-			continue;
-		b->generation = gen;
-		testhook_step_delay(name);
-		r = bs->named[i].fn(p->pid, bs->named[i].arg);
-		done(b, name, r, NULL, NULL, 0);
-		return PEER_NEXT;
-	}
-	snprintf(why, sizeof(why), "unknown barrier '%s'", name);
-	pr_warn("pid %d: %s", p->pid, why);
-	done(b, name, -EINVAL, why, NULL, 0);
+	b->generation = gen;
+	testhook_step_delay(name);
+	r = bs->named[named].fn(p->pid, bs->named[named].arg);
+	done(b, name, r, NULL, NULL, 0);
 	return PEER_NEXT;
 }
 
