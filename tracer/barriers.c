@@ -42,7 +42,7 @@ struct bar {
 	long ghost_until_us;  /* a ghost's grace (see barriers.h) */
 	struct loop_job step_job;
 	enum ckpt_step_kind step;
-	char step_barrier[32];
+	char step_barrier[BARRIER_NAME_MAX + 1];
 	long progress_at_us;  /* when the next CKPT_PROGRESS may go */
 };
 
@@ -58,7 +58,7 @@ struct barrier_state {
 	int nheld;	/* processes with suspend_held */
 	int suspending; /* a suspend came: late_tick() looks for answers that are late */
 	struct {
-		char name[32];
+		char name[BARRIER_NAME_MAX + 1];
 		tracer_barrier_fn fn;
 		void *arg;
 	} named[NAMED_MAX];
@@ -524,16 +524,45 @@ static int ghost_answers(struct bar *b, const char *name, uint64_t gen)
 	return 1;
 }
 
+/* The index of the handler of barrier name, or -1. */
+static int named_of(const struct barrier_state *bs, const char *name)
+{
+	int i;
+
+	for (i = 0; i < bs->nnamed; i++)
+		if (!strcmp(bs->named[i].name, name))
+			return i;
+	return -1;
+}
+
 static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char *name,
 				    uint64_t gen)
 {
 	struct barrier_state *bs = tr->barriers;
 	struct tracee_proc *p = b->p;
-	enum ckpt_step_kind k;
+	enum ckpt_step_kind k = step_of(name);
+	int named = named_of(bs, name);
 	char why[128];
-	int i, r;
+	int r;
 
 	pr_debug("pid %d: barrier %s (generation %llu)", p->pid, name, (unsigned long long)gen);
+	/*
+	 * A barrier the coordinator has no business sending now is answered with an error and
+	 * changes nothing: a name no one serves, or a step of a checkpoint for a process that is
+	 * not stopped for one. Taken as part of a checkpoint, it would keep the process (once it
+	 * exits: its ghost) and its tree's ghosts connected until a resume that never comes.
+	 */
+	if (k == STEP__COUNT && named < 0 && strcmp(name, BARRIER_SUSPEND) &&
+	    strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT)) {
+		snprintf(why, sizeof(why), "unknown barrier '%s'", name);
+		pr_warn("pid %d: %s", p->pid, why);
+		done(b, name, -EINVAL, why, NULL, 0);
+		return PEER_NEXT;
+	}
+	if (k != STEP__COUNT && !p->ghost && p->phase != PP_SUSPENDED) {
+		done(b, name, -EINVAL, "process is not suspended", NULL, 0);
+		return PEER_NEXT;
+	}
 	b->in_barrier = strcmp(name, BARRIER_RESUME) && strcmp(name, BARRIER_ABORT);
 	if (p->ghost && ghost_answers(b, name, gen))
 		return PEER_NEXT;
@@ -547,7 +576,6 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 		on_resume(tr, b, name);
 		return PEER_NEXT;
 	}
-	k = step_of(name);
 	if (k != STEP__COUNT) {
 		if (k == STEP_COMMIT)
 			b->committed = 1;
@@ -556,19 +584,23 @@ static enum peer_verdict on_barrier(struct tracer *tr, struct bar *b, const char
 		loop_submit(tr, &b->step_job);
 		return PEER_PAUSE;
 	}
-	for (i = 0; i < bs->nnamed; i++) {
-		if (strcmp(bs->named[i].name, name))
-			continue;
-		b->generation = gen;
-		testhook_step_delay(name);
-		r = bs->named[i].fn(p->pid, bs->named[i].arg);
-		done(b, name, r, NULL, NULL, 0);
-		return PEER_NEXT;
-	}
-	snprintf(why, sizeof(why), "unknown barrier '%s'", name);
-	pr_warn("pid %d: %s", p->pid, why);
-	done(b, name, -EINVAL, why, NULL, 0);
+	b->generation = gen;
+	testhook_step_delay(name);
+	r = bs->named[named].fn(p->pid, bs->named[named].arg);
+	done(b, name, r, NULL, NULL, 0);
 	return PEER_NEXT;
+}
+
+/* A barrier's name is a word: it is logged, and answered in BARRIER_DONE. */
+static int name_ok(const char *name)
+{
+	const unsigned char *c = (const unsigned char *)name;
+	size_t i;
+
+	for (i = 0; c[i]; i++)
+		if (i == BARRIER_NAME_MAX || c[i] <= ' ' || c[i] > '~')
+			return 0;
+	return i > 0;
 }
 
 static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in *in, void *arg)
@@ -580,10 +612,13 @@ static enum peer_verdict on_message(struct tracee_proc *p, const struct proto_in
 
 	(void)bs;
 	name = proto_get_str(in, F_BARRIER);
-	if (!name || proto_get_u64(in, F_GENERATION, &gen) < 0) {
-		pr_warn("pid %d: BARRIER without a name or generation; ignored", p->pid);
-		return PEER_NEXT;
-	}
+	if (!name || proto_get_u64(in, F_GENERATION, &gen) < 0)
+		return peer_invalid(p, "BARRIER without F_BARRIER or F_GENERATION");
+	if (!name_ok(name))
+		return peer_invalid(p, "BARRIER whose name is not a word of at most %d characters",
+				    BARRIER_NAME_MAX);
+	if (gen == 0)
+		return peer_invalid(p, "BARRIER of generation 0");
 	b = bar_make(p);
 	if (!b)
 		return PEER_NEXT;

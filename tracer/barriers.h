@@ -10,7 +10,11 @@
  *               writing the image; later messages wait until the step is done
  *   resume, abort
  *               the resume/abort steps, then the threads are let go (suspend.c)
- *   others      named barriers served by a handler (tracer_on_barrier(): the restart's)
+ *   others      named barriers served by a handler (tracer_on_barrier(): the restart's); a
+ *               barrier nobody serves is answered with -EINVAL
+ *
+ * A BARRIER without its name or generation, of generation 0, or whose name is not a word of
+ * 1 to BARRIER_NAME_MAX printable characters is invalid (the peer's connection is closed).
  *
  * A process that exits before the suspend reaches it is not part of the checkpoint: rather
  * than leave in the middle of the barriers (which abandons the checkpoint), its peer stays as
@@ -34,6 +38,8 @@
 
 int barriers_init(struct tracer *tr);
 void barriers_fini(struct tracer *tr);
+
+#define BARRIER_NAME_MAX 31
 
 /* Serve barrier name with fn (tracer_on_barrier). */
 int barriers_add_named(struct tracer *tr, const char *name, tracer_barrier_fn fn, void *arg);

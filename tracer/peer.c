@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "coordauth.h"
 #include "coordclient.h"
 #include "core.h"
+#include "ids.h"
 #include "log.h"
 #include "loop.h"
 
@@ -233,6 +235,19 @@ static void orphan(struct peer *pe)
 		}
 	}
 	hooks_fire_proc(tr, TEV_DISCONNECTED, pe->p);
+}
+
+/*
+ * The coordinator sent what it must not (logged by the caller): that connection only is
+ * closed, as if the coordinator had gone, so that a checkpoint it was running is abandoned
+ * (the program is never left stopped) and the tracer connects again later. The bytes after
+ * the bad ones cannot be trusted to be messages, and a coordinator that sends them is broken,
+ * or is not ours.
+ */
+static void drop_invalid(struct peer *pe)
+{
+	peer_close(pe->p);
+	orphan(pe);
 }
 
 /* The connection failed or ended: warn (a failed connect once per tracer) and close it. */
@@ -666,7 +681,7 @@ static int load_key(struct tracer *tr, int again)
  * anew whose key we read again) is not obeyed: the connection is closed and tried again
  * later, like a coordinator that went away.
  */
-static void answer_challenge(struct peer *pe, const struct proto_in *in)
+static enum peer_verdict answer_challenge(struct peer *pe, const struct proto_in *in)
 {
 	struct tracee_proc *p = pe->p;
 	struct tracer *tr = p->tracer;
@@ -675,12 +690,12 @@ static void answer_challenge(struct peer *pe, const struct proto_in *in)
 	char mine[COORD_HEX_LEN + 1];
 	struct proto_msg m;
 
-	if (pe->authed || !sn || load_key(tr, 0) < 0) {
-		if (pe->authed)
-			pr_err("pid %d: a second CHALLENGE from the coordinator", p->pid);
+	if (!sn || !proof)
+		return peer_invalid(p, "CHALLENGE without F_NONCE or F_AUTH");
+	if (load_key(tr, 0) < 0) {
 		peer_close(p);
 		orphan(pe);
-		return;
+		return PEER_NEXT;
 	}
 	if (!coord_auth_check(&ps->key, true, sn, pe->cnonce, proof) &&
 	    (load_key(tr, 1) < 0 || !coord_auth_check(&ps->key, true, sn, pe->cnonce, proof))) {
@@ -691,17 +706,91 @@ static void answer_challenge(struct peer *pe, const struct proto_in *in)
 		ps->key_warned |= 2;
 		peer_close(p);
 		orphan(pe);
-		return;
+		return PEER_NEXT;
 	}
 	if (coord_auth_proof(&ps->key, false, sn, pe->cnonce, mine)) {
 		peer_close(p);
 		orphan(pe);
-		return;
+		return PEER_NEXT;
 	}
 	pe->authed = 1;
 	proto_msg_init(&m, MSG_AUTH);
 	proto_put_str(&m, F_AUTH, mine);
 	peer_send(pe, &m);
+	return PEER_NEXT;
+}
+
+enum peer_verdict peer_invalid(struct tracee_proc *p, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pr_err("pid %d: invalid message from the coordinator: %s", p->pid, why);
+	return PEER_INVALID;
+}
+
+/*
+ * What a coordinator sends a process, and when: the CHALLENGE first, then (after our AUTH)
+ * WELCOME or REFUSE, then BARRIER, WHERE, KILL and KV_REPLY. NULL when type is in its place,
+ * else what is wrong with it. Above all, nothing is obeyed from a coordinator that has not
+ * proved the key, nor before it has taken the process in.
+ */
+static const char *out_of_place(const struct peer *pe, uint16_t type)
+{
+	switch (type) {
+	case MSG_CHALLENGE:
+		return pe->authed ? "a second time" : NULL;
+	case MSG_WELCOME:
+		if (!pe->authed)
+			return "before the coordinator proved its key";
+		return pe->welcomed ? "a second time" : NULL;
+	case MSG_REFUSE:
+		if (!pe->authed)
+			return "before the coordinator proved its key";
+		return pe->welcomed ? "after the WELCOME" : NULL;
+	case MSG_BARRIER:
+	case MSG_WHERE:
+	case MSG_KILL:
+	case MSG_KV_REPLY:
+		if (!pe->authed)
+			return "before the coordinator proved its key";
+		return pe->welcomed ? NULL : "before the WELCOME";
+	default:
+		return "(a coordinator never sends it to a process)";
+	}
+}
+
+/* The coordinator takes the process in: what its checkpoints go by, never half of it. */
+static enum peer_verdict take_welcome(struct peer *pe, const struct proto_in *in)
+{
+	struct tracee_proc *p = pe->p;
+	struct peer_state *ps = p->tracer->peer;
+	const char *compid = proto_get_str(in, F_COMPID), *ckptdir = proto_get_str(in, F_CKPTDIR);
+	uint64_t id, v;
+
+	if (proto_get_u64(in, F_PEER_ID, &id) || id == 0)
+		return peer_invalid(p, "WELCOME without F_PEER_ID");
+	if (!compid || !check_id_syntax(compid))
+		return peer_invalid(p, "WELCOME without a well-formed F_COMPID");
+	if (!ckptdir || ckptdir[0] != '/' || strlen(ckptdir) >= sizeof(pe->ckptdir))
+		return peer_invalid(p, "WELCOME without an absolute F_CKPTDIR");
+	pe->welcomed = 1;
+	pe->connecting = 0;
+	if (ps->connect_failed || pe->orphan)
+		pr_info("pid %d: connected to the coordinator at %s:%d", p->pid,
+			tracer_cfg(p->tracer)->coord_host, tracer_cfg(p->tracer)->coord_port);
+	ps->connect_failed = 0;
+	ps->retry_wait_us = RETRY_FIRST_US;
+	pe->peer_id = id;
+	snprintf(pe->compid, sizeof(pe->compid), "%s", compid);
+	snprintf(pe->ckptdir, sizeof(pe->ckptdir), "%s", ckptdir);
+	if (proto_get_u64(in, F_INTERVAL, &v) == 0)
+		pe->interval = v;
+	settled(pe);
+	return PEER_NEXT;
 }
 
 /* How many ancestors of p this tracer traces (bounded, should the links ever loop). */
@@ -740,45 +829,29 @@ static enum peer_verdict on_message(struct peer *pe, const struct proto_in *in)
 	struct tracee_proc *p = pe->p;
 	struct peer_state *ps = p->tracer->peer;
 	const char *s;
-	uint64_t v;
-	int first;
 
+	s = out_of_place(pe, in->type);
+	if (s)
+		return peer_invalid(p, "%s %s", proto_type_name(in->type), s);
 	switch (in->type) {
 	case MSG_CHALLENGE:
-		answer_challenge(pe, in);
-		return PEER_NEXT;
+		return answer_challenge(pe, in);
 	case MSG_WELCOME:
-		if (!pe->authed) {
-			pr_err("pid %d: the coordinator welcomed this process before proving its key; "
-			       "not trusting it", p->pid);
-			peer_close(p);
-			orphan(pe);
-			return PEER_NEXT;
-		}
-		first = !pe->welcomed;
-		pe->welcomed = 1;
-		pe->connecting = 0;
-		if (ps->connect_failed || pe->orphan)
-			pr_info("pid %d: connected to the coordinator at %s:%d", p->pid,
-				tracer_cfg(p->tracer)->coord_host, tracer_cfg(p->tracer)->coord_port);
-		ps->connect_failed = 0;
-		ps->retry_wait_us = RETRY_FIRST_US;
-		if (proto_get_u64(in, F_PEER_ID, &v) == 0)
-			pe->peer_id = v;
-		if ((s = proto_get_str(in, F_COMPID)))
-			snprintf(pe->compid, sizeof(pe->compid), "%s", s);
-		if ((s = proto_get_str(in, F_CKPTDIR)))
-			snprintf(pe->ckptdir, sizeof(pe->ckptdir), "%s", s);
-		if (proto_get_u64(in, F_INTERVAL, &v) == 0)
-			pe->interval = v;
-		if (first)
-			settled(pe);
-		return PEER_NEXT;
-	case MSG_REFUSE:
+		return take_welcome(pe, in);
+	case MSG_REFUSE: {
+		char why[256];
+		size_t i;
+
+		/* one line of our log, whatever the coordinator says */
 		s = proto_get_str(in, F_REASON);
-		pr_err("pid %d: the coordinator refused this process: %s", p->pid, s ? s : "?");
+		snprintf(why, sizeof(why), "%s", s ? s : "?");
+		for (i = 0; why[i]; i++)
+			if ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+				why[i] = '?';
+		pr_err("pid %d: the coordinator refused this process: %s", p->pid, why);
 		peer_close(p);
 		return PEER_NEXT;
+	}
 	case MSG_KILL:
 		if (p->ghost)
 			return PEER_NEXT; /* gone already, and its pid may be someone else's */
@@ -810,18 +883,25 @@ static void serve_job(struct tracer *tr, struct loop_job *job)
 
 	(void)tr;
 	while (pe->open && !pe->paused) {
+		enum peer_verdict v;
+
 		r = proto_conn_next(&pe->conn, &in, &why);
 		if (r == 0)
 			break;
 		if (r < 0) {
 			pr_err("pid %d: invalid message from the coordinator: %s", p->pid,
 			       why ? why : strerror(-r));
-			peer_close(p);
+			drop_invalid(pe);
 			return;
 		}
-		if (on_message(pe, &in) == PEER_PAUSE)
-			pe->paused = 1;
+		v = on_message(pe, &in);
 		proto_in_free(&in);
+		if (v == PEER_INVALID) {
+			drop_invalid(pe);
+			return;
+		}
+		if (v == PEER_PAUSE)
+			pe->paused = 1;
 	}
 	if (pe->lost && pe->open) {
 		/* The program keeps running; it is just no longer checkpointable. */

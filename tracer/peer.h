@@ -9,10 +9,17 @@
  * writable.
  *
  * Messages are read when the loop says the connection is readable and served by a job of the
- * loop, in order: WELCOME, REFUSE and KILL here; every other message goes to the handler set
- * for its type with peer_on_message() (BARRIER: barriers.c, WHERE: where.c), which may pause
- * the serving of that peer's later messages until peer_serve() (a suspend that is not complete
- * yet, a checkpoint step running, threads being stopped for --where).
+ * loop, in order: CHALLENGE, WELCOME, REFUSE and KILL here; every other message goes to the
+ * handler set for its type with peer_on_message() (BARRIER: barriers.c, WHERE: where.c), which
+ * may pause the serving of that peer's later messages until peer_serve() (a suspend that is
+ * not complete yet, a checkpoint step running, threads being stopped for --where).
+ *
+ * What the coordinator sends is checked before anything is done with it (docs/protocol.md, "A
+ * tracer and its coordinator's input"): bytes the codec refuses, a message out of the
+ * handshake's order (anything but the CHALLENGE first, then WELCOME or REFUSE), a type a
+ * coordinator never sends to a process, or a message its handler finds invalid close that
+ * connection only, as if the coordinator had gone: a checkpoint it was running is abandoned
+ * and the connection is made again later.
  */
 #ifndef DMTCP_TRACER_PEER_H
 #define DMTCP_TRACER_PEER_H
@@ -75,9 +82,14 @@ void peer_on_announced(struct tracer *tr, void (*fn)(struct tracer *tr, void *ar
 
 /* The handlers of the messages peer.c does not serve itself, one per message type. */
 enum peer_verdict {
-	PEER_NEXT,  /* serve the next message */
-	PEER_PAUSE, /* hold p's later messages until peer_serve(p) */
+	PEER_NEXT,    /* serve the next message */
+	PEER_PAUSE,   /* hold p's later messages until peer_serve(p) */
+	PEER_INVALID, /* the message is invalid (peer_invalid() said why): the connection is
+			 closed, as for bytes the codec refuses, and made again later */
 };
+/* Log why p's message from the coordinator is invalid; returns PEER_INVALID. */
+enum peer_verdict peer_invalid(struct tracee_proc *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 typedef enum peer_verdict (*peer_msg_fn)(struct tracee_proc *p, const struct proto_in *in,
 					 void *arg);
 /* Returns 0, -EEXIST (the type has a handler) or -ENOSPC. A type without one is ignored. */

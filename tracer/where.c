@@ -349,10 +349,8 @@ static enum peer_verdict on_where(struct tracee_proc *p, const struct proto_in *
 	struct where *w;
 	uint64_t id, v;
 
-	if (proto_get_u64(in, F_WHERE_ID, &id)) {
-		pr_warn("pid %d: WHERE without F_WHERE_ID; ignored", p->pid);
-		return PEER_NEXT;
-	}
+	if (proto_get_u64(in, F_WHERE_ID, &id))
+		return peer_invalid(p, "WHERE without F_WHERE_ID");
 	w = where_make(p);
 	if (!w) {
 		answer(p, id, "out of memory in the tracer; not unwound", 0);
