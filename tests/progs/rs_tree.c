@@ -8,7 +8,8 @@
  * the reader takes one every 20 ms (so bytes are always in flight in the pipe), checks the
  * sequence has no gap or repeat, that its parent, its group and its pid are what they were,
  * and prints "count N" per line. After LIMIT lines the reader exits 0; the parent then stops
- * the writer, checks both statuses and its own ids, and prints PASS.
+ * the writer (SIGTERM, or SIGPIPE if it wrote first), checks both statuses and its own ids,
+ * and prints PASS.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -109,8 +110,11 @@ int main(int argc, char **argv)
 		kill(w, SIGKILL);
 		return 1;
 	}
+	/* With the reader gone the writer's next line raises SIGPIPE: under load it can come
+	 * before this SIGTERM, and is as good (every line it sent was checked by then). */
 	kill(w, SIGTERM);
-	if (waitpid(w, &st, 0) != w || !WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM) {
+	if (waitpid(w, &st, 0) != w || !WIFSIGNALED(st) ||
+	    (WTERMSIG(st) != SIGTERM && WTERMSIG(st) != SIGPIPE)) {
 		printf("FAIL writer ended with status 0x%x\n", st);
 		return 1;
 	}
