@@ -19,6 +19,7 @@ start_coord
 rs_outfile "$b.out"
 rs_run launch "$BIN/dmtcp_launch" -j "$p" "$T/stop" >"$T/$b.out"
 wait_for_line "$T/$b.out" '^checkpoint ' 30
+wait_for_line "$T/$b.out" '^(done|status) ' 30
 grep -qx 'checkpoint 1' "$T/$b.out" || fail "$b: $(cat "$T/$b.out")"
 grep -qx 'done 1 failed 0' "$T/$b.out" || fail "$b: count after checkpoint: $(cat "$T/$b.out")"
 ls "$T"/ckpt_*.dmtcp >/dev/null 2>&1 || fail "$b: no image after dmtcp_checkpoint() returned"
@@ -29,6 +30,7 @@ wait_until 30 _peers_are 0 || fail "peers still at the coordinator after the kil
 
 rs_run restart "$BIN/dmtcp_restart" -j $(rs_images)
 wait_for_line "$T/$b.out" '^checkpoint 2$' 30
+wait_for_line "$T/$b.out" '^(done|status) ' 30
 grep -qx 'done 0 failed 0' "$T/$b.out" || fail "$b: count after restart: $(cat "$T/$b.out")"
 touch "$T/stop"
 rs_wait_rc restart 0
