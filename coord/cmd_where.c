@@ -110,6 +110,21 @@ static void each_frame(const struct proto_in *in, uint64_t tid,
 			fn(&wf, arg);
 }
 
+/* Call fn for each F_THREAD line of a process's answer that parses. */
+static void each_thread(const struct proto_in *in,
+			void (*fn)(const struct proto_in *in, const struct where_thread *wt, void *arg),
+			void *arg)
+{
+	char copy[PROTO_MAX_STR + 1];
+	struct where_thread wt;
+	uint32_t pos = 0;
+	const char *line;
+
+	while ((line = proto_next_str(in, F_THREAD, &pos)))
+		if (!where_thread_parse(line, copy, sizeof(copy), &wt))
+			fn(in, &wt, arg);
+}
+
 static void print_frame(const struct where_frame *wf, void *arg)
 {
 	FILE *f = arg;
@@ -121,25 +136,46 @@ static void print_frame(const struct where_frame *wf, void *arg)
 	fputs(")\n", f);
 }
 
+struct text_out {
+	FILE *f;
+	const struct where_proc *wp;
+	const char *coord_host;
+	int blocks;
+};
+
+static void print_thread(const struct proto_in *in, const struct where_thread *wt, void *arg)
+{
+	struct text_out *o = arg;
+
+	if (o->blocks++)
+		fputc('\n', o->f);
+	put_proc(o->f, o->wp, o->coord_host);
+	fprintf(o->f, " thread %llu (", (unsigned long long)wt->tid);
+	put_safe(o->f, wt->name);
+	fputs("):", o->f);
+	if (*wt->note) {
+		fputc(' ', o->f);
+		put_safe(o->f, wt->note);
+	}
+	fputc('\n', o->f);
+	each_frame(in, wt->tid, print_frame, o->f);
+}
+
 int cmd_where_print(FILE *f, const struct where_answer *a, const struct proto_in *reply)
 {
-	const char *coord_host = proto_get_str(reply, F_HOST);
 	static struct where_proc wp;
-	int failed = 0, blocks = 0;
+	struct text_out o = { f, &wp, proto_get_str(reply, F_HOST), 0 };
+	int failed = 0;
 
 	for (int i = 0; i < a->n; i++) {
 		const struct proto_in *in = &a->parts[i];
-		char copy[PROTO_MAX_STR + 1];
-		struct where_thread wt;
-		uint32_t pos = 0;
-		const char *line;
 
 		if (get_proc(in, &wp))
 			continue;
 		if (wp.status || wp.note) {
-			if (blocks++)
+			if (o.blocks++)
 				fputc('\n', f);
-			put_proc(f, &wp, coord_host);
+			put_proc(f, &wp, o.coord_host);
 			fputs(": ", f);
 			put_safe(f, wp.status ? wp.reason : wp.note);
 			fputc('\n', f);
@@ -148,22 +184,7 @@ int cmd_where_print(FILE *f, const struct where_answer *a, const struct proto_in
 			failed++;
 			continue;
 		}
-		while ((line = proto_next_str(in, F_THREAD, &pos))) {
-			if (where_thread_parse(line, copy, sizeof(copy), &wt))
-				continue;
-			if (blocks++)
-				fputc('\n', f);
-			put_proc(f, &wp, coord_host);
-			fprintf(f, " thread %llu (", (unsigned long long)wt.tid);
-			put_safe(f, wt.name);
-			fputs("):", f);
-			if (*wt.note) {
-				fputc(' ', f);
-				put_safe(f, wt.note);
-			}
-			fputc('\n', f);
-			each_frame(in, wt.tid, print_frame, f);
-		}
+		each_thread(in, print_thread, &o);
 	}
 	if (fflush(f) || ferror(f))
 		return -EIO;
@@ -183,6 +204,20 @@ static void json_frame(const struct where_frame *wf, void *arg)
 	json_object_end(w);
 }
 
+static void json_thread(const struct proto_in *in, const struct where_thread *wt, void *arg)
+{
+	struct json_writer *w = arg;
+
+	json_object_begin(w, NULL);
+	json_uint(w, "tid", wt->tid);
+	json_string(w, "name", wt->name);
+	json_string(w, "note", *wt->note ? wt->note : NULL);
+	json_array_begin(w, "frames");
+	each_frame(in, wt->tid, json_frame, w);
+	json_array_end(w);
+	json_object_end(w);
+}
+
 int cmd_where_print_json(FILE *f, const struct where_answer *a, const struct proto_in *reply)
 {
 	static struct where_proc wp;
@@ -196,10 +231,6 @@ int cmd_where_print_json(FILE *f, const struct where_answer *a, const struct pro
 	json_array_begin(&w, "processes");
 	for (int i = 0; i < a->n; i++) {
 		const struct proto_in *in = &a->parts[i];
-		char copy[PROTO_MAX_STR + 1];
-		struct where_thread wt;
-		uint32_t pos = 0;
-		const char *line;
 
 		if (get_proc(in, &wp))
 			continue;
@@ -214,18 +245,8 @@ int cmd_where_print_json(FILE *f, const struct where_answer *a, const struct pro
 		json_string(&w, "error", wp.status ? wp.reason : NULL);
 		json_string(&w, "note", wp.note);
 		json_array_begin(&w, "threads");
-		while (!wp.status && (line = proto_next_str(in, F_THREAD, &pos))) {
-			if (where_thread_parse(line, copy, sizeof(copy), &wt))
-				continue;
-			json_object_begin(&w, NULL);
-			json_uint(&w, "tid", wt.tid);
-			json_string(&w, "name", wt.name);
-			json_string(&w, "note", *wt.note ? wt.note : NULL);
-			json_array_begin(&w, "frames");
-			each_frame(in, wt.tid, json_frame, &w);
-			json_array_end(&w);
-			json_object_end(&w);
-		}
+		if (!wp.status)
+			each_thread(in, json_thread, &w);
 		json_array_end(&w);
 		json_object_end(&w);
 	}
