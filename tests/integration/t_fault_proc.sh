@@ -16,7 +16,7 @@
 
 # Which of the two reasons depends on whether the tracer reads B's death before its next step
 # runs on it (then B is a ghost that knows it was killed) or after (the step finds it gone).
-before_image='pid [0-9]+ (was killed while stopped for the checkpoint, before its image was written|: process exited during the checkpoint)'
+before_image='pid [0-9]+( was killed while stopped for the checkpoint, before its image was written|: process exited during the checkpoint)'
 fl_scenario suspend#2 proc "$before_image"
 fl_scenario drain#2 proc "$before_image"
 fl_scenario checkpoint#2 proc 'process exited during the checkpoint'
