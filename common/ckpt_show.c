@@ -180,6 +180,28 @@ static void show_signals(FILE *f, const struct ckpt_signals *s)
 	}
 }
 
+static void show_sock(FILE *f, uint32_t id, const struct ckpt_sock *s)
+{
+	char a[256], pa[256];
+
+	ckpt_sock_addr_text(a, sizeof(a), s->addr, s->addr_len);
+	ckpt_sock_addr_text(pa, sizeof(pa), s->peer_addr, s->peer_addr_len);
+	fprintf(f, "  socket file %u unix %s %s ino %" PRIu64 " peer %" PRIu64 " addr %s peer-addr %s",
+		id, ckpt_sock_type_name(s->type), ckpt_sock_state_name(s->state), s->ino,
+		s->peer_ino, a, pa);
+	if (s->state == CKPT_SOCK_LISTENING)
+		fprintf(f, " backlog %u waiting %u", s->backlog, s->npending);
+	if (s->shutdown)
+		fprintf(f, " shutdown %s%s", s->shutdown & 1 ? "rd" : "", s->shutdown & 2 ? "wr" : "");
+	if (s->nmsgs)
+		fprintf(f, " messages %u", s->nmsgs);
+	if (s->flags & CKPT_SF_PASSCRED)
+		fputs(" passcred", f);
+	if (s->flags & CKPT_SF_PEEK_OFF)
+		fprintf(f, " peek-off %d", s->peek_off);
+	fprintf(f, " sndbuf %d rcvbuf %d\n", s->sndbuf, s->rcvbuf);
+}
+
 static void show_files(FILE *f, const struct ckpt_proc *p)
 {
 	uint32_t i;
@@ -202,6 +224,8 @@ static void show_files(FILE *f, const struct ckpt_proc *p)
 		if (x->flags & CKPT_FF_DATA_TRUNC)
 			fputs(" data-incomplete", f);
 		fputc('\n', f);
+		if (x->sock)
+			show_sock(f, x->id, x->sock);
 		if (x->flags & CKPT_FF_TERMIOS)
 			fprintf(f, "  termios file %u iflag %#o oflag %#o cflag %#o lflag %#o "
 				   "rows %u cols %u\n",

@@ -339,6 +339,30 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 			json_string(jw, "pipe_end", ckpt_pipe_end_name(x->pipe_end));
 		if (x->type == CKPT_FILE_SOCKET)
 			json_uint(jw, "sock_type", x->sock_type);
+		if (x->sock) {
+			const struct ckpt_sock *k = x->sock;
+			char a[256];
+
+			json_object_begin(jw, "socket");
+			json_string(jw, "family", "unix");
+			json_string(jw, "type", ckpt_sock_type_name(k->type));
+			json_string(jw, "state", ckpt_sock_state_name(k->state));
+			json_uint(jw, "ino", k->ino);
+			json_uint(jw, "peer_ino", k->peer_ino);
+			ckpt_sock_addr_text(a, sizeof(a), k->addr, k->addr_len);
+			json_string(jw, "addr", a);
+			ckpt_sock_addr_text(a, sizeof(a), k->peer_addr, k->peer_addr_len);
+			json_string(jw, "peer_addr", a);
+			json_uint(jw, "backlog", k->backlog);
+			json_uint(jw, "waiting", k->npending);
+			json_uint(jw, "shutdown", k->shutdown);
+			json_uint(jw, "messages", k->nmsgs);
+			json_bool(jw, "passcred", k->flags & CKPT_SF_PASSCRED);
+			json_int(jw, "peek_off", k->peek_off);
+			json_int(jw, "sndbuf", k->sndbuf);
+			json_int(jw, "rcvbuf", k->rcvbuf);
+			json_object_end(jw);
+		}
 		if (x->flags & CKPT_FF_HAS_DATA)
 			json_uint(jw, "data_bytes", x->data_len);
 		json_bool(jw, "data_incomplete", x->flags & CKPT_FF_DATA_TRUNC);

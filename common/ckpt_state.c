@@ -142,6 +142,55 @@ const char *ckpt_pipe_end_name(int32_t end)
 	return end == 0 ? "read" : end == 1 ? "write" : "both";
 }
 
+const char *ckpt_sock_state_name(uint32_t state)
+{
+	static const char *const names[CKPT_SOCK__MAX] = {
+		[CKPT_SOCK_UNCONNECTED] = "unconnected", [CKPT_SOCK_LISTENING] = "listening",
+		[CKPT_SOCK_CONNECTED] = "connected",	 [CKPT_SOCK_PEER_GONE] = "peer-gone",
+	};
+
+	return state < CKPT_SOCK__MAX && names[state] ? names[state] : "?";
+}
+
+const char *ckpt_sock_type_name(uint32_t type)
+{
+	switch (type) {
+	case 1: return "stream";
+	case 2: return "dgram";
+	case 3: return "raw";
+	case 5: return "seqpacket";
+	}
+	return "?";
+}
+
+void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len)
+{
+	const char *path = (const char *)addr + 2;
+	size_t plen = len > 2 ? len - 2 : 0;
+
+	if (!plen) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	if (path[0])
+		snprintf(buf, n, "%.*s", (int)strnlen(path, plen), path);
+	else
+		snprintf(buf, n, "@%.*s", (int)(plen - 1), path + 1);
+	/* an abstract name may hold any byte: keep the text printable */
+	for (char *c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			*c = '?';
+}
+
+void ckpt_sock_free(struct ckpt_sock *s)
+{
+	if (s) {
+		free(s->msg_len);
+		free(s->pending);
+	}
+	free(s);
+}
+
 /* ---- lifetime ------------------------------------------------------------------------- */
 
 void ckpt_proc_init(struct ckpt_proc *p)
@@ -183,6 +232,7 @@ void ckpt_proc_free(struct ckpt_proc *p)
 	for (i = 0; p->files && i < p->nfiles; i++) {
 		free(p->files[i].path);
 		free(p->files[i].data);
+		ckpt_sock_free(p->files[i].sock);
 	}
 	free(p->files);
 	free(p->fds);

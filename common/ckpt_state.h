@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* Version of the section encodings below; bumped on any incompatible change. */
-#define CKPT_STATE_VERSION 1
+#define CKPT_STATE_VERSION 2 /* 2: sockets have a record (struct ckpt_sock) */
 
 /*
  * Section type numbers in the image container. The container's own types stay below 0x100;
@@ -54,6 +54,9 @@ enum ckpt_sec {
 #define CKPT_MAX_XSAVE	   (64u << 10)
 #define CKPT_MAX_TIMERS	   65536
 #define CKPT_MAX_FILEDATA  (1ull << 40)
+#define CKPT_MAX_SOCK_MSGS (1u << 20) /* datagrams queued on one socket */
+#define CKPT_MAX_SOCK_PENDING 65536  /* connections waiting on one listener */
+#define CKPT_SOCK_ADDR_MAX 128	      /* sizeof(struct sockaddr_storage) */
 #define CKPT_NSIG	   64	      /* signals 1..64 */
 #define CKPT_NRLIMITS	   16	      /* RLIMIT_CPU .. RLIMIT_RTTIME */
 #define CKPT_SIGINFO_SIZE  128
@@ -228,7 +231,7 @@ enum ckpt_file_type {
 	CKPT_FILE_TTY,	  /* a terminal: termios and window size saved */
 	CKPT_FILE_PIPE,	  /* anonymous pipe: pipe:[ino] */
 	CKPT_FILE_FIFO,	  /* named pipe */
-	CKPT_FILE_SOCKET, /* socket:[ino]; only type and inode for now */
+	CKPT_FILE_SOCKET, /* socket:[ino]: its record is ckpt_file.sock */
 	CKPT_FILE_ANON,	  /* anon_inode:[eventfd] and the like: name only */
 	CKPT_FILE_OTHER,
 	CKPT_FILE__MAX
@@ -246,6 +249,51 @@ struct ckpt_termios {
 	uint8_t line;
 	uint8_t cc[19];
 	uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;
+};
+
+/* What a socket was doing (ckpt_sock.state). */
+enum ckpt_sock_state {
+	CKPT_SOCK_UNCONNECTED = 1, /* no peer: new, or bound (a datagram socket may receive) */
+	CKPT_SOCK_LISTENING,	   /* listen() was called: backlog, name */
+	CKPT_SOCK_CONNECTED,	   /* has a peer (peer_ino; peer_addr when it has a name) */
+	CKPT_SOCK_PEER_GONE,	   /* was connected; the peer closed (unread data may remain) */
+	CKPT_SOCK__MAX
+};
+
+/* ckpt_sock.flags */
+#define CKPT_SF_PASSCRED 0x1 /* SO_PASSCRED set */
+#define CKPT_SF_PEEK_OFF 0x2 /* SO_PEEK_OFF enabled: peek_off is its value */
+
+/*
+ * A socket, with what the kernel tells of it (NETLINK_SOCK_DIAG, getsockname/getpeername,
+ * getsockopt) as the whole computation was suspended. Its queued bytes (what its own reads
+ * would return next) are the file's data (CKPT_FF_HAS_DATA); for datagram and seqpacket
+ * sockets msg_len[] gives the boundaries (the lengths sum to the data's length).
+ */
+struct ckpt_sock {
+	uint32_t family;   /* AF_UNIX */
+	uint32_t type;	   /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint32_t protocol;
+	uint32_t state;	   /* enum ckpt_sock_state */
+	uint32_t shutdown; /* its own: 1 receive side shut, 2 send side shut */
+	uint32_t flags;	   /* CKPT_SF_* */
+	uint64_t ino;	   /* its inode when saved: connected ends find each other by it */
+	uint64_t peer_ino; /* CONNECTED: the peer's inode; 0 while it waits to be accepted */
+	uint32_t backlog;  /* LISTENING */
+	uint32_t addr_len; /* bound address as getsockname gives it; 0 when unbound */
+	uint8_t addr[CKPT_SOCK_ADDR_MAX];
+	uint32_t peer_addr_len; /* CONNECTED: the peer's address (getpeername); 0 when unnamed */
+	uint8_t peer_addr[CKPT_SOCK_ADDR_MAX];
+	uint32_t addr_mode;	/* a path-bound unix socket: its file's mode (0 when none) */
+	int32_t sndbuf, rcvbuf; /* SO_SNDBUF, SO_RCVBUF as getsockopt gives them */
+	int64_t rcvtimeo_us, sndtimeo_us;
+	int32_t peek_off;
+	uint32_t nmsgs;	   /* datagram/seqpacket: queued messages */
+	uint32_t *msg_len; /* their lengths, oldest first */
+	/* LISTENING: the connections waiting to be accepted, oldest first, as the inodes of
+	 * their connecting sockets (ino of a CONNECTED socket whose peer_ino is 0) */
+	uint32_t npending;
+	uint64_t *pending;
 };
 
 struct ckpt_file {
@@ -267,6 +315,7 @@ struct ckpt_file {
 	struct ckpt_termios tio;
 	char *path;	     /* /proc/PID/fd/N link text, " (deleted)" stripped */
 	uint8_t *data;	     /* in memory only after load when wanted; NULL otherwise */
+	struct ckpt_sock *sock; /* CKPT_FILE_SOCKET: always (the loader checks) */
 };
 
 struct ckpt_fd {
@@ -351,9 +400,15 @@ const char *ckpt_itimer_name(unsigned i);	   /* "ITIMER_REAL", ... for itimer[i]
 const char *ckpt_sigsrc_name(uint32_t src);	   /* "tracee", "proc-only", "none" */
 const char *ckpt_vma_flag_name(uint32_t bit);	   /* "growsdown", ...; NULL when unknown */
 const char *ckpt_pipe_end_name(int32_t end);	   /* "read", "write", "both" */
+const char *ckpt_sock_state_name(uint32_t state);  /* "listening", ... */
+const char *ckpt_sock_type_name(uint32_t type);	   /* "stream", "dgram", "seqpacket" */
+/* A unix socket address (sockaddr_un bytes) for people: the path, "@name" for an abstract
+ * one (unprintable bytes as '?'), "-" for none. */
+void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len);
 
 /* ---- lifetime (common/ckpt_state.c) ----------------------------------------------------- */
 void ckpt_proc_init(struct ckpt_proc *p);
+void ckpt_sock_free(struct ckpt_sock *s); /* and its msg_len; NULL is fine */
 void ckpt_proc_free(struct ckpt_proc *p); /* frees everything the model points to */
 
 /* ---- encodings (common/ckpt_state_enc.c, common/ckpt_state_dec.c) ------------------------

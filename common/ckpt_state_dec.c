@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ckpt_state.h"
 
@@ -401,6 +402,87 @@ int ckpt_decode_signals(const uint8_t *buf, size_t len, struct ckpt_signals *s,
 	return 0;
 }
 
+/* A fixed-room address: length-prefixed, at most CKPT_SOCK_ADDR_MAX bytes. */
+static void get_addr(struct dec *d, uint8_t *v, uint32_t *lenp, const char *what)
+{
+	uint32_t n = get_count(d, CKPT_SOCK_ADDR_MAX, 1, what);
+
+	*lenp = d->why ? 0 : n;
+	if (!d->why)
+		get(d, v, n, what);
+}
+
+/* A socket's record (ckpt_sock), checked against its file (index i). */
+static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_file *f)
+{
+	struct ckpt_sock *s = calloc(1, sizeof(*s));
+	uint64_t sum = 0;
+
+	if (!s) {
+		dec_fail(d, "out of memory");
+		return NULL;
+	}
+	s->family = get_u32(d, "socket family");
+	s->type = get_u32(d, "socket type");
+	s->protocol = get_u32(d, "socket protocol");
+	s->state = get_u32(d, "socket state");
+	s->shutdown = get_u32(d, "socket shutdown");
+	s->flags = get_u32(d, "socket flags");
+	s->ino = get_u64(d, "socket inode");
+	s->peer_ino = get_u64(d, "peer inode");
+	s->backlog = get_u32(d, "backlog");
+	get_addr(d, s->addr, &s->addr_len, "socket address");
+	get_addr(d, s->peer_addr, &s->peer_addr_len, "peer address");
+	s->addr_mode = get_u32(d, "socket file mode");
+	s->sndbuf = get_i32(d, "SO_SNDBUF");
+	s->rcvbuf = get_i32(d, "SO_RCVBUF");
+	s->rcvtimeo_us = (int64_t)get_u64(d, "SO_RCVTIMEO");
+	s->sndtimeo_us = (int64_t)get_u64(d, "SO_SNDTIMEO");
+	s->peek_off = get_i32(d, "SO_PEEK_OFF");
+	s->nmsgs = get_count(d, CKPT_MAX_SOCK_MSGS, 4, "queued messages");
+	if (!d->why && s->nmsgs) {
+		s->msg_len = calloc(s->nmsgs, sizeof(*s->msg_len));
+		if (!s->msg_len)
+			dec_fail(d, "out of memory");
+	}
+	for (uint32_t k = 0; k < s->nmsgs && !d->why; k++)
+		sum += s->msg_len[k] = get_u32(d, "message length");
+	s->npending = get_count(d, CKPT_MAX_SOCK_PENDING, 8, "waiting connections");
+	if (!d->why && s->npending) {
+		s->pending = calloc(s->npending, sizeof(*s->pending));
+		if (!s->pending)
+			dec_fail(d, "out of memory");
+	}
+	for (uint32_t k = 0; k < s->npending && !d->why; k++)
+		s->pending[k] = get_u64(d, "waiting connection");
+	if (!d->why && s->family != AF_UNIX)
+		dec_failf(d, "file %lu: socket family %s", i, "unknown");
+	else if (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)
+		dec_failf(d, "file %lu: socket type %s", i, "unknown");
+	else if (s->type != f->sock_type)
+		dec_failf(d, "file %lu: socket type %s", i, "differs from the file's");
+	else if (s->state == 0 || s->state >= CKPT_SOCK__MAX)
+		dec_failf(d, "file %lu: socket state %s", i, "unknown");
+	else if (s->shutdown & ~3u)
+		dec_failf(d, "file %lu: socket shutdown %s", i, "unknown");
+	else if (s->flags & ~(uint32_t)(CKPT_SF_PASSCRED | CKPT_SF_PEEK_OFF))
+		dec_failf(d, "file %lu: socket flags %s", i, "unknown");
+	else if ((s->addr_len && s->addr_len < sizeof(sa_family_t)) ||
+		 (s->peer_addr_len && s->peer_addr_len < sizeof(sa_family_t)))
+		dec_failf(d, "file %lu: socket address %s", i, "too short");
+	else if (s->type == SOCK_STREAM && s->nmsgs)
+		dec_failf(d, "file %lu: message boundaries on a %s", i, "stream socket");
+	else if (s->npending && s->state != CKPT_SOCK_LISTENING)
+		dec_failf(d, "file %lu: waiting connections on a socket %s", i, "not listening");
+	else if (s->nmsgs && sum != f->data_len)
+		dec_failf(d, "file %lu: message lengths do not add up to %s", i, "its data");
+	if (d->why) {
+		ckpt_sock_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
 {
 	struct dec d;
@@ -445,6 +527,8 @@ int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const
 		f->tio.ws_xpixel = get_u16(&d, "winsize");
 		f->tio.ws_ypixel = get_u16(&d, "winsize");
 		f->path = get_str(&d, "file path");
+		if (!d.why && f->type == CKPT_FILE_SOCKET)
+			f->sock = get_sock(&d, i, f);
 		if (d.why)
 			break;
 		if (f->id != i)

@@ -185,6 +185,33 @@ int ckpt_encode_signals(const struct ckpt_signals *s, struct ckpt_buf *b)
 	return b->err;
 }
 
+static void put_sock(struct ckpt_buf *b, const struct ckpt_sock *s)
+{
+	put_u32(b, s->family);
+	put_u32(b, s->type);
+	put_u32(b, s->protocol);
+	put_u32(b, s->state);
+	put_u32(b, s->shutdown);
+	put_u32(b, s->flags);
+	put_u64(b, s->ino);
+	put_u64(b, s->peer_ino);
+	put_u32(b, s->backlog);
+	put_bytes(b, s->addr, s->addr_len);
+	put_bytes(b, s->peer_addr, s->peer_addr_len);
+	put_u32(b, s->addr_mode);
+	put_i32(b, s->sndbuf);
+	put_i32(b, s->rcvbuf);
+	put_u64(b, (uint64_t)s->rcvtimeo_us);
+	put_u64(b, (uint64_t)s->sndtimeo_us);
+	put_i32(b, s->peek_off);
+	put_u32(b, s->nmsgs);
+	for (uint32_t i = 0; i < s->nmsgs; i++)
+		put_u32(b, s->msg_len[i]);
+	put_u32(b, s->npending);
+	for (uint32_t i = 0; i < s->npending; i++)
+		put_u64(b, s->pending[i]);
+}
+
 int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
 {
 	uint32_t i;
@@ -219,6 +246,11 @@ int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
 		put_u16(b, f->tio.ws_xpixel);
 		put_u16(b, f->tio.ws_ypixel);
 		put_str(b, f->path);
+		if (f->type == CKPT_FILE_SOCKET) {
+			if (!f->sock)
+				return b->err = -EINVAL; /* the collector always makes one */
+			put_sock(b, f->sock);
+		}
 	}
 	return b->err;
 }

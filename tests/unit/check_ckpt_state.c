@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -77,8 +78,8 @@ static void sample(struct ckpt_proc *p)
 	p->sig->timers[0].signo = 14;
 	p->sig->timers[0].value_ns = 5;
 
-	p->nfiles = 2;
-	p->files = calloc(2, sizeof(*p->files));
+	p->nfiles = 3;
+	p->files = calloc(3, sizeof(*p->files));
 	p->files[0].id = 0;
 	p->files[0].type = CKPT_FILE_REG;
 	p->files[0].path = strdup("/tmp/x");
@@ -88,6 +89,26 @@ static void sample(struct ckpt_proc *p)
 	p->files[1].flags = CKPT_FF_TERMIOS;
 	p->files[1].tio.ws_col = 80;
 	p->files[1].path = strdup("/dev/pts/0");
+	p->files[2].id = 2;
+	p->files[2].type = CKPT_FILE_SOCKET;
+	p->files[2].sock_type = SOCK_SEQPACKET;
+	p->files[2].path = strdup("socket:[4242]");
+	p->files[2].flags = CKPT_FF_HAS_DATA;
+	p->files[2].data_len = 7;
+	p->files[2].sock = calloc(1, sizeof(*p->files[2].sock));
+	p->files[2].sock->family = AF_UNIX;
+	p->files[2].sock->type = SOCK_SEQPACKET;
+	p->files[2].sock->state = CKPT_SOCK_CONNECTED;
+	p->files[2].sock->ino = 4242;
+	p->files[2].sock->peer_ino = 4243;
+	p->files[2].sock->shutdown = 2;
+	p->files[2].sock->addr_len = 9;
+	memcpy(p->files[2].sock->addr, "\1\0/tmp/s", 9);
+	p->files[2].sock->rcvtimeo_us = 1500000;
+	p->files[2].sock->nmsgs = 2;
+	p->files[2].sock->msg_len = calloc(2, sizeof(uint32_t));
+	p->files[2].sock->msg_len[0] = 3;
+	p->files[2].sock->msg_len[1] = 4;
 	p->nfds = 3;
 	p->fds = calloc(3, sizeof(*p->fds));
 	p->fds[0] = (struct ckpt_fd){ 0, 0, 1 };
@@ -179,6 +200,15 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(q.files[1].path, "/dev/pts/0");
 	ck_assert_int_eq(q.files[1].tio.ws_col, 80);
 	ck_assert_int_eq(q.files[0].pos, 77);
+	ck_assert_ptr_null(q.files[0].sock);
+	ck_assert_ptr_nonnull(q.files[2].sock);
+	ck_assert_int_eq(q.files[2].sock->peer_ino, 4243);
+	ck_assert_int_eq(q.files[2].sock->shutdown, 2);
+	ck_assert_int_eq(q.files[2].sock->addr_len, 9);
+	ck_assert_mem_eq(q.files[2].sock->addr, "\1\0/tmp/s", 9);
+	ck_assert_int_eq(q.files[2].sock->rcvtimeo_us, 1500000);
+	ck_assert_int_eq(q.files[2].sock->nmsgs, 2);
+	ck_assert_int_eq(q.files[2].sock->msg_len[1], 4);
 	ck_assert_int_eq(q.fds[2].fd, 5);
 	ck_assert_int_eq(q.fds[2].fd_flags, 1);
 	ck_assert_str_eq(q.vmas[1].path, "[vdso]");
@@ -221,6 +251,15 @@ static void m_rlimit(struct ckpt_proc *p) { p->rlim[3].cur = 5; p->rlim[3].max =
 static void m_filetype(struct ckpt_proc *p) { p->files[0].type = 0; }
 static void m_termios(struct ckpt_proc *p) { p->files[0].flags = CKPT_FF_TERMIOS; }
 static void m_pages(struct ckpt_proc *p) { p->pages_stored = 4; }
+static void m_sock_msgs(struct ckpt_proc *p) { p->files[2].sock->msg_len[0] = 9; }
+static void m_sock_state(struct ckpt_proc *p) { p->files[2].sock->state = 9; }
+static void m_sock_type(struct ckpt_proc *p) { p->files[2].sock_type = SOCK_DGRAM; }
+static void m_sock_family(struct ckpt_proc *p) { p->files[2].sock->family = AF_INET; }
+static void m_sock_pending(struct ckpt_proc *p)
+{
+	p->files[2].sock->npending = 1;
+	p->files[2].sock->pending = calloc(1, sizeof(uint64_t));
+}
 
 START_TEST(test_reject_mutations)
 {
@@ -240,6 +279,11 @@ START_TEST(test_reject_mutations)
 	expect_reject(m_filetype, "unknown type");
 	expect_reject(m_termios, "termios");
 	expect_reject(m_pages, "pages in runs");
+	expect_reject(m_sock_msgs, "do not add up");
+	expect_reject(m_sock_state, "socket state");
+	expect_reject(m_sock_type, "differs from the file");
+	expect_reject(m_sock_family, "socket family");
+	expect_reject(m_sock_pending, "not listening");
 }
 END_TEST
 
@@ -328,6 +372,7 @@ static int load_with_pages(const uint64_t *addr, const uint32_t *npages, int n)
 	o.compress = 0;
 	ck_assert_int_eq(image_create(dir, "x.dmtcp", &o, &w), 0);
 	ck_assert_int_eq(ckpt_write_records(w, &p), 0);
+	ck_assert_int_eq(ckpt_write_filedata(w, 2, (const uint8_t *)"abcdefg", 7), 0);
 	ck_assert_int_eq(image_begin_pages(w, CKPT_SEC_PAGES), 0);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(image_add_pages(w, addr[i], pg, npages[i] * 4096), 0);
@@ -406,7 +451,7 @@ START_TEST(test_live_collect_dump_load)
 	ck_assert_int_eq(waitpid(pid, &st, __WALL), pid);
 
 	{
-		struct collect_tree ct = { NULL, NULL, NULL, 0 };
+		struct collect_tree ct = { NULL, NULL, NULL, 0, NULL, 0 };
 
 		ckpt_proc_init(&p);
 		p.uniquepid = strdup("test");
