@@ -2,6 +2,7 @@
  * Recreating the open files of the restored processes (see prepare_fds.h).
  */
 #include "restart/prepare_fds.h"
+#include "restart/prepare_fds_int.h"
 
 #include <asm/termbits.h>
 #include <errno.h>
@@ -20,7 +21,7 @@
 /* Status flags F_SETFL can change; the rest are fixed at open. */
 #define SETFL_MASK (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME | O_NONBLOCK)
 
-static int move_high(int fd, int base)
+int fd_move_high(int fd, int base)
 {
 	int nfd;
 
@@ -38,7 +39,7 @@ static int move_high(int fd, int base)
 	return nfd;
 }
 
-static int add_obj(struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b, int fd)
+int fd_obj_add(struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b, int fd)
 {
 	if (fs->n == fs->cap) {
 		int cap = fs->cap ? fs->cap * 2 : 32;
@@ -53,7 +54,7 @@ static int add_obj(struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b, 
 	return fs->n++;
 }
 
-static int find_obj(const struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b)
+int fd_obj_find(const struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b)
 {
 	int i;
 
@@ -216,7 +217,7 @@ static int open_pipe(struct fd_shared *fs, const struct ckpt_file *f, const char
 	int p[2], r, end, i, a, b;
 
 	end = f->pipe_end >= 0 ? f->pipe_end : ((f->oflags & O_ACCMODE) == O_RDONLY ? 0 : 1);
-	i = find_obj(fs, CKPT_FILE_PIPE, f->ino, end);
+	i = fd_obj_find(fs, CKPT_FILE_PIPE, f->ino, end);
 	if (i >= 0) {
 		*idx = i;
 		return 0;
@@ -226,8 +227,8 @@ static int open_pipe(struct fd_shared *fs, const struct ckpt_file *f, const char
 		pr_err("%s: fd %d: cannot create a pipe: %s", img, fdno, strerror(-r));
 		return r;
 	}
-	p[0] = move_high(p[0], fs->base);
-	p[1] = move_high(p[1], fs->base);
+	p[0] = fd_move_high(p[0], fs->base);
+	p[1] = fd_move_high(p[1], fs->base);
 	if (p[0] < 0 || p[1] < 0) {
 		r = -errno;
 		if (p[0] >= 0)
@@ -241,8 +242,8 @@ static int open_pipe(struct fd_shared *fs, const struct ckpt_file *f, const char
 		pr_warn("%s: fd %d: could not put back all %llu bytes of its pipe: %s", img, fdno,
 			(unsigned long long)f->data_len, strerror(-r));
 	fcntl(p[end], F_SETFL, f->oflags & SETFL_MASK);
-	a = add_obj(fs, CKPT_FILE_PIPE, f->ino, 0, p[0]);
-	b = add_obj(fs, CKPT_FILE_PIPE, f->ino, 1, p[1]);
+	a = fd_obj_add(fs, CKPT_FILE_PIPE, f->ino, 0, p[0]);
+	b = fd_obj_add(fs, CKPT_FILE_PIPE, f->ino, 1, p[1]);
 	if (a < 0 || b < 0) {
 		close(p[0]);
 		close(p[1]);
@@ -253,9 +254,10 @@ static int open_pipe(struct fd_shared *fs, const struct ckpt_file *f, const char
 }
 
 /* Open one saved file description; returns its obj index or -errno. */
-static int open_file(struct fd_shared *fs, int im, const struct restart_img *img,
+static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		     const struct ckpt_file *f, int fdno)
 {
+	const struct restart_img *img = &s->img[im];
 	uint64_t key = f->share_key ? f->share_key : ((uint64_t)(im + 1) << 32 | f->id);
 	int fd = -1, i = -1, r;
 
@@ -263,7 +265,9 @@ static int open_file(struct fd_shared *fs, int im, const struct restart_img *img
 		r = open_pipe(fs, f, img->path, fdno, &i);
 		return r < 0 ? r : i;
 	}
-	i = find_obj(fs, f->type, key, 0);
+	if (f->type == CKPT_FILE_SOCKET)
+		return prepare_sock_open(fs, s, im, f, fdno);
+	i = fd_obj_find(fs, f->type, key, 0);
 	if (i >= 0)
 		return i;
 	switch (f->type) {
@@ -294,7 +298,7 @@ static int open_file(struct fd_shared *fs, int im, const struct restart_img *img
 		if (fd < 0)
 			return fd;
 		break;
-	default:
+	default: /* anonymous inodes: not rebuilt yet */
 		pr_warn("%s: fd %d (%s %s) cannot be rebuilt at restart: /dev/null takes its place",
 			img->path, fdno, ckpt_file_type_name(f->type), f->path ? f->path : "");
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -313,14 +317,14 @@ static int open_file(struct fd_shared *fs, int im, const struct restart_img *img
 		close(fd);
 		return r;
 	}
-	fd = move_high(fd, fs->base);
+	fd = fd_move_high(fd, fs->base);
 	if (fd < 0) {
 		r = -errno;
 		pr_err("%s: fd %d: cannot move it above fd %d: %s", img->path, fdno, fs->base,
 		       strerror(-r));
 		return r;
 	}
-	i = add_obj(fs, f->type, key, f->type == CKPT_FILE_FIFO ? f->ino : 0, fd);
+	i = fd_obj_add(fs, f->type, key, f->type == CKPT_FILE_FIFO ? f->ino : 0, fd);
 	if (i < 0)
 		close(fd);
 	return i;
@@ -410,7 +414,7 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 				fs->file_obj[im][d->file] = FD_OBJ_OWN_PROC;
 				continue;
 			}
-			r = open_file(fs, im, img, &p->files[d->file], d->fd);
+			r = open_file(fs, s, im, &p->files[d->file], d->fd);
 			if (r < 0)
 				goto fail;
 			fs->file_obj[im][d->file] = r;

@@ -17,8 +17,11 @@
  *    termios;
  *  - files under /proc/<pid> of a restored process (a program reading its own maps): opened
  *    by that process once it exists (in its own namespace's /proc), at the saved offset;
- *  - sockets and anonymous inodes cannot be rebuilt here: /dev/null takes their number, with a
- *    warning naming the fd.
+ *  - unix sockets: see prepare_socks.c (pairs made again with socketpair, names bound again,
+ *    listeners with their waiting connections, queues refilled); the checkpoint refuses the
+ *    other socket kinds, so an image never holds one;
+ *  - anonymous inodes cannot be rebuilt yet: /dev/null takes their number, with a warning
+ *    naming the fd.
  */
 #ifndef DMTCP_PREPARE_FDS_H
 #define DMTCP_PREPARE_FDS_H

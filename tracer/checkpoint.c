@@ -230,7 +230,8 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 {
 	struct dump_progress progress = { pass_progress, step };
 	struct ckpt_priv *c = priv_of(p);
-	struct collect_tree dt = { tree_shm_owner, tree_fd_share, NULL, 1 };
+	char why[200] = "";
+	struct collect_tree dt = { tree_shm_owner, tree_fd_share, NULL, 1, why, sizeof(why) };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;
@@ -272,6 +273,10 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	ckpt_proc_init(&cp);
 	cp.uniquepid = strdup(ptable_uniquepid(p));
 	rc = cp.uniquepid ? collect_process(p->pid, tids, ntids, &dt, &cp) : -ENOMEM;
+	if (rc && rc != -ESRCH && why[0]) {
+		snprintf(step->reason, sizeof(step->reason), "pid %d (%.40s): %.190s", p->pid, prog, why);
+		goto out;
+	}
 	if (rc) {
 		snprintf(step->reason, sizeof(step->reason), "pid %d: %s: %s", p->pid,
 			 rc == -ESRCH ? "process exited during the checkpoint" :

@@ -57,7 +57,22 @@ const char *collect_mem_method(void);
  */
 typedef uint64_t (*collect_fd_share_fn)(void *arg, pid_t pid, int fd,
 					const struct ckpt_file *f);
-int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg);
+/* why[whylen] (may be NULL) gets the reason of a failure that is not the process's death:
+ * "fd 5 is a TCP/IPv4 socket, which cannot be checkpointed yet ...". */
+int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg, char *why,
+		size_t whylen);
+
+/*
+ * A socket (collect_sock.c): lfd, the tracer's duplicate of pid's fd, described into f->sock
+ * and its queue peeked into f's data, with diag (the network namespace's unix sockets, NULL
+ * when they could not be listed). -EOPNOTSUPP with a reason in why when it is a kind or
+ * state that cannot be restored.
+ */
+struct sockdiag_unix_set;
+/* n more bytes of f's saved data (f->data, f->data_len); -ENOMEM. */
+int collect_data_append(struct ckpt_file *f, const void *buf, size_t n);
+int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f,
+		 const struct sockdiag_unix_set *diag, char *why, size_t whylen);
 
 /* A local fd to read the file behind pid's fd from (deleted file contents): a new read-only
  * open of /proc/PID/fd/FD, else a pidfd_getfd duplicate. -errno on failure. */
@@ -77,6 +92,8 @@ struct collect_tree {
 	collect_fd_share_fn fd_share;
 	void *arg;
 	int use_parasite; /* read dispositions, timers, altstacks... from inside (default 1) */
+	char *why;	  /* out (may be NULL): the reason of a failure, see collect_fds */
+	size_t whylen;
 };
 
 /*

@@ -10,7 +10,7 @@
  * their buffered bytes, copied with tee(2) into a private pipe so that nothing is consumed. A
  * pipe whose read end is not in the process is opened for reading through /proc/PID/fd/N (a
  * pipe may be opened like a FIFO); if even that fails the bytes are not saved and the file
- * says CKPT_FF_DATA_TRUNC.
+ * says CKPT_FF_DATA_TRUNC. Sockets are described by collect_sock.c, on the same duplicate.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +29,7 @@
 #include "log.h"
 #include "probe.h"
 #include "procfs.h"
+#include "sockdiag.h"
 
 #define KCMP_FILE 0
 
@@ -41,6 +42,10 @@ struct fd_ctx {
 	pid_t pid;
 	int pidfd; /* -1: pidfd_getfd not available, reopen through /proc */
 	int *rep;  /* per file: an fd that shows it */
+	struct sockdiag_unix_set diag; /* the unix sockets, listed at the first socket */
+	int diag_rc;		       /* 1: not listed yet; 0: listed; else -errno */
+	char *why;		       /* the reason of a failure (may be NULL) */
+	size_t whylen;
 };
 
 /* A duplicate of the target's fd in the tracer, or -errno. */
@@ -84,7 +89,7 @@ int collect_open_fd_data(pid_t pid, int fd)
 	return lfd;
 }
 
-static int data_append(struct ckpt_file *f, const void *buf, size_t n)
+int collect_data_append(struct ckpt_file *f, const void *buf, size_t n)
 {
 	uint8_t *nd = realloc(f->data, f->data_len + n);
 
@@ -117,7 +122,7 @@ static int save_pipe(struct ckpt_file *f, int rfd)
 	close(pp[1]);
 	pp[1] = -1;
 	while ((n = read(pp[0], buf, sizeof(buf))) > 0) {
-		if ((rc = data_append(f, buf, (size_t)n)))
+		if ((rc = collect_data_append(f, buf, (size_t)n)))
 			goto out;
 	}
 	f->flags |= CKPT_FF_HAS_DATA;
@@ -169,6 +174,14 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 	if (lfd < 0) {
 		if (lfd == -ESRCH)
 			return lfd;
+		if (f->type == CKPT_FILE_SOCKET) {
+			/* Nothing can be said of it: it cannot be restored. */
+			if (c->why)
+				snprintf(c->why, c->whylen, "fd %d: cannot look at socket %s: %s%s",
+					 fd, f->path, strerror(-lfd),
+					 kfeat()->pidfd_getfd ? "" : " (no pidfd_getfd here)");
+			return lfd == -ENXIO ? -EOPNOTSUPP : lfd;
+		}
 		if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO) {
 			pr_warn("pid %d: fd %d (%s): cannot look inside: %s", c->pid, fd, f->path,
 				strerror(-lfd));
@@ -197,11 +210,12 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 			}
 		}
 	} else if (f->type == CKPT_FILE_SOCKET) {
-		int t = 0;
-		socklen_t l = sizeof(t);
-
-		if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &t, &l) == 0)
-			f->sock_type = (uint32_t)t;
+		if (c->diag_rc == 1)
+			c->diag_rc = sockdiag_unix_dump(&c->diag);
+		rc = collect_sock(c->pid, fd, lfd, f, c->diag_rc ? NULL : &c->diag, c->why,
+				  c->whylen);
+		close(lfd);
+		return rc;
 	} else if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO) {
 		int rfd = lfd;
 
@@ -317,9 +331,10 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	return inspect(c, fd, f, want_pipe_data);
 }
 
-int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg)
+int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg, char *why,
+		size_t whylen)
 {
-	struct fd_ctx c = { .pid = pid, .pidfd = -1 };
+	struct fd_ctx c = { .pid = pid, .pidfd = -1, .diag_rc = 1, .why = why, .whylen = whylen };
 	struct fd_ent *ents = NULL;
 	uint32_t n = 0, fcap = 0, i;
 	int rc, *fds;
@@ -364,6 +379,8 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
 out:
 	if (c.pidfd >= 0)
 		close(c.pidfd);
+	if (!c.diag_rc)
+		sockdiag_unix_free(&c.diag);
 	free(c.rep);
 	free(ents);
 	return rc;

@@ -1,0 +1,528 @@
+/*
+ * Recreating the unix sockets of the restored processes, in the restart before the tree is
+ * created (prepare_fds_int.h). Each socket is made once, keyed by its saved inode, whichever
+ * process and fd shows it first:
+ *
+ *   unconnected  socket(), bound again to its name when it had one;
+ *   listening    the same, then listen() with its backlog; the connections that waited to
+ *                be accepted connect again in their order (from their sockets when these
+ *                are in the images, else from a socket closed at once: accept() then
+ *                returns a connection whose peer is gone);
+ *   connected    both ends in the restart's images: one socketpair() for the two (a
+ *                connection made through a listener comes back unnamed: getsockname and
+ *                getpeername report no path after a restart); a datagram socket connected
+ *                to a named one: the named one first, then connect() to its name;
+ *   peer gone    a socketpair() whose other end is closed once the queue is refilled: the
+ *                program reads what was queued, then end of file (or ECONNREFUSED/EPIPE when
+ *                it writes), as before the checkpoint. A peer that was alive but is in no
+ *                image of this restart (a process outside the computation, or an image left
+ *                out) is treated the same, with a warning naming the fd.
+ *
+ * The queued data of each end is sent through the other end (message by message for datagram
+ * and seqpacket sockets, so boundaries are kept), then each end's own send-side shutdown is
+ * replayed (the receive side follows from the peer's), then the saved status flags and
+ * options are applied. A name is bound in the process's saved working directory when it is
+ * relative; a path whose socket file is left from the killed program is removed first, one
+ * that a live program listens on is an error ("address in use"). A path name whose file had
+ * been unlinked at checkpoint time is bound and unlinked again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "restart/prepare_fds_int.h"
+
+/* Status flags F_SETFL can change on a socket. */
+#define SOCK_SETFL_MASK (O_ASYNC | O_NONBLOCK)
+
+/* Where a socket is in the restart's images. */
+struct sock_at {
+	int im;
+	const struct ckpt_file *f;
+};
+
+/* The file of the socket whose saved inode is ino, in any image; 0 if none. */
+static int find_sock(const struct restart_set *s, uint64_t ino, struct sock_at *at)
+{
+	for (int im = 0; im < s->n; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		for (uint32_t k = 0; k < p->nfiles; k++)
+			if (p->files[k].sock && p->files[k].sock->ino == ino) {
+				at->im = im;
+				at->f = &p->files[k];
+				return 1;
+			}
+	}
+	return 0;
+}
+
+static const char *addr_text(const struct ckpt_sock *k, char *buf, size_t n)
+{
+	ckpt_sock_addr_text(buf, n, k->addr, k->addr_len);
+	return buf;
+}
+
+/* A path-bound name: its path (NUL-terminated in buf), else NULL (unbound or abstract). */
+static const char *name_path(const struct ckpt_sock *k, char *buf, size_t n)
+{
+	size_t plen;
+
+	if (k->addr_len <= sizeof(sa_family_t) || !k->addr[sizeof(sa_family_t)])
+		return NULL;
+	plen = k->addr_len - sizeof(sa_family_t);
+	snprintf(buf, n, "%.*s", (int)strnlen((const char *)k->addr + sizeof(sa_family_t), plen),
+		 (const char *)k->addr + sizeof(sa_family_t));
+	return buf;
+}
+
+/* A socket file at path left by a program that is gone: nobody accepts on it. */
+static int stale_socket_file(const char *path, int type)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) || !S_ISSOCK(st.st_mode))
+		return 0;
+	if (strlen(path) >= sizeof(a.sun_path))
+		return 0;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return 0;
+	r = connect(fd, (struct sockaddr *)&a, sizeof(a));
+	r = r < 0 && (errno == ECONNREFUSED || errno == ENOENT);
+	close(fd);
+	return r;
+}
+
+/* Bind fd to k's name, in the saved working directory cwd when the name is relative. */
+static int bind_name(int fd, const struct ckpt_sock *k, const char *cwd, const char *img, int fdno)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1], txt[256];
+	const char *pth = name_path(k, path, sizeof(path));
+	int here = -1, r = 0;
+
+	if (k->addr_len <= sizeof(sa_family_t))
+		return 0;
+	if (pth && pth[0] != '/' && cwd && cwd[0]) {
+		here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (here < 0 || chdir(cwd)) {
+			r = -errno;
+			pr_err("%s: fd %d: cannot bind %s relative to %s: %s", img, fdno, pth, cwd,
+			       strerror(-r));
+			if (here >= 0)
+				close(here);
+			return r;
+		}
+	}
+	if (pth && stale_socket_file(pth, (int)k->type))
+		unlink(pth);
+	if (bind(fd, (const struct sockaddr *)k->addr, k->addr_len) < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot bind unix socket to %s: %s%s", img, fdno,
+		       addr_text(k, txt, sizeof(txt)), strerror(-r),
+		       r == -EADDRINUSE ? " (another program has it)" : "");
+	} else if (pth && k->addr_mode && chmod(pth, k->addr_mode & 07777) < 0) {
+		pr_warn("%s: fd %d: cannot give %s its mode %o: %s", img, fdno, pth,
+			k->addr_mode & 07777, strerror(errno));
+	} else if (pth && !k->addr_mode) {
+		/* its file had been unlinked (or replaced) by the checkpoint */
+		unlink(pth);
+	}
+	if (here >= 0) {
+		if (fchdir(here) < 0 && !r)
+			r = -errno;
+		close(here);
+	}
+	return r;
+}
+
+/* Send the queued data of the socket that f describes through to (its peer's end, or a
+ * socket that sends to f's name dest, dlen). */
+static int refill_to(int to, const struct ckpt_file *f, const void *dest, socklen_t dlen,
+		     const char *img, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	uint64_t off = 0;
+
+	if (!(f->flags & CKPT_FF_HAS_DATA))
+		return 0;
+	if (k->type != SOCK_STREAM) {
+		for (uint32_t m = 0; m < k->nmsgs; m++) {
+			ssize_t w = sendto(to, f->data ? f->data + off : NULL, k->msg_len[m],
+					   MSG_DONTWAIT | MSG_NOSIGNAL, dest, dlen);
+
+			if (w != (ssize_t)k->msg_len[m]) {
+				int e = w < 0 ? errno : EMSGSIZE;
+
+				pr_err("%s: fd %d: cannot put back message %u of %u (%u bytes): %s",
+				       img, fdno, m + 1, k->nmsgs, k->msg_len[m], strerror(e));
+				return -e;
+			}
+			off += k->msg_len[m];
+		}
+		return 0;
+	}
+	while (off < f->data_len) {
+		ssize_t w = send(to, f->data + off, f->data_len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+
+			pr_err("%s: fd %d: cannot put back its %llu queued bytes (%llu done): %s", img,
+			       fdno, (unsigned long long)f->data_len, (unsigned long long)off,
+			       strerror(e));
+			return -e;
+		}
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+static int refill(int to, const struct ckpt_file *f, const char *img, int fdno)
+{
+	return refill_to(to, f, NULL, 0, img, fdno);
+}
+
+/* Room for what will be sent through fd: the sender's buffer as it was. */
+static void set_buffers(int fd, const struct ckpt_sock *k)
+{
+	int cur, half;
+	socklen_t l = sizeof(cur);
+
+	/* getsockopt reports twice what setsockopt was given */
+	if (k->sndbuf > 0 && !getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &l) && cur != k->sndbuf) {
+		half = k->sndbuf / 2;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &half, sizeof(half));
+	}
+	l = sizeof(cur);
+	if (k->rcvbuf > 0 && !getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &l) && cur != k->rcvbuf) {
+		half = k->rcvbuf / 2;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &half, sizeof(half));
+	}
+}
+
+/* Status flags and the options a program sets, once the socket is complete. */
+static int apply_options(int fd, const struct ckpt_file *f, const char *img, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	int on = 1;
+
+	if ((k->flags & CKPT_SF_PASSCRED) &&
+	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+		goto fail;
+	if ((k->flags & CKPT_SF_PEEK_OFF) &&
+	    setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &k->peek_off, sizeof(k->peek_off)) < 0)
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		int64_t us = i ? k->sndtimeo_us : k->rcvtimeo_us;
+		struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+
+		if (us && setsockopt(fd, SOL_SOCKET, i ? SO_SNDTIMEO : SO_RCVTIMEO, &tv,
+				     sizeof(tv)) < 0)
+			goto fail;
+	}
+	if (fcntl(fd, F_SETFL, f->oflags & SOCK_SETFL_MASK) < 0)
+		goto fail;
+	return 0;
+fail:
+	pr_err("%s: fd %d: cannot set the socket's options: %s", img, fdno, strerror(errno));
+	return -errno;
+}
+
+/* A new socket of f's type, above the saved fd numbers; -errno on failure. */
+static int new_socket(struct fd_shared *fs, const struct ckpt_sock *k, const char *img, int fdno)
+{
+	int fd = socket(AF_UNIX, (int)k->type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || (fd = fd_move_high(fd, fs->base)) < 0) {
+		int r = -errno;
+
+		pr_err("%s: fd %d: cannot create a unix %s socket: %s", img, fdno,
+		       ckpt_sock_type_name(k->type), strerror(-r));
+		return r;
+	}
+	set_buffers(fd, k);
+	return fd;
+}
+
+static int register_sock(struct fd_shared *fs, const struct ckpt_sock *k, int fd)
+{
+	int i = fd_obj_add(fs, CKPT_FILE_SOCKET, k->ino, 0, fd);
+
+	if (i < 0)
+		close(fd);
+	return i;
+}
+
+/*
+ * A connection that was waiting on listener k (ino: its connecting socket's inode): that
+ * socket, when the images have it, connects again, so that accept() finds it where it was in the queue; when no
+ * image has it (a program outside the computation), a socket connects and closes at once,
+ * so that accept() returns a connection whose peer is gone.
+ */
+static int reconnect_pending(struct fd_shared *fs, const struct restart_set *s,
+			     const struct ckpt_sock *k, uint64_t ino, const char *img, int fdno)
+{
+	const struct ckpt_file *cf = NULL;
+	int fd, r = 0, cim = 0;
+
+	for (int im = 0; im < s->n && !cf; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		for (uint32_t i = 0; i < p->nfiles; i++)
+			if (p->files[i].sock && p->files[i].sock->state == CKPT_SOCK_CONNECTED &&
+			    p->files[i].sock->ino == ino) {
+				cf = &p->files[i];
+				cim = im;
+				break;
+			}
+	}
+	fd = new_socket(fs, cf ? cf->sock : k, img, fdno);
+	if (fd < 0)
+		return fd;
+	if (cf)
+		r = bind_name(fd, cf->sock, s->img[cim].proc.cwd, s->img[cim].path, fdno);
+	if (!r && connect(fd, (const struct sockaddr *)k->addr, k->addr_len) < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot connect again to the listener it waited on: %s",
+		       cf ? s->img[cim].path : img, fdno, strerror(-r));
+	}
+	if (!cf) {
+		close(fd);
+		return r;
+	}
+	if (!r && (cf->sock->shutdown & 2) && shutdown(fd, SHUT_WR) < 0)
+		r = -errno;
+	if (!r)
+		r = apply_options(fd, cf, s->img[cim].path, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	r = register_sock(fs, cf->sock, fd);
+	return r < 0 ? r : 0;
+}
+
+/* The listener (its image and file) that socket ino was waiting on, if any. */
+static int find_listener_of(const struct restart_set *s, uint64_t ino, struct sock_at *at)
+{
+	for (int im = 0; im < s->n; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		for (uint32_t k = 0; k < p->nfiles; k++) {
+			const struct ckpt_sock *l = p->files[k].sock;
+
+			for (uint32_t c = 0; l && c < l->npending; c++)
+				if (l->pending[c] == ino) {
+					at->im = im;
+					at->f = &p->files[k];
+					return 1;
+				}
+		}
+	}
+	return 0;
+}
+
+/* An unconnected or listening socket. */
+static int open_single(struct fd_shared *fs, const struct restart_set *s, int im,
+		       const struct ckpt_file *f, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	int fd = new_socket(fs, k, img, fdno), r;
+
+	if (fd < 0)
+		return fd;
+	r = bind_name(fd, k, s->img[im].proc.cwd, img, fdno);
+	if (!r && k->state == CKPT_SOCK_LISTENING && listen(fd, (int)k->backlog) < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot listen: %s", img, fdno, strerror(-r));
+	}
+	for (uint32_t c = 0; !r && c < k->npending; c++)
+		r = reconnect_pending(fs, s, k, k->pending[c], img, fdno);
+	if (!r && (f->flags & CKPT_FF_HAS_DATA) && (f->data_len || k->nmsgs)) {
+		/* datagrams from unnamed senders (the checkpoint refused named ones) */
+		int tmp = socket(AF_UNIX, (int)k->type | SOCK_CLOEXEC, 0);
+
+		/* sendto, not connect: a connect would mark the socket connected-to */
+		if (tmp < 0) {
+			r = -errno;
+			pr_err("%s: fd %d: cannot put its queued datagrams back: %s", img, fdno,
+			       strerror(-r));
+		} else {
+			set_buffers(tmp, k);
+			r = refill_to(tmp, f, k->addr, k->addr_len, img, fdno);
+		}
+		if (tmp >= 0)
+			close(tmp);
+	}
+	if (!r)
+		r = apply_options(fd, f, img, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return register_sock(fs, k, fd);
+}
+
+/* Both ends of a connection (b NULL: the peer is gone; a closed end takes its place). */
+static int open_pair(struct fd_shared *fs, const struct restart_set *s, const struct sock_at *a,
+		     const struct sock_at *b, int fdno)
+{
+	const struct ckpt_sock *ka = a->f->sock;
+	const char *img = s->img[a->im].path;
+	int sv[2], r, ia, ib;
+
+	if (socketpair(AF_UNIX, (int)ka->type | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot create a unix %s socket pair: %s", img, fdno,
+		       ckpt_sock_type_name(ka->type), strerror(-r));
+		return r;
+	}
+	sv[0] = fd_move_high(sv[0], fs->base);
+	sv[1] = fd_move_high(sv[1], fs->base);
+	if (sv[0] < 0 || sv[1] < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* each end's queue arrives through the other; the sender's buffer bounds it */
+	if (b)
+		set_buffers(sv[1], b->f->sock);
+	if ((r = refill(sv[1], a->f, img, fdno)))
+		goto fail;
+	if (b) {
+		set_buffers(sv[0], ka);
+		if ((r = refill(sv[0], b->f, s->img[b->im].path, fdno)))
+			goto fail;
+	}
+	if (!b) {
+		close(sv[1]);
+		sv[1] = -1;
+	} else {
+		if ((ka->shutdown & 2) && shutdown(sv[0], SHUT_WR) < 0)
+			r = -errno;
+		if (!r && (b->f->sock->shutdown & 2) && shutdown(sv[1], SHUT_WR) < 0)
+			r = -errno;
+		if (r) {
+			pr_err("%s: fd %d: cannot shut the connection down as it was: %s", img, fdno,
+			       strerror(-r));
+			goto fail;
+		}
+	}
+	if ((r = apply_options(sv[0], a->f, img, fdno)) ||
+	    (b && (r = apply_options(sv[1], b->f, s->img[b->im].path, fdno))))
+		goto fail;
+	ia = register_sock(fs, ka, sv[0]);
+	sv[0] = -1;
+	if (ia < 0) {
+		r = ia;
+		goto fail;
+	}
+	if (b) {
+		ib = register_sock(fs, b->f->sock, sv[1]);
+		sv[1] = -1;
+		if (ib < 0)
+			return ib;
+	}
+	return ia;
+fail:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return r;
+}
+
+int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
+		      const struct ckpt_file *f, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	struct sock_at me = { im, f }, peer;
+	char txt[256];
+	int i, r, r0;
+
+	if (!k) {
+		pr_err("%s: fd %d: a socket saved without its description (an image of an older "
+		       "version): it cannot be restored", img, fdno);
+		return -EINVAL;
+	}
+	i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
+	if (i >= 0)
+		return i;
+	switch (k->state) {
+	case CKPT_SOCK_UNCONNECTED:
+	case CKPT_SOCK_LISTENING:
+		return open_single(fs, s, im, f, fdno);
+	case CKPT_SOCK_PEER_GONE:
+		return open_pair(fs, s, &me, NULL, fdno);
+	}
+	/* connected: to a connection still waiting on a listener (made again with the
+	 * listener), or to a socket of the images, or to one outside */
+	if (!k->peer_ino && find_listener_of(s, k->ino, &peer)) {
+		if ((r = prepare_sock_open(fs, s, peer.im, peer.f, fdno)) < 0)
+			return r;
+		i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
+		return i >= 0 ? i : -EINVAL;
+	}
+	if (!k->peer_ino || !find_sock(s, k->peer_ino, &peer)) {
+		pr_warn("%s: fd %d: the peer of this unix %s socket (%s) is in no image of this "
+			"restart: restored as closed by its peer", img, fdno,
+			ckpt_sock_type_name(k->type),
+			k->peer_addr_len ? (ckpt_sock_addr_text(txt, sizeof(txt), k->peer_addr,
+								k->peer_addr_len), txt) : "unnamed");
+		return open_pair(fs, s, &me, NULL, fdno);
+	}
+	if (peer.f->sock->state == CKPT_SOCK_CONNECTED && peer.f->sock->peer_ino == k->ino)
+		return open_pair(fs, s, &me, &peer, fdno);
+	/* connected to a named socket that is not connected back: a datagram client */
+	if (!k->peer_addr_len || peer.f->sock->state != CKPT_SOCK_UNCONNECTED) {
+		pr_err("%s: fd %d: a unix %s socket connected to a %s socket it cannot be "
+		       "connected to again", img, fdno, ckpt_sock_type_name(k->type),
+		       ckpt_sock_state_name(peer.f->sock->state));
+		return -EINVAL;
+	}
+	if ((r0 = prepare_sock_open(fs, s, peer.im, peer.f, fdno)) < 0)
+		return r0;
+	{
+		int fd = new_socket(fs, k, img, fdno);
+
+		if (fd < 0)
+			return fd;
+		r = bind_name(fd, k, s->img[im].proc.cwd, img, fdno);
+		if (!r && connect(fd, (const struct sockaddr *)k->peer_addr, k->peer_addr_len) < 0) {
+			r = -errno;
+			pr_err("%s: fd %d: cannot connect again to %s: %s", img, fdno,
+			       (ckpt_sock_addr_text(txt, sizeof(txt), k->peer_addr,
+						    k->peer_addr_len), txt), strerror(-r));
+		}
+		/* what the named peer had sent: from the peer itself, to this socket's name */
+		if (!r && (f->flags & CKPT_FF_HAS_DATA) && (f->data_len || k->nmsgs)) {
+			if (k->addr_len > sizeof(sa_family_t))
+				r = refill_to(fs->obj[r0].fd, f, k->addr, k->addr_len, img, fdno);
+			else
+				r = -EINVAL; /* an unnamed socket cannot have been sent to */
+		}
+		if (!r && (k->shutdown & 2) && shutdown(fd, SHUT_WR) < 0)
+			r = -errno;
+		if (!r)
+			r = apply_options(fd, f, img, fdno);
+		if (r) {
+			close(fd);
+			return r;
+		}
+		return register_sock(fs, k, fd);
+	}
+}

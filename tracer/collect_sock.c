@@ -1,0 +1,376 @@
+/*
+ * Collecting a socket of a suspended process (see collect.h): what it is and what is queued
+ * on it, from the kernel. Runs once every process of the computation is suspended, so no
+ * member adds to a queue meanwhile.
+ *
+ * The kind and state come from NETLINK_SOCK_DIAG (common/sockdiag.h: the peer's inode, the
+ * queue length, the shutdown bits, the connections waiting on a listener), the names and
+ * options from getsockname/getpeername/getsockopt on a duplicate of the fd (pidfd_getfd: the
+ * same socket, not a new one). The queued bytes are read with MSG_PEEK at a moving
+ * SO_PEEK_OFF, so nothing is taken from the program: a unix socket has no send queue of its
+ * own (what a peer sent sits in the receiver's queue), so this sees every byte in flight
+ * towards it, and the program finds its queue as it was whether the checkpoint completes or
+ * not. The program's own SO_PEEK_OFF is put back afterwards.
+ *
+ * What cannot be restored faithfully fails the checkpoint with a reason naming the fd and
+ * the kind: sockets of other families, connections waiting on a listener, file descriptors
+ * or credentials in flight, datagrams from a named sender on an unconnected socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "procfs.h"
+#include "sockdiag.h"
+
+#define TCP_ESTABLISHED_STATE 1
+#define TCP_LISTEN_STATE      10
+
+/* "a TCP/IPv4 socket", "a netlink socket", ... for messages. */
+static const char *kind_name(int family, int type, int protocol)
+{
+	switch (family) {
+	case AF_INET:
+	case AF_INET6: {
+		int v6 = family == AF_INET6;
+
+		if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
+			return v6 ? "a TCP/IPv6 socket" : "a TCP/IPv4 socket";
+		if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
+			return v6 ? "a UDP/IPv6 socket" : "a UDP/IPv4 socket";
+		return v6 ? "an IPv6 socket" : "an IPv4 socket";
+	}
+	case AF_NETLINK: return "a netlink socket";
+	case AF_PACKET: return "a packet socket";
+	}
+	return "a socket of an unknown family";
+}
+
+static int fail(char *why, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *why, size_t n, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && n) {
+		va_start(ap, fmt);
+		vsnprintf(why, n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static int getopt_int(int fd, int level, int name, int *v)
+{
+	socklen_t l = sizeof(*v);
+
+	*v = 0;
+	return getsockopt(fd, level, name, v, &l) ? -errno : 0;
+}
+
+static int64_t getopt_timeo(int fd, int name)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t l = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, name, &tv, &l))
+		return 0;
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static int msg_append(struct ckpt_sock *s, uint32_t len)
+{
+	uint32_t *nl;
+
+	if (s->nmsgs >= CKPT_MAX_SOCK_MSGS)
+		return -E2BIG;
+	nl = realloc(s->msg_len, (s->nmsgs + 1) * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	nl[s->nmsgs++] = len;
+	s->msg_len = nl;
+	return 0;
+}
+
+/* Close every fd a peek brought in (SCM_RIGHTS): they are the tracer's copies. */
+static int drop_fds(struct msghdr *mh)
+{
+	int found = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		found = 1;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	}
+	return found;
+}
+
+/*
+ * The queue of lfd, peeked without being consumed, into f's data (and s's message lengths).
+ * fd is the program's number, for messages.
+ */
+static int peek_queue(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
+		      size_t whylen)
+{
+	size_t cap = 1 << 16;
+	uint8_t *buf = malloc(cap);
+	int zero = 0, rc = 0, old = s->peek_off;
+
+	if (!buf)
+		return -ENOMEM;
+	if (setsockopt(lfd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
+		rc = fail(why, whylen, -errno, "fd %d: cannot peek at its queue (SO_PEEK_OFF): %s",
+			  fd, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		union {
+			char c[CMSG_SPACE(sizeof(int) * 64)];
+			struct cmsghdr align;
+		} ctl;
+		struct sockaddr_un from;
+		struct iovec iov = { buf, cap };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl.c, .msg_controllen = sizeof(ctl.c) };
+		ssize_t n = recvmsg(lfd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			rc = fail(why, whylen, -errno, "fd %d: cannot read its queue: %s", fd,
+				  strerror(errno));
+			break;
+		}
+		if (drop_fds(&mh)) {
+			rc = fail(why, whylen, -EOPNOTSUPP,
+				  "fd %d: a unix %s socket with file descriptors in flight "
+				  "(SCM_RIGHTS) cannot be checkpointed yet",
+				  fd, ckpt_sock_type_name(s->type));
+			break;
+		}
+		if (s->type != SOCK_STREAM && (size_t)n > cap) {
+			/* A datagram larger than the buffer: peek it again whole. The peek
+			 * offset has moved past it, so step back first. */
+			uint8_t *nb = realloc(buf, (size_t)n);
+			int back = (int)f->data_len;
+
+			if (!nb) {
+				rc = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap = (size_t)n;
+			if (setsockopt(lfd, SOL_SOCKET, SO_PEEK_OFF, &back, sizeof(back))) {
+				rc = -errno;
+				break;
+			}
+			continue;
+		}
+		if (n == 0 && s->type == SOCK_STREAM)
+			break; /* the end of a stream whose peer is gone */
+		if (s->type != SOCK_STREAM && s->state == CKPT_SOCK_UNCONNECTED &&
+		    mh.msg_namelen > sizeof(sa_family_t)) {
+			rc = fail(why, whylen, -EOPNOTSUPP,
+				  "fd %d: datagrams from the named socket '%.*s' are queued on an "
+				  "unconnected unix socket; their sender cannot be restored yet",
+				  fd, (int)(mh.msg_namelen - sizeof(sa_family_t)),
+				  from.sun_path[0] ? from.sun_path : from.sun_path + 1);
+			break;
+		}
+		if ((rc = collect_data_append(f, buf, (size_t)n)))
+			break;
+		if (s->type != SOCK_STREAM && (rc = msg_append(s, (uint32_t)n)))
+			break;
+	}
+	/* Put the program's peek offset back (-1: off). */
+	if (setsockopt(lfd, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !rc)
+		rc = fail(why, whylen, -errno, "fd %d: cannot put SO_PEEK_OFF back: %s", fd,
+			  strerror(errno));
+	if (!rc && (f->data_len || s->nmsgs))
+		f->flags |= CKPT_FF_HAS_DATA;
+out:
+	free(buf);
+	return rc;
+}
+
+/* The mode of a path-bound socket's file, when that file is still the socket's (vfs inode):
+ * 0 when it was unlinked or replaced since the bind. */
+static uint32_t name_mode(pid_t pid, const struct ckpt_sock *s, const struct sockdiag_unix *u)
+{
+	const struct sockaddr_un *a = (const void *)s->addr;
+	char path[PATH_MAX + 64];
+	struct stat st;
+	size_t plen;
+
+	if (s->addr_len <= sizeof(sa_family_t) || !a->sun_path[0] || !u->vfs_ino)
+		return 0;
+	plen = s->addr_len - sizeof(sa_family_t);
+	if (a->sun_path[0] == '/')
+		snprintf(path, sizeof(path), "%.*s", (int)plen, a->sun_path);
+	else /* relative to the cwd of the bind: the process's cwd is the best guess */
+		snprintf(path, sizeof(path), "/proc/%d/cwd/%.*s", (int)pid, (int)plen, a->sun_path);
+	if (stat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != u->vfs_ino)
+		return 0;
+	return st.st_mode;
+}
+
+/*
+ * The connections waiting on listener u, in the order accept() would return them: the
+ * kernel lists the connecting sockets' inodes (the waiting ends have none until accepted).
+ * Each is recreated at restart by its connecting socket when that is in the computation,
+ * else as a connection whose peer is gone. What a connecting socket already sent sits in the
+ * waiting end's queue, which no fd reaches: that cannot be saved yet.
+ */
+static int pending_conns(const struct sockdiag_unix_set *diag, const struct sockdiag_unix *u,
+			 struct ckpt_sock *s, int fd, char *why, size_t whylen)
+{
+	if (!u->nicons)
+		return 0;
+	s->pending = calloc(u->nicons, sizeof(*s->pending));
+	if (!s->pending)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < u->nicons; i++) {
+		const struct sockdiag_unix *c = sockdiag_unix_find(diag, u->icons[i]);
+
+		if (c && c->wqueue)
+			return fail(why, whylen, -EOPNOTSUPP,
+				    "fd %d: a connection waiting to be accepted on this listening "
+				    "unix socket has %u bytes in flight, which cannot be saved yet",
+				    fd, c->wqueue);
+		s->pending[s->npending++] = u->icons[i];
+	}
+	return 0;
+}
+
+/* Is ino a socket whose connection waits on a listener? */
+static int is_waiting(const struct sockdiag_unix_set *diag, uint32_t ino)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		for (uint32_t k = 0; k < diag->v[i].nicons; k++)
+			if (diag->v[i].icons[k] == ino)
+				return 1;
+	return 0;
+}
+
+/*
+ * A datagram socket without a live peer: was it connected to one that closed? The kernel
+ * keeps the dead peer until the next send, so getpeername still answers; a socket never
+ * connected says ENOTCONN. (Its state cannot tell: a socket that others connect() to is
+ * marked established too.)
+ */
+static int peer_dead(int lfd)
+{
+	struct sockaddr_un a;
+	socklen_t l = sizeof(a);
+
+	return getpeername(lfd, (struct sockaddr *)&a, &l) == 0;
+}
+
+int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f,
+		 const struct sockdiag_unix_set *diag, char *why, size_t whylen)
+{
+	const struct sockdiag_unix *u;
+	struct ckpt_sock *s;
+	int family, type, protocol, v, rc;
+	socklen_t l;
+
+	if ((rc = getopt_int(lfd, SOL_SOCKET, SO_DOMAIN, &family)) ||
+	    (rc = getopt_int(lfd, SOL_SOCKET, SO_TYPE, &type)) ||
+	    (rc = getopt_int(lfd, SOL_SOCKET, SO_PROTOCOL, &protocol)))
+		return fail(why, whylen, rc, "fd %d: cannot ask the socket what it is: %s", fd,
+			    strerror(-rc));
+	f->sock_type = (uint32_t)type;
+	if (family != AF_UNIX)
+		return fail(why, whylen, -EOPNOTSUPP,
+			    "fd %d is %s, which cannot be checkpointed yet (only unix sockets can)",
+			    fd, kind_name(family, type, protocol));
+	u = diag ? sockdiag_unix_find(diag, (uint32_t)f->ino) : NULL;
+	if (!u)
+		return fail(why, whylen, -ENOENT,
+			    "fd %d: unix socket %llu is not in this network namespace's socket "
+			    "table (NETLINK_SOCK_DIAG)", fd, (unsigned long long)f->ino);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	f->sock = s;
+	s->family = AF_UNIX;
+	s->type = (uint32_t)type;
+	s->protocol = (uint32_t)protocol;
+	s->ino = u->ino;
+	s->shutdown = u->shutdown & 3u;
+	if (u->state == TCP_LISTEN_STATE) {
+		s->state = CKPT_SOCK_LISTENING;
+		s->backlog = u->wqueue;
+		if ((rc = pending_conns(diag, u, s, fd, why, whylen)))
+			return rc;
+	} else if (u->peer) {
+		s->state = CKPT_SOCK_CONNECTED;
+		s->peer_ino = u->peer;
+	} else if (u->state == TCP_ESTABLISHED_STATE && type != SOCK_DGRAM &&
+		   is_waiting(diag, u->ino)) {
+		/* connected to a listener that has not accepted it yet: no peer inode */
+		s->state = CKPT_SOCK_CONNECTED;
+		if (u->wqueue)
+			return fail(why, whylen, -EOPNOTSUPP,
+				    "fd %d: a unix %s socket waiting to be accepted has %u bytes in "
+				    "flight, which cannot be saved yet", fd,
+				    ckpt_sock_type_name(s->type), u->wqueue);
+	} else if (u->state == TCP_ESTABLISHED_STATE && type != SOCK_DGRAM) {
+		s->state = CKPT_SOCK_PEER_GONE;
+	} else if (type == SOCK_DGRAM && peer_dead(lfd)) {
+		s->state = CKPT_SOCK_PEER_GONE;
+	} else {
+		s->state = CKPT_SOCK_UNCONNECTED;
+	}
+	l = sizeof(s->addr);
+	if (getsockname(lfd, (struct sockaddr *)s->addr, &l) == 0 && l > sizeof(sa_family_t))
+		s->addr_len = l;
+	l = sizeof(s->peer_addr);
+	if (s->state == CKPT_SOCK_CONNECTED &&
+	    getpeername(lfd, (struct sockaddr *)s->peer_addr, &l) == 0 && l > sizeof(sa_family_t))
+		s->peer_addr_len = l;
+	s->addr_mode = name_mode(pid, s, u);
+	if (!getopt_int(lfd, SOL_SOCKET, SO_PASSCRED, &v) && v)
+		s->flags |= CKPT_SF_PASSCRED;
+	getopt_int(lfd, SOL_SOCKET, SO_SNDBUF, &s->sndbuf);
+	getopt_int(lfd, SOL_SOCKET, SO_RCVBUF, &s->rcvbuf);
+	s->rcvtimeo_us = getopt_timeo(lfd, SO_RCVTIMEO);
+	s->sndtimeo_us = getopt_timeo(lfd, SO_SNDTIMEO);
+	s->peek_off = -1;
+	if (!getopt_int(lfd, SOL_SOCKET, SO_PEEK_OFF, &v) && v >= 0) {
+		s->flags |= CKPT_SF_PEEK_OFF;
+		s->peek_off = v;
+	}
+	/* Only sockets with a queue: a stream or seqpacket socket that is not connected has none
+	 * (recv says ENOTCONN or EINVAL), a datagram socket always may. */
+	if (s->state == CKPT_SOCK_LISTENING ||
+	    (s->state == CKPT_SOCK_UNCONNECTED && s->type != SOCK_DGRAM))
+		return 0;
+	/* Always looked at: a datagram queue whose first message is empty has rqueue 0. */
+	if ((rc = peek_queue(lfd, fd, f, s, why, whylen)))
+		return rc;
+	if ((s->flags & CKPT_SF_PASSCRED) && (f->data_len || s->nmsgs))
+		return fail(why, whylen, -EOPNOTSUPP,
+			    "fd %d: a unix %s socket with SO_PASSCRED and data queued: the "
+			    "senders' credentials cannot be restored yet", fd,
+			    ckpt_sock_type_name(s->type));
+	return 0;
+}
