@@ -186,8 +186,9 @@ static void show_sock(FILE *f, uint32_t id, const struct ckpt_sock *s)
 
 	ckpt_sock_addr_text(a, sizeof(a), s->addr, s->addr_len);
 	ckpt_sock_addr_text(pa, sizeof(pa), s->peer_addr, s->peer_addr_len);
-	fprintf(f, "  socket file %u unix %s %s ino %" PRIu64 " peer %" PRIu64 " addr %s peer-addr %s",
-		id, ckpt_sock_type_name(s->type), ckpt_sock_state_name(s->state), s->ino,
+	fprintf(f, "  socket file %u %s %s %s ino %" PRIu64 " peer %" PRIu64 " addr %s peer-addr %s",
+		id, ckpt_sock_family_name(s->family), ckpt_sock_type_name(s->type),
+		ckpt_sock_state_name(s->state), s->ino,
 		s->peer_ino, a, pa);
 	if (s->state == CKPT_SOCK_LISTENING)
 		fprintf(f, " backlog %u waiting %u", s->backlog, s->npending);
@@ -199,6 +200,8 @@ static void show_sock(FILE *f, uint32_t id, const struct ckpt_sock *s)
 		fputs(" passcred", f);
 	if (s->flags & CKPT_SF_PEEK_OFF)
 		fprintf(f, " peek-off %d", s->peek_off);
+	if (s->nopts)
+		fprintf(f, " options %u", s->nopts);
 	fprintf(f, " sndbuf %d rcvbuf %d\n", s->sndbuf, s->rcvbuf);
 }
 

@@ -344,7 +344,7 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 			char a[256];
 
 			json_object_begin(jw, "socket");
-			json_string(jw, "family", "unix");
+			json_string(jw, "family", ckpt_sock_family_name(k->family));
 			json_string(jw, "type", ckpt_sock_type_name(k->type));
 			json_string(jw, "state", ckpt_sock_state_name(k->state));
 			json_uint(jw, "ino", k->ino);
@@ -361,6 +361,7 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 			json_int(jw, "peek_off", k->peek_off);
 			json_int(jw, "sndbuf", k->sndbuf);
 			json_int(jw, "rcvbuf", k->rcvbuf);
+			json_uint(jw, "options", k->nopts);
 			json_object_end(jw);
 		}
 		if (x->flags & CKPT_FF_HAS_DATA)

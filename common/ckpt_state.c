@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "ckpt_state.h"
 
@@ -147,6 +151,7 @@ const char *ckpt_sock_state_name(uint32_t state)
 	static const char *const names[CKPT_SOCK__MAX] = {
 		[CKPT_SOCK_UNCONNECTED] = "unconnected", [CKPT_SOCK_LISTENING] = "listening",
 		[CKPT_SOCK_CONNECTED] = "connected",	 [CKPT_SOCK_PEER_GONE] = "peer-gone",
+		[CKPT_SOCK_CONNECTING] = "connecting",
 	};
 
 	return state < CKPT_SOCK__MAX && names[state] ? names[state] : "?";
@@ -167,8 +172,29 @@ void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len)
 {
 	const char *path = (const char *)addr + 2;
 	size_t plen = len > 2 ? len - 2 : 0;
+	sa_family_t fam = 0;
 
-	if (!plen) {
+	if (len >= sizeof(fam))
+		memcpy(&fam, addr, sizeof(fam));
+	if (fam == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in a;
+		char ip[INET_ADDRSTRLEN];
+
+		memcpy(&a, addr, sizeof(a));
+		inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+		snprintf(buf, n, "%s:%u", ip, ntohs(a.sin_port));
+		return;
+	}
+	if (fam == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 a;
+		char ip[INET6_ADDRSTRLEN];
+
+		memcpy(&a, addr, sizeof(a));
+		inet_ntop(AF_INET6, &a.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, n, "[%s]:%u", ip, ntohs(a.sin6_port));
+		return;
+	}
+	if (!plen || fam != AF_UNIX) {
 		snprintf(buf, n, "-");
 		return;
 	}
@@ -180,6 +206,12 @@ void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len)
 	for (char *c = buf; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
 			*c = '?';
+}
+
+const char *ckpt_sock_family_name(uint32_t family)
+{
+	return family == AF_UNIX ? "unix" : family == AF_INET ? "tcp4" :
+	       family == AF_INET6 ? "tcp6" : "?";
 }
 
 void ckpt_sock_free(struct ckpt_sock *s)

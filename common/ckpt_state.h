@@ -56,6 +56,7 @@ enum ckpt_sec {
 #define CKPT_MAX_FILEDATA  (1ull << 40)
 #define CKPT_MAX_SOCK_MSGS (1u << 20) /* datagrams queued on one socket */
 #define CKPT_MAX_SOCK_PENDING 65536  /* connections waiting on one listener */
+#define CKPT_MAX_SOCK_OPTS 64	     /* integer options saved per socket */
 #define CKPT_SOCK_ADDR_MAX 128	      /* sizeof(struct sockaddr_storage) */
 #define CKPT_NSIG	   64	      /* signals 1..64 */
 #define CKPT_NRLIMITS	   16	      /* RLIMIT_CPU .. RLIMIT_RTTIME */
@@ -257,6 +258,7 @@ enum ckpt_sock_state {
 	CKPT_SOCK_LISTENING,	   /* listen() was called: backlog, name */
 	CKPT_SOCK_CONNECTED,	   /* has a peer (peer_ino; peer_addr when it has a name) */
 	CKPT_SOCK_PEER_GONE,	   /* was connected; the peer closed (unread data may remain) */
+	CKPT_SOCK_CONNECTING,	   /* TCP: a non-blocking connect() in progress to peer_addr */
 	CKPT_SOCK__MAX
 };
 
@@ -271,7 +273,7 @@ enum ckpt_sock_state {
  * sockets msg_len[] gives the boundaries (the lengths sum to the data's length).
  */
 struct ckpt_sock {
-	uint32_t family;   /* AF_UNIX */
+	uint32_t family;   /* AF_UNIX; AF_INET, AF_INET6 (TCP) */
 	uint32_t type;	   /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
 	uint32_t protocol;
 	uint32_t state;	   /* enum ckpt_sock_state */
@@ -294,6 +296,12 @@ struct ckpt_sock {
 	 * their connecting sockets (ino of a CONNECTED socket whose peer_ino is 0) */
 	uint32_t npending;
 	uint64_t *pending;
+	/* Integer options as getsockopt gave them (TCP_NODELAY, SO_KEEPALIVE, IP_TTL, ...),
+	 * set again in this order; SO_LINGER as its seconds, or -1 when off. */
+	uint32_t nopts;
+	struct ckpt_sockopt {
+		int32_t level, name, value;
+	} opts[CKPT_MAX_SOCK_OPTS];
 };
 
 struct ckpt_file {
@@ -401,9 +409,10 @@ const char *ckpt_sigsrc_name(uint32_t src);	   /* "tracee", "proc-only", "none" 
 const char *ckpt_vma_flag_name(uint32_t bit);	   /* "growsdown", ...; NULL when unknown */
 const char *ckpt_pipe_end_name(int32_t end);	   /* "read", "write", "both" */
 const char *ckpt_sock_state_name(uint32_t state);  /* "listening", ... */
+const char *ckpt_sock_family_name(uint32_t family); /* "unix", "tcp4", "tcp6" */
 const char *ckpt_sock_type_name(uint32_t type);	   /* "stream", "dgram", "seqpacket" */
-/* A unix socket address (sockaddr_un bytes) for people: the path, "@name" for an abstract
- * one (unprintable bytes as '?'), "-" for none. */
+/* A socket address (sockaddr bytes) for people: a unix path, "@name" for an abstract one
+ * (unprintable bytes as '?'), "1.2.3.4:80", "[::1]:80"; "-" for none. */
 void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len);
 
 /* ---- lifetime (common/ckpt_state.c) ----------------------------------------------------- */

@@ -455,10 +455,20 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 	}
 	for (uint32_t k = 0; k < s->npending && !d->why; k++)
 		s->pending[k] = get_u64(d, "waiting connection");
-	if (!d->why && s->family != AF_UNIX)
+	s->nopts = get_count(d, CKPT_MAX_SOCK_OPTS, 12, "socket options");
+	for (uint32_t k = 0; k < s->nopts && !d->why; k++) {
+		s->opts[k].level = get_i32(d, "option level");
+		s->opts[k].name = get_i32(d, "option name");
+		s->opts[k].value = get_i32(d, "option value");
+	}
+	if (!d->why && s->family != AF_UNIX && s->family != AF_INET && s->family != AF_INET6)
 		dec_failf(d, "file %lu: socket family %s", i, "unknown");
+	else if (!d->why && s->family != AF_UNIX && s->type != SOCK_STREAM)
+		dec_failf(d, "file %lu: socket type %s", i, "unknown for an internet socket");
 	else if (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)
 		dec_failf(d, "file %lu: socket type %s", i, "unknown");
+	else if (s->state == CKPT_SOCK_CONNECTING && s->family == AF_UNIX)
+		dec_failf(d, "file %lu: a connecting %s", i, "unix socket");
 	else if (s->type != f->sock_type)
 		dec_failf(d, "file %lu: socket type %s", i, "differs from the file's");
 	else if (s->state == 0 || s->state >= CKPT_SOCK__MAX)

@@ -210,6 +210,12 @@ static void put_sock(struct ckpt_buf *b, const struct ckpt_sock *s)
 	put_u32(b, s->npending);
 	for (uint32_t i = 0; i < s->npending; i++)
 		put_u64(b, s->pending[i]);
+	put_u32(b, s->nopts);
+	for (uint32_t i = 0; i < s->nopts && i < CKPT_MAX_SOCK_OPTS; i++) {
+		put_i32(b, s->opts[i].level);
+		put_i32(b, s->opts[i].name);
+		put_i32(b, s->opts[i].value);
+	}
 }
 
 int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)

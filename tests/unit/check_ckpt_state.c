@@ -254,7 +254,7 @@ static void m_pages(struct ckpt_proc *p) { p->pages_stored = 4; }
 static void m_sock_msgs(struct ckpt_proc *p) { p->files[2].sock->msg_len[0] = 9; }
 static void m_sock_state(struct ckpt_proc *p) { p->files[2].sock->state = 9; }
 static void m_sock_type(struct ckpt_proc *p) { p->files[2].sock_type = SOCK_DGRAM; }
-static void m_sock_family(struct ckpt_proc *p) { p->files[2].sock->family = AF_INET; }
+static void m_sock_family(struct ckpt_proc *p) { p->files[2].sock->family = 99; }
 static void m_sock_pending(struct ckpt_proc *p)
 {
 	p->files[2].sock->npending = 1;
