@@ -182,10 +182,10 @@ PROG_BINS := $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(PROG_SRCS)) \
 	$(patsubst tests/progs/%.c,$(B)/tests/progs/%.static,$(PROG_SRCS))
 PROG_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Iinclude
 progs: $(PROG_BINS)
-$(B)/tests/progs/%: tests/progs/%.c lib/libdmtcp.a
+$(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) lib/libdmtcp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< lib/libdmtcp.a -lm
-$(B)/tests/progs/%.static: tests/progs/%.c lib/libdmtcp.a
+$(B)/tests/progs/%.static: tests/progs/%.c $(wildcard tests/progs/*.h) lib/libdmtcp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -static -o $@ $< lib/libdmtcp.a -lm
 

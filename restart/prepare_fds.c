@@ -393,6 +393,10 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 	fs->file_obj = calloc(s->n, sizeof(*fs->file_obj));
 	if (!fs->file_obj)
 		return -ENOMEM;
+	/* TCP connections within the images first: their ports must be free to bind */
+	r = prepare_socks_tcp_early(fs, s);
+	if (r)
+		goto fail;
 	for (im = 0; im < s->n; im++) {
 		const struct restart_img *img = &s->img[im];
 		const struct ckpt_proc *p = &img->proc;

@@ -5,6 +5,8 @@
 #ifndef DMTCP_PREPARE_FDS_INT_H
 #define DMTCP_PREPARE_FDS_INT_H
 
+#include <sys/socket.h>
+
 #include "restart/prepare_fds.h"
 
 /* fd moved to base or above (close-on-exec), the old number closed; -1 with errno set. */
@@ -21,5 +23,36 @@ int fd_obj_find(const struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t 
  */
 int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 		      const struct ckpt_file *f, int fdno);
+
+/* ---- shared by the socket kinds (prepare_socks.c) ---- */
+
+/* Where a socket is in the restart's images. */
+struct sock_at {
+	int im;
+	const struct ckpt_file *f;
+};
+/* The file of the socket whose saved inode is ino, in any image; 0 if none. */
+int psock_find(const struct restart_set *s, uint64_t ino, struct sock_at *at);
+/* The listener that socket ino was waiting on (its pending list), if any. */
+int psock_listener_of(const struct restart_set *s, uint64_t ino, struct sock_at *at);
+/* A new socket of k's family, type and protocol above the saved fd numbers, buffers set. */
+int psock_new(struct fd_shared *fs, const struct ckpt_sock *k, const char *img, int fdno);
+/* Record it under k's inode (closes fd on failure); returns the obj index. */
+int psock_register(struct fd_shared *fs, const struct ckpt_sock *k, int fd);
+/* f's queued data sent through to (message by message when f's socket keeps boundaries;
+ * dest: sendto that address). Waits a bounded time for a stream receiver's window. */
+int psock_refill(int to, const struct ckpt_file *f, const char *img, int fdno);
+int psock_refill_to(int to, const struct ckpt_file *f, const void *dest, socklen_t dlen,
+		    const char *img, int fdno);
+/* The sender's buffers as saved (so that what is refilled fits as it did). */
+void psock_set_buffers(int fd, const struct ckpt_sock *k);
+/* The saved options and status flags, once the socket is complete. */
+int psock_apply_options(int fd, const struct ckpt_file *f, const char *img, int fdno);
+
+/* A TCP socket (prepare_socks_tcp.c); prepare_socks_tcp_early first makes every connection
+ * whose two ends are in the images, before any listener takes their ports. */
+int prepare_tcp_open(struct fd_shared *fs, const struct restart_set *s, int im,
+		     const struct ckpt_file *f, int fdno);
+int prepare_socks_tcp_early(struct fd_shared *fs, const struct restart_set *s);
 
 #endif

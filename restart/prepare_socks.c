@@ -31,25 +31,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "restart/prepare_fds_int.h"
 
+/* How long a refill may wait for a receiver's window to open. */
+#define REFILL_WAIT_MS 5000
+
 /* Status flags F_SETFL can change on a socket. */
 #define SOCK_SETFL_MASK (O_ASYNC | O_NONBLOCK)
 
-/* Where a socket is in the restart's images. */
-struct sock_at {
-	int im;
-	const struct ckpt_file *f;
-};
 
 /* The file of the socket whose saved inode is ino, in any image; 0 if none. */
-static int find_sock(const struct restart_set *s, uint64_t ino, struct sock_at *at)
+int psock_find(const struct restart_set *s, uint64_t ino, struct sock_at *at)
 {
 	for (int im = 0; im < s->n; im++) {
 		const struct ckpt_proc *p = &s->img[im].proc;
@@ -148,11 +148,12 @@ static int bind_name(int fd, const struct ckpt_sock *k, const char *cwd, const c
 
 /* Send the queued data of the socket that f describes through to (its peer's end, or a
  * socket that sends to f's name dest, dlen). */
-static int refill_to(int to, const struct ckpt_file *f, const void *dest, socklen_t dlen,
+int psock_refill_to(int to, const struct ckpt_file *f, const void *dest, socklen_t dlen,
 		     const char *img, int fdno)
 {
 	const struct ckpt_sock *k = f->sock;
 	uint64_t off = 0;
+	int waited_ms = 0;
 
 	if (!(f->flags & CKPT_FF_HAS_DATA))
 		return 0;
@@ -177,6 +178,14 @@ static int refill_to(int to, const struct ckpt_file *f, const void *dest, sockle
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		/* A TCP receiver's window opens as the data arrives: wait for room, bounded. */
+		if (w < 0 && errno == EAGAIN && waited_ms < REFILL_WAIT_MS) {
+			struct pollfd pfd = { .fd = to, .events = POLLOUT };
+
+			if (poll(&pfd, 1, 100) == 0)
+				waited_ms += 100;
+			continue;
+		}
 		if (w <= 0) {
 			int e = w < 0 ? errno : EIO;
 
@@ -190,13 +199,13 @@ static int refill_to(int to, const struct ckpt_file *f, const void *dest, sockle
 	return 0;
 }
 
-static int refill(int to, const struct ckpt_file *f, const char *img, int fdno)
+int psock_refill(int to, const struct ckpt_file *f, const char *img, int fdno)
 {
-	return refill_to(to, f, NULL, 0, img, fdno);
+	return psock_refill_to(to, f, NULL, 0, img, fdno);
 }
 
 /* Room for what will be sent through fd: the sender's buffer as it was. */
-static void set_buffers(int fd, const struct ckpt_sock *k)
+void psock_set_buffers(int fd, const struct ckpt_sock *k)
 {
 	int cur, half;
 	socklen_t l = sizeof(cur);
@@ -214,7 +223,7 @@ static void set_buffers(int fd, const struct ckpt_sock *k)
 }
 
 /* Status flags and the options a program sets, once the socket is complete. */
-static int apply_options(int fd, const struct ckpt_file *f, const char *img, int fdno)
+int psock_apply_options(int fd, const struct ckpt_file *f, const char *img, int fdno)
 {
 	const struct ckpt_sock *k = f->sock;
 	int on = 1;
@@ -233,6 +242,20 @@ static int apply_options(int fd, const struct ckpt_file *f, const char *img, int
 				     sizeof(tv)) < 0)
 			goto fail;
 	}
+	for (uint32_t i = 0; i < k->nopts; i++) {
+		const struct ckpt_sockopt *o = &k->opts[i];
+
+		if (o->level == SOL_SOCKET && o->name == SO_LINGER) {
+			struct linger lg = { o->value >= 0, o->value >= 0 ? o->value : 0 };
+
+			if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
+				goto fail;
+			continue;
+		}
+		if (setsockopt(fd, o->level, o->name, &o->value, sizeof(o->value)) < 0 &&
+		    !(o->level == IPPROTO_IPV6 && o->name == IPV6_V6ONLY && errno == EINVAL))
+			goto fail; /* V6ONLY cannot change once bound: set before (psock_bind) */
+	}
 	if (fcntl(fd, F_SETFL, f->oflags & SOCK_SETFL_MASK) < 0)
 		goto fail;
 	return 0;
@@ -242,22 +265,22 @@ fail:
 }
 
 /* A new socket of f's type, above the saved fd numbers; -errno on failure. */
-static int new_socket(struct fd_shared *fs, const struct ckpt_sock *k, const char *img, int fdno)
+int psock_new(struct fd_shared *fs, const struct ckpt_sock *k, const char *img, int fdno)
 {
-	int fd = socket(AF_UNIX, (int)k->type | SOCK_CLOEXEC, 0);
+	int fd = socket((int)k->family, (int)k->type | SOCK_CLOEXEC, (int)k->protocol);
 
 	if (fd < 0 || (fd = fd_move_high(fd, fs->base)) < 0) {
 		int r = -errno;
 
-		pr_err("%s: fd %d: cannot create a unix %s socket: %s", img, fdno,
-		       ckpt_sock_type_name(k->type), strerror(-r));
+		pr_err("%s: fd %d: cannot create a %s %s socket: %s", img, fdno,
+		       ckpt_sock_family_name(k->family), ckpt_sock_type_name(k->type), strerror(-r));
 		return r;
 	}
-	set_buffers(fd, k);
+	psock_set_buffers(fd, k);
 	return fd;
 }
 
-static int register_sock(struct fd_shared *fs, const struct ckpt_sock *k, int fd)
+int psock_register(struct fd_shared *fs, const struct ckpt_sock *k, int fd)
 {
 	int i = fd_obj_add(fs, CKPT_FILE_SOCKET, k->ino, 0, fd);
 
@@ -289,7 +312,7 @@ static int reconnect_pending(struct fd_shared *fs, const struct restart_set *s,
 				break;
 			}
 	}
-	fd = new_socket(fs, cf ? cf->sock : k, img, fdno);
+	fd = psock_new(fs, cf ? cf->sock : k, img, fdno);
 	if (fd < 0)
 		return fd;
 	if (cf)
@@ -306,17 +329,17 @@ static int reconnect_pending(struct fd_shared *fs, const struct restart_set *s,
 	if (!r && (cf->sock->shutdown & 2) && shutdown(fd, SHUT_WR) < 0)
 		r = -errno;
 	if (!r)
-		r = apply_options(fd, cf, s->img[cim].path, fdno);
+		r = psock_apply_options(fd, cf, s->img[cim].path, fdno);
 	if (r) {
 		close(fd);
 		return r;
 	}
-	r = register_sock(fs, cf->sock, fd);
+	r = psock_register(fs, cf->sock, fd);
 	return r < 0 ? r : 0;
 }
 
 /* The listener (its image and file) that socket ino was waiting on, if any. */
-static int find_listener_of(const struct restart_set *s, uint64_t ino, struct sock_at *at)
+int psock_listener_of(const struct restart_set *s, uint64_t ino, struct sock_at *at)
 {
 	for (int im = 0; im < s->n; im++) {
 		const struct ckpt_proc *p = &s->img[im].proc;
@@ -341,7 +364,7 @@ static int open_single(struct fd_shared *fs, const struct restart_set *s, int im
 {
 	const struct ckpt_sock *k = f->sock;
 	const char *img = s->img[im].path;
-	int fd = new_socket(fs, k, img, fdno), r;
+	int fd = psock_new(fs, k, img, fdno), r;
 
 	if (fd < 0)
 		return fd;
@@ -362,19 +385,19 @@ static int open_single(struct fd_shared *fs, const struct restart_set *s, int im
 			pr_err("%s: fd %d: cannot put its queued datagrams back: %s", img, fdno,
 			       strerror(-r));
 		} else {
-			set_buffers(tmp, k);
-			r = refill_to(tmp, f, k->addr, k->addr_len, img, fdno);
+			psock_set_buffers(tmp, k);
+			r = psock_refill_to(tmp, f, k->addr, k->addr_len, img, fdno);
 		}
 		if (tmp >= 0)
 			close(tmp);
 	}
 	if (!r)
-		r = apply_options(fd, f, img, fdno);
+		r = psock_apply_options(fd, f, img, fdno);
 	if (r) {
 		close(fd);
 		return r;
 	}
-	return register_sock(fs, k, fd);
+	return psock_register(fs, k, fd);
 }
 
 /* Both ends of a connection (b NULL: the peer is gone; a closed end takes its place). */
@@ -399,12 +422,12 @@ static int open_pair(struct fd_shared *fs, const struct restart_set *s, const st
 	}
 	/* each end's queue arrives through the other; the sender's buffer bounds it */
 	if (b)
-		set_buffers(sv[1], b->f->sock);
-	if ((r = refill(sv[1], a->f, img, fdno)))
+		psock_set_buffers(sv[1], b->f->sock);
+	if ((r = psock_refill(sv[1], a->f, img, fdno)))
 		goto fail;
 	if (b) {
-		set_buffers(sv[0], ka);
-		if ((r = refill(sv[0], b->f, s->img[b->im].path, fdno)))
+		psock_set_buffers(sv[0], ka);
+		if ((r = psock_refill(sv[0], b->f, s->img[b->im].path, fdno)))
 			goto fail;
 	}
 	if (!b) {
@@ -421,17 +444,17 @@ static int open_pair(struct fd_shared *fs, const struct restart_set *s, const st
 			goto fail;
 		}
 	}
-	if ((r = apply_options(sv[0], a->f, img, fdno)) ||
-	    (b && (r = apply_options(sv[1], b->f, s->img[b->im].path, fdno))))
+	if ((r = psock_apply_options(sv[0], a->f, img, fdno)) ||
+	    (b && (r = psock_apply_options(sv[1], b->f, s->img[b->im].path, fdno))))
 		goto fail;
-	ia = register_sock(fs, ka, sv[0]);
+	ia = psock_register(fs, ka, sv[0]);
 	sv[0] = -1;
 	if (ia < 0) {
 		r = ia;
 		goto fail;
 	}
 	if (b) {
-		ib = register_sock(fs, b->f->sock, sv[1]);
+		ib = psock_register(fs, b->f->sock, sv[1]);
 		sv[1] = -1;
 		if (ib < 0)
 			return ib;
@@ -462,6 +485,8 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
 	if (i >= 0)
 		return i;
+	if (k->family != AF_UNIX)
+		return prepare_tcp_open(fs, s, im, f, fdno);
 	switch (k->state) {
 	case CKPT_SOCK_UNCONNECTED:
 	case CKPT_SOCK_LISTENING:
@@ -471,13 +496,13 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	}
 	/* connected: to a connection still waiting on a listener (made again with the
 	 * listener), or to a socket of the images, or to one outside */
-	if (!k->peer_ino && find_listener_of(s, k->ino, &peer)) {
+	if (!k->peer_ino && psock_listener_of(s, k->ino, &peer)) {
 		if ((r = prepare_sock_open(fs, s, peer.im, peer.f, fdno)) < 0)
 			return r;
 		i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
 		return i >= 0 ? i : -EINVAL;
 	}
-	if (!k->peer_ino || !find_sock(s, k->peer_ino, &peer)) {
+	if (!k->peer_ino || !psock_find(s, k->peer_ino, &peer)) {
 		pr_warn("%s: fd %d: the peer of this unix %s socket (%s) is in no image of this "
 			"restart: restored as closed by its peer", img, fdno,
 			ckpt_sock_type_name(k->type),
@@ -497,7 +522,7 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	if ((r0 = prepare_sock_open(fs, s, peer.im, peer.f, fdno)) < 0)
 		return r0;
 	{
-		int fd = new_socket(fs, k, img, fdno);
+		int fd = psock_new(fs, k, img, fdno);
 
 		if (fd < 0)
 			return fd;
@@ -511,18 +536,18 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 		/* what the named peer had sent: from the peer itself, to this socket's name */
 		if (!r && (f->flags & CKPT_FF_HAS_DATA) && (f->data_len || k->nmsgs)) {
 			if (k->addr_len > sizeof(sa_family_t))
-				r = refill_to(fs->obj[r0].fd, f, k->addr, k->addr_len, img, fdno);
+				r = psock_refill_to(fs->obj[r0].fd, f, k->addr, k->addr_len, img, fdno);
 			else
 				r = -EINVAL; /* an unnamed socket cannot have been sent to */
 		}
 		if (!r && (k->shutdown & 2) && shutdown(fd, SHUT_WR) < 0)
 			r = -errno;
 		if (!r)
-			r = apply_options(fd, f, img, fdno);
+			r = psock_apply_options(fd, f, img, fdno);
 		if (r) {
 			close(fd);
 			return r;
 		}
-		return register_sock(fs, k, fd);
+		return psock_register(fs, k, fd);
 	}
 }

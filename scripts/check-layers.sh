@@ -28,6 +28,7 @@ LEVELS='
 0 remote remote
 0 probe probe pagemap_scan
 0 names names
+0 sockports sockports
 0 types tracer_types
 0 backtrace backtrace
 1 infect infect infect_int
@@ -40,6 +41,7 @@ LEVELS='
 7 events events
 8 loop loop
 9 sockrec sockrec
+9 sockdrain sockdrain
 9 follow follow
 9 peer peer
 9 checkpoint checkpoint

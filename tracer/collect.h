@@ -63,16 +63,38 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
 		size_t whylen);
 
 /*
- * A socket (collect_sock.c): lfd, the tracer's duplicate of pid's fd, described into f->sock
- * and its queue peeked into f's data, with diag (the network namespace's unix sockets, NULL
- * when they could not be listed). -EOPNOTSUPP with a reason in why when it is a kind or
- * state that cannot be restored.
+ * A socket (collect_sock.c, collect_sock_tcp.c): lfd, the tracer's duplicate of pid's fd,
+ * described into f->sock and its queue peeked into f's data, with t, the network
+ * namespace's socket tables (dumped at the first socket that needs one, freed with
+ * collect_sock_tables_free). -EOPNOTSUPP with a reason in why when it is a kind or state
+ * that cannot be restored.
  */
 struct sockdiag_unix_set;
+struct sockdiag_inet_set;
+struct sock_tables {
+	struct sockdiag_unix_set *unix_set;
+	struct sockdiag_inet_set *tcp_set;
+	int unix_rc, tcp_rc; /* 1: not dumped yet; 0: dumped; else -errno */
+};
+#define SOCK_TABLES_INIT { NULL, NULL, 1, 1 }
+void collect_sock_tables_free(struct sock_tables *t);
+int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_tables *t,
+		 char *why, size_t whylen);
+
+/* Shared by the file and socket collectors. */
 /* n more bytes of f's saved data (f->data, f->data_len); -ENOMEM. */
 int collect_data_append(struct ckpt_file *f, const void *buf, size_t n);
-int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f,
-		 const struct sockdiag_unix_set *diag, char *why, size_t whylen);
+struct ckpt_sock;
+int collect_sock_fail(char *why, size_t n, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The queue of lfd peeked (SO_PEEK_OFF, put back) into f's data and s's message lengths. */
+int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
+		      size_t whylen);
+/* SO_SNDBUF, SO_RCVBUF, timeouts, SO_PASSCRED, SO_PEEK_OFF into s. */
+void collect_sock_common_opts(int lfd, struct ckpt_sock *s);
+/* A TCP socket (collect_sock_tcp.c); s has family, type, protocol and ino set. */
+int collect_sock_tcp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s,
+		     struct sock_tables *t, char *why, size_t whylen);
 
 /* A local fd to read the file behind pid's fd from (deleted file contents): a new read-only
  * open of /proc/PID/fd/FD, else a pidfd_getfd duplicate. -errno on failure. */

@@ -29,7 +29,6 @@
 #include "log.h"
 #include "probe.h"
 #include "procfs.h"
-#include "sockdiag.h"
 
 #define KCMP_FILE 0
 
@@ -42,8 +41,7 @@ struct fd_ctx {
 	pid_t pid;
 	int pidfd; /* -1: pidfd_getfd not available, reopen through /proc */
 	int *rep;  /* per file: an fd that shows it */
-	struct sockdiag_unix_set diag; /* the unix sockets, listed at the first socket */
-	int diag_rc;		       /* 1: not listed yet; 0: listed; else -errno */
+	struct sock_tables socks; /* the network namespace's sockets, dumped when needed */
 	char *why;		       /* the reason of a failure (may be NULL) */
 	size_t whylen;
 };
@@ -210,10 +208,7 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 			}
 		}
 	} else if (f->type == CKPT_FILE_SOCKET) {
-		if (c->diag_rc == 1)
-			c->diag_rc = sockdiag_unix_dump(&c->diag);
-		rc = collect_sock(c->pid, fd, lfd, f, c->diag_rc ? NULL : &c->diag, c->why,
-				  c->whylen);
+		rc = collect_sock(c->pid, fd, lfd, f, &c->socks, c->why, c->whylen);
 		close(lfd);
 		return rc;
 	} else if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO) {
@@ -334,7 +329,8 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg, char *why,
 		size_t whylen)
 {
-	struct fd_ctx c = { .pid = pid, .pidfd = -1, .diag_rc = 1, .why = why, .whylen = whylen };
+	struct fd_ctx c = { .pid = pid, .pidfd = -1, .socks = SOCK_TABLES_INIT, .why = why,
+			    .whylen = whylen };
 	struct fd_ent *ents = NULL;
 	uint32_t n = 0, fcap = 0, i;
 	int rc, *fds;
@@ -379,8 +375,7 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
 out:
 	if (c.pidfd >= 0)
 		close(c.pidfd);
-	if (!c.diag_rc)
-		sockdiag_unix_free(&c.diag);
+	collect_sock_tables_free(&c.socks);
 	free(c.rep);
 	free(ents);
 	return rc;

@@ -36,28 +36,30 @@
 #define TCP_ESTABLISHED_STATE 1
 #define TCP_LISTEN_STATE      10
 
-/* "a TCP/IPv4 socket", "a netlink socket", ... for messages. */
-static const char *kind_name(int family, int type, int protocol)
+/* "a UDP/IPv4 socket", "a netlink socket", "a socket of family 38", ... for messages. */
+static const char *kind_name(int family, int type, int protocol, char *buf, size_t n)
 {
 	switch (family) {
 	case AF_INET:
 	case AF_INET6: {
 		int v6 = family == AF_INET6;
 
-		if (type == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
-			return v6 ? "a TCP/IPv6 socket" : "a TCP/IPv4 socket";
 		if (type == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
 			return v6 ? "a UDP/IPv6 socket" : "a UDP/IPv4 socket";
-		return v6 ? "an IPv6 socket" : "an IPv4 socket";
+		snprintf(buf, n, "an %s socket of type %d, protocol %d", v6 ? "IPv6" : "IPv4", type,
+			 protocol);
+		return buf;
 	}
-	case AF_NETLINK: return "a netlink socket";
+	case AF_NETLINK:
+		snprintf(buf, n, "a netlink socket of protocol %d", protocol);
+		return buf;
 	case AF_PACKET: return "a packet socket";
 	}
-	return "a socket of an unknown family";
+	snprintf(buf, n, "a socket of family %d", family);
+	return buf;
 }
 
-static int fail(char *why, size_t n, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *why, size_t n, int rc, const char *fmt, ...)
+int collect_sock_fail(char *why, size_t n, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -124,7 +126,7 @@ static int drop_fds(struct msghdr *mh)
  * The queue of lfd, peeked without being consumed, into f's data (and s's message lengths).
  * fd is the program's number, for messages.
  */
-static int peek_queue(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
+int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
 		      size_t whylen)
 {
 	size_t cap = 1 << 16;
@@ -134,7 +136,7 @@ static int peek_queue(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 	if (!buf)
 		return -ENOMEM;
 	if (setsockopt(lfd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
-		rc = fail(why, whylen, -errno, "fd %d: cannot peek at its queue (SO_PEEK_OFF): %s",
+		rc = collect_sock_fail(why, whylen, -errno, "fd %d: cannot peek at its queue (SO_PEEK_OFF): %s",
 			  fd, strerror(errno));
 		goto out;
 	}
@@ -148,19 +150,22 @@ static int peek_queue(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
 				     .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = ctl.c, .msg_controllen = sizeof(ctl.c) };
-		ssize_t n = recvmsg(lfd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+		/* MSG_TRUNC gives a datagram's whole length; on a TCP stream it would discard
+		 * the bytes instead of copying them */
+		ssize_t n = recvmsg(lfd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC |
+					       (s->type == SOCK_STREAM ? 0 : MSG_TRUNC));
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			if (errno == EINTR)
 				continue;
-			rc = fail(why, whylen, -errno, "fd %d: cannot read its queue: %s", fd,
+			rc = collect_sock_fail(why, whylen, -errno, "fd %d: cannot read its queue: %s", fd,
 				  strerror(errno));
 			break;
 		}
 		if (drop_fds(&mh)) {
-			rc = fail(why, whylen, -EOPNOTSUPP,
+			rc = collect_sock_fail(why, whylen, -EOPNOTSUPP,
 				  "fd %d: a unix %s socket with file descriptors in flight "
 				  "(SCM_RIGHTS) cannot be checkpointed yet",
 				  fd, ckpt_sock_type_name(s->type));
@@ -188,7 +193,7 @@ static int peek_queue(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 			break; /* the end of a stream whose peer is gone */
 		if (s->type != SOCK_STREAM && s->state == CKPT_SOCK_UNCONNECTED &&
 		    mh.msg_namelen > sizeof(sa_family_t)) {
-			rc = fail(why, whylen, -EOPNOTSUPP,
+			rc = collect_sock_fail(why, whylen, -EOPNOTSUPP,
 				  "fd %d: datagrams from the named socket '%.*s' are queued on an "
 				  "unconnected unix socket; their sender cannot be restored yet",
 				  fd, (int)(mh.msg_namelen - sizeof(sa_family_t)),
@@ -202,7 +207,7 @@ static int peek_queue(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 	}
 	/* Put the program's peek offset back (-1: off). */
 	if (setsockopt(lfd, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old)) && !rc)
-		rc = fail(why, whylen, -errno, "fd %d: cannot put SO_PEEK_OFF back: %s", fd,
+		rc = collect_sock_fail(why, whylen, -errno, "fd %d: cannot put SO_PEEK_OFF back: %s", fd,
 			  strerror(errno));
 	if (!rc && (f->data_len || s->nmsgs))
 		f->flags |= CKPT_FF_HAS_DATA;
@@ -232,6 +237,30 @@ static uint32_t name_mode(pid_t pid, const struct ckpt_sock *s, const struct soc
 	return st.st_mode;
 }
 
+void collect_sock_tables_free(struct sock_tables *t)
+{
+	if (t->unix_set) {
+		sockdiag_unix_free(t->unix_set);
+		free(t->unix_set);
+	}
+	if (t->tcp_set) {
+		sockdiag_inet_free(t->tcp_set);
+		free(t->tcp_set);
+	}
+	t->unix_set = NULL;
+	t->tcp_set = NULL;
+	t->unix_rc = t->tcp_rc = 1;
+}
+
+static const struct sockdiag_unix_set *unix_table(struct sock_tables *t)
+{
+	if (t->unix_rc == 1) {
+		t->unix_set = calloc(1, sizeof(*t->unix_set));
+		t->unix_rc = t->unix_set ? sockdiag_unix_dump(t->unix_set) : -ENOMEM;
+	}
+	return t->unix_rc ? NULL : t->unix_set;
+}
+
 /*
  * The connections waiting on listener u, in the order accept() would return them: the
  * kernel lists the connecting sockets' inodes (the waiting ends have none until accepted).
@@ -251,7 +280,7 @@ static int pending_conns(const struct sockdiag_unix_set *diag, const struct sock
 		const struct sockdiag_unix *c = sockdiag_unix_find(diag, u->icons[i]);
 
 		if (c && c->wqueue)
-			return fail(why, whylen, -EOPNOTSUPP,
+			return collect_sock_fail(why, whylen, -EOPNOTSUPP,
 				    "fd %d: a connection waiting to be accepted on this listening "
 				    "unix socket has %u bytes in flight, which cannot be saved yet",
 				    fd, c->wqueue);
@@ -284,27 +313,62 @@ static int peer_dead(int lfd)
 	return getpeername(lfd, (struct sockaddr *)&a, &l) == 0;
 }
 
-int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f,
-		 const struct sockdiag_unix_set *diag, char *why, size_t whylen)
+void collect_sock_common_opts(int lfd, struct ckpt_sock *s)
 {
+	int v;
+
+	if (!getopt_int(lfd, SOL_SOCKET, SO_PASSCRED, &v) && v)
+		s->flags |= CKPT_SF_PASSCRED;
+	getopt_int(lfd, SOL_SOCKET, SO_SNDBUF, &s->sndbuf);
+	getopt_int(lfd, SOL_SOCKET, SO_RCVBUF, &s->rcvbuf);
+	s->rcvtimeo_us = getopt_timeo(lfd, SO_RCVTIMEO);
+	s->sndtimeo_us = getopt_timeo(lfd, SO_SNDTIMEO);
+	s->peek_off = -1;
+	if (!getopt_int(lfd, SOL_SOCKET, SO_PEEK_OFF, &v) && v >= 0) {
+		s->flags |= CKPT_SF_PEEK_OFF;
+		s->peek_off = v;
+	}
+}
+
+int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_tables *t,
+		 char *why, size_t whylen)
+{
+	const struct sockdiag_unix_set *diag;
 	const struct sockdiag_unix *u;
 	struct ckpt_sock *s;
-	int family, type, protocol, v, rc;
+	int family, type, protocol, rc;
 	socklen_t l;
 
 	if ((rc = getopt_int(lfd, SOL_SOCKET, SO_DOMAIN, &family)) ||
 	    (rc = getopt_int(lfd, SOL_SOCKET, SO_TYPE, &type)) ||
 	    (rc = getopt_int(lfd, SOL_SOCKET, SO_PROTOCOL, &protocol)))
-		return fail(why, whylen, rc, "fd %d: cannot ask the socket what it is: %s", fd,
+		return collect_sock_fail(why, whylen, rc, "fd %d: cannot ask the socket what it is: %s", fd,
 			    strerror(-rc));
 	f->sock_type = (uint32_t)type;
-	if (family != AF_UNIX)
-		return fail(why, whylen, -EOPNOTSUPP,
-			    "fd %d is %s, which cannot be checkpointed yet (only unix sockets can)",
-			    fd, kind_name(family, type, protocol));
+	if ((family == AF_INET || family == AF_INET6) && type == SOCK_STREAM &&
+	    protocol == IPPROTO_TCP) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		f->sock = s;
+		s->family = (uint32_t)family;
+		s->type = (uint32_t)type;
+		s->protocol = (uint32_t)protocol;
+		s->ino = f->ino;
+		collect_sock_common_opts(lfd, s);
+		return collect_sock_tcp(fd, lfd, f, s, t, why, whylen);
+	}
+	if (family != AF_UNIX) {
+		char kind[64];
+
+		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+			    "fd %d is %s, which cannot be checkpointed yet (unix and TCP sockets can)",
+			    fd, kind_name(family, type, protocol, kind, sizeof(kind)));
+	}
+	diag = unix_table(t);
 	u = diag ? sockdiag_unix_find(diag, (uint32_t)f->ino) : NULL;
 	if (!u)
-		return fail(why, whylen, -ENOENT,
+		return collect_sock_fail(why, whylen, -ENOENT,
 			    "fd %d: unix socket %llu is not in this network namespace's socket "
 			    "table (NETLINK_SOCK_DIAG)", fd, (unsigned long long)f->ino);
 	s = calloc(1, sizeof(*s));
@@ -329,7 +393,7 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f,
 		/* connected to a listener that has not accepted it yet: no peer inode */
 		s->state = CKPT_SOCK_CONNECTED;
 		if (u->wqueue)
-			return fail(why, whylen, -EOPNOTSUPP,
+			return collect_sock_fail(why, whylen, -EOPNOTSUPP,
 				    "fd %d: a unix %s socket waiting to be accepted has %u bytes in "
 				    "flight, which cannot be saved yet", fd,
 				    ckpt_sock_type_name(s->type), u->wqueue);
@@ -348,27 +412,17 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f,
 	    getpeername(lfd, (struct sockaddr *)s->peer_addr, &l) == 0 && l > sizeof(sa_family_t))
 		s->peer_addr_len = l;
 	s->addr_mode = name_mode(pid, s, u);
-	if (!getopt_int(lfd, SOL_SOCKET, SO_PASSCRED, &v) && v)
-		s->flags |= CKPT_SF_PASSCRED;
-	getopt_int(lfd, SOL_SOCKET, SO_SNDBUF, &s->sndbuf);
-	getopt_int(lfd, SOL_SOCKET, SO_RCVBUF, &s->rcvbuf);
-	s->rcvtimeo_us = getopt_timeo(lfd, SO_RCVTIMEO);
-	s->sndtimeo_us = getopt_timeo(lfd, SO_SNDTIMEO);
-	s->peek_off = -1;
-	if (!getopt_int(lfd, SOL_SOCKET, SO_PEEK_OFF, &v) && v >= 0) {
-		s->flags |= CKPT_SF_PEEK_OFF;
-		s->peek_off = v;
-	}
+	collect_sock_common_opts(lfd, s);
 	/* Only sockets with a queue: a stream or seqpacket socket that is not connected has none
 	 * (recv says ENOTCONN or EINVAL), a datagram socket always may. */
 	if (s->state == CKPT_SOCK_LISTENING ||
 	    (s->state == CKPT_SOCK_UNCONNECTED && s->type != SOCK_DGRAM))
 		return 0;
 	/* Always looked at: a datagram queue whose first message is empty has rqueue 0. */
-	if ((rc = peek_queue(lfd, fd, f, s, why, whylen)))
+	if ((rc = collect_sock_peek(lfd, fd, f, s, why, whylen)))
 		return rc;
 	if ((s->flags & CKPT_SF_PASSCRED) && (f->data_len || s->nmsgs))
-		return fail(why, whylen, -EOPNOTSUPP,
+		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
 			    "fd %d: a unix %s socket with SO_PASSCRED and data queued: the "
 			    "senders' credentials cannot be restored yet", fd,
 			    ckpt_sock_type_name(s->type));

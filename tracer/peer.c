@@ -25,6 +25,7 @@
 #include "ids.h"
 #include "log.h"
 #include "loop.h"
+#include "sockports.h"
 
 #define PEER_CONNECT_TIMEOUT_MS 2000
 /* A coordinator that accepted a connection but has not welcomed it by then (a stuck or
@@ -818,6 +819,9 @@ static void kill_tree(struct tracer *tr)
 	for (q = ptable_first(tr); q; q = q->next)
 		if (!q->ghost && !q->nocheckpoint && (d = depth_in_tree(tr, q)) > max)
 			max = d;
+	for (q = ptable_first(tr); q; q = q->next)
+		if (!q->ghost && !q->nocheckpoint)
+			sockports_release(q->pid); /* their ports free for a restart at once */
 	for (d = 0; d <= max; d++)
 		for (q = ptable_first(tr); q; q = q->next)
 			if (!q->ghost && !q->nocheckpoint && depth_in_tree(tr, q) == d)

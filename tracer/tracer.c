@@ -25,6 +25,7 @@
 #include "peer.h"
 #include "probe.h"
 #include "report.h"
+#include "sockdrain.h"
 #include "sockrec.h"
 #include "sysapi.h"
 #include "where.h"
@@ -86,6 +87,8 @@ int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 		r = follow_init(tr);
 	if (!r)
 		r = peer_init(tr);
+	if (!r)
+		r = sockdrain_init(tr);
 	if (!r)
 		r = checkpoint_init(tr);
 	if (!r)

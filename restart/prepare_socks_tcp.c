@@ -1,0 +1,379 @@
+/*
+ * Recreating the TCP sockets of the restored processes (prepare_fds_int.h), in the restart
+ * before the tree is created.
+ *
+ *   connection, both ends in the images: made again with the same four addresses, before any
+ *     listener exists (prepare_socks_tcp_early): a temporary listener bound to one end's
+ *     address (SO_REUSEADDR) accepts a socket bound to the other end's address, and goes;
+ *     each end's queue is sent through the other, each end's send-side shutdown replayed;
+ *   listener: bound again (SO_REUSEADDR for the bind, so that the connections made above on
+ *     its port do not stand in the way; the program's own value is set back afterwards), then
+ *     its waiting connections connect again in their order (from their sockets when these are
+ *     in the images, else from a socket closed at once);
+ *   connection to a peer outside the images (another host, a local program not under
+ *     checkpoint control, or a closed peer): a loopback connection whose far end is closed
+ *     once the queue is refilled, so that the program reads what had arrived, then end of file,
+ *     and a write fails (EPIPE/ECONNRESET) as it would against a peer that restarted; a
+ *     warning names the fd and the old peer. getsockname/getpeername then report the loopback
+ *     addresses;
+ *   non-blocking connect in progress: connect() again, non-blocking, to the same address;
+ *   unconnected: bound again when it was bound.
+ * If a port is taken, the restart fails here, before any process exists, naming the address.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "restart/prepare_fds_int.h"
+
+static int opt_value(const struct ckpt_sock *k, int level, int name, int *v)
+{
+	for (uint32_t i = 0; i < k->nopts; i++)
+		if (k->opts[i].level == level && k->opts[i].name == name) {
+			*v = k->opts[i].value;
+			return 1;
+		}
+	return 0;
+}
+
+/* A port other than 0 in a saved address. */
+static int has_port(const uint8_t *addr, uint32_t len)
+{
+	sa_family_t fam;
+
+	if (len < sizeof(fam))
+		return 0;
+	memcpy(&fam, addr, sizeof(fam));
+	if (fam == AF_INET && len >= sizeof(struct sockaddr_in))
+		return ((const struct sockaddr_in *)(const void *)addr)->sin_port != 0;
+	if (fam == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return ((const struct sockaddr_in6 *)(const void *)addr)->sin6_port != 0;
+	return 0;
+}
+
+/* The options that must come before bind, then bind fd to addr (reuse: SO_REUSEADDR for the
+ * bind whatever the program had; its own value comes back with the other options; any_port:
+ * another port when that one is taken). */
+static int bind_to(int fd, const struct ckpt_sock *k, const uint8_t *addr, uint32_t len,
+		   int reuse, int any_port, const char *img, int fdno)
+{
+	char txt[128];
+	int v, one = 1;
+
+	if (opt_value(k, IPPROTO_IPV6, IPV6_V6ONLY, &v) && k->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v));
+	if (opt_value(k, SOL_SOCKET, SO_REUSEPORT, &v) && v)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof(v));
+	if (reuse || (opt_value(k, SOL_SOCKET, SO_REUSEADDR, &v) && v))
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)addr, len) == 0)
+		return 0;
+	v = -errno;
+	ckpt_sock_addr_text(txt, sizeof(txt), addr, len);
+	if (v == -EADDRINUSE && any_port && len <= sizeof(struct sockaddr_storage)) {
+		/* one end of a connection: its port may still be held by the old connection's
+		 * TIME_WAIT (a program killed without dmtcp_command -k); another port will do */
+		struct sockaddr_storage ss;
+
+		memcpy(&ss, addr, len);
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+		if (bind(fd, (struct sockaddr *)&ss, len) == 0) {
+			pr_info("%s: a TCP connection's end %s comes back on another port (that "
+				"one is still taken)", img, txt);
+			return 0;
+		}
+		v = -errno;
+	}
+	pr_err("%s: fd %d: cannot bind a TCP socket to %s again: %s%s", img, fdno, txt,
+	       strerror(-v), v == -EADDRINUSE ? " (another program has that port now)" : "");
+	return v;
+}
+
+static uint16_t *port_of(struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? &((struct sockaddr_in *)ss)->sin_port :
+					  &((struct sockaddr_in6 *)ss)->sin6_port;
+}
+
+/* Connect fd to the address its socket k connected to (as k knew it: a v4-mapped listener
+ * is reached at its IPv4 address), at the port that listener lst has now. */
+static int connect_to_port_of(int fd, const struct ckpt_sock *k, int lst)
+{
+	struct sockaddr_storage to, now;
+	socklen_t nl = sizeof(now);
+
+	if (k->peer_addr_len > sizeof(to) || getsockname(lst, (struct sockaddr *)&now, &nl) < 0)
+		return -EINVAL;
+	memcpy(&to, k->peer_addr, k->peer_addr_len);
+	*port_of(&to) = *port_of(&now);
+	return connect(fd, (struct sockaddr *)&to, k->peer_addr_len) < 0 ? -errno : 0;
+}
+
+static int accept_high(struct fd_shared *fs, int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	return fd < 0 ? -errno : fd_move_high(fd, fs->base);
+}
+
+/* Both ends of a connection that is entirely in the images, with their four addresses. */
+static int make_connection(struct fd_shared *fs, const struct restart_set *s, const struct sock_at *a,
+			   const struct sock_at *b)
+{
+	const struct ckpt_sock *ka = a->f->sock, *kb = b->f->sock;
+	const char *img = s->img[a->im].path;
+	int fdno = -1, lst, fa = -1, fb, r;
+
+	lst = psock_new(fs, ka, img, fdno);
+	if (lst < 0)
+		return lst;
+	fb = psock_new(fs, kb, s->img[b->im].path, fdno);
+	if (fb < 0) {
+		close(lst);
+		return fb;
+	}
+	r = bind_to(lst, ka, ka->addr, ka->addr_len, 1, 1, img, fdno);
+	if (!r && listen(lst, 1) < 0)
+		r = -errno;
+	if (!r)
+		r = bind_to(fb, kb, kb->addr, kb->addr_len, 1, 1, s->img[b->im].path, fdno);
+	if (!r && (r = connect_to_port_of(fb, kb, lst)))
+		pr_err("%s: cannot make a TCP connection again: %s", img, strerror(-r));
+	if (!r && (fa = accept_high(fs, lst)) < 0)
+		r = fa;
+	close(lst);
+	if (!r) {
+		psock_set_buffers(fa, ka);
+		if (!(r = psock_refill(fb, a->f, img, fdno)))
+			r = psock_refill(fa, b->f, s->img[b->im].path, fdno);
+	}
+	if (!r && (ka->shutdown & 2) && shutdown(fa, SHUT_WR) < 0)
+		r = -errno;
+	if (!r && (kb->shutdown & 2) && shutdown(fb, SHUT_WR) < 0)
+		r = -errno;
+	if (!r)
+		r = psock_apply_options(fa, a->f, img, fdno);
+	if (!r)
+		r = psock_apply_options(fb, b->f, s->img[b->im].path, fdno);
+	if (r) {
+		if (fa >= 0)
+			close(fa);
+		close(fb);
+		return r;
+	}
+	if ((r = psock_register(fs, ka, fa)) < 0) {
+		close(fb);
+		return r;
+	}
+	return psock_register(fs, kb, fb) < 0 ? -ENOMEM : 0;
+}
+
+int prepare_socks_tcp_early(struct fd_shared *fs, const struct restart_set *s)
+{
+	for (int im = 0; im < s->n; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		for (uint32_t i = 0; i < p->nfiles; i++) {
+			const struct ckpt_sock *k = p->files[i].sock;
+			struct sock_at a = { im, &p->files[i] }, b;
+			int r;
+
+			if (!k || k->family == AF_UNIX || k->state != CKPT_SOCK_CONNECTED ||
+			    !k->peer_ino || fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0) >= 0 ||
+			    !psock_find(s, k->peer_ino, &b) ||
+			    b.f->sock->peer_ino != k->ino)
+				continue;
+			if ((r = make_connection(fs, s, &a, &b)))
+				return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A connection whose peer is not in the images: a loopback connection of the same family,
+ * the far end closed once the queue is refilled.
+ */
+static int make_orphan(struct fd_shared *fs, const struct restart_set *s, int im,
+		       const struct ckpt_file *f, int fdno, int warn)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	struct sockaddr_storage la;
+	socklen_t ll = sizeof(la);
+	char txt[128];
+	int lst, far, fd = -1, r = 0;
+
+	memset(&la, 0, sizeof(la));
+	la.ss_family = (sa_family_t)k->family;
+	if (k->family == AF_INET)
+		((struct sockaddr_in *)&la)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		((struct sockaddr_in6 *)&la)->sin6_addr = in6addr_loopback;
+	lst = socket((int)k->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	far = socket((int)k->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lst < 0 || far < 0 ||
+	    bind(lst, (struct sockaddr *)&la, k->family == AF_INET ? sizeof(struct sockaddr_in) :
+								   sizeof(struct sockaddr_in6)) ||
+	    listen(lst, 1) || getsockname(lst, (struct sockaddr *)&la, &ll) ||
+	    connect(far, (struct sockaddr *)&la, ll) || (fd = accept_high(fs, lst)) < 0) {
+		r = fd < -1 ? fd : -errno;
+		pr_err("%s: fd %d: cannot make a loopback TCP connection: %s", img, fdno,
+		       strerror(-r));
+	}
+	if (lst >= 0)
+		close(lst);
+	if (!r) {
+		psock_set_buffers(fd, k);
+		r = psock_refill(far, f, img, fdno);
+	}
+	/* an orderly close: what was refilled is read first, then end of file */
+	if (far >= 0)
+		close(far);
+	if (!r && (k->shutdown & 2) && shutdown(fd, SHUT_WR) < 0)
+		r = -errno;
+	if (!r)
+		r = psock_apply_options(fd, f, img, fdno);
+	if (r) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (warn) {
+		ckpt_sock_addr_text(txt, sizeof(txt), k->peer_addr, k->peer_addr_len);
+		pr_warn("%s: fd %d: the TCP peer %s is not part of this restart: the connection "
+			"comes back closed by its peer (%llu bytes it had sent are still to read)",
+			img, fdno, txt, (unsigned long long)f->data_len);
+	}
+	return psock_register(fs, k, fd);
+}
+
+/* A listener, then its waiting connections in their order. */
+static int make_listener(struct fd_shared *fs, const struct restart_set *s, int im,
+			 const struct ckpt_file *f, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	int fd = psock_new(fs, k, img, fdno), r, idx;
+
+	if (fd < 0)
+		return fd;
+	r = bind_to(fd, k, k->addr, k->addr_len, 1, 0, img, fdno);
+	if (!r && listen(fd, (int)k->backlog) < 0) {
+		r = -errno;
+		pr_err("%s: fd %d: cannot listen: %s", img, fdno, strerror(-r));
+	}
+	if (!r)
+		r = psock_apply_options(fd, f, img, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	if ((idx = psock_register(fs, k, fd)) < 0)
+		return idx;
+	for (uint32_t c = 0; c < k->npending; c++) {
+		struct sock_at cl;
+		int cfd;
+
+		if (k->pending[c] && psock_find(s, k->pending[c], &cl)) {
+			const struct ckpt_sock *kc = cl.f->sock;
+			const char *cimg = s->img[cl.im].path;
+
+			cfd = psock_new(fs, kc, cimg, fdno);
+			if (cfd < 0)
+				return cfd;
+			r = bind_to(cfd, kc, kc->addr, kc->addr_len, 1, 1, cimg, fdno);
+			if (!r && connect(cfd, (const struct sockaddr *)kc->peer_addr,
+					  kc->peer_addr_len) < 0)
+				r = -errno;
+			if (!r && (kc->shutdown & 2) && shutdown(cfd, SHUT_WR) < 0)
+				r = -errno;
+			if (!r)
+				r = psock_apply_options(cfd, cl.f, cimg, fdno);
+			if (r) {
+				pr_err("%s: a connection that waited on a listener cannot connect "
+				       "again: %s", cimg, strerror(-r));
+				close(cfd);
+				return r;
+			}
+			if ((r = psock_register(fs, kc, cfd)) < 0)
+				return r;
+			continue;
+		}
+		/* its client is not in the images: accept() gets a connection already closed */
+		cfd = socket((int)k->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (cfd < 0 || connect(cfd, (const struct sockaddr *)k->addr, k->addr_len) < 0) {
+			r = -errno;
+			if (cfd >= 0)
+				close(cfd);
+			pr_err("%s: fd %d: cannot put a waiting connection back: %s", img, fdno,
+			       strerror(-r));
+			return r;
+		}
+		close(cfd);
+	}
+	return idx;
+}
+
+int prepare_tcp_open(struct fd_shared *fs, const struct restart_set *s, int im,
+		     const struct ckpt_file *f, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	struct sock_at peer;
+	int fd, r, i;
+
+	switch (k->state) {
+	case CKPT_SOCK_LISTENING:
+		return make_listener(fs, s, im, f, fdno);
+	case CKPT_SOCK_PEER_GONE:
+		return make_orphan(fs, s, im, f, fdno, 0);
+	case CKPT_SOCK_CONNECTED:
+		/* waiting on a listener of the images: it makes the connection again */
+		if (!k->peer_ino && psock_listener_of(s, k->ino, &peer)) {
+			if ((r = prepare_tcp_open(fs, s, peer.im, peer.f, fdno)) < 0)
+				return r;
+			i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
+			return i >= 0 ? i : -EINVAL;
+		}
+		/* both ends in the images: made early; here, a peer outside */
+		return make_orphan(fs, s, im, f, fdno, 1);
+	case CKPT_SOCK_CONNECTING:
+		fd = psock_new(fs, k, img, fdno);
+		if (fd < 0)
+			return fd;
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		r = connect(fd, (const struct sockaddr *)k->peer_addr, k->peer_addr_len) < 0 &&
+			    errno != EINPROGRESS ? -errno : 0;
+		if (r)
+			pr_warn("%s: fd %d: the connect under way fails again at once: %s", img,
+				fdno, strerror(-r));
+		/* its result is the program's to see, as a connect's would be */
+		if ((r = psock_apply_options(fd, f, img, fdno))) {
+			close(fd);
+			return r;
+		}
+		return psock_register(fs, k, fd);
+	}
+	/* unconnected */
+	fd = psock_new(fs, k, img, fdno);
+	if (fd < 0)
+		return fd;
+	r = has_port(k->addr, k->addr_len) ? bind_to(fd, k, k->addr, k->addr_len, 0, 0, img, fdno) : 0;
+	if (!r)
+		r = psock_apply_options(fd, f, img, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return psock_register(fs, k, fd);
+}
