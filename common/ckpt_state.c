@@ -210,14 +210,15 @@ void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len)
 
 const char *ckpt_sock_family_name(uint32_t family)
 {
-	return family == AF_UNIX ? "unix" : family == AF_INET ? "tcp4" :
-	       family == AF_INET6 ? "tcp6" : "?";
+	return family == AF_UNIX ? "unix" : family == AF_INET ? "inet" :
+	       family == AF_INET6 ? "inet6" : "?";
 }
 
 void ckpt_sock_free(struct ckpt_sock *s)
 {
 	if (s) {
 		free(s->msg_len);
+		free(s->msg_from);
 		free(s->pending);
 	}
 	free(s);

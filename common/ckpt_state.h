@@ -273,7 +273,7 @@ enum ckpt_sock_state {
  * sockets msg_len[] gives the boundaries (the lengths sum to the data's length).
  */
 struct ckpt_sock {
-	uint32_t family;   /* AF_UNIX; AF_INET, AF_INET6 (TCP) */
+	uint32_t family;   /* AF_UNIX; AF_INET, AF_INET6 (TCP, UDP) */
 	uint32_t type;	   /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
 	uint32_t protocol;
 	uint32_t state;	   /* enum ckpt_sock_state */
@@ -292,6 +292,12 @@ struct ckpt_sock {
 	int32_t peek_off;
 	uint32_t nmsgs;	   /* datagram/seqpacket: queued messages */
 	uint32_t *msg_len; /* their lengths, oldest first */
+	/* UDP: each message's sender (NULL for other sockets: a unix datagram's sender is its
+	 * peer or unnamed) */
+	struct ckpt_sock_addr {
+		uint32_t len;
+		uint8_t addr[CKPT_SOCK_ADDR_MAX];
+	} *msg_from;
 	/* LISTENING: the connections waiting to be accepted, oldest first, as the inodes of
 	 * their connecting sockets (ino of a CONNECTED socket whose peer_ino is 0) */
 	uint32_t npending;

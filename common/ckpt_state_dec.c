@@ -417,6 +417,7 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 {
 	struct ckpt_sock *s = calloc(1, sizeof(*s));
 	uint64_t sum = 0;
+	uint32_t nfrom;
 
 	if (!s) {
 		dec_fail(d, "out of memory");
@@ -447,6 +448,16 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 	}
 	for (uint32_t k = 0; k < s->nmsgs && !d->why; k++)
 		sum += s->msg_len[k] = get_u32(d, "message length");
+	nfrom = get_count(d, CKPT_MAX_SOCK_MSGS, 4, "message senders");
+	if (!d->why && nfrom && nfrom != s->nmsgs)
+		dec_failf(d, "file %lu: %s", i, "message senders and messages differ in number");
+	if (!d->why && nfrom) {
+		s->msg_from = calloc(nfrom, sizeof(*s->msg_from));
+		if (!s->msg_from)
+			dec_fail(d, "out of memory");
+	}
+	for (uint32_t k = 0; k < nfrom && !d->why; k++)
+		get_addr(d, s->msg_from[k].addr, &s->msg_from[k].len, "message sender");
 	s->npending = get_count(d, CKPT_MAX_SOCK_PENDING, 8, "waiting connections");
 	if (!d->why && s->npending) {
 		s->pending = calloc(s->npending, sizeof(*s->pending));
@@ -463,8 +474,10 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 	}
 	if (!d->why && s->family != AF_UNIX && s->family != AF_INET && s->family != AF_INET6)
 		dec_failf(d, "file %lu: socket family %s", i, "unknown");
-	else if (!d->why && s->family != AF_UNIX && s->type != SOCK_STREAM)
+	else if (!d->why && s->family != AF_UNIX && s->type != SOCK_STREAM && s->type != SOCK_DGRAM)
 		dec_failf(d, "file %lu: socket type %s", i, "unknown for an internet socket");
+	else if (!d->why && s->msg_from && s->family == AF_UNIX)
+		dec_failf(d, "file %lu: message senders on a %s", i, "unix socket");
 	else if (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)
 		dec_failf(d, "file %lu: socket type %s", i, "unknown");
 	else if (s->state == CKPT_SOCK_CONNECTING && s->family == AF_UNIX)

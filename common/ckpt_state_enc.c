@@ -207,6 +207,9 @@ static void put_sock(struct ckpt_buf *b, const struct ckpt_sock *s)
 	put_u32(b, s->nmsgs);
 	for (uint32_t i = 0; i < s->nmsgs; i++)
 		put_u32(b, s->msg_len[i]);
+	put_u32(b, s->msg_from ? s->nmsgs : 0);
+	for (uint32_t i = 0; s->msg_from && i < s->nmsgs; i++)
+		put_bytes(b, s->msg_from[i].addr, s->msg_from[i].len);
 	put_u32(b, s->npending);
 	for (uint32_t i = 0; i < s->npending; i++)
 		put_u64(b, s->pending[i]);

@@ -424,6 +424,10 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 			fs->file_obj[im][d->file] = r;
 		}
 	}
+	/* UDP datagrams come back from their senders, which now all exist */
+	r = prepare_socks_inet_late(fs, s);
+	if (r)
+		goto fail;
 	return 0;
 fail:
 	prepare_fds_free(fs);

@@ -49,10 +49,13 @@ void psock_set_buffers(int fd, const struct ckpt_sock *k);
 /* The saved options and status flags, once the socket is complete. */
 int psock_apply_options(int fd, const struct ckpt_file *f, const char *img, int fdno);
 
-/* A TCP socket (prepare_socks_tcp.c); prepare_socks_tcp_early first makes every connection
- * whose two ends are in the images, before any listener takes their ports. */
-int prepare_tcp_open(struct fd_shared *fs, const struct restart_set *s, int im,
-		     const struct ckpt_file *f, int fdno);
+/* A TCP or UDP socket (prepare_socks_inet.c). prepare_socks_tcp_early first makes every TCP
+ * connection whose two ends are in the images, before any listener takes their ports;
+ * prepare_socks_inet_late, once every socket exists, sends queued UDP datagrams again from
+ * their senders and connects connected UDP sockets. */
+int prepare_inet_open(struct fd_shared *fs, const struct restart_set *s, int im,
+		      const struct ckpt_file *f, int fdno);
 int prepare_socks_tcp_early(struct fd_shared *fs, const struct restart_set *s);
+int prepare_socks_inet_late(struct fd_shared *fs, const struct restart_set *s);
 
 #endif

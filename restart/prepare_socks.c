@@ -486,7 +486,7 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	if (i >= 0)
 		return i;
 	if (k->family != AF_UNIX)
-		return prepare_tcp_open(fs, s, im, f, fdno);
+		return prepare_inet_open(fs, s, im, f, fdno);
 	switch (k->state) {
 	case CKPT_SOCK_UNCONNECTED:
 	case CKPT_SOCK_LISTENING:

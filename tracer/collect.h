@@ -63,7 +63,7 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void 
 		size_t whylen);
 
 /*
- * A socket (collect_sock.c, collect_sock_tcp.c): lfd, the tracer's duplicate of pid's fd,
+ * A socket (collect_sock.c, collect_sock_inet.c): lfd, the tracer's duplicate of pid's fd,
  * described into f->sock and its queue peeked into f's data, with t, the network
  * namespace's socket tables (dumped at the first socket that needs one, freed with
  * collect_sock_tables_free). -EOPNOTSUPP with a reason in why when it is a kind or state
@@ -92,9 +92,11 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 		      size_t whylen);
 /* SO_SNDBUF, SO_RCVBUF, timeouts, SO_PASSCRED, SO_PEEK_OFF into s. */
 void collect_sock_common_opts(int lfd, struct ckpt_sock *s);
-/* A TCP socket (collect_sock_tcp.c); s has family, type, protocol and ino set. */
+/* A TCP or UDP socket (collect_sock_inet.c); s has family, type, protocol and ino set. */
 int collect_sock_tcp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s,
 		     struct sock_tables *t, char *why, size_t whylen);
+int collect_sock_udp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
+		     size_t whylen);
 
 /* A local fd to read the file behind pid's fd from (deleted file contents): a new read-only
  * open of /proc/PID/fd/FD, else a pidfd_getfd duplicate. -errno on failure. */

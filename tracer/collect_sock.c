@@ -103,6 +103,19 @@ static int msg_append(struct ckpt_sock *s, uint32_t len)
 	return 0;
 }
 
+/* The sender of the message just appended (UDP), as recvmsg gave it. */
+static int from_append(struct ckpt_sock *s, const struct sockaddr_storage *from, socklen_t len)
+{
+	struct ckpt_sock_addr *nf = realloc(s->msg_from, s->nmsgs * sizeof(*nf));
+
+	if (!nf)
+		return -ENOMEM;
+	s->msg_from = nf;
+	nf[s->nmsgs - 1].len = len <= CKPT_SOCK_ADDR_MAX ? len : 0;
+	memcpy(nf[s->nmsgs - 1].addr, from, nf[s->nmsgs - 1].len);
+	return 0;
+}
+
 /* Close every fd a peek brought in (SCM_RIGHTS): they are the tracer's copies. */
 static int drop_fds(struct msghdr *mh)
 {
@@ -145,7 +158,8 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 			char c[CMSG_SPACE(sizeof(int) * 64)];
 			struct cmsghdr align;
 		} ctl;
-		struct sockaddr_un from;
+		struct sockaddr_storage from;
+		const struct sockaddr_un *ufrom = (const struct sockaddr_un *)&from;
 		struct iovec iov = { buf, cap };
 		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
 				     .msg_iov = &iov, .msg_iovlen = 1,
@@ -191,18 +205,21 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 		}
 		if (n == 0 && s->type == SOCK_STREAM)
 			break; /* the end of a stream whose peer is gone */
-		if (s->type != SOCK_STREAM && s->state == CKPT_SOCK_UNCONNECTED &&
-		    mh.msg_namelen > sizeof(sa_family_t)) {
+		if (s->family == AF_UNIX && s->type != SOCK_STREAM &&
+		    s->state == CKPT_SOCK_UNCONNECTED && mh.msg_namelen > sizeof(sa_family_t)) {
 			rc = collect_sock_fail(why, whylen, -EOPNOTSUPP,
 				  "fd %d: datagrams from the named socket '%.*s' are queued on an "
 				  "unconnected unix socket; their sender cannot be restored yet",
 				  fd, (int)(mh.msg_namelen - sizeof(sa_family_t)),
-				  from.sun_path[0] ? from.sun_path : from.sun_path + 1);
+				  ufrom->sun_path[0] ? ufrom->sun_path : ufrom->sun_path + 1);
 			break;
 		}
 		if ((rc = collect_data_append(f, buf, (size_t)n)))
 			break;
 		if (s->type != SOCK_STREAM && (rc = msg_append(s, (uint32_t)n)))
+			break;
+		if (s->family != AF_UNIX && s->type == SOCK_DGRAM &&
+		    (rc = from_append(s, &from, mh.msg_namelen)))
 			break;
 	}
 	/* Put the program's peek offset back (-1: off). */
@@ -345,8 +362,9 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_ta
 		return collect_sock_fail(why, whylen, rc, "fd %d: cannot ask the socket what it is: %s", fd,
 			    strerror(-rc));
 	f->sock_type = (uint32_t)type;
-	if ((family == AF_INET || family == AF_INET6) && type == SOCK_STREAM &&
-	    protocol == IPPROTO_TCP) {
+	if ((family == AF_INET || family == AF_INET6) &&
+	    ((type == SOCK_STREAM && protocol == IPPROTO_TCP) ||
+	     (type == SOCK_DGRAM && protocol == IPPROTO_UDP))) {
 		s = calloc(1, sizeof(*s));
 		if (!s)
 			return -ENOMEM;
@@ -356,13 +374,14 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_ta
 		s->protocol = (uint32_t)protocol;
 		s->ino = f->ino;
 		collect_sock_common_opts(lfd, s);
-		return collect_sock_tcp(fd, lfd, f, s, t, why, whylen);
+		return type == SOCK_STREAM ? collect_sock_tcp(fd, lfd, f, s, t, why, whylen) :
+					     collect_sock_udp(fd, lfd, f, s, why, whylen);
 	}
 	if (family != AF_UNIX) {
 		char kind[64];
 
 		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
-			    "fd %d is %s, which cannot be checkpointed yet (unix and TCP sockets can)",
+			    "fd %d is %s, which cannot be checkpointed yet (unix, TCP and UDP sockets can)",
 			    fd, kind_name(family, type, protocol, kind, sizeof(kind)));
 	}
 	diag = unix_table(t);

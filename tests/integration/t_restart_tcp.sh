@@ -39,7 +39,7 @@ grep -q "the TCP peer 127.0.0.1:$RS_TCP_EXTERNAL_PORT is not part of this restar
 	{ cat "$T"/restart1.err; fail "no warning about the outside peer"; }
 img=$(ls "$T"/ckpt_rs_tcp*.dmtcp | head -n 1)
 "$BIN/dmtcp_restart" --show "$img" >"$T/show" 2>&1 || { cat "$T/show"; fail "--show failed"; }
-for want in "tcp4 stream connected" "tcp6 stream connected" "tcp4 stream listening .* waiting 0" \
-	"tcp6 stream listening .* waiting 1" "tcp4 stream peer-gone" "shutdown wr"; do
+for want in "inet stream connected" "inet6 stream connected" "inet stream listening .* waiting 0" \
+	"inet6 stream listening .* waiting 1" "inet stream peer-gone" "shutdown wr"; do
 	grep -q "socket file .*$want" "$T/show" || { grep 'socket file' "$T/show"; fail "no socket '$want' in --show"; }
 done

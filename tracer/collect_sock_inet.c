@@ -1,5 +1,6 @@
 /*
- * Collecting a TCP socket (IPv4, IPv6, v4-mapped IPv6) of a suspended process (collect.h).
+ * Collecting a TCP or UDP socket (IPv4, IPv6, v4-mapped IPv6) of a suspended process
+ * (collect.h).
  *
  * The state comes from TCP_INFO, the addresses from getsockname/getpeername, the shutdown
  * bits, the peer's inode and a listener's waiting connections from inet_diag (the peer is the
@@ -27,9 +28,10 @@
 #include "sockdiag.h"
 
 /* The integer options a program may set, saved and set again in this order. */
-static const struct {
+struct opt_desc {
 	int level, name, family; /* family 0: any */
-} tcp_opts[] = {
+};
+static const struct opt_desc tcp_opts[] = {
 	{ SOL_SOCKET, SO_REUSEADDR, 0 },  { SOL_SOCKET, SO_REUSEPORT, 0 },
 	{ SOL_SOCKET, SO_KEEPALIVE, 0 },  { SOL_SOCKET, SO_OOBINLINE, 0 },
 	{ SOL_SOCKET, SO_PRIORITY, 0 },	  { IPPROTO_TCP, TCP_NODELAY, 0 },
@@ -41,20 +43,34 @@ static const struct {
 	{ IPPROTO_IPV6, IPV6_TCLASS, AF_INET6 },
 };
 
-static void save_opts(int lfd, struct ckpt_sock *s)
+static const struct opt_desc udp_opts[] = {
+	{ SOL_SOCKET, SO_REUSEADDR, 0 },  { SOL_SOCKET, SO_REUSEPORT, 0 },
+	{ SOL_SOCKET, SO_BROADCAST, 0 },  { SOL_SOCKET, SO_PRIORITY, 0 },
+	{ IPPROTO_IP, IP_TTL, AF_INET },  { IPPROTO_IP, IP_TOS, AF_INET },
+	{ IPPROTO_IP, IP_MULTICAST_TTL, AF_INET }, { IPPROTO_IP, IP_MULTICAST_LOOP, AF_INET },
+	{ IPPROTO_IP, IP_PKTINFO, AF_INET }, { IPPROTO_IP, IP_RECVERR, AF_INET },
+	{ IPPROTO_IPV6, IPV6_V6ONLY, AF_INET6 },
+	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, AF_INET6 },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_HOPS, AF_INET6 },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_LOOP, AF_INET6 },
+	{ IPPROTO_IPV6, IPV6_RECVPKTINFO, AF_INET6 },
+	{ IPPROTO_IPV6, IPV6_TCLASS, AF_INET6 },
+};
+
+static void save_opts(int lfd, struct ckpt_sock *s, const struct opt_desc *d, size_t nd)
 {
 	struct linger lg;
 	socklen_t l;
 
-	for (size_t i = 0; i < sizeof(tcp_opts) / sizeof(tcp_opts[0]); i++) {
+	for (size_t i = 0; i < nd && s->nopts < CKPT_MAX_SOCK_OPTS - 1; i++) {
 		int v = 0;
 
-		if (tcp_opts[i].family && tcp_opts[i].family != (int)s->family)
+		if (d[i].family && d[i].family != (int)s->family)
 			continue;
 		l = sizeof(v);
-		if (getsockopt(lfd, tcp_opts[i].level, tcp_opts[i].name, &v, &l))
+		if (getsockopt(lfd, d[i].level, d[i].name, &v, &l))
 			continue;
-		s->opts[s->nopts++] = (struct ckpt_sockopt){ tcp_opts[i].level, tcp_opts[i].name, v };
+		s->opts[s->nopts++] = (struct ckpt_sockopt){ d[i].level, d[i].name, v };
 	}
 	l = sizeof(lg);
 	if (!getsockopt(lfd, SOL_SOCKET, SO_LINGER, &lg, &l))
@@ -116,7 +132,7 @@ int collect_sock_tcp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s,
 		return collect_sock_fail(why, whylen, -ENOENT,
 			"fd %d: TCP socket %llu is not in this network namespace's socket table",
 			fd, (unsigned long long)s->ino);
-	save_opts(lfd, s);
+	save_opts(lfd, s, tcp_opts, sizeof(tcp_opts) / sizeof(tcp_opts[0]));
 	s->shutdown = me->shutdown & 3u;
 	l = sizeof(s->addr);
 	if (!getsockname(lfd, (struct sockaddr *)s->addr, &l))
@@ -188,4 +204,27 @@ int collect_sock_tcp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s,
 	if ((rc = collect_sock_peek(lfd, fd, f, s, why, whylen)))
 		return rc;
 	return 0;
+}
+
+/*
+ * A UDP socket: its address, the peer it is connected to, its options and the datagrams
+ * queued with their senders. Multicast memberships cannot be read back from the kernel: a
+ * program that joined a group must join it again (not checked).
+ */
+int collect_sock_udp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
+		     size_t whylen)
+{
+	socklen_t l = sizeof(s->addr);
+
+	save_opts(lfd, s, udp_opts, sizeof(udp_opts) / sizeof(udp_opts[0]));
+	if (!getsockname(lfd, (struct sockaddr *)s->addr, &l))
+		s->addr_len = l;
+	l = sizeof(s->peer_addr);
+	if (!getpeername(lfd, (struct sockaddr *)s->peer_addr, &l)) {
+		s->peer_addr_len = l;
+		s->state = CKPT_SOCK_CONNECTED;
+	} else {
+		s->state = CKPT_SOCK_UNCONNECTED;
+	}
+	return collect_sock_peek(lfd, fd, f, s, why, whylen);
 }

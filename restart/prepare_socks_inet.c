@@ -1,6 +1,6 @@
 /*
- * Recreating the TCP sockets of the restored processes (prepare_fds_int.h), in the restart
- * before the tree is created.
+ * Recreating the TCP and UDP sockets of the restored processes (prepare_fds_int.h), in the
+ * restart before the tree is created.
  *
  *   connection, both ends in the images: made again with the same four addresses, before any
  *     listener exists (prepare_socks_tcp_early): a temporary listener bound to one end's
@@ -18,6 +18,10 @@
  *     addresses;
  *   non-blocking connect in progress: connect() again, non-blocking, to the same address;
  *   unconnected: bound again when it was bound.
+ * UDP: bound again to its address; once every socket exists (prepare_socks_inet_late), its
+ * queued datagrams are sent to it again from their senders' addresses (from the restored
+ * socket that has that address, else from a socket bound to it for the purpose; when neither
+ * can be, from another address, with a warning), then a connected one connects to its peer.
  * If a port is taken, the restart fails here, before any process exists, naming the address.
  */
 #include <errno.h>
@@ -28,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "log.h"
 #include "restart/prepare_fds_int.h"
@@ -187,7 +192,8 @@ int prepare_socks_tcp_early(struct fd_shared *fs, const struct restart_set *s)
 			struct sock_at a = { im, &p->files[i] }, b;
 			int r;
 
-			if (!k || k->family == AF_UNIX || k->state != CKPT_SOCK_CONNECTED ||
+			if (!k || k->family == AF_UNIX || k->type != SOCK_STREAM ||
+			    k->state != CKPT_SOCK_CONNECTED ||
 			    !k->peer_ino || fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0) >= 0 ||
 			    !psock_find(s, k->peer_ino, &b) ||
 			    b.f->sock->peer_ino != k->ino)
@@ -324,14 +330,172 @@ static int make_listener(struct fd_shared *fs, const struct restart_set *s, int 
 	return idx;
 }
 
-int prepare_tcp_open(struct fd_shared *fs, const struct restart_set *s, int im,
-		     const struct ckpt_file *f, int fdno)
+/* A UDP socket, bound as it was; its queue and its peer come in the late pass. */
+static int open_udp(struct fd_shared *fs, const struct restart_set *s, int im,
+		    const struct ckpt_file *f, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	int fd = psock_new(fs, k, img, fdno), r;
+
+	if (fd < 0)
+		return fd;
+	r = has_port(k->addr, k->addr_len) ? bind_to(fd, k, k->addr, k->addr_len, 0, 0, img, fdno) : 0;
+	if (!r)
+		r = psock_apply_options(fd, f, img, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return psock_register(fs, k, fd);
+}
+
+static int addr_eq(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
+{
+	return al == bl && al && !memcmp(a, b, al);
+}
+
+/* A restored UDP socket bound to addr (a sender of queued datagrams), or -1. */
+static int udp_socket_at(const struct fd_shared *fs, const struct restart_set *s,
+			 const uint8_t *addr, uint32_t len)
+{
+	for (int im = 0; im < s->n; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		for (uint32_t i = 0; i < p->nfiles; i++) {
+			const struct ckpt_sock *k = p->files[i].sock;
+			int o;
+
+			if (k && k->family != AF_UNIX && k->type == SOCK_DGRAM &&
+			    addr_eq(k->addr, k->addr_len, addr, len) &&
+			    (o = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0)) >= 0)
+				return fs->obj[o].fd;
+		}
+	}
+	return -1;
+}
+
+/* Where to send to reach the socket bound to addr: a wildcard address becomes loopback. */
+static socklen_t reach(const uint8_t *addr, uint32_t len, struct sockaddr_storage *to)
+{
+	memcpy(to, addr, len);
+	if (to->ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)to;
+
+		if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+			a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)to;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+			a->sin6_addr = in6addr_loopback;
+	}
+	return len;
+}
+
+/* Send message m of f (to fd, bound to to) from its sender's address. */
+static int resend(const struct fd_shared *fs, const struct restart_set *s, const struct ckpt_file *f,
+		  uint32_t m, uint64_t off, const struct sockaddr_storage *to, socklen_t tl,
+		  const char *img)
+{
+	const struct ckpt_sock *k = f->sock;
+	const struct ckpt_sock_addr *from = &k->msg_from[m];
+	int sfd = udp_socket_at(fs, s, from->addr, from->len), tmp = -1, one = 1;
+	ssize_t w;
+	char txt[128];
+
+	if (sfd < 0) {
+		tmp = socket(to->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (tmp < 0)
+			return -errno;
+		setsockopt(tmp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(tmp, (const struct sockaddr *)from->addr, from->len) < 0) {
+			ckpt_sock_addr_text(txt, sizeof(txt), from->addr, from->len);
+			pr_warn("%s: a datagram queued from %s is put back from another address (that "
+				"one cannot be bound here: %s)", img, txt, strerror(errno));
+		}
+		sfd = tmp;
+	}
+	w = sendto(sfd, f->data + off, k->msg_len[m], MSG_DONTWAIT, (const struct sockaddr *)to, tl);
+	if (tmp >= 0)
+		close(tmp);
+	if (w != (ssize_t)k->msg_len[m])
+		return w < 0 ? -errno : -EMSGSIZE;
+	return 0;
+}
+
+int prepare_socks_inet_late(struct fd_shared *fs, const struct restart_set *s)
+{
+	uint64_t *seen = NULL;
+	uint32_t ndone = 0, cap = 0;
+
+	for (int im = 0; im < s->n; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		for (uint32_t i = 0; i < p->nfiles; i++) {
+			const struct ckpt_file *f = &p->files[i];
+			const struct ckpt_sock *k = f->sock;
+			struct sockaddr_storage to;
+			socklen_t tl;
+			uint64_t off = 0;
+			int o, fd, r = 0, done = 0;
+
+			if (!k || k->family == AF_UNIX || k->type != SOCK_DGRAM ||
+			    (o = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0)) < 0)
+				continue;
+			/* once per socket, by the first file that shows it */
+			for (uint32_t j = 0; j < ndone && !done; j++)
+				done = seen[j] == k->ino;
+			if (done)
+				continue;
+			if (ndone == cap) {
+				uint64_t *ns = realloc(seen, (cap = cap ? cap * 2 : 16) * sizeof(*ns));
+
+				if (!ns) {
+					free(seen);
+					return -ENOMEM;
+				}
+				seen = ns;
+			}
+			seen[ndone++] = k->ino;
+			fd = fs->obj[o].fd;
+			if (k->msg_from && k->nmsgs && k->addr_len) {
+				tl = reach(k->addr, k->addr_len, &to);
+				for (uint32_t m = 0; m < k->nmsgs && !r; m++) {
+					r = resend(fs, s, f, m, off, &to, tl, s->img[im].path);
+					off += k->msg_len[m];
+				}
+				if (r) {
+					pr_err("%s: cannot put the queued datagrams of a UDP socket "
+					       "back: %s", s->img[im].path, strerror(-r));
+					free(seen);
+					return r;
+				}
+			}
+			if (k->state == CKPT_SOCK_CONNECTED &&
+			    connect(fd, (const struct sockaddr *)k->peer_addr, k->peer_addr_len) < 0) {
+				r = -errno;
+				pr_err("%s: cannot connect a UDP socket to its peer again: %s",
+				       s->img[im].path, strerror(-r));
+				free(seen);
+				return r;
+			}
+		}
+	}
+	free(seen);
+	return 0;
+}
+
+int prepare_inet_open(struct fd_shared *fs, const struct restart_set *s, int im,
+		      const struct ckpt_file *f, int fdno)
 {
 	const struct ckpt_sock *k = f->sock;
 	const char *img = s->img[im].path;
 	struct sock_at peer;
 	int fd, r, i;
 
+	if (k->type == SOCK_DGRAM)
+		return open_udp(fs, s, im, f, fdno);
 	switch (k->state) {
 	case CKPT_SOCK_LISTENING:
 		return make_listener(fs, s, im, f, fdno);
@@ -340,7 +504,7 @@ int prepare_tcp_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	case CKPT_SOCK_CONNECTED:
 		/* waiting on a listener of the images: it makes the connection again */
 		if (!k->peer_ino && psock_listener_of(s, k->ino, &peer)) {
-			if ((r = prepare_tcp_open(fs, s, peer.im, peer.f, fdno)) < 0)
+			if ((r = prepare_inet_open(fs, s, peer.im, peer.f, fdno)) < 0)
 				return r;
 			i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
 			return i >= 0 ? i : -EINVAL;
