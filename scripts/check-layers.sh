@@ -41,7 +41,7 @@ LEVELS='
 7 events events
 8 loop loop
 9 sockrec sockrec
-9 sockdrain sockdrain
+8 sockdrain sockdrain
 9 follow follow
 9 peer peer
 9 checkpoint checkpoint

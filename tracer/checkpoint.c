@@ -25,6 +25,7 @@
 #include "dump.h"
 #include "image.h"
 #include "log.h"
+#include "sockdrain.h"
 
 #define KCMP_FILE 0
 
@@ -83,9 +84,15 @@ static void tree_reset(uint64_t generation)
 	tree.generation = generation;
 }
 
+/* What the collectors' callbacks get as arg: the process being collected, and its tracer. */
+struct tree_arg {
+	pid_t pid;
+	struct tracer *tr;
+};
+
 static int tree_shm_owner(void *arg, const struct ckpt_vma *v, int32_t *owner_pid)
 {
-	pid_t pid = *(pid_t *)arg;
+	pid_t pid = ((struct tree_arg *)arg)->pid;
 	uint32_t i;
 
 	for (i = 0; i < tree.nshm; i++) {
@@ -109,6 +116,12 @@ static int tree_shm_owner(void *arg, const struct ckpt_vma *v, int32_t *owner_pi
 	tree.nshm++;
 	*owner_pid = pid;
 	return 1;
+}
+
+/* What the drain step took out of a socket's queue (sockdrain.c). */
+static const uint8_t *tree_sock_taken(void *arg, uint64_t ino, size_t *len)
+{
+	return sockdrain_taken(((struct tree_arg *)arg)->tr, ino, len);
 }
 
 static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_file *f)
@@ -231,12 +244,14 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	struct dump_progress progress = { pass_progress, step };
 	struct ckpt_priv *c = priv_of(p);
 	char why[200] = "";
-	struct collect_tree dt = { tree_shm_owner, tree_fd_share, NULL, 1, why, sizeof(why) };
+	struct tree_arg ta = { p->pid, tr };
+	struct collect_tree dt = { tree_shm_owner, tree_fd_share, &ta, 1, why, sizeof(why),
+				   tree_sock_taken };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;
 	const char *par = getenv("DMTCP_PARASITE");
-	pid_t *tids = NULL, pid = p->pid;
+	pid_t *tids = NULL;
 	uint32_t ntids = 0;
 	long t0 = mono_now_ms(), t1;
 	int rc;
@@ -251,7 +266,6 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	drop_image(p); /* a leftover of an interrupted generation */
 	c->generation = step->generation;
 	tree_reset(step->generation);
-	dt.arg = &pid;
 	dt.use_parasite = !(par && !strcmp(par, "0"));
 
 	prog = p->prog[0] ? p->prog : "unknown";

@@ -24,8 +24,7 @@ int collect_process(pid_t pid, const pid_t *tids, uint32_t ntids, const struct c
 		if (rc)
 			return rc;
 	}
-	if ((rc = collect_fds(pid, p, tree ? tree->fd_share : NULL, tree ? tree->arg : NULL,
-			      tree ? tree->why : NULL, tree ? tree->whylen : 0)))
+	if ((rc = collect_fds(pid, p, tree)))
 		return rc;
 	return collect_mem(pid, p, tree ? tree->shm_owner : NULL, tree ? tree->arg : NULL);
 }

@@ -57,10 +57,11 @@ const char *collect_mem_method(void);
  */
 typedef uint64_t (*collect_fd_share_fn)(void *arg, pid_t pid, int fd,
 					const struct ckpt_file *f);
-/* why[whylen] (may be NULL) gets the reason of a failure that is not the process's death:
- * "fd 5 is a TCP/IPv4 socket, which cannot be checkpointed yet ...". */
-int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg, char *why,
-		size_t whylen);
+struct collect_tree;
+/* tree (may be NULL: each process on its own) gives the share keys and takes the reason of a
+ * failure that is not the process's death ("fd 5 is a netlink socket of protocol 15, which
+ * cannot be checkpointed yet ..."). */
+int collect_fds(pid_t pid, struct ckpt_proc *p, const struct collect_tree *tree);
 
 /*
  * A socket (collect_sock.c, collect_sock_inet.c): lfd, the tracer's duplicate of pid's fd,
@@ -79,7 +80,7 @@ struct sock_tables {
 #define SOCK_TABLES_INIT { NULL, NULL, 1, 1 }
 void collect_sock_tables_free(struct sock_tables *t);
 int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_tables *t,
-		 char *why, size_t whylen);
+		 const struct collect_tree *tree, char *why, size_t whylen);
 
 /* Shared by the file and socket collectors. */
 /* n more bytes of f's saved data (f->data, f->data_len); -ENOMEM. */
@@ -118,6 +119,10 @@ struct collect_tree {
 	int use_parasite; /* read dispositions, timers, altstacks... from inside (default 1) */
 	char *why;	  /* out (may be NULL): the reason of a failure, see collect_fds */
 	size_t whylen;
+	/* The bytes the drain step took out of the socket of inode ino (to let what a full
+	 * window held back in), to come before what is still queued; NULL when none (the
+	 * callback may be NULL). */
+	const uint8_t *(*sock_taken)(void *arg, uint64_t ino, size_t *len);
 };
 
 /*

@@ -42,6 +42,7 @@ struct fd_ctx {
 	int pidfd; /* -1: pidfd_getfd not available, reopen through /proc */
 	int *rep;  /* per file: an fd that shows it */
 	struct sock_tables socks; /* the network namespace's sockets, dumped when needed */
+	const struct collect_tree *tree; /* may be NULL */
 	char *why;		       /* the reason of a failure (may be NULL) */
 	size_t whylen;
 };
@@ -208,7 +209,7 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 			}
 		}
 	} else if (f->type == CKPT_FILE_SOCKET) {
-		rc = collect_sock(c->pid, fd, lfd, f, &c->socks, c->why, c->whylen);
+		rc = collect_sock(c->pid, fd, lfd, f, &c->socks, c->tree, c->why, c->whylen);
 		close(lfd);
 		return rc;
 	} else if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO) {
@@ -326,11 +327,12 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	return inspect(c, fd, f, want_pipe_data);
 }
 
-int collect_fds(pid_t pid, struct ckpt_proc *p, collect_fd_share_fn share, void *arg, char *why,
-		size_t whylen)
+int collect_fds(pid_t pid, struct ckpt_proc *p, const struct collect_tree *tree)
 {
-	struct fd_ctx c = { .pid = pid, .pidfd = -1, .socks = SOCK_TABLES_INIT, .why = why,
-			    .whylen = whylen };
+	struct fd_ctx c = { .pid = pid, .pidfd = -1, .socks = SOCK_TABLES_INIT, .tree = tree,
+			    .why = tree ? tree->why : NULL, .whylen = tree ? tree->whylen : 0 };
+	collect_fd_share_fn share = tree ? tree->fd_share : NULL;
+	void *arg = tree ? tree->arg : NULL;
 	struct fd_ent *ents = NULL;
 	uint32_t n = 0, fcap = 0, i;
 	int rc, *fds;

@@ -348,7 +348,7 @@ void collect_sock_common_opts(int lfd, struct ckpt_sock *s)
 }
 
 int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_tables *t,
-		 char *why, size_t whylen)
+		 const struct collect_tree *tree, char *why, size_t whylen)
 {
 	const struct sockdiag_unix_set *diag;
 	const struct sockdiag_unix *u;
@@ -374,8 +374,17 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_ta
 		s->protocol = (uint32_t)protocol;
 		s->ino = f->ino;
 		collect_sock_common_opts(lfd, s);
-		return type == SOCK_STREAM ? collect_sock_tcp(fd, lfd, f, s, t, why, whylen) :
-					     collect_sock_udp(fd, lfd, f, s, why, whylen);
+		if (type == SOCK_DGRAM)
+			return collect_sock_udp(fd, lfd, f, s, why, whylen);
+		/* what the drain step took out comes first, then what is still queued */
+		if (tree && tree->sock_taken) {
+			size_t n = 0;
+			const uint8_t *b = tree->sock_taken(tree->arg, f->ino, &n);
+
+			if (b && n && (rc = collect_data_append(f, b, n)))
+				return rc;
+		}
+		return collect_sock_tcp(fd, lfd, f, s, t, why, whylen);
 	}
 	if (family != AF_UNIX) {
 		char kind[64];

@@ -48,6 +48,7 @@ struct tracer {
 	struct peer_state *peer;	/* peer.c */
 	struct barrier_state *barriers; /* barriers.c */
 	struct sockrec_state *sockrec;	/* sockrec.c */
+	struct sockdrain *sockdrain;	/* sockdrain.c */
 	struct ckpt_state *ckpt;	/* checkpoint.c */
 	struct where_state *where;	/* where.c */
 };

@@ -1,36 +1,63 @@
 /*
- * Waiting for TCP send queues to reach local peers at the drain step (see sockdrain.h).
+ * The socket part of the drain and refill steps (see sockdrain.h).
  *
  * inet_diag's write queue of an established TCP socket counts the bytes sent and not yet
- * acknowledged plus those not sent yet; on a connection between two local sockets an ACK
- * means the bytes are in the peer's receive queue. So the step re-reads the table until every
- * connection of the process to a local peer shows an empty write queue. A peer on another
- * host is not waited for: such a connection comes back reset at restart.
+ * acknowledged plus those not sent yet; between two local sockets an acknowledgement means
+ * the bytes are in the receiver's queue. A receiver whose peer still has bytes queued after
+ * the settling wait is "held back" (its window is full): its queue is taken out until the
+ * peer's write queue is empty, and, when the peer's program had closed it, until the end of
+ * the stream. A peer on another host is not waited for: such a connection comes back reset
+ * at restart.
  */
 #include "sockdrain.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "core.h"
 #include "hooks.h"
+#include "infect.h"
 #include "log.h"
 #include "procfs.h"
 #include "sockdiag.h"
 
-/* How long the bytes may take to reach a local peer. */
-#define DRAIN_WAIT_MS 3000
+/* How long bytes held by Nagle or a delayed ACK may take to reach a local peer. */
+#define SETTLE_MS 300
+/* How long taking a held-back queue out, or giving it back, may take. */
+#define MOVE_MS 5000
+
+struct taken {
+	pid_t pid;
+	int fd;
+	uint32_t ino;	/* the socket: every process that holds it saves what was taken */
+	int orphan;	/* the sender's program had closed its end */
+	pid_t spid;	/* else the sender: a process of this tracer, and its fd */
+	int sfd;
+	uint8_t *buf;
+	size_t len;
+	struct taken *next;
+};
+
+struct sockdrain {
+	struct taken *list;
+};
 
 struct sock_fd {
 	int fd;
 	uint32_t ino;
 };
 
-/* p's socket fds (inode from the link "socket:[N]"). */
+/* pid's socket fds (inode from the link "socket:[N]"). */
 static int socket_fds(pid_t pid, struct sock_fd **out, uint32_t *nout)
 {
 	int *fds, rc;
@@ -61,67 +88,384 @@ static int socket_fds(pid_t pid, struct sock_fd **out, uint32_t *nout)
 	return 0;
 }
 
-/* A connection of p whose bytes are still on their way to a local peer: its fd, else -1. */
-static int undelivered(const struct sockdiag_inet_set *d, const struct sock_fd *v, uint32_t n,
-		       uint32_t *bytes)
+/* ESTABLISHED, FIN_WAIT1, CLOSE_WAIT, LAST_ACK, CLOSING: a state with bytes that may move. */
+static int may_move(uint8_t state)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		const struct sockdiag_inet *me = sockdiag_tcp_find(d, v[i].ino);
-
-		/* ESTABLISHED, FIN_WAIT1, CLOSE_WAIT, LAST_ACK, CLOSING: may have bytes out */
-		if (!me || !me->wqueue ||
-		    (me->state != 1 && me->state != 4 && me->state != 8 && me->state != 9 &&
-		     me->state != 11))
-			continue;
-		if (!sockdiag_tcp_mirror(d, me))
-			continue; /* a peer on another host */
-		*bytes = me->wqueue;
-		return v[i].fd;
-	}
-	return -1;
+	return state == 1 || state == 4 || state == 8 || state == 9 || state == 11;
 }
 
-static int drain_step(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step, void *arg)
+/* Is anything of pid's sockets still on its way between local sockets? */
+static int unsettled(const struct sockdiag_inet_set *d, const struct sock_fd *v, uint32_t n)
 {
-	struct sock_fd *v;
-	uint32_t n, bytes = 0;
-	long deadline = mono_now_ms() + DRAIN_WAIT_MS;
-	int rc, fd;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sockdiag_inet *me = sockdiag_tcp_find(d, v[i].ino), *peer;
 
-	(void)tr;
-	(void)arg;
-	if ((rc = socket_fds(p->pid, &v, &n)))
-		return rc;
-	for (fd = -1; n;) {
-		struct sockdiag_inet_set d;
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-
-		if ((rc = sockdiag_tcp_dump(&d))) {
-			snprintf(step->reason, sizeof(step->reason),
-				 "pid %d: cannot list the TCP sockets (inet_diag): %s", p->pid,
-				 strerror(-rc));
-			break;
-		}
-		fd = undelivered(&d, v, n, &bytes);
-		sockdiag_inet_free(&d);
-		if (fd < 0 || mono_now_ms() >= deadline)
-			break;
-		nanosleep(&ts, NULL);
-	}
-	free(v);
-	if (rc)
-		return rc;
-	if (fd >= 0) {
-		snprintf(step->reason, sizeof(step->reason),
-			 "pid %d (%.40s): fd %d: %u bytes sent on this TCP connection have not "
-			 "reached its local peer in %d s (its receive window is full?)",
-			 p->pid, p->prog, fd, bytes, DRAIN_WAIT_MS / 1000);
-		return -EAGAIN;
+		if (!me || !may_move(me->state) || !(peer = sockdiag_tcp_mirror(d, me)))
+			continue;
+		if (me->wqueue || (may_move(peer->state) && peer->wqueue))
+			return 1;
 	}
 	return 0;
 }
 
+/* The process of this tracer and its fd that hold socket ino; 0 when none. */
+static int find_holder(struct tracer *tr, uint32_t ino, pid_t *pid, int *fd)
+{
+	for (struct tracee_proc *q = ptable_first(tr); q; q = q->next) {
+		struct sock_fd *v;
+		uint32_t n;
+
+		if (q->ghost || socket_fds(q->pid, &v, &n))
+			continue;
+		for (uint32_t i = 0; i < n; i++)
+			if (v[i].ino == ino) {
+				*pid = q->pid;
+				*fd = v[i].fd;
+				free(v);
+				return 1;
+			}
+		free(v);
+	}
+	return 0;
+}
+
+static int append(struct taken *t, const uint8_t *b, size_t n)
+{
+	uint8_t *nb = realloc(t->buf, t->len + n);
+
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + t->len, b, n);
+	t->buf = nb;
+	t->len += n;
+	return 0;
+}
+
+/*
+ * Take the queue of pid's fd (socket ino) out until its peer has nothing left to send (and,
+ * for an orphan, until the end of the stream). Returns 0 or -errno with a reason in why.
+ */
+static int take_out(struct taken *t, uint32_t ino, char *why, size_t wl)
+{
+	long deadline = mono_now_ms() + MOVE_MS;
+	int lfd, rc = 0, eof = 0;
+	uint8_t buf[65536];
+
+	if ((rc = infect_getfd(t->pid, t->fd, &lfd)))
+		return rc;
+	for (;;) {
+		struct sockdiag_inet_set d;
+		const struct sockdiag_inet *me, *peer;
+		ssize_t r = recv(lfd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r > 0) {
+			if ((rc = append(t, buf, (size_t)r)))
+				break;
+			continue;
+		}
+		if (r == 0)
+			eof = 1;
+		else if (errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+		if ((rc = sockdiag_tcp_dump(&d)))
+			break;
+		me = sockdiag_tcp_find(&d, ino);
+		peer = me ? sockdiag_tcp_mirror(&d, me) : NULL;
+		r = peer && may_move(peer->state) && peer->wqueue;
+		sockdiag_inet_free(&d);
+		if (!r && (!t->orphan || eof || !peer)) {
+			/* the sender has nothing left: what arrived since the last read is all
+			 * there is; take it too, so that giving everything back through the sender
+			 * keeps the order (nothing of the stream stays behind in the queue) */
+			while ((r = recv(lfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+				if ((rc = append(t, buf, (size_t)r)))
+					break;
+			break;
+		}
+		if (mono_now_ms() >= deadline) {
+			snprintf(why, wl, "fd %d: %zu bytes taken out of this TCP connection's queue "
+				 "and its peer's are still not all here after %d s", t->fd, t->len,
+				 MOVE_MS / 1000);
+			rc = -ETIMEDOUT;
+			break;
+		}
+		{
+			struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+			poll(&pfd, 1, 5);
+		}
+	}
+	close(lfd);
+	return rc;
+}
+
+static void drop(struct sockdrain *sd, pid_t pid)
+{
+	for (struct taken **pp = &sd->list; *pp;) {
+		struct taken *t = *pp;
+
+		if (pid && t->pid != pid) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		free(t->buf);
+		free(t);
+	}
+}
+
+static int drain_step(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step, void *arg)
+{
+	struct sockdrain *sd = arg;
+	struct sockdiag_inet_set d;
+	struct sock_fd *v;
+	uint32_t n;
+	long deadline = mono_now_ms() + SETTLE_MS;
+	int rc;
+
+	drop(sd, p->pid); /* a previous checkpoint's leftovers */
+	if ((rc = socket_fds(p->pid, &v, &n)))
+		return rc;
+	/* let what Nagle or a delayed ACK holds arrive */
+	while (n && !(rc = sockdiag_tcp_dump(&d))) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		int busy = unsettled(&d, v, n);
+
+		sockdiag_inet_free(&d);
+		if (!busy || mono_now_ms() >= deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	/* what a full window still holds back towards p is taken out of p's queues */
+	for (uint32_t i = 0; !rc && i < n; i++) {
+		const struct sockdiag_inet *me, *peer;
+		struct taken *t;
+		int held, orphan;
+		uint32_t peer_ino;
+
+		if ((rc = sockdiag_tcp_dump(&d)))
+			break;
+		me = sockdiag_tcp_find(&d, v[i].ino);
+		peer = me && may_move(me->state) ? sockdiag_tcp_mirror(&d, me) : NULL;
+		held = peer && may_move(peer->state) && peer->wqueue;
+		orphan = peer && !peer->ino;
+		peer_ino = peer ? peer->ino : 0;
+		sockdiag_inet_free(&d);
+		if (!held)
+			continue;
+		t = calloc(1, sizeof(*t));
+		if (!t) {
+			rc = -ENOMEM;
+			break;
+		}
+		*t = (struct taken){ .pid = p->pid, .fd = v[i].fd, .ino = v[i].ino, .orphan = orphan };
+		if (!orphan && !find_holder(tr, peer_ino, &t->spid, &t->sfd)) {
+			snprintf(step->reason, sizeof(step->reason),
+				 "pid %d (%.40s): fd %d: bytes on their way to this TCP socket are held "
+				 "back by its full window, and their sender is in another process tree, "
+				 "which cannot give them back yet", p->pid, p->prog, v[i].fd);
+			free(t);
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		t->next = sd->list;
+		sd->list = t;
+		{
+			char why[200] = "";
+
+			rc = take_out(t, v[i].ino, why, sizeof(why));
+			if (rc)
+				snprintf(step->reason, sizeof(step->reason), "pid %d (%.40s): %s",
+					 p->pid, p->prog, why[0] ? why : strerror(-rc));
+		}
+		if (!rc)
+			pr_debug("pid %d: fd %d: %zu bytes taken out of a full TCP window (%s)", p->pid,
+				 t->fd, t->len, orphan ? "its peer closed" : "given back at refill");
+	}
+	free(v);
+	return rc;
+}
+
+/* A held thread of p, to run the parasite in; 0 when none. */
+static pid_t held_thread(const struct tracee_proc *p)
+{
+	for (const struct tracee_thread *t = p->threads; t; t = t->next)
+		if (t->state == TS_HELD)
+			return t->tid;
+	return 0;
+}
+
+/* Send all of b through fd (non-blocking, waiting for room up to MOVE_MS). */
+static int send_all(int fd, const uint8_t *b, size_t n)
+{
+	long deadline = mono_now_ms() + MOVE_MS;
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t w = send(fd, b + off, n - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (mono_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		poll(&pfd, 1, 10);
+	}
+	return 0;
+}
+
+/*
+ * A loopback TCP connection of old's family holding b and then the end of the stream: its
+ * near end, or -errno.
+ */
+static int orphan_socket(int old, const uint8_t *b, size_t n)
+{
+	struct sockaddr_storage a;
+	socklen_t al = sizeof(a);
+	int family = AF_INET, lst, far = -1, near = -1, rc = 0;
+	socklen_t l = sizeof(family);
+
+	getsockopt(old, SOL_SOCKET, SO_DOMAIN, &family, &l);
+	memset(&a, 0, sizeof(a));
+	a.ss_family = (sa_family_t)family;
+	if (family == AF_INET6)
+		((struct sockaddr_in6 *)&a)->sin6_addr = in6addr_loopback;
+	else
+		((struct sockaddr_in *)&a)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lst = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lst < 0 || bind(lst, (struct sockaddr *)&a, family == AF_INET6 ?
+			    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) ||
+	    listen(lst, 1) || getsockname(lst, (struct sockaddr *)&a, &al) ||
+	    (far = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(far, (struct sockaddr *)&a, al) ||
+	    (near = accept4(lst, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		rc = -errno;
+	if (lst >= 0)
+		close(lst);
+	if (!rc)
+		rc = send_all(far, b, n);
+	if (far >= 0)
+		close(far); /* an orderly close: the bytes, then the end of the stream */
+	if (rc) {
+		if (near >= 0)
+			close(near);
+		return rc;
+	}
+	return near;
+}
+
+/* Put fd nfd in place of p's fd t->fd (status flags and close-on-exec of the old one). */
+static int replace_fd(struct tracee_proc *p, const struct taken *t, int nfd)
+{
+	struct procfs_fdinfo fi;
+	struct infect_ctx *ctx;
+	pid_t tid = held_thread(p);
+	int rc, rfd = -1;
+	long r;
+
+	if (!tid)
+		return -ESRCH;
+	if ((rc = procfs_fdinfo(p->pid, t->fd, &fi)))
+		return rc;
+	fcntl(nfd, F_SETFL, fi.flags & (O_NONBLOCK | O_ASYNC));
+	if ((rc = infect_start(p->pid, tid, &ctx)))
+		return rc;
+	rc = infect_give_fd(ctx, nfd, &rfd);
+	if (!rc) {
+		const uint64_t a[6] = { (uint64_t)rfd, (uint64_t)t->fd,
+					(fi.flags & O_CLOEXEC) ? O_CLOEXEC : 0 };
+
+		rc = infect_remote_syscall(ctx, __NR_dup3, a, &r);
+		if (!rc && r < 0)
+			rc = (int)r;
+		infect_remote_close(ctx, rfd);
+	}
+	r = infect_cure(ctx);
+	return rc ? rc : (int)r;
+}
+
+/* Give back what the drain took from p's sockets. */
+static int give_back(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step, void *arg)
+{
+	struct sockdrain *sd = arg;
+	int rc = 0;
+
+	(void)tr;
+	for (struct taken *t = sd->list; t; t = t->next) {
+		int fd, r;
+
+		if (t->pid != p->pid)
+			continue;
+		if (!t->orphan) {
+			r = infect_getfd(t->spid, t->sfd, &fd);
+			if (!r) {
+				r = send_all(fd, t->buf, t->len);
+				close(fd);
+			}
+		} else {
+			int old;
+
+			r = infect_getfd(t->pid, t->fd, &old);
+			if (!r) {
+				fd = orphan_socket(old, t->buf, t->len);
+				close(old);
+				r = fd < 0 ? fd : replace_fd(p, t, fd);
+				if (fd >= 0)
+					close(fd);
+			}
+		}
+		if (r && !rc) {
+			rc = r;
+			snprintf(step->reason, sizeof(step->reason),
+				 "pid %d (%.40s): fd %d: cannot give back the %zu bytes taken out of "
+				 "its TCP queue: %s", p->pid, p->prog, t->fd, t->len, strerror(-r));
+			pr_err("%s", step->reason);
+		}
+	}
+	drop(sd, p->pid);
+	return rc;
+}
+
+const uint8_t *sockdrain_taken(struct tracer *tr, uint64_t ino, size_t *len)
+{
+	struct sockdrain *sd = tr->sockdrain;
+
+	for (struct taken *t = sd ? sd->list : NULL; t; t = t->next)
+		if (t->ino == ino) {
+			*len = t->len;
+			return t->buf;
+		}
+	*len = 0;
+	return NULL;
+}
+
 int sockdrain_init(struct tracer *tr)
 {
-	return hooks_on_step(tr, STEP_DRAIN, drain_step, NULL);
+	struct sockdrain *sd = calloc(1, sizeof(*sd));
+	int r;
+
+	if (!sd)
+		return -ENOMEM;
+	tr->sockdrain = sd;
+	r = hooks_on_step(tr, STEP_DRAIN, drain_step, sd);
+	if (!r)
+		r = hooks_on_step(tr, STEP_REFILL, give_back, sd);
+	if (!r)
+		r = hooks_on_step(tr, STEP_ABORT, give_back, sd);
+	return r;
+}
+
+void sockdrain_fini(struct tracer *tr)
+{
+	if (tr->sockdrain) {
+		drop(tr->sockdrain, 0);
+		free(tr->sockdrain);
+		tr->sockdrain = NULL;
+	}
 }

@@ -122,6 +122,7 @@ void tracer_destroy(struct tracer *tr)
 	where_fini(tr);
 	barriers_fini(tr);
 	checkpoint_fini(tr);
+	sockdrain_fini(tr);
 	peer_fini(tr);
 	sockrec_fini(tr);
 	loop_fini(tr);

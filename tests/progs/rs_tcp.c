@@ -12,6 +12,9 @@
  * with data unread, and a connection left waiting on the listener: these three are read only
  * at the end (the data, then end of file; the waiting one accepted then). TCP_NODELAY,
  * SO_KEEPALIVE with TCP_KEEPIDLE, SO_REUSEADDR and O_NONBLOCK are checked every step.
+ * A bulk connection is kept full: every step writes (non-blocking) until the kernel takes no
+ * more and reads 16 KiB, so the sender always has bytes its peer's full window holds back; the
+ * bytes follow a pattern of their position, checked as they are read.
  * With RS_TCP_EXTERNAL_PORT, a connection to a server on 127.0.0.1:RS_TCP_EXTERNAL_PORT outside the
  * computation, which sent 10 bytes ("0123456789") this program reads only at the end: after a
  * restart the connection comes back closed by its peer, so those bytes, then end of file
@@ -98,6 +101,31 @@ static void echo_child(int fd)
 	}
 }
 
+/* The bulk connection: fill w until the kernel takes no more, then read 16 KiB from r. */
+static void bulk_step(int w, int r, uint64_t *sent, uint64_t *got)
+{
+	uint8_t b[16384];
+	ssize_t n;
+
+	for (;;) {
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)((*sent + i) * 7 + 3);
+		n = send(w, b, sizeof(b), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			FAIL("bulk connection: send: %m");
+		*sent += (uint64_t)n;
+	}
+	n = recv(r, b, sizeof(b), MSG_WAITALL);
+	if (n != (ssize_t)sizeof(b))
+		FAIL("bulk connection: recv: %zd (%m)", n);
+	for (size_t i = 0; i < sizeof(b); i++)
+		if (b[i] != (uint8_t)((*got + i) * 7 + 3))
+			FAIL("bulk connection: byte %llu is wrong", (unsigned long long)(*got + i));
+	*got += (uint64_t)n;
+}
+
 static int getint(int fd, int level, int name)
 {
 	int v = -1;
@@ -114,6 +142,8 @@ int main(int argc, char **argv)
 	socklen_t l4, l6, lm;
 	struct flow fl[3];
 	int L4, L6, LM, kid_fd, half_c, half_a, orph, pend, ext = -1, one = 1, idle = 77;
+	int bulk_w, bulk_r;
+	uint64_t bulk_sent = 0, bulk_got = 0;
 	uint32_t kid_sent = 0, kid_got = 0;
 	long limit, n;
 	pid_t kid;
@@ -168,6 +198,9 @@ int main(int argc, char **argv)
 		close(s);
 	}
 	pend = client(AF_INET6, &a6, l6); /* left waiting on L6 until the end */
+	bulk_w = client(AF_INET, &a4, l4);
+	bulk_r = accept_one(L4);
+	fcntl(bulk_w, F_SETFL, O_NONBLOCK);
 	if (ext_port && *ext_port) {
 		struct sockaddr_in e = { .sin_family = AF_INET,
 					 .sin_port = htons((uint16_t)atoi(ext_port)),
@@ -204,6 +237,7 @@ int main(int argc, char **argv)
 			flow_step(&fl[i]);
 		rec_send(kid_fd, 3, kid_sent++, "child connection");
 		rec_expect(kid_fd, 1, 4, kid_got++, "child connection");
+		bulk_step(bulk_w, bulk_r, &bulk_sent, &bulk_got);
 		if (!getint(fl[0].a, IPPROTO_TCP, TCP_NODELAY))
 			FAIL("TCP_NODELAY lost");
 		if (!getint(fl[0].b, SOL_SOCKET, SO_KEEPALIVE) ||
