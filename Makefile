@@ -230,8 +230,7 @@ check-unit: unit
 check-integration: all
 	./tests/run-integration.sh '$(T)' '$(VARIANT)'
 # The soak test at length: t_soak.sh with SOAK_CYCLES cycles (make check runs 10), under a
-# time bound to match (DMTCP_TEST_TIMEOUT, seconds per variant). The ring has no socket yet:
-# sockets are not restorable before issue 10; rs_ring says how it will use them then.
+# time bound to match (DMTCP_TEST_TIMEOUT, seconds per variant).
 SOAK_CYCLES ?= 200
 soak: all
 	SOAK_CYCLES=$(SOAK_CYCLES) DMTCP_TEST_TIMEOUT=$${DMTCP_TEST_TIMEOUT:-$$(($(SOAK_CYCLES) * 15 + 120))} \

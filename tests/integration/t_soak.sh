@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issue 15's soak test: SOAK_CYCLES checkpoint/restart cycles (default 10 here, in make check;
-# `make soak` runs 200) of rs_ring, a 4-process computation joined in a ring of two pipes
-# and two FIFOs. Each cycle: checkpoint (-bc), sample, kill (-k), restart from the restart
+# `make soak` runs 200) of rs_ring, a 4-process computation joined in a ring of a pipe, a FIFO,
+# a unix socketpair and a TCP connection. Each cycle: checkpoint (-bc), sample, kill (-k), restart from the restart
 # script, and check the program's own oracle: it runs on past where it was killed and
 # printed no FAIL (every stage checks each record it passes on for gaps, repeats and changed
 # bytes; at the end every byte sent through the ring is accounted for, stage by stage, and it
@@ -15,8 +15,6 @@
 # than 10% or a slack, whichever is larger (256 kB for the coordinator, 1 MiB for the
 # tracer's and the program's VmRSS, which vary most, 128 kB for the program's RssAnon, 16 KiB
 # for the images): flat, not grown. The figures are printed.
-# Sockets are not in the ring: restoring them is issue 10; rs_ring says how it will use them
-# once that lands.
 # Only the dynamic build: the soak is the coordinator's and the tracers'; the program's build
 # changes none of what is measured.
 # builds: dynamic

@@ -1,38 +1,34 @@
 /*
- * Restart test program: four processes in a ring of pipes and FIFOs, its own oracle.
+ * Restart test program: four processes in a ring of a pipe, a FIFO, a unix socketpair and a TCP
+ * connection, its own oracle.
  *
  *   rs_ring READYFILE LIMIT
  *
  * The parent (stage 0) forks three children and joins the four in a ring:
  *
- *   stage 0 --pipe--> stage 1 --FIFO READYFILE.f1--> stage 2 --pipe--> stage 3
- *      ^                                                                   |
- *      +------------------------- FIFO READYFILE.f2 <----------------------+
+ *   stage 0 --pipe--> stage 1 --FIFO READYFILE.f1--> stage 2 --socketpair--> stage 3
+ *      ^                                                                         |
+ *      +------------------- TCP, 127.0.0.1 (stage 0 listens) <-------------------+
  *
  * Stage 0 sends numbered records (a header and 16-1000 bytes that follow from the number),
  * at most WINDOW of them in the ring at once, and takes each back; every stage checks that
  * each record is whole and is the one after the last (no gap, repeat or changed byte) and
  * that its parent and its own pid are what they were, and forwards it; the stages nap a few
- * milliseconds now and then, so that bytes sit in every pipe and FIFO when a checkpoint
- * comes. Stage 0 prints "count N" for the Nth record back (10 ms apart). After LIMIT records
+ * milliseconds now and then, so that bytes sit in every link when a checkpoint comes. Stage 0 prints "count N" for the Nth record back (10 ms apart). After LIMIT records
  * (LIMIT 0: once the file READYFILE.stop exists) it sends no more, takes back those still in
  * the ring, and sends an end record in which each stage writes how many records and bytes it
  * passed on: every one must equal what stage 0 sent and got back (every byte through the
  * pipes accounted for). Then each child exits 0, stage 0 checks their statuses and prints
  * "PASS pid P records N bytes B". Any mismatch prints a FAIL line and exits 1. Each stage,
  * once it has passed the end record on and closed its output, waits (10 s at most) for its
- * own input to end: a pipe or FIFO whose last writer closed it must read as ended, which it
- * does not if any other process (of a restart, say) still holds it open. A stage whose
+ * own input to end: a link whose last writer closed it must read as ended, which it does not
+ * if any other process (of a restart, say) still holds it open. A stage whose
  * neighbour is gone before that (killed: dmtcp_command -k kills the four one by one) waits
  * 5 s for its own kill before it leaves with status 3, so that a killed ring ends by the
  * kill, not by SIGPIPE or an end of input.
  *
  * READYFILE gets the four pids, one a line, once the ring is joined.
  *
- * Sockets are not in the ring yet: restoring them is issue 10 (the design's "Sockets and
- * pipes"). Until that lands a restart cannot bring a socket back, so a stage joined by a
- * socketpair would only test that gap; when it does, one link of the ring (stage 2 to 3)
- * becomes a socketpair and another (stage 3 to 0) a unix stream socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +39,9 @@
 #include <string.h>
 #include <poll.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -281,9 +280,11 @@ static int open_fifo(const char *path, int flags)
 int main(int argc, char **argv)
 {
 	unsigned char buf[sizeof(struct rec_hdr) + MAX_PAYLOAD];
-	char f1[4096], f2[4096], stop[4096];
+	char f1[4096], stop[4096];
 	struct stage s0 = { 0 }, back = { 0 };
-	int pa[2], pb[2], i, st, failed = 0;
+	struct sockaddr_in la = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t lal = sizeof(la);
+	int pa[2], pb[2], i, st, failed = 0, lst;
 	pid_t pid[NSTAGES];
 	uint64_t sent = 0, got = 0;
 	long limit;
@@ -296,11 +297,13 @@ int main(int argc, char **argv)
 	/* a write to a stage that is gone fails with EPIPE (neighbour_gone()) */
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(f1, sizeof(f1), "%s.f1", argv[1]);
-	snprintf(f2, sizeof(f2), "%s.f2", argv[1]);
 	snprintf(stop, sizeof(stop), "%s.stop", argv[1]);
 	unlink(f1);
-	unlink(f2);
-	if (mkfifo(f1, 0600) || mkfifo(f2, 0600) || pipe(pa) || pipe(pb))
+	if (mkfifo(f1, 0600) || pipe(pa) || socketpair(AF_UNIX, SOCK_STREAM, 0, pb))
+		return 2;
+	lst = socket(AF_INET, SOCK_STREAM, 0);
+	if (lst < 0 || bind(lst, (struct sockaddr *)&la, sizeof(la)) || listen(lst, 1) ||
+	    getsockname(lst, (struct sockaddr *)&la, &lal))
 		return 2;
 	pid[0] = getpid();
 	for (i = 1; i < NSTAGES; i++) {
@@ -321,11 +324,16 @@ int main(int argc, char **argv)
 				break;
 			case 3:
 				s.in = pb[0];
-				s.out = open_fifo(f2, O_WRONLY);
+				s.out = socket(AF_INET, SOCK_STREAM, 0);
+				if (s.out >= 0 && connect(s.out, (struct sockaddr *)&la, sizeof(la))) {
+					close(s.out);
+					s.out = -1;
+				}
 				break;
 			}
 			if (s.in < 0 || s.out < 0)
-				fail(&s, "cannot open its FIFO: %s", strerror(errno));
+				fail(&s, "cannot open its link: %s", strerror(errno));
+			close(lst);
 			/* only our own ends stay open, so an end of input means a stage died */
 			if (s.in != pa[0])
 				close(pa[0]);
@@ -346,9 +354,10 @@ int main(int argc, char **argv)
 	back.idx = 0;
 	back.self = pid[0];
 	back.next_seq = 1;
-	back.in = open_fifo(f2, O_RDONLY);
+	back.in = accept(lst, NULL, NULL);
 	if (back.in < 0)
-		fail(&back, "cannot open FIFO %s: %s", f2, strerror(errno));
+		fail(&back, "cannot accept stage 3's connection: %s", strerror(errno));
+	close(lst);
 	f = fopen(argv[1], "w");
 	if (!f)
 		return 2;
@@ -414,7 +423,6 @@ int main(int argc, char **argv)
 	}
 	check_ids(&s0);
 	unlink(f1);
-	unlink(f2);
 	if (failed)
 		return 1;
 	printf("PASS pid %d records %llu bytes %llu\n", (int)pid[0], (unsigned long long)sent,
