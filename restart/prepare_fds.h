@@ -17,9 +17,11 @@
  *    termios;
  *  - files under /proc/<pid> of a restored process (a program reading its own maps): opened
  *    by that process once it exists (in its own namespace's /proc), at the saved offset;
- *  - unix sockets: see prepare_socks.c (pairs made again with socketpair, names bound again,
- *    listeners with their waiting connections, queues refilled); the checkpoint refuses the
- *    other socket kinds, so an image never holds one;
+ *  - sockets: unix in prepare_socks.c (pairs made again with socketpair, names bound again,
+ *    listeners with their waiting connections, queues refilled), TCP and UDP in
+ *    prepare_socks_inet.c (connections made again with their addresses before any listener,
+ *    outside peers as closed connections, datagrams from their senders); the checkpoint
+ *    refuses the other kinds, so an image never holds one;
  *  - anonymous inodes cannot be rebuilt yet: /dev/null takes their number, with a warning
  *    naming the fd.
  */
