@@ -11,6 +11,7 @@
  */
 #include "sockdrain.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -106,6 +107,67 @@ static int unsettled(const struct sockdiag_inet_set *d, const struct sock_fd *v,
 			return 1;
 	}
 	return 0;
+}
+
+/* The fd of pid that holds socket ino, or -1. */
+static int fd_of(pid_t pid, uint32_t ino)
+{
+	struct sock_fd *v;
+	uint32_t n;
+	int fd = -1;
+
+	if (socket_fds(pid, &v, &n))
+		return -1;
+	for (uint32_t i = 0; i < n && fd < 0; i++)
+		if (v[i].ino == ino)
+			fd = v[i].fd;
+	free(v);
+	return fd;
+}
+
+/* Is pid traced by another dmtcp tracer (a member of the computation in another tree)? Its
+ * tracer is a dmtcp_launch or dmtcp_restart, which is what its comm says. */
+static int other_member(pid_t pid)
+{
+	char *status, comm[32];
+	int32_t tracer = 0;
+	int r;
+
+	if (procfs_read(pid, 0, "status", &status, NULL))
+		return 0;
+	r = procfs_status_ints(status, "TracerPid", &tracer, 1) == 1 && tracer > 0 &&
+	    tracer != getpid();
+	free(status);
+	if (!r || procfs_comm(tracer, 0, comm, sizeof(comm)))
+		return 0;
+	return !strcmp(comm, "dmtcp_launch") || !strcmp(comm, "dmtcp_restart");
+}
+
+/*
+ * A process of the computation in another tree (another tracer) holding socket ino, found in
+ * /proc: it is suspended as ours are, so what was taken can be given back through its socket.
+ */
+static int find_member_holder(uint32_t ino, pid_t *pid, int *fd)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+
+		if (*end || p <= 0 || !other_member((pid_t)p))
+			continue;
+		if ((*fd = fd_of((pid_t)p, ino)) >= 0) {
+			*pid = (pid_t)p;
+			found = 1;
+		}
+	}
+	closedir(d);
+	return found;
 }
 
 /* The process of this tracer and its fd that hold socket ino; 0 when none. */
@@ -261,14 +323,15 @@ static int drain_step(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 			break;
 		}
 		*t = (struct taken){ .pid = p->pid, .fd = v[i].fd, .ino = v[i].ino, .orphan = orphan };
-		if (!orphan && !find_holder(tr, peer_ino, &t->spid, &t->sfd)) {
-			snprintf(step->reason, sizeof(step->reason),
-				 "pid %d (%.40s): fd %d: bytes on their way to this TCP socket are held "
-				 "back by its full window, and their sender is in another process tree, "
-				 "which cannot give them back yet", p->pid, p->prog, v[i].fd);
+		if (!orphan && !find_holder(tr, peer_ino, &t->spid, &t->sfd) &&
+		    !find_member_holder(peer_ino, &t->spid, &t->sfd)) {
+			/* a local program outside the computation: nothing is taken (it could not
+			 * be given back, the program may send more meanwhile); the checkpoint saves
+			 * what has arrived, and a restart brings the connection back closed */
+			pr_debug("pid %d: fd %d: bytes held back by a full window come from outside "
+				 "the computation; left where they are", p->pid, v[i].fd);
 			free(t);
-			rc = -EOPNOTSUPP;
-			break;
+			continue;
 		}
 		t->next = sd->list;
 		sd->list = t;

@@ -8,8 +8,11 @@
  * Bytes that a full receive window holds back on the sender's side never would: the step then
  * takes the receiver's queue out (through a duplicate of its fd), which opens the window, until
  * everything the sender had has arrived and is taken too; the checkpoint saves what was taken
- * (sockdrain_taken), the queue being empty then. The sender must be a process of this tracer (its bytes are
- * given back through it) or a socket its program closed already (an orphan in the kernel).
+ * (sockdrain_taken), the queue being empty then. The sender must be a process of the
+ * computation (of this tracer or, found in /proc by its tracer's name, of another one): its
+ * bytes are given back through it; or a socket its program closed already (an orphan in the
+ * kernel). From a local sender outside the computation nothing is taken: what has arrived is
+ * saved, and a restart brings that connection back closed, as any outside peer's.
  *
  * Refill (and abort): what was taken goes back. Through the sender's socket when the sender
  * is alive, so the receiver's queue holds the same bytes in the same order again; when the

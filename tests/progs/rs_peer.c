@@ -10,9 +10,13 @@
  * Each side keeps K records in flight towards the other on each connection: every step sends
  * one and reads the oldest one sent by the other side, checking its number, length and bytes.
  * Prints "count N" after each step and PASS at LIMIT. The server's records carry tag 1 (TCP)
- * and 3 (unix), the client's 2 and 4.
+ * and 3 (unix), the client's 2 and 4. A third connection, TCP, is kept full by the server: every
+ * step it writes (non-blocking) until the kernel takes no more and the client reads 16 KiB, so
+ * a checkpoint finds bytes a full window holds back on the server's side; the bytes follow a
+ * pattern of their position, checked as they are read.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -21,13 +25,42 @@
 
 #include "sock_records.h"
 
+/* The server fills the bulk connection until the kernel takes no more; the client reads
+ * 16 KiB of it and checks the pattern. */
+static void bulk_step(int fd, int server, uint64_t *n)
+{
+	uint8_t b[16384];
+	ssize_t r;
+
+	if (server) {
+		for (;;) {
+			for (size_t i = 0; i < sizeof(b); i++)
+				b[i] = (uint8_t)((*n + i) * 7 + 3);
+			r = send(fd, b, sizeof(b), MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return;
+			if (r <= 0)
+				FAIL("bulk connection: send: %m");
+			*n += (uint64_t)r;
+		}
+	}
+	r = recv(fd, b, sizeof(b), MSG_WAITALL);
+	if (r != (ssize_t)sizeof(b))
+		FAIL("bulk connection: recv: %zd (%m)", r);
+	for (size_t i = 0; i < sizeof(b); i++)
+		if (b[i] != (uint8_t)((*n + i) * 7 + 3))
+			FAIL("bulk connection: byte %llu is wrong", (unsigned long long)(*n + i));
+	*n += (uint64_t)r;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[4096], tmp[4096], path[4200];
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_un u = { .sun_family = AF_UNIX };
 	socklen_t al = sizeof(a);
-	int server, t, x, my_t, my_x;
+	int server, t, x, bulk, my_t, my_x;
+	uint64_t bulk_n = 0;
 	uint32_t sent = 0, got = 0;
 	long limit, n;
 	FILE *f;
@@ -61,8 +94,10 @@ int main(int argc, char **argv)
 			FAIL("port file: %m");
 		t = accept(lt, NULL, NULL);
 		x = accept(lx, NULL, NULL);
-		if (t < 0 || x < 0)
+		bulk = accept(lt, NULL, NULL);
+		if (t < 0 || x < 0 || bulk < 0)
 			FAIL("accept: %m");
+		fcntl(bulk, F_SETFL, O_NONBLOCK);
 		close(lt);
 		close(lx);
 	} else {
@@ -77,8 +112,10 @@ int main(int argc, char **argv)
 		a.sin_port = htons((uint16_t)port);
 		t = socket(AF_INET, SOCK_STREAM, 0);
 		x = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (t < 0 || x < 0 || connect(t, (struct sockaddr *)&a, sizeof(a)) ||
-		    connect(x, (struct sockaddr *)&u, sizeof(u)))
+		bulk = socket(AF_INET, SOCK_STREAM, 0);
+		if (t < 0 || x < 0 || bulk < 0 || connect(t, (struct sockaddr *)&a, sizeof(a)) ||
+		    connect(x, (struct sockaddr *)&u, sizeof(u)) ||
+		    connect(bulk, (struct sockaddr *)&a, sizeof(a)))
 			FAIL("connect: %m");
 	}
 	for (; sent < K; sent++) {
@@ -99,6 +136,7 @@ int main(int argc, char **argv)
 		rec_expect(t, 1, (uint32_t)(server ? 2 : 1), got, "TCP connection");
 		rec_expect(x, 1, (uint32_t)(server ? 4 : 3), got, "unix connection");
 		got++;
+		bulk_step(bulk, server, &bulk_n);
 		printf("count %ld\n", n);
 		nanosleep(&ts, NULL);
 	}
