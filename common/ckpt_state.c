@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <linux/netlink.h>
 
 #include "ckpt_state.h"
 
@@ -194,6 +195,13 @@ void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len)
 		snprintf(buf, n, "[%s]:%u", ip, ntohs(a.sin6_port));
 		return;
 	}
+	if (fam == AF_NETLINK && len >= sizeof(struct sockaddr_nl)) {
+		struct sockaddr_nl a;
+
+		memcpy(&a, addr, sizeof(a));
+		snprintf(buf, n, "portid %u groups %#x", a.nl_pid, a.nl_groups);
+		return;
+	}
 	if (!plen || fam != AF_UNIX) {
 		snprintf(buf, n, "-");
 		return;
@@ -211,7 +219,7 @@ void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len)
 const char *ckpt_sock_family_name(uint32_t family)
 {
 	return family == AF_UNIX ? "unix" : family == AF_INET ? "inet" :
-	       family == AF_INET6 ? "inet6" : "?";
+	       family == AF_INET6 ? "inet6" : family == AF_NETLINK ? "netlink" : "?";
 }
 
 void ckpt_sock_free(struct ckpt_sock *s)

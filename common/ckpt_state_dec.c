@@ -472,13 +472,20 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 		s->opts[k].name = get_i32(d, "option name");
 		s->opts[k].value = get_i32(d, "option value");
 	}
-	if (!d->why && s->family != AF_UNIX && s->family != AF_INET && s->family != AF_INET6)
+	if (!d->why && s->family != AF_UNIX && s->family != AF_INET && s->family != AF_INET6 &&
+	    s->family != AF_NETLINK)
 		dec_failf(d, "file %lu: socket family %s", i, "unknown");
-	else if (!d->why && s->family != AF_UNIX && s->type != SOCK_STREAM && s->type != SOCK_DGRAM)
+	else if (!d->why && s->family == AF_NETLINK &&
+		 (s->protocol != 0 || (s->type != SOCK_RAW && s->type != SOCK_DGRAM) ||
+		  s->state != CKPT_SOCK_UNCONNECTED || s->nmsgs))
+		dec_failf(d, "file %lu: a netlink socket %s", i, "other than an idle route socket");
+	else if (!d->why && (s->family == AF_INET || s->family == AF_INET6) &&
+		 s->type != SOCK_STREAM && s->type != SOCK_DGRAM)
 		dec_failf(d, "file %lu: socket type %s", i, "unknown for an internet socket");
 	else if (!d->why && s->msg_from && s->family == AF_UNIX)
 		dec_failf(d, "file %lu: message senders on a %s", i, "unix socket");
-	else if (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)
+	else if (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET &&
+		 s->family != AF_NETLINK)
 		dec_failf(d, "file %lu: socket type %s", i, "unknown");
 	else if (s->state == CKPT_SOCK_CONNECTING && s->family == AF_UNIX)
 		dec_failf(d, "file %lu: a connecting %s", i, "unix socket");

@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -468,6 +469,45 @@ fail:
 	return r;
 }
 
+/*
+ * A netlink route socket: bound to its port id and first 32 groups again (another port id,
+ * with a warning, when that one is taken here), the other groups joined, its options set.
+ */
+static int open_netlink(struct fd_shared *fs, const struct restart_set *s, int im,
+			const struct ckpt_file *f, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	struct sockaddr_nl a;
+	int fd = psock_new(fs, k, img, fdno), r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (k->addr_len >= sizeof(a)) {
+		memcpy(&a, k->addr, sizeof(a));
+		if ((a.nl_pid || a.nl_groups) && bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			uint32_t old = a.nl_pid;
+
+			a.nl_pid = 0;
+			if (errno != EADDRINUSE || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+				r = -errno;
+				pr_err("%s: fd %d: cannot bind a netlink route socket again: %s", img,
+				       fdno, strerror(-r));
+			} else {
+				pr_warn("%s: fd %d: netlink port id %u is taken here: the socket gets "
+					"another one", img, fdno, old);
+			}
+		}
+	}
+	if (!r)
+		r = psock_apply_options(fd, f, img, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return psock_register(fs, k, fd);
+}
+
 int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 		      const struct ckpt_file *f, int fdno)
 {
@@ -485,6 +525,8 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
 	if (i >= 0)
 		return i;
+	if (k->family == AF_NETLINK)
+		return open_netlink(fs, s, im, f, fdno);
 	if (k->family != AF_UNIX)
 		return prepare_inet_open(fs, s, im, f, fdno);
 	switch (k->state) {

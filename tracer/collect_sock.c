@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <unistd.h>
 
 #include "collect.h"
@@ -347,6 +349,52 @@ void collect_sock_common_opts(int lfd, struct ckpt_sock *s)
 	}
 }
 
+/*
+ * A netlink route socket: its address (port id and the first 32 groups), every group it
+ * joined, its netlink options. Messages the kernel queued on it cannot be put back by anyone
+ * else: a socket with unread messages fails the checkpoint.
+ */
+static int collect_netlink(int fd, int lfd, struct ckpt_sock *s, char *why, size_t whylen)
+{
+	static const int nl_opts[] = { NETLINK_PKTINFO,	      NETLINK_BROADCAST_ERROR,
+				       NETLINK_NO_ENOBUFS,    NETLINK_LISTEN_ALL_NSID,
+				       NETLINK_CAP_ACK,	      NETLINK_EXT_ACK,
+				       NETLINK_GET_STRICT_CHK };
+	uint32_t groups[32];
+	socklen_t l = sizeof(s->addr);
+	char b[1];
+	ssize_t n;
+
+	s->state = CKPT_SOCK_UNCONNECTED;
+	if (!getsockname(lfd, (struct sockaddr *)s->addr, &l))
+		s->addr_len = l;
+	for (size_t i = 0; i < sizeof(nl_opts) / sizeof(nl_opts[0]); i++) {
+		int v = 0;
+
+		if (!getopt_int(lfd, SOL_NETLINK, nl_opts[i], &v) && v)
+			s->opts[s->nopts++] = (struct ckpt_sockopt){ SOL_NETLINK, nl_opts[i], v };
+	}
+	memset(groups, 0, sizeof(groups));
+	l = sizeof(groups);
+	if (!getsockopt(lfd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, groups, &l)) {
+		for (uint32_t g = 32; g < l * 8 && g < sizeof(groups) * 8; g++) {
+			if (!(groups[g / 32] & (1u << (g % 32))))
+				continue;
+			if (s->nopts >= CKPT_MAX_SOCK_OPTS)
+				return collect_sock_fail(why, whylen, -E2BIG,
+					"fd %d: a netlink socket in too many groups", fd);
+			s->opts[s->nopts++] =
+				(struct ckpt_sockopt){ SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, (int)g + 1 };
+		}
+	}
+	n = recv(lfd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	if (n >= 0)
+		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+			"fd %d: a netlink route socket with unread messages (%zd bytes first), "
+			"which the kernel sent and no restart can queue again", fd, n);
+	return 0;
+}
+
 int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_tables *t,
 		 const struct collect_tree *tree, char *why, size_t whylen)
 {
@@ -386,11 +434,25 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_ta
 		}
 		return collect_sock_tcp(fd, lfd, f, s, t, why, whylen);
 	}
+	if (family == AF_NETLINK && protocol == NETLINK_ROUTE &&
+	    (type == SOCK_RAW || type == SOCK_DGRAM)) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		f->sock = s;
+		s->family = AF_NETLINK;
+		s->type = (uint32_t)type;
+		s->protocol = NETLINK_ROUTE;
+		s->ino = f->ino;
+		collect_sock_common_opts(lfd, s);
+		return collect_netlink(fd, lfd, s, why, whylen);
+	}
 	if (family != AF_UNIX) {
 		char kind[64];
 
 		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
-			    "fd %d is %s, which cannot be checkpointed yet (unix, TCP and UDP sockets can)",
+			    "fd %d is %s, which cannot be checkpointed yet (unix, TCP, UDP and "
+			    "netlink route sockets can)",
 			    fd, kind_name(family, type, protocol, kind, sizeof(kind)));
 	}
 	diag = unix_table(t);

@@ -8,10 +8,16 @@
  * on each server and on each unconnected client at every moment: every step each client sends
  * one to its server and each server answers the oldest one it reads back to its sender; every
  * datagram read is checked for its number, length, bytes and its sender's address (a datagram
- * put back from another address fails). SO_BROADCAST and IP_TTL stay set. Prints "count N"
- * after each step, PASS at LIMIT.
+ * put back from another address fails). SO_BROADCAST and IP_TTL stay set. It also holds a
+ * netlink route socket bound to groups 1 and 5 (RTMGRP_LINK, RTMGRP_IPV4_IFADDR) and joined to
+ * group 33 (RTNLGRP_BRVLAN, beyond the bind's 32): its port id and groups must stay, and at the
+ * end it must still answer a request (the loopback link). Prints "count N" after each step,
+ * PASS at LIMIT.
  */
 #include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -64,6 +70,41 @@ static void dg_expect(int fd, uint32_t tag, uint32_t seq, const struct sockaddr_
 		FAIL("%s: datagram %u came from another address", what, seq);
 }
 
+/* The route socket's port id, and whether it is in groups 1, 5 and 33. */
+static void nl_check(int fd, uint32_t portid)
+{
+	struct sockaddr_nl a;
+	socklen_t l = sizeof(a);
+	uint32_t g[4] = { 0 };
+
+	if (getsockname(fd, (struct sockaddr *)&a, &l) || a.nl_pid != portid)
+		FAIL("netlink port id is %u, not %u", a.nl_pid, portid);
+	l = sizeof(g);
+	if (getsockopt(fd, SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, g, &l) ||
+	    (g[0] & 0x11) != 0x11 || !(g[1] & 1))
+		FAIL("netlink groups are %#x %#x", g[0], g[1]);
+}
+
+/* Ask the route socket for the loopback link; the answer must come. */
+static void nl_ask(int fd)
+{
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = { .h = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			 .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 7 },
+		  .i = { .ifi_family = AF_UNSPEC, .ifi_index = (int)if_nametoindex("lo") } };
+	char b[8192];
+	ssize_t r;
+	struct nlmsghdr *h = (struct nlmsghdr *)b;
+
+	if (send(fd, &req, sizeof(req), 0) != sizeof(req))
+		FAIL("netlink request: %m");
+	r = recv(fd, b, sizeof(b), 0);
+	if (r < (ssize_t)sizeof(*h) || h->nlmsg_seq != 7 || h->nlmsg_type != RTM_NEWLINK)
+		FAIL("netlink answer: %zd bytes, type %u", r, r > 0 ? h->nlmsg_type : 0);
+}
+
 struct pair {
 	const char *name;
 	int srv, cli;
@@ -77,7 +118,9 @@ int main(int argc, char **argv)
 	struct pair p[2];
 	struct sockaddr_storage xa, cca;
 	socklen_t xl, ccl = sizeof(cca);
-	int x, cc, on = 1, ttl = 33;
+	int x, cc, on = 1, ttl = 33, nl, g33 = 33;
+	struct sockaddr_nl nla = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR };
+	socklen_t nll = sizeof(nla);
 	uint32_t csent = 0, cgot = 0;
 	long limit, n;
 	FILE *f;
@@ -97,6 +140,12 @@ int main(int argc, char **argv)
 	if (cc < 0 || connect(cc, (struct sockaddr *)&xa, xl) ||
 	    getsockname(cc, (struct sockaddr *)&cca, &ccl))
 		FAIL("connected UDP client: %m");
+	nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	if (nl < 0 || bind(nl, (struct sockaddr *)&nla, sizeof(nla)) ||
+	    setsockopt(nl, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g33, sizeof(g33)) ||
+	    getsockname(nl, (struct sockaddr *)&nla, &nll))
+		FAIL("netlink route socket: %m");
+	nl_ask(nl);
 	if (setsockopt(p[0].cli, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on)) ||
 	    setsockopt(p[0].srv, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)))
 		FAIL("setsockopt: %m");
@@ -130,6 +179,7 @@ int main(int argc, char **argv)
 		}
 		dg_send(cc, NULL, 0, 5, csent++, "connected UDP client");
 		dg_expect(x, 5, cgot++, &cca, ccl, "connected UDP client");
+		nl_check(nl, nla.nl_pid);
 		if (getsockopt(p[0].cli, SOL_SOCKET, SO_BROADCAST, &v, &l) || !v)
 			FAIL("SO_BROADCAST lost");
 		l = sizeof(v);
@@ -138,6 +188,7 @@ int main(int argc, char **argv)
 		printf("count %ld\n", n);
 		nanosleep(&ts, NULL);
 	}
+	nl_ask(nl);
 	printf("PASS pid %d\n", (int)getpid());
 	return 0;
 }
