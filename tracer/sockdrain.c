@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,14 @@ static int socket_fds(pid_t pid, struct sock_fd **out, uint32_t *nout)
 	*out = v;
 	*nout = k;
 	return 0;
+}
+
+/* A zombie or dead process, or one gone. */
+static int proc_dead(pid_t pid)
+{
+	int st = procfs_task_state(pid, 0);
+
+	return st < 0 || st == 'Z' || st == 'X';
 }
 
 /* ESTABLISHED, FIN_WAIT1, CLOSE_WAIT, LAST_ACK, CLOSING: a state with bytes that may move. */
@@ -288,8 +297,15 @@ static int drain_step(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	int rc;
 
 	drop(sd, p->pid); /* a previous checkpoint's leftovers */
-	if ((rc = socket_fds(p->pid, &v, &n)))
+	if ((rc = socket_fds(p->pid, &v, &n))) {
+		/* a process killed meanwhile: its fd table is gone (a zombie's reads as EACCES) */
+		if (rc == -ESRCH || kill(p->pid, 0) || proc_dead(p->pid))
+			rc = -ESRCH;
+		snprintf(step->reason, sizeof(step->reason), "pid %d: %s", p->pid,
+			 rc == -ESRCH ? "process exited during the checkpoint" :
+					"cannot list its file descriptors");
 		return rc;
+	}
 	/* let what Nagle or a delayed ACK holds arrive */
 	while (n && !(rc = sockdiag_tcp_dump(&d))) {
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
@@ -460,6 +476,10 @@ static int give_back(struct tracer *tr, struct tracee_proc *p, struct ckpt_step 
 	int rc = 0;
 
 	(void)tr;
+	if (proc_dead(p->pid)) {
+		drop(sd, p->pid); /* nothing to give back to */
+		return 0;
+	}
 	for (struct taken *t = sd->list; t; t = t->next) {
 		int fd, r;
 
