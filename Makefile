@@ -307,6 +307,7 @@ demo: deps
 bench: all
 	./bench/run.sh
 	./bench/ckpt_bench.sh
+	./bench/sock_bench.sh
 	./bench/restart_bench.sh
 
 # ---- install --------------------------------------------------------------------------------

@@ -10,6 +10,10 @@
  *   fork      fork + waitpid of a child that _exits at once (trapped)
  *   sockpair  socketpair + close both ends (trapped)
  *   forksock  fork + waitpid, then socketpair + close both ends (both trapped families)
+ *   tcppp     a 64-byte TCP ping-pong over loopback with a forked child (one round trip
+ *             per iteration); set-up (listen, fork, connect) is not timed
+ *   tcpbulk   a TCP bulk transfer over loopback to a forked child that reads it all: one
+ *             MiB per iteration (64 KiB writes), until the child has read everything
  *
  * --filter installs a seccomp filter first, to measure the floor any filter costs:
  *   allow          one instruction, RET_ALLOW, with SECCOMP_FILTER_FLAG_SPEC_ALLOW
@@ -20,6 +24,9 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +106,70 @@ static int pair_close(void)
 	return 0;
 }
 
+/* A connected loopback TCP pair: *child_fd in the child (returned 0 there), the parent's
+ * end returned in the parent with *kid set. */
+static int tcp_pair(pid_t *kid, int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&a, &al))
+		return -1;
+	*kid = fork();
+	if (*kid < 0)
+		return -1;
+	if (*kid == 0) {
+		close(l);
+		*fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (*fd < 0 || connect(*fd, (struct sockaddr *)&a, sizeof(a)))
+			_exit(3);
+		setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		return 0;
+	}
+	*fd = accept(l, NULL, NULL);
+	close(l);
+	if (*fd < 0)
+		return -1;
+	setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 1;
+}
+
+static int full_io(int fd, char *b, size_t n, int wr)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = wr ? write(fd, b + done, n - done) : read(fd, b + done, n - done);
+
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* The child's side: echo 64-byte messages (ping-pong) or read everything (bulk). */
+static void tcp_child(int fd, int bulk)
+{
+	static char b[65536];
+	ssize_t r;
+
+	for (;;) {
+		if (bulk) {
+			r = read(fd, b, sizeof(b));
+			if (r <= 0)
+				_exit(r ? 3 : 0);
+			continue;
+		}
+		if (full_io(fd, b, 64, 0))
+			_exit(0);
+		if (full_io(fd, b, 64, 1))
+			_exit(3);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	volatile unsigned long sink = 0;
@@ -115,12 +186,40 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: b_loops [--filter=KIND] cheap|compute|fork|sockpair|forksock N\n");
+		fprintf(stderr, "usage: b_loops [--filter=KIND] cheap|compute|fork|sockpair|forksock|"
+				"tcppp|tcpbulk N\n");
 		return 2;
 	}
 	n = atol(argv[2]);
 	if (pipe(p) < 0)
 		return 2;
+	if (!strcmp(argv[1], "tcppp") || !strcmp(argv[1], "tcpbulk")) {
+		static char b[65536];
+		int bulk = !strcmp(argv[1], "tcpbulk"), fd, st;
+		pid_t kid;
+
+		if (tcp_pair(&kid, &fd) < 0)
+			return 3;
+		if (!kid)
+			tcp_child(fd, bulk);
+		memset(b, 'b', sizeof(b));
+		t0 = now_ns();
+		for (i = 0; i < n; i++) {
+			if (bulk) {
+				for (int k = 0; k < 16; k++)
+					if (full_io(fd, b, sizeof(b), 1))
+						return 3;
+			} else if (full_io(fd, b, 64, 1) || full_io(fd, b, 64, 0)) {
+				return 3;
+			}
+		}
+		shutdown(fd, SHUT_WR);
+		if (waitpid(kid, &st, 0) != kid || !WIFEXITED(st) || WEXITSTATUS(st))
+			return 3;
+		t1 = now_ns();
+		printf("%.3f\n", (double)(t1 - t0) / (double)n);
+		return 0;
+	}
 	t0 = now_ns();
 	if (!strcmp(argv[1], "cheap")) {
 		for (i = 0; i < n; i++) {

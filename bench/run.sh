@@ -10,6 +10,9 @@
 #   fork      fork + waitpid (trapped: fork family)
 #   sockpair  socketpair + 2 close (trapped: socket family)
 #   forksock  fork + waitpid + socketpair + 2 close: both families in one loop
+#   tcppp     64-byte TCP ping-pong over loopback with a forked child: ns per round trip
+#   tcpbulk   1 GiB over loopback TCP to a forked child, 64 KiB writes: ns per MiB
+#             (send/recv are never trapped: both must cost what the allow-all floor costs)
 # Columns: bare; under a one-instruction allow-all filter (the floor any filter costs), with
 # and without SECCOMP_FILTER_FLAG_SPEC_ALLOW; under a 17-instruction linear filter (what a
 # flat list of the trapped numbers would cost); under dmtcp_launch. Then suspend+resume of a
@@ -44,7 +47,8 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else p
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
 
 B=$OUT/b_loops
-declare -A iters=([cheap]=300000 [compute]=200000000 [fork]=1500 [sockpair]=20000 [forksock]=1500)
+declare -A iters=([cheap]=300000 [compute]=200000000 [fork]=1500 [sockpair]=20000 [forksock]=1500
+	[tcppp]=20000 [tcpbulk]=1024)
 cols=(bare allow allow-nospec linear launch)
 run_col() {
 	local col=$1 mode=$2 n=$3
@@ -60,7 +64,7 @@ for mode in cheap fork; do run_col bare $mode 200 >/dev/null; run_col launch $mo
 
 echo "dmtcp_launch runtime overhead: ns per iteration, median of $ROUNDS interleaved rounds"
 printf '%-9s %10s %10s %12s %10s %10s   %9s %9s\n' loop "${cols[@]}" launch/bare launch/floor
-for mode in cheap compute fork sockpair forksock; do
+for mode in cheap compute fork sockpair forksock tcppp tcpbulk; do
 	declare -A res=()
 	for col in "${cols[@]}"; do : >"$W/$mode.$col"; done
 	for ((r = 0; r < ROUNDS; r++)); do
@@ -79,7 +83,8 @@ for mode in cheap compute fork sockpair forksock; do
 		'BEGIN { printf "%.0f", a - b }')
 	unset res
 done
-echo "targets: cheap <= 1.02x the floor (allow); compute <= 1.01x bare; fork and sockpair <= 1.5x bare"
+echo "targets: cheap, tcppp and tcpbulk <= 1.02x the floor (allow); compute <= 1.01x bare;"
+echo "fork and sockpair <= 1.5x bare"
 echo "one trapped-call round trip (sockpair launch - bare; one stop per iteration): ${stop_ns:-?} ns;"
 echo "a fork pays three (its seccomp stop, PTRACE_EVENT_FORK, the child's first stop); the tracer spins"
 echo "DMTCP_TRACER_SPIN_US (default 200) after each stop (docs/architecture.md, Trapped-syscall cost)"

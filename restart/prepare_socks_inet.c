@@ -130,32 +130,135 @@ static int accept_high(struct fd_shared *fs, int lfd)
 	return fd < 0 ? -errno : fd_move_high(fd, fs->base);
 }
 
-/* Both ends of a connection that is entirely in the images, with their four addresses. */
-static int make_connection(struct fd_shared *fs, const struct restart_set *s, const struct sock_at *a,
-			   const struct sock_at *b)
+/* An IP address and port as 16 bytes of IPv6 (IPv4 as ::ffff:a.b.c.d), for comparisons. */
+static int ep_of(const uint8_t *addr, uint32_t len, uint8_t ip[16], uint16_t *port)
 {
-	const struct ckpt_sock *ka = a->f->sock, *kb = b->f->sock;
-	const char *img = s->img[a->im].path;
+	struct sockaddr_storage ss;
+
+	if (len < sizeof(sa_family_t) || len > sizeof(ss))
+		return -1;
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, addr, len);
+	memset(ip, 0, 16);
+	if (ss.ss_family == AF_INET) {
+		ip[10] = ip[11] = 0xff;
+		memcpy(ip + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		*port = ((struct sockaddr_in *)&ss)->sin_port;
+		return 0;
+	}
+	if (ss.ss_family == AF_INET6) {
+		memcpy(ip, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		*port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+		return 0;
+	}
+	return -1;
+}
+
+/* Would listener l have accepted a connection whose local address is addr? */
+static int accepts(const struct ckpt_sock *l, const uint8_t *addr, uint32_t len)
+{
+	static const uint8_t any6[16], any4[16] = { [10] = 0xff, [11] = 0xff };
+	uint8_t li[16], ai[16];
+	uint16_t lp, ap;
+
+	if (ep_of(l->addr, l->addr_len, li, &lp) || ep_of(addr, len, ai, &ap) || lp != ap)
+		return 0;
+	return !memcmp(li, any6, 16) || !memcmp(li, any4, 16) || !memcmp(li, ai, 16);
+}
+
+/* The restored listener that accepted a connection with local address addr, or -1. */
+static int listener_for(const struct fd_shared *fs, const struct restart_set *s,
+			const uint8_t *addr, uint32_t len)
+{
+	for (int im = 0; im < s->n; im++) {
+		const struct ckpt_proc *p = &s->img[im].proc;
+
+		for (uint32_t i = 0; i < p->nfiles; i++) {
+			const struct ckpt_sock *k = p->files[i].sock;
+			int o;
+
+			if (k && k->family != AF_UNIX && k->type == SOCK_STREAM &&
+			    k->state == CKPT_SOCK_LISTENING && accepts(k, addr, len) &&
+			    (o = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0)) >= 0)
+				return fs->obj[o].fd;
+		}
+	}
+	return -1;
+}
+
+/* Temporary listeners, one per address, for connections no restored listener accepted. */
+struct tmp_listeners {
+	struct {
+		uint8_t addr[CKPT_SOCK_ADDR_MAX];
+		uint32_t len;
+		int fd;
+	} *v;
+	int n;
+};
+
+static int tmp_listener(struct fd_shared *fs, struct tmp_listeners *tl, const struct ckpt_sock *k,
+			const char *img)
+{
+	int fd, r;
+
+	for (int i = 0; i < tl->n; i++)
+		if (tl->v[i].len == k->addr_len && !memcmp(tl->v[i].addr, k->addr, k->addr_len))
+			return tl->v[i].fd;
+	fd = psock_new(fs, k, img, -1);
+	if (fd < 0)
+		return fd;
+	r = bind_to(fd, k, k->addr, k->addr_len, 1, 1, img, -1);
+	if (!r && listen(fd, 16) < 0)
+		r = -errno;
+	if (!r) {
+		void *nv = realloc(tl->v, (size_t)(tl->n + 1) * sizeof(*tl->v));
+
+		if (!nv)
+			r = -ENOMEM;
+		else
+			tl->v = nv;
+	}
+	if (r) {
+		close(fd);
+		return r;
+	}
+	memcpy(tl->v[tl->n].addr, k->addr, k->addr_len);
+	tl->v[tl->n].len = k->addr_len;
+	tl->v[tl->n++].fd = fd;
+	return fd;
+}
+
+/*
+ * Both ends of a connection that is entirely in the images, with their four addresses: the
+ * end a restored listener had accepted is accepted from it again (so it shares the
+ * listener's port as it did), else from a temporary listener on its address.
+ */
+static int make_connection(struct fd_shared *fs, const struct restart_set *s,
+			   struct tmp_listeners *tl, const struct sock_at *a0, const struct sock_at *b0)
+{
+	const struct sock_at *a = a0, *b = b0;
+	const struct ckpt_sock *ka, *kb;
+	const char *img;
 	int fdno = -1, lst, fa = -1, fb, r;
 
-	lst = psock_new(fs, ka, img, fdno);
-	if (lst < 0)
+	lst = listener_for(fs, s, a->f->sock->addr, a->f->sock->addr_len);
+	if (lst < 0 && (lst = listener_for(fs, s, b->f->sock->addr, b->f->sock->addr_len)) >= 0) {
+		a = b0;
+		b = a0;
+	}
+	ka = a->f->sock;
+	kb = b->f->sock;
+	img = s->img[a->im].path;
+	if (lst < 0 && (lst = tmp_listener(fs, tl, ka, img)) < 0)
 		return lst;
 	fb = psock_new(fs, kb, s->img[b->im].path, fdno);
-	if (fb < 0) {
-		close(lst);
+	if (fb < 0)
 		return fb;
-	}
-	r = bind_to(lst, ka, ka->addr, ka->addr_len, 1, 1, img, fdno);
-	if (!r && listen(lst, 1) < 0)
-		r = -errno;
-	if (!r)
-		r = bind_to(fb, kb, kb->addr, kb->addr_len, 1, 1, s->img[b->im].path, fdno);
+	r = bind_to(fb, kb, kb->addr, kb->addr_len, 1, 1, s->img[b->im].path, fdno);
 	if (!r && (r = connect_to_port_of(fb, kb, lst)))
 		pr_err("%s: cannot make a TCP connection again: %s", img, strerror(-r));
 	if (!r && (fa = accept_high(fs, lst)) < 0)
 		r = fa;
-	close(lst);
 	if (!r) {
 		psock_set_buffers(fa, ka);
 		if (!(r = psock_refill(fb, a->f, img, fdno)))
@@ -182,27 +285,98 @@ static int make_connection(struct fd_shared *fs, const struct restart_set *s, co
 	return psock_register(fs, kb, fb) < 0 ? -ENOMEM : 0;
 }
 
-int prepare_socks_tcp_early(struct fd_shared *fs, const struct restart_set *s)
+static int listen_again(struct fd_shared *fs, const struct restart_set *s, int im,
+			const struct ckpt_file *f);
+static int requeue_pending(struct fd_shared *fs, const struct restart_set *s, int im,
+			   const struct ckpt_file *f);
+
+/* Call fn for every TCP socket file of the images in state (once per socket). */
+static int each_tcp(struct fd_shared *fs, const struct restart_set *s, uint32_t state, int once,
+		    int (*fn)(struct fd_shared *, const struct restart_set *, int,
+			      const struct ckpt_file *, void *), void *arg)
 {
 	for (int im = 0; im < s->n; im++) {
 		const struct ckpt_proc *p = &s->img[im].proc;
 
 		for (uint32_t i = 0; i < p->nfiles; i++) {
 			const struct ckpt_sock *k = p->files[i].sock;
-			struct sock_at a = { im, &p->files[i] }, b;
 			int r;
 
-			if (!k || k->family == AF_UNIX || k->type != SOCK_STREAM ||
-			    k->state != CKPT_SOCK_CONNECTED ||
-			    !k->peer_ino || fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0) >= 0 ||
-			    !psock_find(s, k->peer_ino, &b) ||
-			    b.f->sock->peer_ino != k->ino)
+			if (!k || k->family == AF_UNIX || k->type != SOCK_STREAM || k->state != state ||
+			    (once && fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0) >= 0))
 				continue;
-			if ((r = make_connection(fs, s, &a, &b)))
+			if ((r = fn(fs, s, im, &p->files[i], arg)) < 0)
 				return r;
 		}
 	}
 	return 0;
+}
+
+static int early_listener(struct fd_shared *fs, const struct restart_set *s, int im,
+			  const struct ckpt_file *f, void *arg)
+{
+	(void)arg;
+	return listen_again(fs, s, im, f);
+}
+
+static int early_connection(struct fd_shared *fs, const struct restart_set *s, int im,
+			    const struct ckpt_file *f, void *arg)
+{
+	const struct ckpt_sock *k = f->sock;
+	struct sock_at a = { im, f }, b;
+
+	if (!k->peer_ino || !psock_find(s, k->peer_ino, &b) || b.f->sock->peer_ino != k->ino)
+		return 0; /* waiting on a listener, or a peer outside: later */
+	return make_connection(fs, s, arg, &a, &b);
+}
+
+/* The listeners whose waiting connections are back already (a listener held by several
+ * processes is in several images). */
+struct ino_set {
+	uint64_t *v;
+	uint32_t n;
+};
+
+static int early_pending(struct fd_shared *fs, const struct restart_set *s, int im,
+			 const struct ckpt_file *f, void *arg)
+{
+	struct ino_set *done = arg;
+	uint64_t *nv;
+
+	for (uint32_t i = 0; i < done->n; i++)
+		if (done->v[i] == f->sock->ino)
+			return 0;
+	nv = realloc(done->v, (done->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	done->v = nv;
+	done->v[done->n++] = f->sock->ino;
+	return requeue_pending(fs, s, im, f);
+}
+
+/*
+ * Before anything else of the sockets: the listeners, then every connection whose two ends
+ * are in the images (accepted from their listener again where they had been), then the
+ * connections that waited on a listener, in their order behind nothing else.
+ */
+int prepare_socks_tcp_early(struct fd_shared *fs, const struct restart_set *s)
+{
+	struct tmp_listeners tl = { NULL, 0 };
+	int r;
+
+	r = each_tcp(fs, s, CKPT_SOCK_LISTENING, 1, early_listener, NULL);
+	if (!r)
+		r = each_tcp(fs, s, CKPT_SOCK_CONNECTED, 1, early_connection, &tl);
+	for (int i = 0; i < tl.n; i++)
+		close(tl.v[i].fd);
+	free(tl.v);
+	if (!r) {
+		struct ino_set done = { NULL, 0 };
+
+		r = each_tcp(fs, s, CKPT_SOCK_LISTENING, 0, early_pending, &done);
+		free(done.v);
+	}
+	return r;
 }
 
 /*
@@ -263,29 +437,45 @@ static int make_orphan(struct fd_shared *fs, const struct restart_set *s, int im
 	return psock_register(fs, k, fd);
 }
 
-/* A listener, then its waiting connections in their order. */
-static int make_listener(struct fd_shared *fs, const struct restart_set *s, int im,
-			 const struct ckpt_file *f, int fdno)
+/* A listener bound and listening again (its waiting connections come later). */
+static int listen_again(struct fd_shared *fs, const struct restart_set *s, int im,
+			const struct ckpt_file *f)
 {
 	const struct ckpt_sock *k = f->sock;
 	const char *img = s->img[im].path;
-	int fd = psock_new(fs, k, img, fdno), r, idx;
+	int fd = psock_new(fs, k, img, -1), r;
 
 	if (fd < 0)
 		return fd;
-	r = bind_to(fd, k, k->addr, k->addr_len, 1, 0, img, fdno);
+	r = bind_to(fd, k, k->addr, k->addr_len, 1, 0, img, -1);
 	if (!r && listen(fd, (int)k->backlog) < 0) {
 		r = -errno;
-		pr_err("%s: fd %d: cannot listen: %s", img, fdno, strerror(-r));
+		pr_err("%s: cannot listen again: %s", img, strerror(-r));
 	}
 	if (!r)
-		r = psock_apply_options(fd, f, img, fdno);
+		r = psock_apply_options(fd, f, img, -1);
 	if (r) {
 		close(fd);
 		return r;
 	}
-	if ((idx = psock_register(fs, k, fd)) < 0)
-		return idx;
+	return psock_register(fs, k, fd);
+}
+
+/*
+ * The connections that waited on listener f, in their order: from their sockets when these
+ * are in the images (once: a listener shown by several processes is one socket), else from a
+ * socket closed at once, so that accept() gets a connection already closed.
+ */
+static int requeue_pending(struct fd_shared *fs, const struct restart_set *s, int im,
+			   const struct ckpt_file *f)
+{
+	const struct ckpt_sock *k = f->sock;
+	const char *img = s->img[im].path;
+	int r, lfd = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
+
+	if (lfd < 0)
+		return -EINVAL;
+	lfd = fs->obj[lfd].fd;
 	for (uint32_t c = 0; c < k->npending; c++) {
 		struct sock_at cl;
 		int cfd;
@@ -294,17 +484,18 @@ static int make_listener(struct fd_shared *fs, const struct restart_set *s, int 
 			const struct ckpt_sock *kc = cl.f->sock;
 			const char *cimg = s->img[cl.im].path;
 
-			cfd = psock_new(fs, kc, cimg, fdno);
+			if (fd_obj_find(fs, CKPT_FILE_SOCKET, kc->ino, 0) >= 0)
+				continue; /* done through another process's image of the listener */
+			cfd = psock_new(fs, kc, cimg, -1);
 			if (cfd < 0)
 				return cfd;
-			r = bind_to(cfd, kc, kc->addr, kc->addr_len, 1, 1, cimg, fdno);
-			if (!r && connect(cfd, (const struct sockaddr *)kc->peer_addr,
-					  kc->peer_addr_len) < 0)
-				r = -errno;
+			r = bind_to(cfd, kc, kc->addr, kc->addr_len, 1, 1, cimg, -1);
+			if (!r)
+				r = connect_to_port_of(cfd, kc, lfd);
 			if (!r && (kc->shutdown & 2) && shutdown(cfd, SHUT_WR) < 0)
 				r = -errno;
 			if (!r)
-				r = psock_apply_options(cfd, cl.f, cimg, fdno);
+				r = psock_apply_options(cfd, cl.f, cimg, -1);
 			if (r) {
 				pr_err("%s: a connection that waited on a listener cannot connect "
 				       "again: %s", cimg, strerror(-r));
@@ -315,19 +506,17 @@ static int make_listener(struct fd_shared *fs, const struct restart_set *s, int 
 				return r;
 			continue;
 		}
-		/* its client is not in the images: accept() gets a connection already closed */
 		cfd = socket((int)k->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (cfd < 0 || connect(cfd, (const struct sockaddr *)k->addr, k->addr_len) < 0) {
 			r = -errno;
 			if (cfd >= 0)
 				close(cfd);
-			pr_err("%s: fd %d: cannot put a waiting connection back: %s", img, fdno,
-			       strerror(-r));
+			pr_err("%s: cannot put a waiting connection back: %s", img, strerror(-r));
 			return r;
 		}
 		close(cfd);
 	}
-	return idx;
+	return 0;
 }
 
 /* A UDP socket, bound as it was; its queue and its peer come in the late pass. */
@@ -497,18 +686,18 @@ int prepare_inet_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	if (k->type == SOCK_DGRAM)
 		return open_udp(fs, s, im, f, fdno);
 	switch (k->state) {
-	case CKPT_SOCK_LISTENING:
-		return make_listener(fs, s, im, f, fdno);
+	case CKPT_SOCK_LISTENING: /* made early (prepare_socks_tcp_early): not here */
+		if ((r = listen_again(fs, s, im, f)) < 0)
+			return r;
+		i = r;
+		return (r = requeue_pending(fs, s, im, f)) < 0 ? r : i;
 	case CKPT_SOCK_PEER_GONE:
 		return make_orphan(fs, s, im, f, fdno, 0);
 	case CKPT_SOCK_CONNECTED:
 		/* waiting on a listener of the images: it makes the connection again */
-		if (!k->peer_ino && psock_listener_of(s, k->ino, &peer)) {
-			if ((r = prepare_inet_open(fs, s, peer.im, peer.f, fdno)) < 0)
-				return r;
-			i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0);
-			return i >= 0 ? i : -EINVAL;
-		}
+		if (!k->peer_ino && psock_listener_of(s, k->ino, &peer) &&
+		    (i = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0)) >= 0)
+			return i;
 		/* both ends in the images: made early; here, a peer outside */
 		return make_orphan(fs, s, im, f, fdno, 1);
 	case CKPT_SOCK_CONNECTING:

@@ -287,6 +287,39 @@ static void drop(struct sockdrain *sd, pid_t pid)
 	}
 }
 
+/* Take out what socket v of p is held back from (see take_out), recording it. */
+static int take_held(struct sockdrain *sd, struct tracer *tr, struct tracee_proc *p,
+		     struct ckpt_step *step, const struct sock_fd *v, int orphan, uint32_t peer_ino)
+{
+	struct taken *t = calloc(1, sizeof(*t));
+	char why[200] = "";
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	*t = (struct taken){ .pid = p->pid, .fd = v->fd, .ino = v->ino, .orphan = orphan };
+	if (!orphan && !find_holder(tr, peer_ino, &t->spid, &t->sfd) &&
+	    !find_member_holder(peer_ino, &t->spid, &t->sfd)) {
+		/* a local program outside the computation: nothing is taken (it could not be
+		 * given back, the program may send more meanwhile); the checkpoint saves what has
+		 * arrived, and a restart brings the connection back closed */
+		pr_debug("pid %d: fd %d: bytes held back by a full window come from outside the "
+			 "computation; left where they are", p->pid, v->fd);
+		free(t);
+		return 0;
+	}
+	t->next = sd->list;
+	sd->list = t;
+	rc = take_out(t, v->ino, why, sizeof(why));
+	if (rc)
+		snprintf(step->reason, sizeof(step->reason), "pid %d (%.40s): %s", p->pid, p->prog,
+			 why[0] ? why : strerror(-rc));
+	else
+		pr_debug("pid %d: fd %d: %zu bytes taken out of a full TCP window (%s)", p->pid,
+			 t->fd, t->len, orphan ? "its peer closed" : "given back at refill");
+	return rc;
+}
+
 static int drain_step(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step, void *arg)
 {
 	struct sockdrain *sd = arg;
@@ -316,52 +349,31 @@ static int drain_step(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 			break;
 		nanosleep(&ts, NULL);
 	}
-	/* what a full window still holds back towards p is taken out of p's queues */
-	for (uint32_t i = 0; !rc && i < n; i++) {
-		const struct sockdiag_inet *me, *peer;
-		struct taken *t;
-		int held, orphan;
-		uint32_t peer_ino;
+	/* what a full window still holds back towards p is taken out of p's queues: the held
+	 * ones found in one table, each taken out in turn */
+	if (!rc && n && !(rc = sockdiag_tcp_dump(&d))) {
+		uint32_t *held = calloc(n, sizeof(*held)), nheld = 0;
+		uint32_t *peer_ino = calloc(n, sizeof(*peer_ino));
+		int *orphan = calloc(n, sizeof(*orphan));
 
-		if ((rc = sockdiag_tcp_dump(&d)))
-			break;
-		me = sockdiag_tcp_find(&d, v[i].ino);
-		peer = me && may_move(me->state) ? sockdiag_tcp_mirror(&d, me) : NULL;
-		held = peer && may_move(peer->state) && peer->wqueue;
-		orphan = peer && !peer->ino;
-		peer_ino = peer ? peer->ino : 0;
-		sockdiag_inet_free(&d);
-		if (!held)
-			continue;
-		t = calloc(1, sizeof(*t));
-		if (!t) {
+		if (!held || !peer_ino || !orphan)
 			rc = -ENOMEM;
-			break;
-		}
-		*t = (struct taken){ .pid = p->pid, .fd = v[i].fd, .ino = v[i].ino, .orphan = orphan };
-		if (!orphan && !find_holder(tr, peer_ino, &t->spid, &t->sfd) &&
-		    !find_member_holder(peer_ino, &t->spid, &t->sfd)) {
-			/* a local program outside the computation: nothing is taken (it could not
-			 * be given back, the program may send more meanwhile); the checkpoint saves
-			 * what has arrived, and a restart brings the connection back closed */
-			pr_debug("pid %d: fd %d: bytes held back by a full window come from outside "
-				 "the computation; left where they are", p->pid, v[i].fd);
-			free(t);
-			continue;
-		}
-		t->next = sd->list;
-		sd->list = t;
-		{
-			char why[200] = "";
+		for (uint32_t i = 0; !rc && i < n; i++) {
+			const struct sockdiag_inet *me = sockdiag_tcp_find(&d, v[i].ino), *peer;
 
-			rc = take_out(t, v[i].ino, why, sizeof(why));
-			if (rc)
-				snprintf(step->reason, sizeof(step->reason), "pid %d (%.40s): %s",
-					 p->pid, p->prog, why[0] ? why : strerror(-rc));
+			peer = me && may_move(me->state) ? sockdiag_tcp_mirror(&d, me) : NULL;
+			if (!peer || !may_move(peer->state) || !peer->wqueue)
+				continue;
+			orphan[nheld] = !peer->ino;
+			peer_ino[nheld] = peer->ino;
+			held[nheld++] = i;
 		}
-		if (!rc)
-			pr_debug("pid %d: fd %d: %zu bytes taken out of a full TCP window (%s)", p->pid,
-				 t->fd, t->len, orphan ? "its peer closed" : "given back at refill");
+		sockdiag_inet_free(&d);
+		for (uint32_t h = 0; !rc && h < nheld; h++)
+			rc = take_held(sd, tr, p, step, &v[held[h]], orphan[h], peer_ino[h]);
+		free(held);
+		free(peer_ino);
+		free(orphan);
 	}
 	free(v);
 	return rc;

@@ -62,8 +62,22 @@ wait_for_file "$T/loop.ready"
 RS_PROG_OUT=$T/loop.out
 rs_wait_count "$T/loop.out" 5 60
 run=(srv loop)
+# A checkpoint that finds a request sent on a connection the server has not accepted yet is
+# refused by name (those bytes sit where no fd reaches them: docs/architecture.md, Sockets);
+# the computation runs on, and the checkpoint is asked for again at once.
+refused=0
+checkpoint() {
+	local try out
+	for try in 1 2 3 4 5 6 7 8; do
+		out=$(run_user "$BIN/dmtcp_command" -bc 2>&1) && return 0
+		echo "$out" | grep -q "a TCP connection waiting to be accepted on this listener has" ||
+			fail "checkpoint $1 failed: $out"
+		refused=$((refused + 1))
+	done
+	fail "checkpoint $1 refused 8 times in a row: $out"
+}
 for cycle in 1 2 3; do
-	out=$(run_user "$BIN/dmtcp_command" -bc 2>&1) || fail "checkpoint $cycle failed: $out"
+	checkpoint $cycle
 	run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1 || fail "dmtcp_command -k failed"
 	for r in "${run[@]}"; do wait_until 30 test -s "$T/$r.rc" || fail "$r did not end after -k"; done
 	wait_until 30 _peers_are 0 || fail "peers still at the coordinator after the kill"
@@ -76,4 +90,4 @@ for cycle in 1 2 3; do
 	log "cycle $cycle: killed at round $killed, fetching again"
 done
 run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1
-log "http.server and its curl loop: $(rs_last_count "$T/loop.out") rounds, no failure"
+log "http.server and its curl loop: $(rs_last_count "$T/loop.out") rounds, no failure ($refused checkpoints refused for a request not accepted yet)"
