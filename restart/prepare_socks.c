@@ -205,6 +205,30 @@ int psock_refill(int to, const struct ckpt_file *f, const char *img, int fdno)
 	return psock_refill_to(to, f, NULL, 0, img, fdno);
 }
 
+/*
+ * A buffer size to set again: for unix sockets always (the kernel never changes them); for
+ * TCP only one a program set (SO_SNDBUF/SO_RCVBUF lock the size and stop the kernel's
+ * autotuning, which the refill of a large queue needs): a size above what an unprivileged
+ * program may set (twice net.core.[wr]mem_max) or equal to a fresh socket's is the kernel's.
+ */
+static int program_set(int fd, const struct ckpt_sock *k, int saved, int cur, const char *max_path)
+{
+	long max = 0;
+	FILE *f;
+
+	if (saved <= 0 || saved == cur)
+		return 0;
+	if (k->family == AF_UNIX)
+		return 1;
+	f = fopen(max_path, "r");
+	if (!f || fscanf(f, "%ld", &max) != 1)
+		max = 212992;
+	if (f)
+		fclose(f);
+	(void)fd;
+	return saved <= 2 * max;
+}
+
 /* Room for what will be sent through fd: the sender's buffer as it was. */
 void psock_set_buffers(int fd, const struct ckpt_sock *k)
 {
@@ -212,12 +236,14 @@ void psock_set_buffers(int fd, const struct ckpt_sock *k)
 	socklen_t l = sizeof(cur);
 
 	/* getsockopt reports twice what setsockopt was given */
-	if (k->sndbuf > 0 && !getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &l) && cur != k->sndbuf) {
+	if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &l) &&
+	    program_set(fd, k, k->sndbuf, cur, "/proc/sys/net/core/wmem_max")) {
 		half = k->sndbuf / 2;
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &half, sizeof(half));
 	}
 	l = sizeof(cur);
-	if (k->rcvbuf > 0 && !getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &l) && cur != k->rcvbuf) {
+	if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &l) &&
+	    program_set(fd, k, k->rcvbuf, cur, "/proc/sys/net/core/rmem_max")) {
 		half = k->rcvbuf / 2;
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &half, sizeof(half));
 	}

@@ -126,25 +126,30 @@ int collect_sock_tcp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s,
 		return collect_sock_fail(why, whylen, t->tcp_rc,
 			"fd %d: cannot list this network namespace's TCP sockets (inet_diag): %s",
 			fd, strerror(-t->tcp_rc));
-	me = sockdiag_tcp_find(d, s->ino);
 	memset(&ti, 0, sizeof(ti));
-	if (!me || getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &l))
-		return collect_sock_fail(why, whylen, -ENOENT,
-			"fd %d: TCP socket %llu is not in this network namespace's socket table",
-			fd, (unsigned long long)s->ino);
+	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &l))
+		return collect_sock_fail(why, whylen, -errno, "fd %d: cannot read TCP_INFO: %s", fd,
+					 strerror(errno));
 	save_opts(lfd, s, tcp_opts, sizeof(tcp_opts) / sizeof(tcp_opts[0]));
-	s->shutdown = me->shutdown & 3u;
 	l = sizeof(s->addr);
 	if (!getsockname(lfd, (struct sockaddr *)s->addr, &l))
 		s->addr_len = l;
+	/* a new socket, bound or not, is in no table that inet_diag lists */
+	if (ti.tcpi_state == 7 /* CLOSE */) {
+		s->state = CKPT_SOCK_UNCONNECTED;
+		return 0;
+	}
+	me = sockdiag_tcp_find(d, s->ino);
+	if (!me)
+		return collect_sock_fail(why, whylen, -ENOENT,
+			"fd %d: TCP socket %llu is not in this network namespace's socket table",
+			fd, (unsigned long long)s->ino);
+	s->shutdown = me->shutdown & 3u;
 	switch (ti.tcpi_state) {
 	case 10: /* LISTEN */
 		s->state = CKPT_SOCK_LISTENING;
 		s->backlog = me->wqueue;
 		return pending_tcp(d, me, s, fd, why, whylen);
-	case 7: /* CLOSE: new, or bound */
-		s->state = CKPT_SOCK_UNCONNECTED;
-		return 0;
 	case 2: { /* SYN_SENT: a non-blocking connect under way, to the address diag shows */
 		struct sockaddr_storage ss;
 

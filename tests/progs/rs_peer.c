@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_un u = { .sun_family = AF_UNIX };
 	socklen_t al = sizeof(a);
-	int server, t, x, bulk, my_t, my_x;
+	int server, t, x, bulk, my_t, my_x, bufsz = 131072;
 	uint64_t bulk_n = 0;
 	uint32_t sent = 0, got = 0;
 	long limit, n;
@@ -98,6 +98,9 @@ int main(int argc, char **argv)
 		if (t < 0 || x < 0 || bulk < 0)
 			FAIL("accept: %m");
 		fcntl(bulk, F_SETFL, O_NONBLOCK);
+		/* sizes the program sets come back as they were (docs/architecture.md, Sockets) */
+		if (setsockopt(bulk, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz)))
+			FAIL("SO_SNDBUF: %m");
 		close(lt);
 		close(lx);
 	} else {
@@ -113,6 +116,8 @@ int main(int argc, char **argv)
 		t = socket(AF_INET, SOCK_STREAM, 0);
 		x = socket(AF_UNIX, SOCK_STREAM, 0);
 		bulk = socket(AF_INET, SOCK_STREAM, 0);
+		if (bulk >= 0 && setsockopt(bulk, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz)))
+			FAIL("SO_RCVBUF: %m");
 		if (t < 0 || x < 0 || bulk < 0 || connect(t, (struct sockaddr *)&a, sizeof(a)) ||
 		    connect(x, (struct sockaddr *)&u, sizeof(u)) ||
 		    connect(bulk, (struct sockaddr *)&a, sizeof(a)))

@@ -201,6 +201,14 @@ int main(int argc, char **argv)
 	bulk_w = client(AF_INET, &a4, l4);
 	bulk_r = accept_one(L4);
 	fcntl(bulk_w, F_SETFL, O_NONBLOCK);
+	{
+		/* sizes the program sets come back as they were (docs/architecture.md, Sockets) */
+		int sz = 131072;
+
+		if (setsockopt(bulk_w, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) ||
+		    setsockopt(bulk_r, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)))
+			FAIL("bulk buffers: %m");
+	}
 	if (ext_port && *ext_port) {
 		struct sockaddr_in e = { .sin_family = AF_INET,
 					 .sin_port = htons((uint16_t)atoi(ext_port)),
