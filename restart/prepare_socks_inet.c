@@ -81,6 +81,23 @@ static int bind_to(int fd, const struct ckpt_sock *k, const uint8_t *addr, uint3
 		return 0;
 	v = -errno;
 	ckpt_sock_addr_text(txt, sizeof(txt), addr, len);
+	if (v == -EADDRNOTAVAIL && reuse && !any_port && len <= sizeof(struct sockaddr_storage)) {
+		/* a listener's address this host lacks (a restart on another host): the same
+		 * port on every address */
+		struct sockaddr_storage ss;
+
+		memcpy(&ss, addr, len);
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_ANY);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_any;
+		if (bind(fd, (struct sockaddr *)&ss, len) == 0) {
+			pr_warn("%s: %s is not an address of this host: the listener listens on its "
+				"port on every address", img, txt);
+			return 0;
+		}
+		v = -errno;
+	}
 	if (v == -EADDRINUSE && any_port && len <= sizeof(struct sockaddr_storage)) {
 		/* one end of a connection: its port may still be held by the old connection's
 		 * TIME_WAIT (a program killed without dmtcp_command -k); another port will do */
