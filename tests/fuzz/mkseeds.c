@@ -23,7 +23,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -189,8 +192,10 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 		p->sig->pending[0].raw[0] = 12; /* SIGUSR2 */
 	}
 
-	/* Files the loader finds on any machine, a terminal, a pipe, a deleted file. */
-	p->nfiles = 5;
+	/* Files the loader finds on any machine, a terminal, a pipe, a deleted file, and sockets:
+	 * a UDP socket with two datagrams queued (their senders), a TCP listener with a
+	 * connection waiting and options, a unix socketpair end with seqpacket boundaries. */
+	p->nfiles = 8;
 	p->files = zalloc(p->nfiles * sizeof(*p->files));
 	p->files[0] = (struct ckpt_file){ .type = CKPT_FILE_CHR, .oflags = 02, .mode = 020666 };
 	p->files[0].path = xstrdup("/dev/null");
@@ -209,13 +214,65 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 					  .flags = CKPT_FF_DELETED | CKPT_FF_HAS_DATA,
 					  .data_len = 11, .pos = 11, .size = 11 };
 	p->files[4].path = xstrdup("/tmp/seed-deleted");
-	p->nfds = 5;
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5353),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct ckpt_sock *k;
+
+		p->files[5] = (struct ckpt_file){ .id = 5, .type = CKPT_FILE_SOCKET, .oflags = 02,
+						  .flags = CKPT_FF_HAS_DATA, .data_len = 7,
+						  .sock_type = SOCK_DGRAM, .ino = 9001 };
+		p->files[5].path = xstrdup("socket:[9001]");
+		k = p->files[5].sock = zalloc(sizeof(*k));
+		*k = (struct ckpt_sock){ .family = AF_INET, .type = SOCK_DGRAM, .protocol = 17,
+					 .state = CKPT_SOCK_UNCONNECTED, .ino = 9001,
+					 .addr_len = sizeof(a), .nmsgs = 2, .peek_off = -1 };
+		memcpy(k->addr, &a, sizeof(a));
+		k->msg_len = zalloc(2 * sizeof(*k->msg_len));
+		k->msg_len[0] = 3;
+		k->msg_len[1] = 4;
+		k->msg_from = zalloc(2 * sizeof(*k->msg_from));
+		a.sin_port = htons(40000);
+		for (int m = 0; m < 2; m++) {
+			k->msg_from[m].len = sizeof(a);
+			memcpy(k->msg_from[m].addr, &a, sizeof(a));
+		}
+		p->files[6] = (struct ckpt_file){ .id = 6, .type = CKPT_FILE_SOCKET, .oflags = 02,
+						  .sock_type = SOCK_STREAM, .ino = 9002 };
+		p->files[6].path = xstrdup("socket:[9002]");
+		k = p->files[6].sock = zalloc(sizeof(*k));
+		a.sin_port = htons(8080);
+		*k = (struct ckpt_sock){ .family = AF_INET, .type = SOCK_STREAM, .protocol = 6,
+					 .state = CKPT_SOCK_LISTENING, .ino = 9002, .backlog = 16,
+					 .addr_len = sizeof(a), .npending = 1, .nopts = 2,
+					 .peek_off = -1 };
+		memcpy(k->addr, &a, sizeof(a));
+		k->pending = zalloc(sizeof(*k->pending));
+		k->pending[0] = 9003;
+		k->opts[0] = (struct ckpt_sockopt){ SOL_SOCKET, SO_REUSEADDR, 1 };
+		k->opts[1] = (struct ckpt_sockopt){ SOL_SOCKET, SO_LINGER, -1 };
+		p->files[7] = (struct ckpt_file){ .id = 7, .type = CKPT_FILE_SOCKET, .oflags = 02,
+						  .flags = CKPT_FF_HAS_DATA, .data_len = 6,
+						  .sock_type = SOCK_SEQPACKET, .ino = 9004 };
+		p->files[7].path = xstrdup("socket:[9004]");
+		k = p->files[7].sock = zalloc(sizeof(*k));
+		*k = (struct ckpt_sock){ .family = AF_UNIX, .type = SOCK_SEQPACKET,
+					 .state = CKPT_SOCK_CONNECTED, .ino = 9004, .peer_ino = 9005,
+					 .shutdown = 2, .nmsgs = 2, .peek_off = -1 };
+		k->msg_len = zalloc(2 * sizeof(*k->msg_len));
+		k->msg_len[0] = 2;
+		k->msg_len[1] = 4;
+	}
+	p->nfds = 8;
 	p->fds = zalloc(p->nfds * sizeof(*p->fds));
 	p->fds[0] = (struct ckpt_fd){ 0, 0, 1 };
 	p->fds[1] = (struct ckpt_fd){ 1, 0, 1 };
 	p->fds[2] = (struct ckpt_fd){ 2, 0, 0 };
 	p->fds[3] = (struct ckpt_fd){ 3, 1, 3 };
 	p->fds[4] = (struct ckpt_fd){ 7, 1, 4 };
+	p->fds[5] = (struct ckpt_fd){ 8, 1, 5 };
+	p->fds[6] = (struct ckpt_fd){ 9, 1, 6 };
+	p->fds[7] = (struct ckpt_fd){ 10, 1, 7 };
 
 	/* Memory: data, heap, a deleted mapped file, stack, vdso; runs in three of them. */
 	p->nvmas = 5;
@@ -358,6 +415,8 @@ static void proc_image(const char *dir, const char *name, int two_threads, int c
 	sample_proc(&p, two_threads);
 	if (ckpt_write_records(w, &p) || ckpt_write_filedata(w, 3, "hello", 5) ||
 	    ckpt_write_filedata(w, 4, "gone but ok", 11) ||
+	    ckpt_write_filedata(w, 5, (const uint8_t *)"abcdefg", 7) ||
+	    ckpt_write_filedata(w, 7, (const uint8_t *)"hiworl", 6) ||
 	    image_begin_pages(w, CKPT_SEC_PAGES))
 		exit(1);
 	for (uint32_t r = 0; r < p.nruns; r++) {
