@@ -31,10 +31,18 @@ struct sock_at {
 	int im;
 	const struct ckpt_file *f;
 };
+/* fn for every socket file of the images, in image and file order, until it returns nonzero
+ * (which psock_each returns; 0 when fn never did). */
+int psock_each(const struct restart_set *s, int (*fn)(const struct sock_at *at, void *arg),
+	       void *arg);
 /* The file of the socket whose saved inode is ino, in any image; 0 if none. */
 int psock_find(const struct restart_set *s, uint64_t ino, struct sock_at *at);
 /* The listener that socket ino was waiting on (its pending list), if any. */
 int psock_listener_of(const struct restart_set *s, uint64_t ino, struct sock_at *at);
+/* The end of making a socket (r: how it went so far): its options set, then recorded under
+ * its inode; on any failure fd is closed. Returns the obj index or -errno. */
+int psock_finish(struct fd_shared *fs, const struct ckpt_file *f, int fd, int r, const char *img,
+		 int fdno);
 /* A new socket of k's family, type and protocol above the saved fd numbers, buffers set. */
 int psock_new(struct fd_shared *fs, const struct ckpt_sock *k, const char *img, int fdno);
 /* Record it under k's inode (closes fd on failure); returns the obj index. */

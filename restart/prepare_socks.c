@@ -49,20 +49,77 @@
 #define SOCK_SETFL_MASK (O_ASYNC | O_NONBLOCK)
 
 
-/* The file of the socket whose saved inode is ino, in any image; 0 if none. */
-int psock_find(const struct restart_set *s, uint64_t ino, struct sock_at *at)
+int psock_each(const struct restart_set *s, int (*fn)(const struct sock_at *at, void *arg),
+	       void *arg)
 {
 	for (int im = 0; im < s->n; im++) {
 		const struct ckpt_proc *p = &s->img[im].proc;
 
-		for (uint32_t k = 0; k < p->nfiles; k++)
-			if (p->files[k].sock && p->files[k].sock->ino == ino) {
-				at->im = im;
-				at->f = &p->files[k];
-				return 1;
-			}
+		for (uint32_t k = 0; k < p->nfiles; k++) {
+			struct sock_at at = { im, &p->files[k] };
+			int r;
+
+			if (p->files[k].sock && (r = fn(&at, arg)))
+				return r;
+		}
 	}
 	return 0;
+}
+
+/* psock_each's search: the first socket whose test(sock, key) holds, into *out. */
+struct sock_search {
+	int (*test)(const struct ckpt_sock *k, uint64_t key);
+	uint64_t key;
+	struct sock_at *out;
+};
+
+static int search_fn(const struct sock_at *at, void *arg)
+{
+	struct sock_search *q = arg;
+
+	if (!q->test(at->f->sock, q->key))
+		return 0;
+	*q->out = *at;
+	return 1;
+}
+
+static int has_ino(const struct ckpt_sock *k, uint64_t ino)
+{
+	return k->ino == ino;
+}
+
+int psock_find(const struct restart_set *s, uint64_t ino, struct sock_at *at)
+{
+	struct sock_search q = { has_ino, ino, at };
+
+	return psock_each(s, search_fn, &q) > 0;
+}
+
+static int waits_on(const struct ckpt_sock *l, uint64_t ino)
+{
+	for (uint32_t c = 0; c < l->npending; c++)
+		if (l->pending[c] == ino)
+			return 1;
+	return 0;
+}
+
+int psock_listener_of(const struct restart_set *s, uint64_t ino, struct sock_at *at)
+{
+	struct sock_search q = { waits_on, ino, at };
+
+	return psock_each(s, search_fn, &q) > 0;
+}
+
+int psock_finish(struct fd_shared *fs, const struct ckpt_file *f, int fd, int r, const char *img,
+		 int fdno)
+{
+	if (!r)
+		r = psock_apply_options(fd, f, img, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return psock_register(fs, f->sock, fd);
 }
 
 static const char *addr_text(const struct ckpt_sock *k, char *buf, size_t n)
@@ -326,18 +383,12 @@ static int reconnect_pending(struct fd_shared *fs, const struct restart_set *s,
 			     const struct ckpt_sock *k, uint64_t ino, const char *img, int fdno)
 {
 	const struct ckpt_file *cf = NULL;
+	struct sock_at at;
 	int fd, r = 0, cim = 0;
 
-	for (int im = 0; im < s->n && !cf; im++) {
-		const struct ckpt_proc *p = &s->img[im].proc;
-
-		for (uint32_t i = 0; i < p->nfiles; i++)
-			if (p->files[i].sock && p->files[i].sock->state == CKPT_SOCK_CONNECTED &&
-			    p->files[i].sock->ino == ino) {
-				cf = &p->files[i];
-				cim = im;
-				break;
-			}
+	if (psock_find(s, ino, &at) && at.f->sock->state == CKPT_SOCK_CONNECTED) {
+		cf = at.f;
+		cim = at.im;
 	}
 	fd = psock_new(fs, cf ? cf->sock : k, img, fdno);
 	if (fd < 0)
@@ -363,26 +414,6 @@ static int reconnect_pending(struct fd_shared *fs, const struct restart_set *s,
 	}
 	r = psock_register(fs, cf->sock, fd);
 	return r < 0 ? r : 0;
-}
-
-/* The listener (its image and file) that socket ino was waiting on, if any. */
-int psock_listener_of(const struct restart_set *s, uint64_t ino, struct sock_at *at)
-{
-	for (int im = 0; im < s->n; im++) {
-		const struct ckpt_proc *p = &s->img[im].proc;
-
-		for (uint32_t k = 0; k < p->nfiles; k++) {
-			const struct ckpt_sock *l = p->files[k].sock;
-
-			for (uint32_t c = 0; l && c < l->npending; c++)
-				if (l->pending[c] == ino) {
-					at->im = im;
-					at->f = &p->files[k];
-					return 1;
-				}
-		}
-	}
-	return 0;
 }
 
 /* An unconnected or listening socket. */
@@ -418,13 +449,7 @@ static int open_single(struct fd_shared *fs, const struct restart_set *s, int im
 		if (tmp >= 0)
 			close(tmp);
 	}
-	if (!r)
-		r = psock_apply_options(fd, f, img, fdno);
-	if (r) {
-		close(fd);
-		return r;
-	}
-	return psock_register(fs, k, fd);
+	return psock_finish(fs, f, fd, r, img, fdno);
 }
 
 /* Both ends of a connection (b NULL: the peer is gone; a closed end takes its place). */
@@ -525,13 +550,7 @@ static int open_netlink(struct fd_shared *fs, const struct restart_set *s, int i
 			}
 		}
 	}
-	if (!r)
-		r = psock_apply_options(fd, f, img, fdno);
-	if (r) {
-		close(fd);
-		return r;
-	}
-	return psock_register(fs, k, fd);
+	return psock_finish(fs, f, fd, r, img, fdno);
 }
 
 int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
@@ -610,12 +629,6 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 		}
 		if (!r && (k->shutdown & 2) && shutdown(fd, SHUT_WR) < 0)
 			r = -errno;
-		if (!r)
-			r = psock_apply_options(fd, f, img, fdno);
-		if (r) {
-			close(fd);
-			return r;
-		}
-		return psock_register(fs, k, fd);
+		return psock_finish(fs, f, fd, r, img, fdno);
 	}
 }

@@ -183,24 +183,44 @@ static int accepts(const struct ckpt_sock *l, const uint8_t *addr, uint32_t len)
 	return !memcmp(li, any6, 16) || !memcmp(li, any4, 16) || !memcmp(li, ai, 16);
 }
 
+/* A restored socket of the images (of a kind and state, local address addr), found by
+ * psock_each: its fd. */
+struct restored_at {
+	const struct fd_shared *fs;
+	int type;
+	uint32_t state; /* 0: any */
+	int by_listener; /* match: a listener that accepts addr; else: bound to addr exactly */
+	const uint8_t *addr;
+	uint32_t len;
+	int fd;
+};
+
+static int restored_fn(const struct sock_at *at, void *arg)
+{
+	struct restored_at *q = arg;
+	const struct ckpt_sock *k = at->f->sock;
+	int o;
+
+	if (k->family == AF_UNIX || k->family == AF_NETLINK || (int)k->type != q->type ||
+	    (q->state && k->state != q->state))
+		return 0;
+	if (q->by_listener ? !accepts(k, q->addr, q->len) :
+			     !(k->addr_len == q->len && q->len && !memcmp(k->addr, q->addr, q->len)))
+		return 0;
+	if ((o = fd_obj_find(q->fs, CKPT_FILE_SOCKET, k->ino, 0)) < 0)
+		return 0;
+	q->fd = q->fs->obj[o].fd;
+	return 1;
+}
+
 /* The restored listener that accepted a connection with local address addr, or -1. */
 static int listener_for(const struct fd_shared *fs, const struct restart_set *s,
 			const uint8_t *addr, uint32_t len)
 {
-	for (int im = 0; im < s->n; im++) {
-		const struct ckpt_proc *p = &s->img[im].proc;
+	struct restored_at q = { fs, SOCK_STREAM, CKPT_SOCK_LISTENING, 1, addr, len, -1 };
 
-		for (uint32_t i = 0; i < p->nfiles; i++) {
-			const struct ckpt_sock *k = p->files[i].sock;
-			int o;
-
-			if (k && k->family != AF_UNIX && k->type == SOCK_STREAM &&
-			    k->state == CKPT_SOCK_LISTENING && accepts(k, addr, len) &&
-			    (o = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0)) >= 0)
-				return fs->obj[o].fd;
-		}
-	}
-	return -1;
+	psock_each(s, restored_fn, &q);
+	return q.fd;
 }
 
 /* Temporary listeners, one per address, for connections no restored listener accepted. */
@@ -547,38 +567,17 @@ static int open_udp(struct fd_shared *fs, const struct restart_set *s, int im,
 	if (fd < 0)
 		return fd;
 	r = has_port(k->addr, k->addr_len) ? bind_to(fd, k, k->addr, k->addr_len, 0, 0, img, fdno) : 0;
-	if (!r)
-		r = psock_apply_options(fd, f, img, fdno);
-	if (r) {
-		close(fd);
-		return r;
-	}
-	return psock_register(fs, k, fd);
-}
-
-static int addr_eq(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
-{
-	return al == bl && al && !memcmp(a, b, al);
+	return psock_finish(fs, f, fd, r, img, fdno);
 }
 
 /* A restored UDP socket bound to addr (a sender of queued datagrams), or -1. */
 static int udp_socket_at(const struct fd_shared *fs, const struct restart_set *s,
 			 const uint8_t *addr, uint32_t len)
 {
-	for (int im = 0; im < s->n; im++) {
-		const struct ckpt_proc *p = &s->img[im].proc;
+	struct restored_at q = { fs, SOCK_DGRAM, 0, 0, addr, len, -1 };
 
-		for (uint32_t i = 0; i < p->nfiles; i++) {
-			const struct ckpt_sock *k = p->files[i].sock;
-			int o;
-
-			if (k && k->family != AF_UNIX && k->type == SOCK_DGRAM &&
-			    addr_eq(k->addr, k->addr_len, addr, len) &&
-			    (o = fd_obj_find(fs, CKPT_FILE_SOCKET, k->ino, 0)) >= 0)
-				return fs->obj[o].fd;
-		}
-	}
-	return -1;
+	psock_each(s, restored_fn, &q);
+	return q.fd;
 }
 
 /* Where to send to reach the socket bound to addr: a wildcard address becomes loopback. */
@@ -739,11 +738,5 @@ int prepare_inet_open(struct fd_shared *fs, const struct restart_set *s, int im,
 	if (fd < 0)
 		return fd;
 	r = has_port(k->addr, k->addr_len) ? bind_to(fd, k, k->addr, k->addr_len, 0, 0, img, fdno) : 0;
-	if (!r)
-		r = psock_apply_options(fd, f, img, fdno);
-	if (r) {
-		close(fd);
-		return r;
-	}
-	return psock_register(fs, k, fd);
+	return psock_finish(fs, f, fd, r, img, fdno);
 }

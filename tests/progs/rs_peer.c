@@ -25,34 +25,6 @@
 
 #include "sock_records.h"
 
-/* The server fills the bulk connection until the kernel takes no more; the client reads
- * 16 KiB of it and checks the pattern. */
-static void bulk_step(int fd, int server, uint64_t *n)
-{
-	uint8_t b[16384];
-	ssize_t r;
-
-	if (server) {
-		for (;;) {
-			for (size_t i = 0; i < sizeof(b); i++)
-				b[i] = (uint8_t)((*n + i) * 7 + 3);
-			r = send(fd, b, sizeof(b), MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return;
-			if (r <= 0)
-				FAIL("bulk connection: send: %m");
-			*n += (uint64_t)r;
-		}
-	}
-	r = recv(fd, b, sizeof(b), MSG_WAITALL);
-	if (r != (ssize_t)sizeof(b))
-		FAIL("bulk connection: recv: %zd (%m)", r);
-	for (size_t i = 0; i < sizeof(b); i++)
-		if (b[i] != (uint8_t)((*n + i) * 7 + 3))
-			FAIL("bulk connection: byte %llu is wrong", (unsigned long long)(*n + i));
-	*n += (uint64_t)r;
-}
-
 int main(int argc, char **argv)
 {
 	char dir[4096], tmp[4096], path[4200];
@@ -141,7 +113,10 @@ int main(int argc, char **argv)
 		rec_expect(t, 1, (uint32_t)(server ? 2 : 1), got, "TCP connection");
 		rec_expect(x, 1, (uint32_t)(server ? 4 : 3), got, "unix connection");
 		got++;
-		bulk_step(bulk, server, &bulk_n);
+		if (server)
+			bulk_fill(bulk, &bulk_n);
+		else
+			bulk_read(bulk, &bulk_n);
 		printf("count %ld\n", n);
 		nanosleep(&ts, NULL);
 	}

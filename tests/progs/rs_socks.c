@@ -68,29 +68,6 @@ static void dg_send(int fd, const struct sockaddr_un *to, socklen_t tl, uint32_t
 		FAIL("datagram server: sendto: %m");
 }
 
-/* The child: echo every record of the stream back with tag 4. */
-static void echo_child(int fd)
-{
-	for (uint32_t seq = 0;; seq++) {
-		uint8_t b[512], want[512];
-		size_t n = rec_len(3, seq);
-		ssize_t r;
-		size_t got = 0;
-
-		while (got < n) {
-			r = recv(fd, b + got, n - got, 0);
-			if (r == 0 && got == 0)
-				_exit(0);
-			if (r <= 0)
-				_exit(3);
-			got += (size_t)r;
-		}
-		rec_make(want, 3, seq);
-		if (memcmp(b, want, n))
-			_exit(4);
-		rec_send(fd, 4, seq, "echo child");
-	}
-}
 
 int main(int argc, char **argv)
 {
@@ -256,15 +233,7 @@ int main(int argc, char **argv)
 		    memcmp(b, "waited", 6))
 			FAIL("the connection waiting on the listener: %m");
 	}
-	shutdown(kid_fd, SHUT_WR);
-	while (kid_got < kid_sent)
-		rec_expect(kid_fd, 1, 4, kid_got++, "child pair");
-	{
-		int st;
-
-		if (waitpid(kid, &st, 0) != kid || !WIFEXITED(st) || WEXITSTATUS(st))
-			FAIL("echo child ended with status %#x", st);
-	}
+	echo_child_end(kid_fd, kid, &kid_got, kid_sent, "child pair");
 	printf("PASS pid %d\n", (int)getpid());
 	return 0;
 }

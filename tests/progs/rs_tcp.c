@@ -79,52 +79,6 @@ static int accept_one(int lfd)
 	return fd;
 }
 
-static void echo_child(int fd)
-{
-	for (uint32_t seq = 0;; seq++) {
-		uint8_t b[512], want[512];
-		size_t n = rec_len(3, seq), got = 0;
-
-		while (got < n) {
-			ssize_t r = recv(fd, b + got, n - got, 0);
-
-			if (r == 0 && got == 0)
-				_exit(0);
-			if (r <= 0)
-				_exit(3);
-			got += (size_t)r;
-		}
-		rec_make(want, 3, seq);
-		if (memcmp(b, want, n))
-			_exit(4);
-		rec_send(fd, 4, seq, "echo child");
-	}
-}
-
-/* The bulk connection: fill w until the kernel takes no more, then read 16 KiB from r. */
-static void bulk_step(int w, int r, uint64_t *sent, uint64_t *got)
-{
-	uint8_t b[16384];
-	ssize_t n;
-
-	for (;;) {
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (uint8_t)((*sent + i) * 7 + 3);
-		n = send(w, b, sizeof(b), MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0)
-			FAIL("bulk connection: send: %m");
-		*sent += (uint64_t)n;
-	}
-	n = recv(r, b, sizeof(b), MSG_WAITALL);
-	if (n != (ssize_t)sizeof(b))
-		FAIL("bulk connection: recv: %zd (%m)", n);
-	for (size_t i = 0; i < sizeof(b); i++)
-		if (b[i] != (uint8_t)((*got + i) * 7 + 3))
-			FAIL("bulk connection: byte %llu is wrong", (unsigned long long)(*got + i));
-	*got += (uint64_t)n;
-}
 
 static int getint(int fd, int level, int name)
 {
@@ -245,7 +199,8 @@ int main(int argc, char **argv)
 			flow_step(&fl[i]);
 		rec_send(kid_fd, 3, kid_sent++, "child connection");
 		rec_expect(kid_fd, 1, 4, kid_got++, "child connection");
-		bulk_step(bulk_w, bulk_r, &bulk_sent, &bulk_got);
+		bulk_fill(bulk_w, &bulk_sent);
+		bulk_read(bulk_r, &bulk_got);
 		if (!getint(fl[0].a, IPPROTO_TCP, TCP_NODELAY))
 			FAIL("TCP_NODELAY lost");
 		if (!getint(fl[0].b, SOL_SOCKET, SO_KEEPALIVE) ||
@@ -294,15 +249,7 @@ int main(int argc, char **argv)
 				FAIL("external connection: %zd more bytes (%m)", r);
 		}
 	}
-	shutdown(kid_fd, SHUT_WR);
-	while (kid_got < kid_sent)
-		rec_expect(kid_fd, 1, 4, kid_got++, "child connection");
-	{
-		int st;
-
-		if (waitpid(kid, &st, 0) != kid || !WIFEXITED(st) || WEXITSTATUS(st))
-			FAIL("echo child ended with status %#x", st);
-	}
+	echo_child_end(kid_fd, kid, &kid_got, kid_sent, "child connection");
 	printf("PASS pid %d\n", (int)getpid());
 	return 0;
 }

@@ -2,7 +2,8 @@
  * Records for the socket test programs (rs_socks, rs_tcp): numbered, of lengths and bytes that
  * follow from (tag, number), so that a receiver can tell a byte lost, doubled or out of order,
  * or a message boundary moved; and flows, pairs of connected sockets that keep K records in
- * flight each way. A failure prints "FAIL ..." and exits 1.
+ * flight each way; bulk connections kept full; the end of an echo child. A failure prints
+ * "FAIL ..." and exits 1.
  */
 #ifndef SOCK_RECORDS_H
 #define SOCK_RECORDS_H
@@ -13,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FAIL(...)                                                                                  \
 	do {                                                                                       \
@@ -116,6 +119,77 @@ static inline void flow_step(struct flow *f)
 	rec_send(f->b, 2, f->sent_ba++, f->name);
 	rec_expect(f->b, f->stream, 1, f->got_ab++, f->name);
 	rec_expect(f->a, f->stream, 2, f->got_ba++, f->name);
+}
+
+/* Bulk connections: bytes that follow a pattern of their position. bulk_fill writes on fd
+ * (non-blocking) until the kernel takes no more; bulk_read reads 16 KiB and checks them. */
+static inline void bulk_fill(int fd, uint64_t *sent)
+{
+	uint8_t b[16384];
+
+	for (;;) {
+		ssize_t n;
+
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)((*sent + i) * 7 + 3);
+		n = send(fd, b, sizeof(b), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			FAIL("bulk connection: send: %m");
+		*sent += (uint64_t)n;
+	}
+}
+
+static inline void bulk_read(int fd, uint64_t *got)
+{
+	uint8_t b[16384];
+	ssize_t n = recv(fd, b, sizeof(b), MSG_WAITALL);
+
+	if (n != (ssize_t)sizeof(b))
+		FAIL("bulk connection: recv: %zd (%m)", n);
+	for (size_t i = 0; i < sizeof(b); i++)
+		if (b[i] != (uint8_t)((*got + i) * 7 + 3))
+			FAIL("bulk connection: byte %llu is wrong", (unsigned long long)(*got + i));
+	*got += (uint64_t)n;
+}
+
+/* An echo child: every record of stream fd (tag 3) sent back with tag 4, until the end of
+ * the stream; exits 0 then, 3 on an error, 4 on a wrong record. */
+static inline void echo_child(int fd)
+{
+	for (uint32_t seq = 0;; seq++) {
+		uint8_t b[512], want[512];
+		size_t n = rec_len(3, seq), got = 0;
+
+		while (got < n) {
+			ssize_t r = recv(fd, b + got, n - got, 0);
+
+			if (r == 0 && got == 0)
+				_exit(0);
+			if (r <= 0)
+				_exit(3);
+			got += (size_t)r;
+		}
+		rec_make(want, 3, seq);
+		if (memcmp(b, want, n))
+			_exit(4);
+		rec_send(fd, 4, seq, "echo child");
+	}
+}
+
+/* The end of an echo child (tags 3 out, 4 back on a stream fd): tell it we are done, read
+ * the echoes still due, and it must end with status 0. */
+static inline void echo_child_end(int fd, pid_t kid, uint32_t *got, uint32_t sent,
+				  const char *what)
+{
+	int st;
+
+	shutdown(fd, SHUT_WR);
+	while (*got < sent)
+		rec_expect(fd, 1, 4, (*got)++, what);
+	if (waitpid(kid, &st, 0) != kid || !WIFEXITED(st) || WEXITSTATUS(st))
+		FAIL("echo child ended with status %#x", st);
 }
 
 #endif
