@@ -59,7 +59,7 @@ struct sock_fd {
 	uint32_t ino;
 };
 
-/* pid's socket fds (inode from the link "socket:[N]"). */
+/* pid's socket fds and their inodes. */
 static int socket_fds(pid_t pid, struct sock_fd **out, uint32_t *nout)
 {
 	int *fds, rc;
@@ -76,13 +76,10 @@ static int socket_fds(pid_t pid, struct sock_fd **out, uint32_t *nout)
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		char link[64];
-		unsigned long ino;
+		unsigned long ino = procfs_fd_socket_ino(pid, fds[i]);
 
-		if (procfs_fd_link(pid, fds[i], link, sizeof(link)) ||
-		    sscanf(link, "socket:[%lu]", &ino) != 1)
-			continue;
-		v[k++] = (struct sock_fd){ fds[i], (uint32_t)ino };
+		if (ino)
+			v[k++] = (struct sock_fd){ fds[i], (uint32_t)ino };
 	}
 	free(fds);
 	*out = v;

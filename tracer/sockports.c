@@ -21,11 +21,10 @@ void sockports_release(pid_t pid)
 		return;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (uint32_t i = 0; pidfd >= 0 && i < n; i++) {
-		char link[64];
 		int lfd, family = 0, type = 0;
 		socklen_t l = sizeof(family);
 
-		if (procfs_fd_link(pid, fds[i], link, sizeof(link)) || link[0] != 's' ||
+		if (!procfs_fd_socket_ino(pid, fds[i]) ||
 		    (lfd = (int)syscall(SYS_pidfd_getfd, pidfd, fds[i], 0)) < 0)
 			continue;
 		if (!getsockopt(lfd, SOL_SOCKET, SO_DOMAIN, &family, &l) &&
