@@ -142,10 +142,11 @@ struct ckpt_regs {
 /* What was done to the saved registers of a thread stopped inside a syscall. */
 enum ckpt_sysfix {
 	CKPT_SYSFIX_NONE = 0,	 /* not in a syscall, or its result is final */
-	CKPT_SYSFIX_RESTART = 1, /* -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND: rip -= 2,
-				    rax = orig_rax, so the restored thread re-executes it */
-	CKPT_SYSFIX_EINTR = 2,	 /* -ERESTART_RESTARTBLOCK: the restart block lives in the
-				    kernel and is lost, so the syscall returns -EINTR */
+	CKPT_SYSFIX_RESTART = 1, /* rip -= 2, rax = the call's number (restart codes, an epoll
+				    wait without timeout, a restart-block call issued again, its
+				    request maybe its own remainder): tracer/sysrestart.c */
+	CKPT_SYSFIX_EINTR = 2,	 /* in restart_syscall for a call the tracer does not know: the
+				    syscall returns -EINTR */
 };
 
 struct ckpt_siginfo {

@@ -31,6 +31,7 @@ LEVELS='
 0 sockports sockports
 0 types tracer_types
 0 backtrace backtrace
+0 sysrestart sysrestart
 1 infect infect infect_int
 1 filter filter
 2 collect collect

@@ -124,6 +124,13 @@ static const uint8_t *tree_sock_taken(void *arg, uint64_t ino, size_t *len)
 	return sockdrain_taken(((struct tree_arg *)arg)->tr, ino, len);
 }
 
+static const struct sysrestart_memo *tree_sys_memo(void *arg, pid_t tid)
+{
+	struct tracee_thread *t = ptable_thread(((struct tree_arg *)arg)->tr, tid);
+
+	return t ? &t->memo : NULL;
+}
+
 static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_file *f)
 {
 	uint64_t key = (uint64_t)(uint32_t)pid << 32 | (uint32_t)fd;
@@ -246,7 +253,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	char why[200] = "";
 	struct tree_arg ta = { p->pid, tr };
 	struct collect_tree dt = { tree_shm_owner, tree_fd_share, &ta, 1, why, sizeof(why),
-				   tree_sock_taken };
+				   tree_sock_taken, tree_sys_memo };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;

@@ -15,7 +15,7 @@ int collect_process(pid_t pid, const pid_t *tids, uint32_t ntids, const struct c
 
 	if ((rc = collect_proc(pid, p)))
 		return rc;
-	if ((rc = collect_threads(pid, tids, ntids, p)))
+	if ((rc = collect_threads(pid, tids, ntids, tree, p)))
 		return rc;
 	if ((rc = collect_signals(pid, tids[0], &p->sig)))
 		return rc;

@@ -15,16 +15,22 @@
 #include <sys/types.h>
 
 #include "ckpt_state.h"
+#include "sysrestart.h"
 
 /* The PROC record: ids, creds, names, cwd/root/exe, cmdline/environ, mm boundaries,
  * personality, umask, rlimits, zombie children (collect_proc.c). */
 int collect_proc(pid_t pid, struct ckpt_proc *p);
 
-/* One thread held in a ptrace-stop: registers (with the restart-syscall fix-up), xsave,
- * signal mask, its pending queue, rseq, robust list (collect_threads.c). */
-int collect_thread(pid_t pid, pid_t tid, struct ckpt_thread *t);
-/* All threads: tids[] are held in ptrace-stops; fills p->threads/p->nthreads. */
-int collect_threads(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p);
+/* One thread held in a ptrace-stop: registers (with the fix-up of a cut-short syscall,
+ * sysrestart.h; memo may be NULL), xsave, signal mask, its pending queue, rseq, robust list
+ * (collect_threads.c). */
+int collect_thread(pid_t pid, pid_t tid, const struct sysrestart_memo *memo,
+		   struct ckpt_thread *t);
+struct collect_tree;
+/* All threads: tids[] are held in ptrace-stops; fills p->threads/p->nthreads (tree, which may
+ * be NULL, gives what the tracer remembers of each thread). */
+int collect_threads(pid_t pid, const pid_t *tids, uint32_t ntids, const struct collect_tree *tree,
+		    struct ckpt_proc *p);
 
 /* The process-wide (shared) pending queue, read through held thread tid. */
 int collect_shared_pending(pid_t tid, struct ckpt_siginfo **sip, uint32_t *np);
@@ -123,6 +129,9 @@ struct collect_tree {
 	 * window held back in), to come before what is still queued; NULL when none (the
 	 * callback may be NULL). */
 	const uint8_t *(*sock_taken)(void *arg, uint64_t ino, size_t *len);
+	/* What the tracer remembers of thread tid's cut-short call (sysrestart.h); NULL when
+	 * nothing (the callback may be NULL). */
+	const struct sysrestart_memo *(*sys_memo)(void *arg, pid_t tid);
 };
 
 /*

@@ -41,46 +41,6 @@ struct peeksiginfo_args {
 _Static_assert(sizeof(struct ckpt_regs) == sizeof(arch_regs_t),
 	       "ckpt_regs must mirror the kernel's register set");
 
-/*
- * The fix-up of a thread stopped inside a syscall. The live thread is resumed by the tracer,
- * which lets the kernel finish the restart itself; the *saved* registers, however, will be
- * returned into by sigreturn at restart, after which the kernel knows nothing of the syscall:
- *  - -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND: rewind the ip over the syscall
- *    instruction and put the number back in the result register, so the restored thread
- *    issues it again;
- *  - -ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, poll with a timeout...): the restart
- *    block holding the remaining time lives in the old kernel task and is gone, so
- *    restart_syscall would do the wrong thing; the syscall returns -EINTR instead, which these
- *    calls are allowed to return (nanosleep has already written the remaining time);
- *  - -ENOSYS inside a syscall is a thread held at syscall entry (seccomp or syscall-enter
- *    stop) whose syscall has not run: rewind so that it runs after restore.
- * r is the thread's register set, fixed up in place before it is saved into t.
- */
-static void fixup_syscall(arch_regs_t *r, struct ckpt_thread *t)
-{
-	long ret = regs_ret(r);
-
-	t->stopped_ret = (uint64_t)ret;
-	t->sysfix = CKPT_SYSFIX_NONE;
-	if (regs_syscall_nr(r) < 0)
-		return;
-	switch (ret) {
-	case -ARCH_ERESTARTSYS:
-	case -ARCH_ERESTARTNOINTR:
-	case -ARCH_ERESTARTNOHAND:
-	case -ENOSYS:
-		regs_rewind_syscall(r);
-		t->sysfix = CKPT_SYSFIX_RESTART;
-		break;
-	case -ARCH_ERESTART_RESTARTBLOCK:
-		regs_set_ret(r, -EINTR);
-		t->sysfix = CKPT_SYSFIX_EINTR;
-		break;
-	default:
-		break;
-	}
-}
-
 /* The whole thread queue (or the shared one), in batches. */
 static int peek_siginfos(pid_t tid, uint32_t flags, struct ckpt_siginfo **sip, uint32_t *np)
 {
@@ -140,7 +100,8 @@ static void collect_thread_names(pid_t pid, pid_t tid, struct ckpt_thread *t)
 	free(buf);
 }
 
-int collect_thread(pid_t pid, pid_t tid, struct ckpt_thread *t)
+int collect_thread(pid_t pid, pid_t tid, const struct sysrestart_memo *memo,
+		   struct ckpt_thread *t)
 {
 	arch_regs_t regs;
 	struct iovec iov = { &regs, sizeof(regs) };
@@ -158,7 +119,10 @@ int collect_thread(pid_t pid, pid_t tid, struct ckpt_thread *t)
 			pr_err("tid %d: PTRACE_GETREGSET NT_PRSTATUS: %s", tid, strerror(-err));
 		return err;
 	}
-	fixup_syscall(&regs, t);
+	/* The saved copy carries on as the live thread will (sysrestart.c); the live one is
+	 * left as it is. */
+	t->stopped_ret = (uint64_t)regs_ret(&regs);
+	t->sysfix = sysrestart_fix_saved(&regs, memo, sysrestart_signal_pending(pid, tid));
 	memcpy(&t->regs, &regs, sizeof(regs));
 
 	/* The xsave area's size depends on the CPU's features (AVX-512 here): give the kernel
@@ -214,7 +178,8 @@ int collect_thread(pid_t pid, pid_t tid, struct ckpt_thread *t)
 	return 0;
 }
 
-int collect_threads(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_proc *p)
+int collect_threads(pid_t pid, const pid_t *tids, uint32_t ntids, const struct collect_tree *tree,
+		    struct ckpt_proc *p)
 {
 	uint32_t i;
 	int rc;
@@ -226,7 +191,10 @@ int collect_threads(pid_t pid, const pid_t *tids, uint32_t ntids, struct ckpt_pr
 		return -ENOMEM;
 	p->nthreads = ntids;
 	for (i = 0; i < ntids; i++) {
-		rc = collect_thread(pid, tids[i], &p->threads[i]);
+		const struct sysrestart_memo *memo =
+			tree && tree->sys_memo ? tree->sys_memo(tree->arg, tids[i]) : NULL;
+
+		rc = collect_thread(pid, tids[i], memo, &p->threads[i]);
 		if (rc)
 			return rc;
 	}

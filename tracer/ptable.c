@@ -103,6 +103,7 @@ struct tracee_thread *ptable_add_thread(struct tracer *tr, struct tracee_proc *p
 	t->proc = p;
 	t->state = st;
 	t->exit_nr = -1;
+	t->memo = (struct sysrestart_memo)SYSRESTART_MEMO_NONE;
 	t->next = p->threads;
 	p->threads = t;
 	p->nthreads++;

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sysrestart.h"
+
 #define PTABLE_SLOTS	 8 /* per-process and per-thread module data (built-ins + plugins) */
 #define TRACER_TID_HASH 1024
 
@@ -43,6 +45,7 @@ struct tracee_thread {
 	int listening;	 /* let go with PTRACE_LISTEN: group-stopped */
 	int check_eintr; /* stopped by our PTRACE_INTERRUPT: see suspend.c */
 	long exit_nr;	 /* the trapped syscall whose exit stop a handler awaits, -1: none */
+	struct sysrestart_memo memo; /* the call a restart_syscall of its stands for */
 	void *slot[PTABLE_SLOTS];
 	struct tracee_thread *next;  /* in proc->threads */
 	struct tracee_thread *hnext; /* tid hash chain */

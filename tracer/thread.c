@@ -11,6 +11,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "regs.h"
+#include "sysrestart.h"
 
 int thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
 {
@@ -61,39 +62,20 @@ void thread_interrupt(struct tracee_thread *t)
 		pr_warn("tid %d: PTRACE_INTERRUPT failed: %s", t->tid, strerror(errno));
 }
 
-/* Whether tid has a signal pending that it does not block. */
-static int signal_pending(pid_t pid, pid_t tid)
-{
-	struct procfs_sigs s;
-
-	if (procfs_status_sigs(pid, tid, &s))
-		return 1; /* cannot tell: leave the call alone */
-	return ((s.pnd | s.shdpnd) & ~s.blk) != 0;
-}
-
 /*
- * A group-stop ends these calls with EINTR without a tracer too (signal(7)), so only stops
- * of our own making get here.
+ * Our PTRACE_INTERRUPT cut the thread's call short: remember what restart_syscall would resume
+ * (for the saved copy at the next checkpoint), and issue again an epoll wait that ended with
+ * an EINTR the program is not owed (sysrestart.c).
  */
 void thread_restart_eintr(struct tracee_thread *t)
 {
 	arch_regs_t r;
-	int infinite;
 
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0 || regs_ret(&r) != -EINTR)
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
 		return;
-	switch (regs_syscall_nr(&r)) {
-	case __NR_epoll_wait:
-	case __NR_epoll_pwait:
-		infinite = (int)regs_syscall_arg(&r, 3) < 0; /* timeout in ms */
-		break;
-	case __NR_epoll_pwait2:
-		infinite = regs_syscall_arg(&r, 3) == 0; /* no timespec */
-		break;
-	default:
-		return;
-	}
-	if (!infinite || signal_pending(t->proc->pid, t->tid))
+	sysrestart_note(&t->memo, &r);
+	if (regs_ret(&r) != -EINTR ||
+	    !sysrestart_live_reissue(&r, sysrestart_signal_pending(t->proc->pid, t->tid)))
 		return;
 	regs_rewind_syscall(&r);
 	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0 && errno != ESRCH)

@@ -138,6 +138,14 @@ static inline void regs_rewind_syscall(arch_regs_t *r)
 	r->rax = r->orig_rax;
 }
 
+/* Like regs_rewind_syscall, issuing syscall nr instead (the call a restart_syscall stood for);
+ * the arguments stay as they are. */
+static inline void regs_rewind_syscall_as(arch_regs_t *r, long nr)
+{
+	r->orig_rax = (uint64_t)nr;
+	regs_rewind_syscall(r);
+}
+
 /* At a syscall-entry (seccomp) stop: do not run the call; it returns ret instead. */
 static inline void regs_skip_syscall(arch_regs_t *r, long ret)
 {

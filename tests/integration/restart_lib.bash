@@ -140,12 +140,22 @@ rs_expect_pass() {
 	log "$name: $(grep '^PASS' "$2")"
 }
 
+# rs_checkpoint_resume OUT: a checkpoint the computation runs on after (dmtcp_command -bc),
+# then wait until the program, whose stdout is OUT, counts on.
+rs_checkpoint_resume() {
+	local at out
+	at=$(rs_last_count "$1")
+	out=$(run_user "$BIN/dmtcp_command" -bc 2>&1) || fail "checkpoint failed: $out"
+	rs_wait_count "$1" "$((at + 2))"
+}
+
 # rs_cycles PATH LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
 # "PATH READYFILE LIMIT" (stdout to $T/NAME.out, NAME the file name of PATH), then CYCLES
 # times (default 3): checkpoint, kill, restart with RESTART (default: dmtcp_restart on the
 # images), wait for it to run again past where it was killed. Then wait for the end: exit
 # status 0, "PASS pid <its first pid>" printed, no FAIL. Each cycle checkpoints the restarted
-# computation of the previous.
+# computation of the previous. With RS_RESUME_FIRST=1 each cycle begins with a checkpoint
+# that the computation runs on after (rs_checkpoint_resume).
 rs_cycles() {
 	local path=$1 limit=$2 cycles=${3:-3} prog out pid run cycle
 	shift 3 2>/dev/null || shift $#
@@ -160,6 +170,7 @@ rs_cycles() {
 	pid=$(head -n 1 "$T/$prog.ready")
 	rs_wait_count "$out" 3
 	for cycle in $(seq "$cycles"); do
+		[ "${RS_RESUME_FIRST:-0}" = 1 ] && rs_checkpoint_resume "$out"
 		rs_checkpoint_kill $run
 		run=restart$cycle
 		if [ $# -gt 0 ]; then

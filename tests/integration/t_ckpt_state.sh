@@ -77,7 +77,7 @@ run_variant() {
 	expect "$show_main" "^  xsave [0-9]{3,} bytes" "$tag: xsave area"
 	expect "$show_main" "^  syscall-fixup restart \(stopped rax -514\)" "$tag: pause() re-executed after restore"
 	expect "$show_main" "^  syscall-fixup restart \(stopped rax -512\)" "$tag: read() re-executed after restore"
-	expect "$show_main" "^  syscall-fixup eintr \(stopped rax -516\)" "$tag: nanosleep() returns EINTR after restore"
+	expect "$show_main" "^  syscall-fixup restart \(stopped rax -516\)" "$tag: nanosleep() issued again after restore (restart block)"
 	expect "$show_main" "^  pending SIGUSR2 " "$tag: thread-queue pending signal"
 	expect "$show_main" "^  shared-pending SIGTERM code -1 pid $main" "$tag: process-queue pending signal"
 	# signals and timers
