@@ -4,29 +4,47 @@
  *   rs_block READYFILE LIMIT
  *
  * One thread waits in each of: poll without a timeout, poll with an hour's timeout, ppoll
- * without one, select without one, read, all on pipes of their own; pthread_cond_wait and
+ * without one, select without one, read, all on pipes of their own; write into a full pipe;
+ * recv on a socketpair; sigsuspend (SIGUSR1 blocked outside it); waitpid for a child that
+ * waits in read itself; pthread_cond_wait and
  * pthread_cond_timedwait with a deadline an hour away (futex waits); nanosleep and an
  * absolute clock_nanosleep an hour long. Three more threads loop on short waits (nanosleep
  * with and without a remainder buffer, poll with only a timeout), each of which must end
  * with its normal result after at least its time. The main thread prints "count N" every
- * 20 ms; at LIMIT it releases the waits (a byte into each pipe, a broadcast) and checks that
- * every call returned what it returns without a checkpoint: never EINTR, never early, the
- * hour-long sleeps still asleep. READYFILE gets the pid once every thread is waiting.
+ * 20 ms; at LIMIT it releases the waits (a byte into each pipe and the socket, the full pipe
+ * drained, SIGUSR1 to the sigsuspend thread, a broadcast) and checks that every call returned
+ * what it returns without a checkpoint: never EINTR, never early, sigsuspend -1 EINTR after
+ * its handler with the thread's own mask back, the hour-long sleeps still asleep. READYFILE gets the pid once every thread is waiting.
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { W_POLL, W_POLL_TO, W_PPOLL, W_SELECT, W_READ, NPIPES };
+enum { W_POLL, W_POLL_TO, W_PPOLL, W_SELECT, W_READ, W_WRITE, W_RECV, W_SIGSUSPEND,
+       W_WAITPID, NPIPES };
 static const char *const pipe_call[NPIPES] = { "poll", "poll with timeout", "ppoll",
-					       "select", "read" };
+					       "select", "read", "write", "recv",
+					       "sigsuspend", "waitpid" };
+static const int pipe_want[NPIPES] = { 1, 1, 1, 1, 1, 1, 1, -1, 0 /* the child's pid */ };
+static volatile int usr1_seen, mask_kept;
+static pid_t child;
+static pthread_t sigsuspend_thread;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen = 1;
+}
 static int pipes[NPIPES][2];
 static volatile int pipe_ret[NPIPES], pipe_err[NPIPES], pipe_done[NPIPES];
 
@@ -72,6 +90,25 @@ static void *pipe_waiter(void *arg)
 		r = select(fd + 1, &set, NULL, NULL, NULL);
 		break;
 	case W_READ: r = (int)read(fd, &c, 1); break;
+	case W_WRITE: r = (int)write(pipes[w][1], "y", 1); break;
+	case W_RECV: r = (int)recv(fd, &c, 1, 0); break;
+	case W_SIGSUSPEND: {
+		sigset_t none, now;
+
+		sigemptyset(&none);
+		r = sigsuspend(&none);
+		pthread_sigmask(SIG_BLOCK, NULL, &now);
+		mask_kept = sigismember(&now, SIGUSR1) && usr1_seen;
+		break;
+	}
+	case W_WAITPID: {
+		int st = 0;
+
+		r = waitpid(child, &st, 0);
+		if (r == child && WIFEXITED(st) && WEXITSTATUS(st) == 7)
+			r = 0;
+		break;
+	}
 	}
 	pipe_err[w] = r < 0 ? errno : 0;
 	pipe_ret[w] = r;
@@ -164,10 +201,34 @@ int main(int argc, char **argv)
 		return 2;
 	limit = atol(argv[2]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	struct sigaction sa = { 0 };
+	sigset_t usr1;
+
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL); /* every thread: only sigsuspend takes it */
 	for (i = 0; i < NPIPES; i++) {
-		if (pipe(pipes[i]))
+		if (i == W_RECV ? socketpair(AF_UNIX, SOCK_STREAM, 0, pipes[i]) : pipe(pipes[i]))
 			return 2;
+	}
+	/* A full pipe: the write waits until main drains it. */
+	fcntl(pipes[W_WRITE][1], F_SETFL, O_NONBLOCK);
+	while (write(pipes[W_WRITE][1], "x", 1) == 1)
+		;
+	fcntl(pipes[W_WRITE][1], F_SETFL, 0);
+	child = fork();
+	if (child == 0) {
+		char c;
+
+		close(pipes[W_WAITPID][1]);
+		_exit(read(pipes[W_WAITPID][0], &c, 1) == 1 ? 7 : 8);
+	}
+	for (i = 0; i < NPIPES; i++) {
 		pthread_create(&th, NULL, pipe_waiter, (void *)(long)i);
+		if (i == W_SIGSUSPEND)
+			sigsuspend_thread = th;
 		nthreads++;
 	}
 	for (i = 0; i < 2; i++) {
@@ -218,9 +279,19 @@ int main(int argc, char **argv)
 		printf("count %ld\n", n);
 		nanosleep(&ts, NULL);
 	}
-	for (i = 0; i < NPIPES; i++)
-		if (write(pipes[i][1], "x", 1) != 1)
+	for (i = 0; i < NPIPES; i++) {
+		char buf[65536];
+
+		if (i == W_WRITE) {
+			fcntl(pipes[i][0], F_SETFL, O_NONBLOCK);
+			while (read(pipes[i][0], buf, sizeof(buf)) > 0)
+				;
+		} else if (i == W_SIGSUSPEND) {
+			pthread_kill(sigsuspend_thread, SIGUSR1);
+		} else if (write(pipes[i][1], "x", 1) != 1) {
 			return 2;
+		}
+	}
 	pthread_mutex_lock(&mu);
 	released = 1;
 	pthread_cond_broadcast(&cv);
@@ -230,9 +301,11 @@ int main(int argc, char **argv)
 		if (!wait_flag(&pipe_done[i], 10000)) {
 			printf("FAIL %s did not return once its pipe had data\n", pipe_call[i]);
 			fails++;
-		} else if (pipe_ret[i] != 1) {
-			printf("FAIL %s returned %d (%s), not 1\n", pipe_call[i], pipe_ret[i],
-			       strerror(pipe_err[i]));
+		} else if (pipe_ret[i] != pipe_want[i] ||
+			   (i == W_SIGSUSPEND && (pipe_err[i] != EINTR || !mask_kept))) {
+			printf("FAIL %s returned %d (%s), not %d%s\n", pipe_call[i], pipe_ret[i],
+			       strerror(pipe_err[i]), pipe_want[i],
+			       i == W_SIGSUSPEND && !mask_kept ? " (or lost its signal mask)" : "");
 			fails++;
 		}
 	}
