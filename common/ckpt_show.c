@@ -242,8 +242,9 @@ static void show_fds(FILE *f, const struct ckpt_proc *p)
 	uint32_t i;
 
 	for (i = 0; i < p->nfds; i++)
-		fprintf(f, "  fd %d file %u%s\n", p->fds[i].fd, p->fds[i].file,
-			p->fds[i].fd_flags ? " cloexec" : "");
+		fprintf(f, "  fd %d file %u%s%s\n", p->fds[i].fd, p->fds[i].file,
+			p->fds[i].fd_flags & CKPT_FDF_CLOEXEC ? " cloexec" : "",
+			p->fds[i].fd_flags & CKPT_FDF_STDIO ? " stdio" : "");
 }
 
 static void show_vmas(FILE *f, const struct ckpt_proc *p)

@@ -395,7 +395,8 @@ static void fds_json(struct json_writer *jw, const struct ckpt_proc *p)
 		json_object_begin(jw, NULL);
 		json_int(jw, "fd", d->fd);
 		json_uint(jw, "file", d->file);
-		json_bool(jw, "cloexec", d->fd_flags != 0);
+		json_bool(jw, "cloexec", d->fd_flags & CKPT_FDF_CLOEXEC);
+		json_bool(jw, "stdio", d->fd_flags & CKPT_FDF_STDIO);
 		if (x) {
 			json_string(jw, "type", ckpt_file_type_name(x->type));
 			json_string(jw, "path", x->path);

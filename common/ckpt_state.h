@@ -333,9 +333,15 @@ struct ckpt_file {
 	struct ckpt_sock *sock; /* CKPT_FILE_SOCKET: always (the loader checks) */
 };
 
+/* ckpt_fd.fd_flags */
+#define CKPT_FDF_CLOEXEC 0x1 /* FD_CLOEXEC */
+#define CKPT_FDF_STDIO	 0x2 /* fd 0-2 holding the file the computation's starting command
+				(dmtcp_launch, dmtcp_restart) had at that fd: a restart puts its
+				own fd of that number there instead */
+
 struct ckpt_fd {
 	int32_t fd;
-	uint32_t fd_flags; /* FD_CLOEXEC */
+	uint32_t fd_flags; /* CKPT_FDF_* */
 	uint32_t file;	   /* index into proc->files */
 };
 

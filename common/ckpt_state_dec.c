@@ -610,8 +610,11 @@ int ckpt_decode_fds(const uint8_t *buf, size_t len, struct ckpt_proc *p, const c
 		else if (i && f->fd <= p->fds[i - 1].fd)
 			dec_failf(&d, "fd %lu is out of order or %s", (unsigned long)f->fd,
 				  "duplicated");
-		else if (f->fd_flags & ~1u)
+		else if (f->fd_flags & ~(uint32_t)(CKPT_FDF_CLOEXEC | CKPT_FDF_STDIO))
 			dec_failf(&d, "fd %lu has unknown %s", (unsigned long)f->fd, "fd flags");
+		else if ((f->fd_flags & CKPT_FDF_STDIO) && f->fd > 2)
+			dec_failf(&d, "fd %lu is marked %s", (unsigned long)f->fd,
+				  "a standard stream but is not 0, 1 or 2");
 		else if (f->file >= p->nfiles)
 			dec_failf(&d, "fd %lu points at a %s", (unsigned long)f->fd,
 				  "file that does not exist");

@@ -422,6 +422,7 @@ int main(int argc, char **argv)
 	cfg.ckptdir = o.coord.ckptdir;
 	cfg.interval = o.coord.interval;
 	cfg.gzip = image_gzip_from_env();
+	tracer_config_note_stdio(&cfg);
 	r = tracer_create(&cfg, &tr);
 	if (r) {
 		close(coord_fd);

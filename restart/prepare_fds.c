@@ -147,6 +147,25 @@ static int open_deleted(const struct ckpt_file *f, const char *img, int fdno)
 	return fd;
 }
 
+/* The saved terminal settings of f onto terminal fd (nothing when f has none). */
+static void apply_termios(int fd, const struct ckpt_file *f, const char *img, int fdno)
+{
+	struct termios2 t;
+
+	if (!(f->flags & CKPT_FF_TERMIOS) || ioctl(fd, TCGETS2, &t) < 0)
+		return;
+	t.c_iflag = f->tio.iflag;
+	t.c_oflag = f->tio.oflag;
+	t.c_cflag = f->tio.cflag;
+	t.c_lflag = f->tio.lflag;
+	t.c_line = f->tio.line;
+	memcpy(t.c_cc, f->tio.cc,
+	       sizeof(f->tio.cc) < sizeof(t.c_cc) ? sizeof(f->tio.cc) : sizeof(t.c_cc));
+	if (ioctl(fd, TCSETS2, &t) < 0)
+		pr_warn("%s: fd %d: cannot apply the saved terminal settings: %s", img, fdno,
+			strerror(errno));
+}
+
 /* The restart's own terminal, for the program's old one. */
 static int open_tty(const struct ckpt_file *f, const char *img, int fdno)
 {
@@ -160,23 +179,58 @@ static int open_tty(const struct ckpt_file *f, const char *img, int fdno)
 			"takes its place", img, fdno, f->path ? f->path : "?");
 		return open("/dev/null", O_RDWR | O_CLOEXEC);
 	}
-	if (f->flags & CKPT_FF_TERMIOS) {
-		struct termios2 t;
-
-		if (ioctl(fd, TCGETS2, &t) == 0) {
-			t.c_iflag = f->tio.iflag;
-			t.c_oflag = f->tio.oflag;
-			t.c_cflag = f->tio.cflag;
-			t.c_lflag = f->tio.lflag;
-			t.c_line = f->tio.line;
-			memcpy(t.c_cc, f->tio.cc, sizeof(f->tio.cc) < sizeof(t.c_cc) ?
-						  sizeof(f->tio.cc) : sizeof(t.c_cc));
-			if (ioctl(fd, TCSETS2, &t) < 0)
-				pr_warn("%s: fd %d: cannot apply the saved terminal settings: %s",
-					img, fdno, strerror(errno));
-		}
-	}
+	apply_termios(fd, f, img, fdno);
 	return fd;
+}
+
+/* The restart's own fds 0-2, held above the saved numbers, for the descriptions that follow
+ * them (CKPT_FDF_STDIO). */
+static int hold_restart_stdio(struct fd_shared *fs)
+{
+	int i, fd, o;
+
+	for (i = 0; i < 3; i++) {
+		fs->stdio_obj[i] = 0;
+		fd = fcntl(i, F_DUPFD_CLOEXEC, fs->base);
+		if (fd < 0) {
+			if (errno == EBADF)
+				continue; /* closed: the saved file is opened instead */
+			return -errno;
+		}
+		o = fd_obj_add(fs, CKPT_FILE__MAX, (uint64_t)i, 0, fd);
+		if (o < 0) {
+			close(fd);
+			return o;
+		}
+		fs->stdio_obj[i] = o + 1;
+	}
+	return 0;
+}
+
+/*
+ * A description one of whose fds is marked CKPT_FDF_STDIO is the restart's own fd of that
+ * number, at every fd of the process that held it (a dup of stdout follows stdout), shared
+ * by every process that held it.
+ */
+static void follow_restart_stdio(struct fd_shared *fs, const struct restart_img *img, int im)
+{
+	const struct ckpt_proc *p = &img->proc;
+	uint32_t k;
+
+	for (k = 0; k < p->nfds; k++) {
+		const struct ckpt_fd *d = &p->fds[k];
+		int o;
+
+		if (!(d->fd_flags & CKPT_FDF_STDIO) || fs->file_obj[im][d->file] != UINT32_MAX)
+			continue;
+		o = fs->stdio_obj[d->fd] - 1; /* the decoder keeps marked fds within 0-2 */
+		if (o < 0)
+			continue;
+		fs->file_obj[im][d->file] = (uint32_t)o;
+		if (p->files[d->file].type == CKPT_FILE_TTY && isatty(fs->obj[o].fd))
+			apply_termios(fs->obj[o].fd, &p->files[d->file], img->path, d->fd);
+		pr_debug("%s: fd %d is the restart's fd %d", img->path, d->fd, d->fd);
+	}
 }
 
 static int open_fifo(struct fd_shared *fs, const struct ckpt_file *f, const char *img, int fdno)
@@ -393,6 +447,9 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 	fs->file_obj = calloc(s->n, sizeof(*fs->file_obj));
 	if (!fs->file_obj)
 		return -ENOMEM;
+	r = hold_restart_stdio(fs);
+	if (r)
+		goto fail;
 	/* TCP connections within the images first: their ports must be free to bind */
 	r = prepare_socks_tcp_early(fs, s);
 	if (r)
@@ -408,6 +465,7 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 		}
 		for (k = 0; k < p->nfiles; k++)
 			fs->file_obj[im][k] = UINT32_MAX;
+		follow_restart_stdio(fs, img, im);
 		/* Only descriptions some fd still refers to are opened. */
 		for (k = 0; k < p->nfds; k++) {
 			const struct ckpt_fd *d = &p->fds[k];
@@ -491,9 +549,9 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 			from = fs->obj[oi].fd;
 		}
 		if (from == f->fd) /* opened right at its number */
-			r = fcntl(f->fd, F_SETFD, f->fd_flags & FD_CLOEXEC);
+			r = fcntl(f->fd, F_SETFD, f->fd_flags & CKPT_FDF_CLOEXEC ? FD_CLOEXEC : 0);
 		else
-			r = dup3(from, f->fd, (f->fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+			r = dup3(from, f->fd, (f->fd_flags & CKPT_FDF_CLOEXEC) ? O_CLOEXEC : 0);
 		if (own >= 0 && own != f->fd)
 			close(own);
 		if (r < 0) {

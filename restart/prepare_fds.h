@@ -23,7 +23,10 @@
  *    outside peers as closed connections, datagrams from their senders); the checkpoint
  *    refuses the other kinds, so an image never holds one;
  *  - anonymous inodes cannot be rebuilt yet: /dev/null takes their number, with a warning
- *    naming the fd.
+ *    naming the fd;
+ *  - fds 0-2 that held the files the computation's starting command had there
+ *    (CKPT_FDF_STDIO) take the restart command's own fds 0-2 instead, as DMTCP does: the
+ *    restarted program writes where the restart's output goes.
  */
 #ifndef DMTCP_PREPARE_FDS_H
 #define DMTCP_PREPARE_FDS_H
@@ -48,6 +51,9 @@ struct fd_shared {
 	int base;	    /* every fd we hold is at least this: above every saved fd number */
 	uint32_t **file_obj; /* file_obj[image][file id] = index into obj */
 	int nimg;
+	/* The restart command's own fd N (0-2), for the fds marked CKPT_FDF_STDIO: index into
+	 * obj + 1; 0 when the restart had that fd closed (the saved file is opened instead). */
+	int stdio_obj[3];
 };
 
 /* In the restart, before the tree is created. Returns 0 or -errno (logged, naming the image

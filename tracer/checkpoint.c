@@ -253,7 +253,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	char why[200] = "";
 	struct tree_arg ta = { p->pid, tr };
 	struct collect_tree dt = { tree_shm_owner, tree_fd_share, &ta, 1, why, sizeof(why),
-				   tree_sock_taken, tree_sys_memo };
+				   tree_sock_taken, tree_sys_memo, tracer_cfg(tr)->stdio };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;

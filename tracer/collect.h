@@ -16,6 +16,7 @@
 
 #include "ckpt_state.h"
 #include "sysrestart.h"
+#include "tracer_types.h"
 
 /* The PROC record: ids, creds, names, cwd/root/exe, cmdline/environ, mm boundaries,
  * personality, umask, rlimits, zombie children (collect_proc.c). */
@@ -132,6 +133,9 @@ struct collect_tree {
 	/* What the tracer remembers of thread tid's cut-short call (sysrestart.h); NULL when
 	 * nothing (the callback may be NULL). */
 	const struct sysrestart_memo *(*sys_memo)(void *arg, pid_t tid);
+	/* The files the computation's starting command had at fds 0-2 (NULL: none known): a
+	 * process's fd N that holds the same file is marked CKPT_FDF_STDIO. */
+	const struct stdio_ident *stdio;
 };
 
 /*

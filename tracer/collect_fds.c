@@ -327,6 +327,17 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	return inspect(c, fd, f, want_pipe_data);
 }
 
+/* Whether fd (0-2) still holds the file the computation's starting command had there. */
+static int is_launch_stdio(const struct collect_tree *tree, int fd, const struct ckpt_file *f)
+{
+	const struct stdio_ident *id;
+
+	if (fd < 0 || fd > 2 || !tree || !tree->stdio)
+		return 0;
+	id = &tree->stdio[fd];
+	return id->valid && id->dev == f->dev && id->ino == f->ino;
+}
+
 int collect_fds(pid_t pid, struct ckpt_proc *p, const struct collect_tree *tree)
 {
 	struct fd_ctx c = { .pid = pid, .pidfd = -1, .socks = SOCK_TABLES_INIT, .tree = tree,
@@ -371,7 +382,9 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, const struct collect_tree *tree)
 		rc = procfs_fdinfo(pid, ents[i].fd, &fi);
 		if (rc)
 			goto out;
-		p->fds[i].fd_flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+		p->fds[i].fd_flags = (fi.flags & O_CLOEXEC) ? CKPT_FDF_CLOEXEC : 0;
+		if (is_launch_stdio(tree, ents[i].fd, &p->files[ents[i].file]))
+			p->fds[i].fd_flags |= CKPT_FDF_STDIO;
 	}
 	p->nfds = n;
 out:

@@ -295,6 +295,7 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	cfg.ckptdir = o->ckptdir;
 	cfg.interval = o->interval;
 	cfg.gzip = o->gzip;
+	tracer_config_note_stdio(&cfg); /* before they are let go below */
 	cfg.timings = getenv("DMTCP_TRACER_TIMINGS") && !strcmp(getenv("DMTCP_TRACER_TIMINGS"), "1");
 	r = tracer_create(&cfg, &tr);
 	if (r < 0) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +66,18 @@ static int build_filter(struct tracer *tr)
  * started is announced before its peer becomes a ghost), checkpoint before barriers' resume,
  * the barriers before where (a process that dies while stopped for --where is a ghost by then).
  */
+void tracer_config_note_stdio(struct tracer_config *cfg)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		cfg->stdio[i].valid = fstat(i, &st) == 0;
+		cfg->stdio[i].dev = cfg->stdio[i].valid ? (uint64_t)st.st_dev : 0;
+		cfg->stdio[i].ino = cfg->stdio[i].valid ? (uint64_t)st.st_ino : 0;
+	}
+}
+
 int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 {
 	struct tracer *tr;

@@ -31,6 +31,8 @@ struct tracer_sigstate {
 };
 
 int tracer_create(const struct tracer_config *cfg, struct tracer **out);
+/* Fill cfg->stdio from the caller's fds 0-2, before it lets go of them. */
+void tracer_config_note_stdio(struct tracer_config *cfg);
 void tracer_destroy(struct tracer *tr);
 
 /* Save the calling thread's signal mask and every disposition into ss. */

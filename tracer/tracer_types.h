@@ -10,6 +10,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A file the command that started the computation (dmtcp_launch, dmtcp_restart) had at one of
+ * fds 0-2, as st_dev and st_ino: a program's fd N that still holds it follows the restart
+ * command's fd N at the next restart (docs/dmtcp_restart.1, STANDARD STREAMS). */
+struct stdio_ident {
+	uint64_t dev, ino;
+	int valid; /* 0: that fd was closed */
+};
+
 struct tracer_config {
 	char coord_host[256]; /* where every peer connection goes */
 	int coord_port;
@@ -17,6 +25,7 @@ struct tracer_config {
 	long interval;	      /* -i: sent in the first HELLO; -1 when not given */
 	int gzip;	      /* compress images (DMTCP_GZIP) */
 	int timings;	      /* log suspend/resume timings (DMTCP_TRACER_TIMINGS=1) */
+	struct stdio_ident stdio[3]; /* tracer_config_note_stdio() */
 };
 
 /* A restored process as dmtcp_restart hands it over. */

@@ -24,7 +24,7 @@ trap 'exit 143' TERM INT HUP
 
 # rs_run NAME CMD...: run_user CMD in the background; its stderr in $T/NAME.err, its exit
 # status in $T/NAME.rc when it ends. Its stdout is the caller's (tests redirect it to a file
-# they created, which a restart reopens at the saved offset).
+# they created; a restart's goes on as the restored program's stdout).
 rs_run() {
 	local name=$1
 	shift
@@ -117,13 +117,15 @@ rs_checkpoint_kill() {
 
 # rs_restart RUNNAME OUT CMD...: the second half of a cycle, after rs_checkpoint_kill: run CMD
 # (a restart) as RUNNAME, wait until RS_NPROCS processes (default 1) run at the coordinator
-# and the program, whose stdout is OUT, counts past where it was killed.
+# and the program, whose stdout is OUT, counts past where it was killed. The restart's stdout
+# appends to OUT: the restored program's standard streams are the restart's (as with DMTCP),
+# its stderr is then RUNNAME.err.
 rs_restart() {
 	local run=$1 out=$2 killed_at
 	shift 2
 	killed_at=$(rs_last_count "$out")
 	RS_PROG_OUT=$out
-	rs_run "$run" "$@"
+	rs_run "$run" "$@" >>"$out"
 	rs_wait_running "${RS_NPROCS:-1}" "$run"
 	rs_wait_count "$out" "$killed_at"
 	log "$(basename "$out" .out) $run: killed at $killed_at, running again"

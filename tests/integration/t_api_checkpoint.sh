@@ -28,7 +28,7 @@ run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1 || fail "dmtcp_command -k faile
 rs_wait_rc launch 137
 wait_until 30 _peers_are 0 || fail "peers still at the coordinator after the kill"
 
-rs_run restart "$BIN/dmtcp_restart" -j $(rs_images)
+rs_run restart "$BIN/dmtcp_restart" -j $(rs_images) >>"$T/$b.out"
 wait_for_line "$T/$b.out" '^checkpoint 2$' 30
 wait_for_line "$T/$b.out" '^(done|status) ' 30
 grep -qx 'done 0 failed 0' "$T/$b.out" || fail "$b: count after restart: $(cat "$T/$b.out")"

@@ -20,14 +20,15 @@ wait_peers 1
 "$BIN/dmtcp_command" -bc >"$T/cmd.out" 2>&1 || { cat "$T/cmd.out" "$T/script.out"; fail "checkpoint failed"; }
 img=$(ls "$W"/ckpt_*.dmtcp) || fail "no image"
 "$BIN/dmtcp_restart" --show "$img" >"$T/show" || { cat "$T/show"; fail "image invalid"; }
-f=$(sed -n 's/^  fd 0 file \([0-9]*\)$/\1/p' "$T/show")
-[ -n "$f" ] || fail "no fd 0"
+# The launch's terminal at fds 0-2: marked as the standard streams a restart replaces.
+f=$(sed -n 's/^  fd 0 file \([0-9]*\) stdio$/\1/p' "$T/show")
+[ -n "$f" ] || { grep '^  fd ' "$T/show"; fail "no fd 0 marked stdio"; }
 grep -Eq "^  file $f tty .* path /dev/pts/[0-9]+" "$T/show" || { grep "^  file $f " "$T/show"; fail "fd 0 is not recorded as a terminal"; }
 grep -Eq "^  termios file $f iflag [0-7]+ oflag [0-7]+ cflag [0-7]+ lflag [0-7]+ rows 33 cols 111$" "$T/show" ||
 	{ grep termios "$T/show"; fail "termios/window size of the terminal missing"; }
 # -echo was set: ECHO (0010) must be clear in lflag
 lflag=$(sed -n "s/^  termios file $f .* lflag \([0-7]*\) .*/\1/p" "$T/show")
 [ $((0$lflag & 010)) = 0 ] || fail "lflag $lflag has ECHO although stty -echo ran"
-[ "$(sed -n 's/^  fd 1 file \([0-9]*\)$/\1/p' "$T/show")" = "$f" ] || fail "fd 1 should share fd 0's description"
+[ "$(sed -n 's/^  fd 1 file \([0-9]*\) stdio$/\1/p' "$T/show")" = "$f" ] || fail "fd 1 should share fd 0's description"
 "$BIN/dmtcp_command" -k >/dev/null 2>&1
 echo PASS

@@ -83,7 +83,9 @@ for cycle in 1 2 3; do
 	wait_until 30 _peers_are 0 || fail "peers still at the coordinator after the kill"
 	killed=$(rs_last_count "$T/loop.out")
 	grep -q FAIL "$T/loop.out" && fail "$(grep FAIL "$T/loop.out")"
-	rs_run restart$cycle "$T/dmtcp_restart_script.sh"
+	# The restarted programs' stdout is the restart's (as with DMTCP): the loop's counts go
+	# on in loop.out (the server prints nothing more on stdout, its log is on stderr).
+	rs_run restart$cycle "$T/dmtcp_restart_script.sh" >>"$T/loop.out"
 	run=(restart$cycle)
 	rs_wait_count "$T/loop.out" $((killed + 5)) 60
 	grep -q FAIL "$T/loop.out" && { cat "$T/restart$cycle.err"; fail "$(grep FAIL "$T/loop.out")"; }

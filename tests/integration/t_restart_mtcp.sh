@@ -20,7 +20,7 @@ for p in "$(prog rs_counter)" "$(prog rs_threads)"; do
 	rs_wait_count "$out" 3
 	rs_checkpoint_kill launch
 	killed_at=$(rs_last_count "$out")
-	rs_run mtcp "$BIN/mtcp_restart" $(rs_images)
+	rs_run mtcp "$BIN/mtcp_restart" $(rs_images) >>"$out"
 	rs_wait_count "$out" "$killed_at"
 	[ "$(status_field NUM_PEERS)" = 0 ] || fail "$name: mtcp_restart's process joined the coordinator"
 	rs_expect_pass mtcp "$out" "^PASS pid $pid\b"

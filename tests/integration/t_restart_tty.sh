@@ -23,7 +23,9 @@ rs_wait_count "$out" 3
 for cycle in 1 2 3; do
 	rs_checkpoint_kill $run
 	run=restart$cycle
-	# (script's own output, the terminal's, goes to this test's log)
-	rs_restart $run "$out" script -qfec "$BIN/dmtcp_restart $(rs_images | tr '\n' ' ')" /dev/null
+	# The restart's stdout is the program's after it (as with DMTCP): the file again, so
+	# that the counts go on there; script's own copy of the terminal is dropped.
+	rs_restart $run "$out" sh -c 'exec script -qfec "$0" /dev/null >/dev/null' \
+		"$BIN/dmtcp_restart $(rs_images | tr '\n' ' ') >>$out"
 done
 rs_expect_pass $run "$out" "^PASS pid $pid\b"

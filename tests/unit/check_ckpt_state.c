@@ -451,7 +451,7 @@ START_TEST(test_live_collect_dump_load)
 	ck_assert_int_eq(waitpid(pid, &st, __WALL), pid);
 
 	{
-		struct collect_tree ct = { NULL, NULL, NULL, 0, NULL, 0, NULL };
+		struct collect_tree ct = { .use_parasite = 0 };
 
 		ckpt_proc_init(&p);
 		p.uniquepid = strdup("test");
