@@ -17,7 +17,8 @@
 
 struct stage {
 	uint64_t start, len;
-	int used; /* referenced by a vma or a run: kept through the unmap step */
+	int used;  /* referenced by a vma or a run: kept through the unmap step */
+	int whole; /* a RESTORE_SRC_STAGED region's: no run may use it too */
 };
 
 struct req_vma {
