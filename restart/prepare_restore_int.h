@@ -24,6 +24,7 @@ struct stage {
 struct req_vma {
 	struct restore_vma_desc d;
 	struct restore_run *runs; /* own copy */
+	size_t cap_runs;
 	int internal;             /* added by us (proxy vdso data, vvar reservations) */
 };
 

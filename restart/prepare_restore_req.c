@@ -73,6 +73,7 @@ int req_push_vma(struct restore_req *req, const struct restore_vma_desc *v, int 
 		if (!rv->runs)
 			return -ENOMEM;
 		memcpy(rv->runs, v->runs, v->nr_runs * sizeof(*rv->runs));
+		rv->cap_runs = v->nr_runs;
 	}
 	rv->d.runs = NULL;
 	req->nr_vmas++;
@@ -160,7 +161,6 @@ void *restore_req_stage_vma(struct restore_req *req, int idx)
 int restore_req_add_run(struct restore_req *req, int idx, const struct restore_run *run)
 {
 	struct req_vma *rv;
-	struct restore_run *n;
 	int ret;
 
 	if (idx < 0 || (size_t)idx >= req->nr_vmas) {
@@ -171,11 +171,11 @@ int restore_req_add_run(struct restore_req *req, int idx, const struct restore_r
 	ret = check_run(&rv->d, run);
 	if (ret)
 		return ret;
-	n = realloc(rv->runs, (rv->d.nr_runs + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	n[rv->d.nr_runs++] = *run;
-	rv->runs = n;
+	/* a sparse region may have many runs: the array doubles */
+	ret = req_grow((void **)&rv->runs, &rv->cap_runs, rv->d.nr_runs + 1, sizeof(*rv->runs));
+	if (ret)
+		return ret;
+	rv->runs[rv->d.nr_runs++] = *run;
 	return 0;
 }
 
