@@ -309,6 +309,7 @@ bench: all
 	./bench/ckpt_bench.sh
 	./bench/sock_bench.sh
 	./bench/restart_bench.sh
+	./bench/noreserve_bench.sh
 
 # ---- install --------------------------------------------------------------------------------
 install: all

@@ -138,6 +138,7 @@ const char *ckpt_vma_flag_name(uint32_t bit)
 	case CKPT_VMA_F_LOCKED: return "locked";
 	case CKPT_VMA_F_DONTDUMP: return "dontdump";
 	case CKPT_VMA_F_GUARD: return "guard";
+	case CKPT_VMA_F_NORESERVE: return "noreserve";
 	}
 	return NULL;
 }

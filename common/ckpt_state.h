@@ -378,6 +378,7 @@ enum ckpt_vma_kind {
 #define CKPT_VMA_F_LOCKED    0x10 /* "lo" */
 #define CKPT_VMA_F_DONTDUMP  0x20 /* "dd": data not stored by request of the program */
 #define CKPT_VMA_F_GUARD     0x40 /* no access at all (PROT_NONE): a guard area */
+#define CKPT_VMA_F_NORESERVE 0x80 /* "nr": VM_NORESERVE, made with MAP_NORESERVE (no commit) */
 
 struct ckpt_vma {
 	uint64_t start, end; /* [start, end), page aligned */

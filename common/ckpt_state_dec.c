@@ -662,7 +662,7 @@ int ckpt_decode_vmas(const uint8_t *buf, size_t len, struct ckpt_proc *p, const 
 			dec_failf(&d, "vma %lu: %s above the user address space", i, "end");
 		else if (v->prot & ~7u)
 			dec_failf(&d, "vma %lu: unknown %s bits", i, "protection");
-		else if (v->flags & ~0x7fu)
+		else if (v->flags & ~0xffu)
 			dec_failf(&d, "vma %lu: unknown %s", i, "flags");
 		else if (v->kind == 0 || v->kind >= CKPT_VMA__MAX)
 			dec_failf(&d, "vma %lu: unknown %s", i, "kind");

@@ -29,7 +29,7 @@ struct vstage {
 	uint64_t map_off; /* the region's start in that mapping */
 	int idx;	  /* the region's index in the restore request, -1 when not there */
 	int staged;	  /* anonymous with data: restore_req_stage_vma() in the second pass */
-	/* private file mappings: written pages, laid out in run order */
+	/* private file mappings, sparse anonymous regions: stored pages, in run order */
 	uint8_t *runs_base;
 	struct restore_run *runs;
 	unsigned int nruns;
@@ -65,20 +65,28 @@ static int vma_of(const struct ckpt_proc *p, uint64_t addr)
 	return -1;
 }
 
-/* Staging address of saved address addr in region v, or NULL when its data is not kept. */
+/*
+ * Staging address of saved address addr in region v, or NULL when its data is not kept. The
+ * runs are sorted (the image's are): a binary search, since a sparse region may have many.
+ */
 static uint8_t *dest_in(struct stager *st, int v, uint64_t addr)
 {
 	const struct ckpt_vma *m = &st->p->vmas[v];
 	struct vstage *vs = &st->vs[v];
-	unsigned int i;
+	unsigned int lo = 0, hi = vs->nruns;
 
 	if (vs->base)
 		return vs->base + vs->map_off + (addr - m->start);
-	for (i = 0; i < vs->nruns; i++) {
-		const struct restore_run *r = &vs->runs[i];
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		const struct restore_run *r = &vs->runs[mid];
 		uint64_t s = m->start + r->offset;
 
-		if (addr >= s && addr < s + r->len)
+		if (addr < s)
+			hi = mid;
+		else if (addr >= s + r->len)
+			lo = mid + 1;
+		else
 			return (uint8_t *)r->data + (addr - s);
 	}
 	return NULL;
@@ -238,7 +246,20 @@ static int high_fd(int fd, int base)
 
 static int map_flags(const struct ckpt_vma *v)
 {
-	return (v->flags & CKPT_VMA_F_GROWSDOWN) ? MAP_GROWSDOWN : 0;
+	return ((v->flags & CKPT_VMA_F_GROWSDOWN) ? MAP_GROWSDOWN : 0) |
+	       ((v->flags & CKPT_VMA_F_NORESERVE) ? MAP_NORESERVE : 0);
+}
+
+/*
+ * A region whose stored pages fill less than half of it is staged as its runs and copied
+ * into fresh memory (RESTORE_SRC_SPARSE): staging then costs the pages present, whatever the
+ * region's length (a 2 TiB MAP_NORESERVE reservation with a few pages written). A denser one
+ * is staged whole and moved into place without a copy; its untouched pages cost at most as
+ * much address space as its present ones.
+ */
+static int is_sparse(const struct ckpt_vma *v)
+{
+	return (uint64_t)v->npages_stored * PG * 2 < v->end - v->start;
 }
 
 static int add_vma(struct restore_req *req, struct vstage *vs, const struct restore_vma_desc *d)
@@ -323,6 +344,10 @@ static int add_region(struct restore_req *req, struct stager *st, uint32_t k,
 		return add_vma(req, vs, &d);
 	}
 	/* Staged in the second pass, once every region is known and can be avoided. */
+	if (is_sparse(v)) {
+		d.src = RESTORE_SRC_SPARSE;
+		return add_vma(req, vs, &d);
+	}
 	d.src = RESTORE_SRC_STAGED;
 	vs->staged = 1;
 	return add_vma(req, vs, &d);
@@ -344,9 +369,13 @@ static int stage_region(struct restore_req *req, struct stager *st, uint32_t k)
 		vs->base = restore_req_stage_vma(req, vs->idx);
 		return vs->base ? 0 : -ENOMEM;
 	}
-	if (v->kind != CKPT_VMA_FILE_PRIV || !v->npages_stored || is_shared_object(v))
+	if (!v->npages_stored || is_shared_object(v) ||
+	    (v->kind != CKPT_VMA_FILE_PRIV && !is_sparse(v)))
 		return 0;
-	/* Written pages of a private file mapping: one staging area, runs laid out in order. */
+	/*
+	 * Written pages of a private file mapping, present pages of a sparse region: one staging
+	 * area of their total, runs laid out in order.
+	 */
 	for (r = 0; r < st->p->nruns; r++)
 		if (st->p->runs[r].vma == k) {
 			total += (uint64_t)st->p->runs[r].npages * PG;

@@ -207,24 +207,34 @@ static void fill_vmas(struct restore_req *req, struct restore_plan *p)
 			pv[i].stage_addr = (uint64_t)d->staged;
 			break;
 		case RESTORE_SRC_FILE:
-			pv[i].kind = RP_VMA_FILE;
-			pv[i].fd = d->fd;
-			pv[i].pgoff = d->pgoff;
+		case RESTORE_SRC_SPARSE:
+			if (d->src == RESTORE_SRC_FILE) {
+				pv[i].kind = RP_VMA_FILE;
+				pv[i].fd = d->fd;
+				pv[i].pgoff = d->pgoff;
+			} else {
+				pv[i].kind = RP_VMA_SPARSE;
+			}
 			pv[i].first_run = nr;
 			pv[i].nr_runs = d->nr_runs;
 			for (unsigned int j = 0; j < d->nr_runs; j++, nr++) {
 				pr[nr].addr = d->start + req->vmas[i].runs[j].offset;
 				pr[nr].len = req->vmas[i].runs[j].len;
 				pr[nr].stage_addr = (uint64_t)req->vmas[i].runs[j].data;
-				pr[nr].unmap_addr = 0;
-				pr[nr].unmap_len = 0;
+				/* its own staged bytes (apart from every other run's) */
+				pr[nr].unmap_addr = pr[nr].stage_addr;
+				pr[nr].unmap_len = pr[nr].len;
 			}
 			break;
 		}
 	}
 	p->nr_vmas = (uint32_t)req->nr_vmas;
 	p->nr_runs = nr;
-	/* each staging mapping of written pages is unmapped once, after the last run using it */
+	/*
+	 * Each run's staged bytes go as soon as they are copied, so that a restore never holds
+	 * two copies of more than one run; the last run of a staging mapping takes the whole
+	 * mapping, with what no run used.
+	 */
 	for (size_t s = 0; s < req->nr_stages; s++) {
 		struct stage *st = &req->stages[s];
 		int64_t last = -1;

@@ -10,7 +10,8 @@
  *	i = restore_req_add_vma(req, &vma) ...  every saved region but [vvar]/[vvar_vclock]/[vdso]
  *	p = restore_req_stage_vma(req, i); fill p (RESTORE_SRC_STAGED regions)
  *	d = restore_stage_alloc(req, len, 0); fill d; restore_req_add_run(req, i, &run)
- *	                                     (written pages of private file mappings)
+ *	                                     (written pages of private file mappings, present
+ *	                                     pages of RESTORE_SRC_SPARSE regions)
  *	restore_req_set_vdso(req, &vdso)     the saved vdso block (and its pages, for the proxy)
  *	restore_req_add_thread(req, &thr) ... main thread first
  *	prepare_restore(req);                returns only on failure (-errno), before anything
@@ -38,9 +39,20 @@ enum restore_src {
 	RESTORE_SRC_ZERO,   /* nothing saved: fresh zero pages */
 	RESTORE_SRC_STAGED, /* .staged: a restore_stage_alloc() mapping of the region's length */
 	RESTORE_SRC_FILE,   /* .fd at .pgoff (private: plus .runs of written pages; shared: as is) */
+	/*
+	 * Private anonymous memory with few pages present (a large reservation, mostly never
+	 * touched): fresh anonymous memory of the region's full length with its flags
+	 * (MAP_NORESERVE kept), and .runs of the present pages copied in. Staging costs the
+	 * runs, not the region's length.
+	 */
+	RESTORE_SRC_SPARSE,
 };
 
-/* Written pages of a private file mapping; .data is a restore_stage_alloc() mapping. */
+/*
+ * Pages of a region staged apart: written pages of a private file mapping, present pages of a
+ * sparse region. .data lies in restore_stage_alloc() memory, and no two runs share a byte of
+ * it: the blob unmaps each run's staged bytes right after copying them.
+ */
 struct restore_run {
 	uint64_t offset; /* from the region's start, page aligned */
 	uint64_t len;
@@ -56,7 +68,7 @@ struct restore_vma_desc {
 	int fd;            /* RESTORE_SRC_FILE: kept open until the blob has mapped it */
 	int close_fd;      /* the blob closes fd after mapping (an fd only the restore used) */
 	uint64_t pgoff;    /* bytes */
-	const struct restore_run *runs; /* copied by restore_req_add_vma() */
+	const struct restore_run *runs; /* copied by restore_req_add_vma(); sorted, disjoint */
 	unsigned int nr_runs;
 };
 
@@ -98,7 +110,7 @@ void restore_req_free(struct restore_req *req);
 int restore_req_add_vma(struct restore_req *req, const struct restore_vma_desc *vma);
 /* Staging memory of the region's length, attached to region idx (RESTORE_SRC_STAGED). */
 void *restore_req_stage_vma(struct restore_req *req, int idx);
-/* One more run of written pages for region idx (private RESTORE_SRC_FILE). */
+/* One more run of pages for region idx (private RESTORE_SRC_FILE, RESTORE_SRC_SPARSE). */
 int restore_req_add_run(struct restore_req *req, int idx, const struct restore_run *run);
 int restore_req_set_vdso(struct restore_req *req, const struct restore_vdso_desc *vdso,
 			 enum restore_vdso_policy policy);

@@ -17,12 +17,14 @@
 
 struct stage {
 	uint64_t start, len;
-	int used; /* referenced by a vma or a run: kept through the unmap step */
+	int used;  /* referenced by a vma or a run: kept through the unmap step */
+	int whole; /* a RESTORE_SRC_STAGED region's: no run may use it too */
 };
 
 struct req_vma {
 	struct restore_vma_desc d;
 	struct restore_run *runs; /* own copy */
+	size_t cap_runs;
 	int internal;             /* added by us (proxy vdso data, vvar reservations) */
 };
 

@@ -73,6 +73,7 @@ int req_push_vma(struct restore_req *req, const struct restore_vma_desc *v, int 
 		if (!rv->runs)
 			return -ENOMEM;
 		memcpy(rv->runs, v->runs, v->nr_runs * sizeof(*rv->runs));
+		rv->cap_runs = v->nr_runs;
 	}
 	rv->d.runs = NULL;
 	req->nr_vmas++;
@@ -81,17 +82,20 @@ int req_push_vma(struct restore_req *req, const struct restore_vma_desc *v, int 
 
 static int check_run(const struct restore_vma_desc *v, const struct restore_run *r)
 {
-	if (!r->len || (r->offset | r->len) & (PAGE_SZ - 1) ||
+	/* the blob unmaps each run's staged bytes after the copy: they must be whole pages */
+	if (!r->len || (r->offset | r->len | (uint64_t)(uintptr_t)r->data) & (PAGE_SZ - 1) ||
 	    r->offset + r->len > v->end - v->start || r->offset + r->len < r->offset) {
-		pr_err("restore: region %#llx-%#llx: written-page run +%#llx (%#llx bytes) is not "
-		       "page aligned inside the region", (unsigned long long)v->start,
+		pr_err("restore: region %#llx-%#llx: page run +%#llx (%#llx bytes, staged at %p) "
+		       "is not page aligned inside the region", (unsigned long long)v->start,
 		       (unsigned long long)v->end, (unsigned long long)r->offset,
-		       (unsigned long long)r->len);
+		       (unsigned long long)r->len, r->data);
 		return -EINVAL;
 	}
-	if (v->src != RESTORE_SRC_FILE || (v->flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE) {
-		pr_err("restore: region %#llx-%#llx: written pages only go on private file mappings",
-		       (unsigned long long)v->start, (unsigned long long)v->end);
+	if ((v->src != RESTORE_SRC_FILE && v->src != RESTORE_SRC_SPARSE) ||
+	    (v->flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE) {
+		pr_err("restore: region %#llx-%#llx: page runs only go on private file mappings "
+		       "and sparse regions", (unsigned long long)v->start,
+		       (unsigned long long)v->end);
 		return -EINVAL;
 	}
 	return 0;
@@ -113,9 +117,16 @@ int restore_req_add_vma(struct restore_req *req, const struct restore_vma_desc *
 		return -EINVAL;
 	}
 	if (v->src != RESTORE_SRC_ZERO && v->src != RESTORE_SRC_STAGED &&
-	    v->src != RESTORE_SRC_FILE) {
+	    v->src != RESTORE_SRC_FILE && v->src != RESTORE_SRC_SPARSE) {
 		pr_err("restore: region %#llx-%#llx: unknown data source %d",
 		       (unsigned long long)v->start, (unsigned long long)v->end, (int)v->src);
+		return -EINVAL;
+	}
+	if (v->src == RESTORE_SRC_SPARSE &&
+	    (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS)) !=
+		    (MAP_PRIVATE | MAP_ANONYMOUS)) {
+		pr_err("restore: region %#llx-%#llx: a sparse region is private anonymous memory",
+		       (unsigned long long)v->start, (unsigned long long)v->end);
 		return -EINVAL;
 	}
 	if (req->nr_vmas >= INT32_MAX)
@@ -150,7 +161,6 @@ void *restore_req_stage_vma(struct restore_req *req, int idx)
 int restore_req_add_run(struct restore_req *req, int idx, const struct restore_run *run)
 {
 	struct req_vma *rv;
-	struct restore_run *n;
 	int ret;
 
 	if (idx < 0 || (size_t)idx >= req->nr_vmas) {
@@ -161,11 +171,11 @@ int restore_req_add_run(struct restore_req *req, int idx, const struct restore_r
 	ret = check_run(&rv->d, run);
 	if (ret)
 		return ret;
-	n = realloc(rv->runs, (rv->d.nr_runs + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	n[rv->d.nr_runs++] = *run;
-	rv->runs = n;
+	/* a sparse region may have many runs: the array doubles */
+	ret = req_grow((void **)&rv->runs, &rv->cap_runs, rv->d.nr_runs + 1, sizeof(*rv->runs));
+	if (ret)
+		return ret;
+	rv->runs[rv->d.nr_runs++] = *run;
 	return 0;
 }
 
@@ -357,14 +367,69 @@ static int validate_tids(struct restore_req *req)
 	return 0;
 }
 
+static int cmp_run_data(const void *a, const void *b)
+{
+	const struct restore_run *x = *(const struct restore_run *const *)a;
+	const struct restore_run *y = *(const struct restore_run *const *)b;
+
+	return (uintptr_t)x->data < (uintptr_t)y->data ? -1 : (uintptr_t)x->data > (uintptr_t)y->data;
+}
+
+/*
+ * The blob unmaps a run's staged bytes as soon as they are copied, so that a restore holds
+ * the staged copy and the restored one of a run at the same time, never of everything: no
+ * two runs may share staged bytes (a STAGED region's stage is refused for runs above), and
+ * within a region the runs are sorted and disjoint.
+ */
+static int validate_runs_apart(struct restore_req *req)
+{
+	const struct restore_run **all;
+	size_t n = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < req->nr_vmas; i++) {
+		const struct req_vma *rv = &req->vmas[i];
+
+		for (unsigned int j = 1; j < rv->d.nr_runs; j++)
+			if (rv->runs[j - 1].offset + rv->runs[j - 1].len > rv->runs[j].offset) {
+				pr_err("restore: region %#llx-%#llx: page runs %u and %u are not "
+				       "sorted and apart", (unsigned long long)rv->d.start,
+				       (unsigned long long)rv->d.end, j - 1, j);
+				return -EINVAL;
+			}
+		n += rv->d.nr_runs;
+	}
+	if (n < 2)
+		return 0;
+	all = malloc(n * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < req->nr_vmas; i++)
+		for (unsigned int j = 0; j < req->vmas[i].d.nr_runs; j++)
+			all[n++] = &req->vmas[i].runs[j];
+	qsort(all, n, sizeof(*all), cmp_run_data);
+	for (size_t k = 1; k < n; k++)
+		if ((uintptr_t)all[k - 1]->data + all[k - 1]->len > (uintptr_t)all[k]->data) {
+			pr_err("restore: page runs staged at %p and %p share staged memory",
+			       all[k - 1]->data, all[k]->data);
+			ret = -EINVAL;
+			break;
+		}
+	free(all);
+	return ret;
+}
+
 int prepare_validate_req(struct restore_req *req)
 {
+	int ret;
+
 	if (!req->nr_threads) {
 		pr_err("restore: no thread to restore");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < req->nr_stages; i++)
-		req->stages[i].used = 0;
+		req->stages[i].used = req->stages[i].whole = 0;
 	if (req->nr_vmas) /* qsort's array may not be NULL, even when empty */
 		qsort(req->vmas, req->nr_vmas, sizeof(*req->vmas), cmp_vma);
 	for (size_t i = 0; i < req->nr_vmas; i++) {
@@ -397,11 +462,10 @@ int prepare_validate_req(struct restore_req *req)
 				       (unsigned long long)v->start, (unsigned long long)v->end);
 				return -EINVAL;
 			}
-			s->used = 1;
+			s->used = s->whole = 1;
 		}
 		if (v->src == RESTORE_SRC_FILE) {
-			int ret = check_map_fd(v);
-
+			ret = check_map_fd(v);
 			if (ret)
 				return ret;
 		}
@@ -420,15 +484,16 @@ int prepare_validate_req(struct restore_req *req)
 			}
 
 			s = find_stage(req, (uint64_t)r->data, r->len);
-			if (!s) {
-				pr_err("restore: region %#llx-%#llx: written-page run %u is not in "
-				       "restore_stage_alloc() memory", (unsigned long long)v->start,
-				       (unsigned long long)v->end, j);
+			if (!s || s->whole) {
+				pr_err("restore: region %#llx-%#llx: page run %u is not in "
+				       "restore_stage_alloc() memory of its own",
+				       (unsigned long long)v->start, (unsigned long long)v->end, j);
 				return -EINVAL;
 			}
 			s->used = 1;
 		}
 	}
-	return validate_tids(req);
+	ret = validate_runs_apart(req);
+	return ret ? ret : validate_tids(req);
 }
 

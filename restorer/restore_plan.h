@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define RESTORE_PLAN_MAGIC   0x4e414c5054535244ULL /* "DRSTPLAN" little-endian */
-#define RESTORE_PLAN_VERSION 2
+#define RESTORE_PLAN_VERSION 3
 
 /* Limits that size fixed arrays in the header. */
 #define RP_MAX_SIGNALS     64
@@ -51,7 +51,11 @@ enum rp_vma_kind {
 	 * mapping flags; the blob mremap()s it into place (MREMAP_MAYMOVE|MREMAP_FIXED): no copy.
 	 */
 	RP_VMA_STAGED = 1,
-	/* Fresh zero-filled anonymous memory (a region without any saved page). */
+	/*
+	 * Fresh zero-filled anonymous memory (a region without any saved page), mapped with the
+	 * saved protection itself: a PROT_NONE reservation of a TiB must not be made writable
+	 * even for a moment, which the kernel would charge against the commit limit.
+	 */
 	RP_VMA_ZERO = 2,
 	/*
 	 * mmap(fd, pgoff) with the saved flags (MAP_PRIVATE or MAP_SHARED). For a private file
@@ -62,6 +66,15 @@ enum rp_vma_kind {
 	 * fd that every process sharing the object maps.
 	 */
 	RP_VMA_FILE = 3,
+	/*
+	 * Private anonymous memory with few pages present (a large MAP_NORESERVE reservation,
+	 * mostly never touched): fresh anonymous memory of the full length with the saved flags,
+	 * the present pages copied in from their runs (rp_run, first_run/nr_runs). Staging
+	 * costs the present pages only, and the region stays ONE vma: mremapping the runs in
+	 * would split it, since a moved anonymous vma keeps the page offset of where it was
+	 * staged and cannot merge with its new neighbours.
+	 */
+	RP_VMA_SPARSE = 4,
 };
 
 /* struct rp_vma.flags: the mmap flags of the saved region, a subset of MAP_* values. */
@@ -74,14 +87,15 @@ struct rp_vma {
 	uint32_t prot;       /* PROT_* as saved */
 	uint32_t flags;      /* MAP_PRIVATE|MAP_SHARED|MAP_ANONYMOUS|MAP_GROWSDOWN|MAP_NORESERVE */
 	int32_t fd;          /* RP_VMA_FILE: fd open in this process */
-	uint32_t first_run;  /* RP_VMA_FILE private: index of its first rp_run */
+	uint32_t first_run;  /* RP_VMA_FILE private, RP_VMA_SPARSE: index of its first rp_run */
 	uint32_t nr_runs;
 };
 
 /*
- * Written pages of a private file mapping: len bytes from stage_addr copied to addr. After the
- * copy the blob unmaps [unmap_addr, unmap_addr + unmap_len) when unmap_len is not 0: the whole
- * staging mapping, named on the last run that uses it.
+ * Written pages of a private file mapping, present pages of a sparse region: len bytes from
+ * stage_addr copied to addr. After the copy the blob unmaps [unmap_addr, unmap_addr +
+ * unmap_len) when unmap_len is not 0: the run's own staged bytes, or on the last run of a
+ * staging mapping the whole mapping. So staged memory is given back as the copy goes.
  */
 struct rp_run {
 	uint64_t addr;

@@ -5,7 +5,7 @@
  * From here on nothing of the preparing process is used: the blob unmaps every mapping that is
  * not the restore area, a staged region or the vdso block, moves the vdso block, puts each saved
  * region back (staged data mremap()ed into place, files mapped, written pages of private file
- * mappings copied on top), patches the saved vdso when it proxies, applies the saved
+ * mappings copied on top, present pages of sparse regions copied into fresh memory), patches the saved vdso when it proxies, applies the saved
  * protections, mm boundaries, signal dispositions, recreates the threads and resumes every
  * thread with rt_sigreturn on the frame prepare_restore() built for it.
  *
@@ -194,7 +194,7 @@ static void restore_runs(struct restore_plan *p, struct rp_vma *v)
 		if (runs[i].unmap_len) {
 			ret = sys_munmap((void *)runs[i].unmap_addr, runs[i].unmap_len);
 			if (SYS_ERR(ret))
-				restore_fail(p, "munmap written-pages stage", runs[i].unmap_addr, ret);
+				restore_fail(p, "munmap page-run stage", runs[i].unmap_addr, ret);
 		}
 	}
 }
@@ -221,10 +221,18 @@ static void restore_map(struct restore_plan *p)
 				restore_fail(p, "mremap staged region to", v[i].start, ret);
 			break;
 		case RP_VMA_ZERO:
-			ret = sys_mmap((void *)v[i].start, len, (int)v[i].prot | PROT_WRITE,
+			ret = sys_mmap((void *)v[i].start, len, (int)v[i].prot,
 				       share | extra | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 			if (SYS_ERR(ret))
 				restore_fail(p, "mmap anonymous", v[i].start, ret);
+			break;
+		case RP_VMA_SPARSE:
+			/* writable for the copy; restore_protect() sets the saved protection */
+			ret = sys_mmap((void *)v[i].start, len, (int)v[i].prot | PROT_WRITE,
+				       share | extra | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			if (SYS_ERR(ret))
+				restore_fail(p, "mmap sparse region", v[i].start, ret);
+			restore_runs(p, &v[i]);
 			break;
 		case RP_VMA_FILE: {
 			int prot = (int)v[i].prot;

@@ -2,7 +2,7 @@
  * Collecting the memory map of a suspended process and the page runs worth storing.
  *
  * /proc/PID/smaps gives every mapping with its protection, sharing, offset, device, inode and
- * path, plus VmFlags (growsdown, locked, dontdump). Which pages to store is decided by kind:
+ * path, plus VmFlags (growsdown, locked, dontdump, noreserve). Which pages to store is decided by kind:
  * private anonymous memory, [heap] and stacks store their present or swapped pages except
  * those mapping the shared zero page; private file mappings only their anonymous
  * (copy-on-write, i.e. written) pages; shared anonymous objects and deleted shared files their
@@ -265,6 +265,8 @@ static int parse_smaps(pid_t pid, struct ckpt_proc *p)
 				v->flags |= CKPT_VMA_F_LOCKED;
 			if (strstr(line, " dd"))
 				v->flags |= CKPT_VMA_F_DONTDUMP;
+			if (strstr(line, " nr"))
+				v->flags |= CKPT_VMA_F_NORESERVE;
 			continue;
 		}
 		if (!procfs_parse_map_line(line, &m))

@@ -29,6 +29,8 @@ run_case() {
 	[ $rc = 0 ] || fail "$name: exit $rc"
 	[ "$(grep -c '^cycle [0-9]* ok' "$out")" = 3 ] || fail "$name: not three verified cycles"
 	tail -n 1 "$out" | grep -qx PASS || fail "$name: no PASS at the end"
+	grep -q 'sparse regions: [1-9]' "$out" ||
+		fail "$name: no region was restored as sparse (RESTORE_SRC_SPARSE)"
 	if [ "$mode" = proxy ]; then
 		grep -q 'vdso proxied: [1-9][0-9]* entry points patched' "$out" ||
 			fail "$name: the vdso proxy path was not taken"

@@ -246,7 +246,9 @@ struct map_ent {
 	int staged; /* ENT_ANON: has pages to copy */
 };
 
-enum { ENT_SKIP, ENT_VDSO, ENT_ANON, ENT_FILE_PRIV, ENT_SHARED_FILE, ENT_SHARED_MEM };
+/* ENT_ANON_SPARSE: fewer than half its pages present, restored from runs (RESTORE_SRC_SPARSE) */
+enum { ENT_SKIP, ENT_VDSO, ENT_ANON, ENT_ANON_SPARSE, ENT_FILE_PRIV, ENT_SHARED_FILE,
+       ENT_SHARED_MEM };
 
 static int parse_maps(int pid, struct map_ent **out, int *n)
 {
@@ -352,7 +354,7 @@ static int read_pagemap(int pmfd, uint64_t start, uint64_t end, uint64_t **out)
 static int add_regions(struct restore_req *req, struct map_ent *m, int n, int memfd, int pmfd)
 {
 	struct restore_vdso_desc vd;
-	int have_vdso = 0, ret;
+	int have_vdso = 0, nsparse = 0, ret;
 	void *vimg = NULL;
 
 	memset(&vd, 0, sizeof(vd));
@@ -360,7 +362,7 @@ static int add_regions(struct restore_req *req, struct map_ent *m, int n, int me
 	for (int i = 0; i < n; i++) {
 		struct restore_vma_desc v;
 		uint64_t *pm = NULL;
-		int any = 0;
+		uint64_t any = 0; /* pages present (anonymous regions) */
 
 		memset(&v, 0, sizeof(v));
 		v.start = m[i].start;
@@ -422,12 +424,18 @@ static int add_regions(struct restore_req *req, struct map_ent *m, int n, int me
 			ret = read_pagemap(pmfd, v.start, v.end, &pm);
 			if (ret)
 				return ret;
-			for (uint64_t p = 0; p < (v.end - v.start) / PAGE && !any; p++)
-				any = !!(pm[p] & (PM_PRESENT | PM_SWAP));
+			for (uint64_t p = 0; p < (v.end - v.start) / PAGE; p++)
+				any += !!(pm[p] & (PM_PRESENT | PM_SWAP));
 			free(pm);
 			v.src = any ? RESTORE_SRC_STAGED : RESTORE_SRC_ZERO;
 			m[i].kind = ENT_ANON;
-			m[i].staged = any;
+			m[i].staged = !!any;
+			if (any && (uint64_t)any * PAGE * 2 < v.end - v.start) {
+				v.src = RESTORE_SRC_SPARSE;
+				m[i].kind = ENT_ANON_SPARSE;
+				m[i].staged = 0;
+				nsparse++;
+			}
 		}
 		ret = restore_req_add_vma(req, &v);
 		if (ret < 0)
@@ -480,6 +488,8 @@ static int add_regions(struct restore_req *req, struct map_ent *m, int n, int me
 				return ret;
 			break;
 		case ENT_FILE_PRIV:
+		case ENT_ANON_SPARSE:
+			/* written (anonymous) pages, or the present ones of a sparse region */
 			ret = read_pagemap(pmfd, m[i].start, m[i].end, &pm);
 			if (ret)
 				return ret;
@@ -514,6 +524,7 @@ static int add_regions(struct restore_req *req, struct map_ent *m, int n, int me
 			break;
 		}
 	}
+	pr_info("sparse regions: %d (restored from their present pages)", nsparse);
 	return 0;
 }
 

@@ -252,6 +252,115 @@ START_TEST(test_prepare_refuses)
 }
 END_TEST
 
+/* A request with the main thread and a sparse 1 TiB MAP_NORESERVE region at 0x400000000000. */
+static struct restore_req *sparse_req(int *idx)
+{
+	struct restore_thread_desc t = main_thread();
+	struct restore_vma_desc v;
+	struct restore_req *req;
+
+	ck_assert_int_eq(restore_req_new(&req), 0);
+	ck_assert_int_eq(restore_req_add_thread(req, &t), 0);
+	memset(&v, 0, sizeof(v));
+	v.start = 0x400000000000ULL;
+	v.end = v.start + (1ULL << 40);
+	v.prot = PROT_READ | PROT_WRITE;
+	v.flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	v.src = RESTORE_SRC_SPARSE;
+	*idx = restore_req_add_vma(req, &v);
+	ck_assert_int_ge(*idx, 0);
+	return req;
+}
+
+START_TEST(test_sparse_refuses)
+{
+	struct restore_req *req;
+	struct restore_vma_desc v;
+	struct restore_run run;
+	char *stage, *whole;
+	int idx, zidx, sidx;
+
+	/* a sparse region is private anonymous memory */
+	ck_assert_int_eq(restore_req_new(&req), 0);
+	memset(&v, 0, sizeof(v));
+	v.start = 0x400000000000ULL;
+	v.end = v.start + 0x10000;
+	v.flags = MAP_SHARED | MAP_ANONYMOUS;
+	v.src = RESTORE_SRC_SPARSE;
+	ck_assert_int_eq(restore_req_add_vma(req, &v), -EINVAL);
+	v.flags = MAP_PRIVATE;
+	ck_assert_int_eq(restore_req_add_vma(req, &v), -EINVAL);
+	v.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	idx = restore_req_add_vma(req, &v);
+	ck_assert_int_ge(idx, 0);
+	/* its runs: whole pages inside it, staged at a page boundary */
+	stage = restore_stage_alloc(req, 0x3000, 0);
+	ck_assert_ptr_nonnull(stage);
+	run = (struct restore_run){ 0xf000, 0x2000, stage };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), -EINVAL);
+	run = (struct restore_run){ 0x1000, 0x1000, stage + 8 };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), -EINVAL);
+	run = (struct restore_run){ 0x1000, 0x1000, stage };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), 0);
+	restore_req_free(req);
+
+	/* staging a 1 TiB sparse region costs its runs: a few pages, not its length */
+	req = sparse_req(&idx);
+	stage = restore_stage_alloc(req, 0x3000, 0);
+	ck_assert_ptr_nonnull(stage);
+	ck_assert((uint64_t)(uintptr_t)stage + 0x3000 <= 0x400000000000ULL ||
+		  (uint64_t)(uintptr_t)stage >= 0x400000000000ULL + (1ULL << 40));
+	run = (struct restore_run){ 0, 0x1000, stage };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), 0);
+	run = (struct restore_run){ (1ULL << 39), 0x1000, stage + 0x1000 };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), 0);
+	/* the last page, staged over the second run's bytes: the blob would have unmapped them */
+	run = (struct restore_run){ (1ULL << 40) - 0x1000, 0x1000, stage + 0x1000 };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), 0);
+	ck_assert_int_eq(prepare_restore(req), -EINVAL);
+	memset(stage, 0x5a, 0x3000); /* the caller is intact */
+	restore_req_free(req);
+
+	/* runs of a region out of order */
+	req = sparse_req(&idx);
+	stage = restore_stage_alloc(req, 0x2000, 0);
+	ck_assert_ptr_nonnull(stage);
+	run = (struct restore_run){ 0x5000, 0x1000, stage };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), 0);
+	run = (struct restore_run){ 0x2000, 0x1000, stage + 0x1000 };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), 0);
+	ck_assert_int_eq(prepare_restore(req), -EINVAL);
+	restore_req_free(req);
+
+	/* a run staged inside a staged region's memory */
+	req = sparse_req(&idx);
+	memset(&v, 0, sizeof(v));
+	v.start = 0x500000000000ULL;
+	v.end = v.start + 0x4000;
+	v.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	v.src = RESTORE_SRC_STAGED;
+	sidx = restore_req_add_vma(req, &v);
+	ck_assert_int_ge(sidx, 0);
+	whole = restore_req_stage_vma(req, sidx);
+	ck_assert_ptr_nonnull(whole);
+	run = (struct restore_run){ 0x1000, 0x1000, whole + 0x1000 };
+	ck_assert_int_eq(restore_req_add_run(req, idx, &run), 0);
+	ck_assert_int_eq(prepare_restore(req), -EINVAL);
+	restore_req_free(req);
+
+	/* page runs go on sparse regions and private file mappings, not on zero ones */
+	req = sparse_req(&idx);
+	v.src = RESTORE_SRC_ZERO;
+	zidx = restore_req_add_vma(req, &v);
+	ck_assert_int_ge(zidx, 0);
+	stage = restore_stage_alloc(req, 0x1000, 0);
+	ck_assert_ptr_nonnull(stage);
+	run = (struct restore_run){ 0, 0x1000, stage };
+	ck_assert_int_eq(restore_req_add_run(req, zidx, &run), -EINVAL);
+	restore_req_free(req);
+}
+END_TEST
+
 static Suite *restorer_suite(void)
 {
 	Suite *s = suite_create("restorer");
@@ -262,6 +371,7 @@ static Suite *restorer_suite(void)
 	tcase_add_test(tc, test_vdso_patches_self);
 	tcase_add_test(tc, test_req_rejects);
 	tcase_add_test(tc, test_prepare_refuses);
+	tcase_add_test(tc, test_sparse_refuses);
 	suite_add_tcase(s, tc);
 	return s;
 }
