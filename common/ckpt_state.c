@@ -158,6 +158,17 @@ const char *ckpt_sock_state_name(uint32_t state)
 	return state < CKPT_SOCK__MAX && names[state] ? names[state] : "?";
 }
 
+const char *ckpt_anon_kind_name(uint32_t kind)
+{
+	static const char *const names[CKPT_ANON__MAX] = {
+		[CKPT_ANON_EVENTFD] = "eventfd",
+		[CKPT_ANON_TIMERFD] = "timerfd",
+		[CKPT_ANON_SIGNALFD] = "signalfd",
+	};
+
+	return kind < CKPT_ANON__MAX && names[kind] ? names[kind] : "?";
+}
+
 const char *ckpt_sock_type_name(uint32_t type)
 {
 	switch (type) {
@@ -274,6 +285,7 @@ void ckpt_proc_free(struct ckpt_proc *p)
 		free(p->files[i].path);
 		free(p->files[i].data);
 		ckpt_sock_free(p->files[i].sock);
+		free(p->files[i].anon);
 	}
 	free(p->files);
 	free(p->fds);

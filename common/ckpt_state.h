@@ -21,7 +21,9 @@
 #include <stdint.h>
 
 /* Version of the section encodings below; bumped on any incompatible change. */
-#define CKPT_STATE_VERSION 2 /* 2: sockets have a record (struct ckpt_sock) */
+/* 2: sockets have a record (struct ckpt_sock); 3: eventfd, timerfd, signalfd have a record
+ * (struct ckpt_anon) */
+#define CKPT_STATE_VERSION 3
 
 /*
  * Section type numbers in the image container. The container's own types stay below 0x100;
@@ -233,7 +235,7 @@ enum ckpt_file_type {
 	CKPT_FILE_PIPE,	  /* anonymous pipe: pipe:[ino] */
 	CKPT_FILE_FIFO,	  /* named pipe */
 	CKPT_FILE_SOCKET, /* socket:[ino]: its record is ckpt_file.sock */
-	CKPT_FILE_ANON,	  /* anon_inode:[eventfd] and the like: name only */
+	CKPT_FILE_ANON,	  /* anon_inode:[eventfd] and the like: its record is ckpt_file.anon */
 	CKPT_FILE_OTHER,
 	CKPT_FILE__MAX
 };
@@ -310,6 +312,35 @@ struct ckpt_sock {
 	} opts[CKPT_MAX_SOCK_OPTS];
 };
 
+/* The kinds of anonymous-inode files that are saved (ckpt_anon.kind); any other kind fails the
+ * checkpoint. */
+enum ckpt_anon_kind {
+	CKPT_ANON_EVENTFD = 1, /* anon_inode:[eventfd] */
+	CKPT_ANON_TIMERFD,     /* anon_inode:[timerfd] */
+	CKPT_ANON_SIGNALFD,    /* anon_inode:[signalfd] */
+	CKPT_ANON__MAX
+};
+
+/* ckpt_anon.flags */
+#define CKPT_AF_SEMAPHORE 0x1 /* eventfd: EFD_SEMAPHORE */
+#define CKPT_AF_ABSTIME	  0x2 /* timerfd: TFD_TIMER_ABSTIME (value_ns is a time on clock) */
+#define CKPT_AF_CANCEL	  0x4 /* timerfd: TFD_TIMER_CANCEL_ON_SET */
+
+/*
+ * What /proc/PID/fdinfo tells of an eventfd, timerfd or signalfd. Its O_NONBLOCK is the file's
+ * oflags, its close-on-exec the fd's.
+ */
+struct ckpt_anon {
+	uint32_t kind;	     /* enum ckpt_anon_kind */
+	uint32_t flags;	     /* CKPT_AF_* */
+	int32_t clock;	     /* timerfd: CLOCK_* */
+	uint64_t count;	     /* eventfd: the counter; timerfd: expirations not yet read */
+	uint64_t sigmask;    /* signalfd: bit n-1 for signal n */
+	/* timerfd: the next expiry (an absolute time on clock when CKPT_AF_ABSTIME, else the
+	 * time left; 0: disarmed) and the period (0: one-shot) */
+	uint64_t value_ns, interval_ns;
+};
+
 struct ckpt_file {
 	uint32_t id;	     /* index in proc->files, also the FILEDATA key */
 	uint32_t type;	     /* enum ckpt_file_type */
@@ -330,6 +361,7 @@ struct ckpt_file {
 	char *path;	     /* /proc/PID/fd/N link text, " (deleted)" stripped */
 	uint8_t *data;	     /* in memory only after load when wanted; NULL otherwise */
 	struct ckpt_sock *sock; /* CKPT_FILE_SOCKET: always (the loader checks) */
+	struct ckpt_anon *anon; /* CKPT_FILE_ANON: always (the loader checks) */
 };
 
 struct ckpt_fd {
@@ -417,6 +449,7 @@ const char *ckpt_pipe_end_name(int32_t end);	   /* "read", "write", "both" */
 const char *ckpt_sock_state_name(uint32_t state);  /* "listening", ... */
 const char *ckpt_sock_family_name(uint32_t family); /* "unix", "tcp4", "tcp6" */
 const char *ckpt_sock_type_name(uint32_t type);	   /* "stream", "dgram", "seqpacket" */
+const char *ckpt_anon_kind_name(uint32_t kind);	   /* "eventfd", "timerfd", "signalfd" */
 /* A socket address (sockaddr bytes) for people: a unix path, "@name" for an abstract one
  * (unprintable bytes as '?'), "1.2.3.4:80", "[::1]:80"; "-" for none. */
 void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len);

@@ -298,11 +298,15 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		if (fd < 0)
 			return fd;
 		break;
-	default: /* anonymous inodes: not rebuilt yet */
-		pr_warn("%s: fd %d (%s %s) cannot be rebuilt at restart: /dev/null takes its place",
-			img->path, fdno, ckpt_file_type_name(f->type), f->path ? f->path : "");
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd: the loader let no other kind in */
+		fd = prepare_anon_open(f, img->path, fdno);
+		if (fd < 0)
+			return fd;
 		break;
+	default: /* a kind no checkpoint saves: never pretend with something else */
+		pr_err("%s: fd %d (%s %s) cannot be made again at restart", img->path, fdno,
+		       ckpt_file_type_name(f->type), f->path ? f->path : "");
+		return -EINVAL;
 	}
 	if (fd < 0) {
 		r = -errno;

@@ -24,6 +24,10 @@ int fd_obj_find(const struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t 
 int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 		      const struct ckpt_file *f, int fdno);
 
+/* An eventfd, timerfd or signalfd made again from f->anon (prepare_anon.c), close-on-exec;
+ * returns the fd or -errno (logged, naming the image and fd). */
+int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno);
+
 /* ---- shared by the socket kinds (prepare_socks.c) ---- */
 
 /* Where a socket is in the restart's images. */
