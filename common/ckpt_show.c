@@ -222,6 +222,12 @@ static void show_anon(FILE *f, uint32_t id, const struct ckpt_anon *a)
 	case CKPT_ANON_SIGNALFD:
 		fprintf(f, " sigmask %#" PRIx64, a->sigmask);
 		break;
+	case CKPT_ANON_EPOLL:
+		fprintf(f, " watches %u", a->nitems);
+		for (uint32_t k = 0; k < a->nitems; k++)
+			fprintf(f, " fd %d events %#x data %#" PRIx64, a->items[k].tfd,
+				a->items[k].events, a->items[k].data);
+		break;
 	}
 	fputc('\n', f);
 }

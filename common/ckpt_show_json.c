@@ -379,8 +379,18 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 				json_uint(jw, "value_ns", a->value_ns);
 				json_uint(jw, "interval_ns", a->interval_ns);
 				json_uint(jw, "ticks", a->count);
-			} else {
+			} else if (a->kind == CKPT_ANON_SIGNALFD) {
 				json_hex(jw, "sigmask", a->sigmask);
+			} else if (a->kind == CKPT_ANON_EPOLL) {
+				json_array_begin(jw, "watches");
+				for (uint32_t k = 0; k < a->nitems; k++) {
+					json_object_begin(jw, NULL);
+					json_int(jw, "fd", a->items[k].tfd);
+					json_uint(jw, "events", a->items[k].events);
+					json_hex(jw, "data", a->items[k].data);
+					json_object_end(jw);
+				}
+				json_array_end(jw);
 			}
 			json_object_end(jw);
 		}

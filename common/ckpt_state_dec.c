@@ -537,12 +537,25 @@ static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 	a->sigmask = get_u64(d, "signal mask");
 	a->value_ns = get_u64(d, "timer value");
 	a->interval_ns = get_u64(d, "timer interval");
+	a->nitems = get_count(d, CKPT_MAX_EPOLL_ITEMS, 16, "epoll items");
+	if (!d->why && a->nitems) {
+		a->items = calloc(a->nitems, sizeof(*a->items));
+		if (!a->items)
+			dec_fail(d, "out of memory");
+	}
+	for (uint32_t k = 0; k < a->nitems && !d->why; k++) {
+		a->items[k].tfd = get_i32(d, "epoll fd");
+		a->items[k].events = get_u32(d, "epoll events");
+		a->items[k].data = get_u64(d, "epoll data");
+		if (!d->why && a->items[k].tfd < 0)
+			dec_failf(d, "file %lu: epoll watches %s", i, "a negative fd");
+	}
 	if (a->kind == CKPT_ANON_EVENTFD)
 		ok_flags = CKPT_AF_SEMAPHORE;
 	else if (a->kind == CKPT_ANON_TIMERFD)
 		ok_flags = CKPT_AF_ABSTIME | CKPT_AF_CANCEL;
 	if (d->why) {
-		free(a);
+		ckpt_anon_free(a);
 		return NULL;
 	}
 	if (a->kind == 0 || a->kind >= CKPT_ANON__MAX)
@@ -569,8 +582,12 @@ static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 		dec_failf(d, "file %lu: a count on %s", i, "a signalfd");
 	else if (a->kind != CKPT_ANON_SIGNALFD && a->sigmask)
 		dec_failf(d, "file %lu: a signal mask on %s", i, "a file that is not a signalfd");
+	else if (a->kind == CKPT_ANON_EPOLL && a->count)
+		dec_failf(d, "file %lu: a count on %s", i, "an epoll set");
+	else if (a->kind != CKPT_ANON_EPOLL && a->nitems)
+		dec_failf(d, "file %lu: watched fds on %s", i, "a file that is not an epoll set");
 	if (d->why) {
-		free(a);
+		ckpt_anon_free(a);
 		return NULL;
 	}
 	return a;

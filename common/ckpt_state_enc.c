@@ -270,6 +270,12 @@ int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
 			put_u64(b, f->anon->sigmask);
 			put_u64(b, f->anon->value_ns);
 			put_u64(b, f->anon->interval_ns);
+			put_u32(b, f->anon->nitems);
+			for (uint32_t k = 0; k < f->anon->nitems; k++) {
+				put_i32(b, f->anon->items[k].tfd);
+				put_u32(b, f->anon->items[k].events);
+				put_u64(b, f->anon->items[k].data);
+			}
 		}
 	}
 	return b->err;

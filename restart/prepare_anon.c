@@ -1,7 +1,12 @@
 /*
- * Making an eventfd, timerfd or signalfd again from its record (struct ckpt_anon) at restart.
- * Status flags other than O_NONBLOCK do not apply to these files; close-on-exec is the fd's and
- * is set when the fd is put in place.
+ * Making an eventfd, timerfd, signalfd or epoll set again from its record (struct ckpt_anon) at
+ * restart. Status flags other than O_NONBLOCK do not apply to these files; close-on-exec is the
+ * fd's and is set when the fd is put in place.
+ *
+ * An epoll set is made empty with the other files; its watches are added in the restored
+ * process once every fd is at its number (prepare_anon_epoll_fill), since each is added
+ * through the fd number it was added with. Sets within sets need no order: the kernel takes an
+ * epoll fd into another set whatever that set holds.
  *
  * A timerfd's unread expirations come back with TFD_IOC_SET_TICKS (the kernel's
  * checkpoint/restore ioctl); where the kernel lacks it the timer is made to fire at once
@@ -13,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -120,6 +126,13 @@ int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno)
 	case CKPT_ANON_SIGNALFD:
 		fd = make_signalfd(f, a);
 		break;
+	case CKPT_ANON_EPOLL:
+		fd = epoll_create1(EPOLL_CLOEXEC);
+		if (fd >= 0 && (f->oflags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK)) {
+			close(fd);
+			fd = -1;
+		}
+		break;
 	default:
 		pr_err("%s: fd %d: %s cannot be made again (kind %u)", img, fdno, f->path, a->kind);
 		return -EINVAL;
@@ -132,4 +145,25 @@ int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno)
 		return r;
 	}
 	return fd;
+}
+
+int prepare_anon_epoll_fill(const struct ckpt_file *f, int fd, const char *img)
+{
+	const struct ckpt_anon *a = f->anon;
+
+	for (uint32_t k = 0; a && a->kind == CKPT_ANON_EPOLL && k < a->nitems; k++) {
+		const struct ckpt_epoll_item *it = &a->items[k];
+		struct epoll_event ev = { .events = it->events, .data.u64 = it->data };
+
+		/* EEXIST: another process holding the same set added it already (the
+		 * checkpoint made sure every holder has the file at that number). */
+		if (epoll_ctl(fd, EPOLL_CTL_ADD, it->tfd, &ev) && errno != EEXIST) {
+			int r = -errno;
+
+			pr_err("%s: fd %d: cannot watch fd %d in the epoll set again (events %#x): "
+			       "%s", img, fd, it->tfd, it->events, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
 }

@@ -298,7 +298,7 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		if (fd < 0)
 			return fd;
 		break;
-	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd: the loader let no other kind in */
+	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd, epoll: the loader let no other in */
 		fd = prepare_anon_open(f, img->path, fdno);
 		if (fd < 0)
 			return fd;
@@ -507,7 +507,14 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 			return r;
 		}
 	}
-	/* Close everything else: our own fds, and the other processes' shared objects. */
+	/* Epoll sets watch fds by number: every fd is in place now. */
+	for (k = 0; k < p->nfds; k++) {
+		r = prepare_anon_epoll_fill(&p->files[p->fds[k].file], p->fds[k].fd,
+					    s->img[img].path);
+		if (r)
+			return r;
+	}
+		/* Close everything else: our own fds, and the other processes' shared objects. */
 	r = procfs_each_fd(0, close_unless_kept, &fk);
 	if (r) {
 		pr_err("cannot list /proc/self/fd: %s", strerror(-r));

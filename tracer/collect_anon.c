@@ -1,22 +1,36 @@
 /*
  * Collecting an anonymous-inode file (anon_inode:[eventfd] and the like) of a suspended
- * process: the kinds that can be made again at restart (eventfd, timerfd, signalfd) are
- * described from /proc/PID/fdinfo/FD into a struct ckpt_anon; every other kind (epoll,
- * inotify, fanotify, userfaultfd, io_uring, perf_event, bpf, pidfd...) fails the checkpoint
- * with a reason naming the fd and the kind, since restoring something else in its place would
- * lie to the program.
+ * process: the kinds that can be made again at restart (eventfd, timerfd, signalfd, epoll) are
+ * described from /proc/PID/fdinfo/FD into a struct ckpt_anon; every other kind (inotify,
+ * fanotify, userfaultfd, io_uring, perf_event, bpf, pidfd...) fails the checkpoint with a
+ * reason naming the fd and the kind, since restoring something else in its place would lie to
+ * the program.
+ *
+ * An epoll set is saved as its interest list: each watched file by the fd number it was added
+ * with. The restart adds each again through that fd, so that fd must still be that file in the
+ * process: kcmp(KCMP_EPOLL_TFD) says so (or, where the kernel lacks it, the inode fdinfo names
+ * matches the fd's). A file that was closed or moved away since (a watch the kernel keeps on a
+ * file no fd number reaches) fails the checkpoint.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "collect.h"
 #include "procfs.h"
 
 #define NSEC 1000000000ull
+#define KCMP_EPOLL_TFD 7
+
+struct kcmp_slot { /* struct kcmp_epoll_slot */
+	uint32_t efd, tfd, toff;
+};
 
 /* fdinfo's "key: number" in the given base; -1 when the line is missing or not a number. */
 static int field_u64(const char *buf, const char *key, int base, uint64_t *v)
@@ -50,7 +64,7 @@ static const char *kind_words(const char *name)
 	static const struct {
 		const char *name, *words;
 	} known[] = {
-		{ "[eventpoll]", "an epoll instance" },
+		{ "[eventpoll]", "an epoll set" },
 		{ "inotify", "an inotify instance" },
 		{ "[fanotify]", "a fanotify group" },
 		{ "[userfaultfd]", "a userfaultfd" },
@@ -112,6 +126,75 @@ static int timerfd_of(const char *buf, struct ckpt_anon *a)
 	return 0;
 }
 
+/* Is pid's fd tfd the file its epoll set efd watches under tfd (inode ino from fdinfo)? 1 yes,
+ * 0 no, -ESRCH when the process is gone. */
+static int same_target(pid_t pid, int efd, int tfd, uint64_t ino)
+{
+	struct kcmp_slot slot = { (uint32_t)efd, (uint32_t)tfd, 0 };
+	char name[32], path[96];
+	struct stat st;
+	long r;
+
+	r = syscall(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, tfd, (unsigned long)&slot);
+	if (r >= 0)
+		return r == 0;
+	if (errno == ESRCH)
+		return -ESRCH;
+	if (errno == EBADF || errno == ENOENT)
+		return 0; /* no such fd, or no such watch */
+	/* no kcmp here (ENOSYS, EOPNOTSUPP) */
+	snprintf(name, sizeof(name), "fd/%d", tfd);
+	procfs_path(path, sizeof(path), pid, 0, name);
+	return stat(path, &st) == 0 && st.st_ino == ino;
+}
+
+/* The interest list: a "tfd: N events: X data: X  pos:N ino:X sdev:X" line per watch. */
+static int epoll_of(pid_t pid, int fd, const char *buf, struct ckpt_anon *a, char *why,
+		    size_t whylen)
+{
+	const char *l, *next;
+
+	for (l = buf; l && *l; l = next) {
+		struct ckpt_epoll_item *it;
+		unsigned long long data, ino = 0;
+		unsigned int events;
+		int tfd, same;
+		const char *s;
+
+		next = strchr(l, '\n');
+		next = next ? next + 1 : NULL;
+		if (strncmp(l, "tfd:", 4))
+			continue;
+		if (sscanf(l, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
+		    tfd < 0)
+			return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+						 "fd %d: an epoll set whose watch line in "
+						 "/proc/%d/fdinfo/%d cannot be read", fd, pid, fd);
+		if ((s = strstr(l, "ino:")) && (!next || s < next))
+			ino = strtoull(s + 4, NULL, 16);
+		same = same_target(pid, fd, tfd, ino);
+		if (same < 0)
+			return same;
+		if (!same)
+			return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+						 "fd %d is an epoll set watching a file it was given "
+						 "as fd %d, which is no longer that file (closed or "
+						 "replaced); it cannot be checkpointed", fd, tfd);
+		if (a->nitems == CKPT_MAX_EPOLL_ITEMS)
+			return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+						 "fd %d: an epoll set watching more than %u files",
+						 fd, CKPT_MAX_EPOLL_ITEMS);
+		if (!(a->nitems & (a->nitems - 1))) { /* 0, 1, 2, 4...: room for twice as many */
+			it = realloc(a->items, (a->nitems ? a->nitems * 2 : 1) * sizeof(*it));
+			if (!it)
+				return -ENOMEM;
+			a->items = it;
+		}
+		a->items[a->nitems++] = (struct ckpt_epoll_item){ tfd, events, data };
+	}
+	return 0;
+}
+
 int collect_anon(pid_t pid, int fd, struct ckpt_file *f, char *why, size_t whylen)
 {
 	const char *name = f->path + strlen("anon_inode:");
@@ -119,6 +202,24 @@ int collect_anon(pid_t pid, int fd, struct ckpt_file *f, char *why, size_t whyle
 	char fdname[32], *buf;
 	int r = 0;
 
+	if (!strcmp(name, "[eventpoll]")) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		a->kind = CKPT_ANON_EPOLL;
+		snprintf(fdname, sizeof(fdname), "fdinfo/%d", fd);
+		r = procfs_read(pid, 0, fdname, &buf, NULL);
+		if (!r) {
+			r = epoll_of(pid, fd, buf, a, why, whylen);
+			free(buf);
+		}
+		if (r) {
+			ckpt_anon_free(a);
+			return r;
+		}
+		f->anon = a;
+		return 0;
+	}
 	if (!strcmp(name, "[eventfd]") || !strcmp(name, "[timerfd]") ||
 	    !strcmp(name, "[signalfd]")) {
 		a = calloc(1, sizeof(*a));

@@ -196,8 +196,8 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	 * a UDP socket with two datagrams queued (their senders), a TCP listener with a
 	 * connection waiting and options, a unix socketpair end with seqpacket boundaries; and
 	 * anonymous inodes: a semaphore eventfd, an absolute periodic timerfd with unread ticks, a
-	 * signalfd. */
-	p->nfiles = 11;
+	 * signalfd, an epoll set watching the pipe and the eventfd. */
+	p->nfiles = 12;
 	p->files = zalloc(p->nfiles * sizeof(*p->files));
 	p->files[0] = (struct ckpt_file){ .type = CKPT_FILE_CHR, .oflags = 02, .mode = 020666 };
 	p->files[0].path = xstrdup("/dev/null");
@@ -281,7 +281,14 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	p->files[10].path = xstrdup("anon_inode:[signalfd]");
 	p->files[10].anon = zalloc(sizeof(*p->files[10].anon));
 	*p->files[10].anon = (struct ckpt_anon){ .kind = CKPT_ANON_SIGNALFD, .sigmask = 0x200 };
-	p->nfds = 11;
+	p->files[11] = (struct ckpt_file){ .id = 11, .type = CKPT_FILE_ANON, .oflags = 02 };
+	p->files[11].path = xstrdup("anon_inode:[eventpoll]");
+	p->files[11].anon = zalloc(sizeof(*p->files[11].anon));
+	*p->files[11].anon = (struct ckpt_anon){ .kind = CKPT_ANON_EPOLL, .nitems = 2 };
+	p->files[11].anon->items = zalloc(2 * sizeof(*p->files[11].anon->items));
+	p->files[11].anon->items[0] = (struct ckpt_epoll_item){ 3, 0x19, 0x1234 };
+	p->files[11].anon->items[1] = (struct ckpt_epoll_item){ 11, 0x80000019, 7 };
+	p->nfds = 12;
 	p->fds = zalloc(p->nfds * sizeof(*p->fds));
 	p->fds[0] = (struct ckpt_fd){ 0, 0, 1 };
 	p->fds[1] = (struct ckpt_fd){ 1, 0, 1 };
@@ -294,6 +301,7 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	p->fds[8] = (struct ckpt_fd){ 11, 1, 8 };
 	p->fds[9] = (struct ckpt_fd){ 12, 0, 9 };
 	p->fds[10] = (struct ckpt_fd){ 13, 1, 10 };
+	p->fds[11] = (struct ckpt_fd){ 14, 1, 11 };
 
 	/* Memory: data, heap, a deleted mapped file, stack, vdso; runs in three of them. */
 	p->nvmas = 5;

@@ -1,9 +1,11 @@
 #!/bin/bash
-# eventfd, timerfd and signalfd across restarts: rs_anonfd checks its counters (a dup'ed
+# eventfd, timerfd, signalfd and epoll across restarts: rs_anonfd checks its counters (a dup'ed
 # eventfd is one description; a non-blocking close-on-exec semaphore), a periodic timer that
 # runs on, an expired one-shot timer whose unread expiration stays exactly 1, an absolute
 # realtime timer that still ends at its time, and a signalfd with a pending SIGUSR1 and a mask
-# without SIGUSR2. Three cycles; --show and --json print the records.
+# without SIGUSR2, an epoll set over a pipe and the eventfd (with their data; a spent one-shot
+# watch stays spent) and a set watching that set. Three cycles; --show and --json print the
+# records.
 # builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
@@ -17,7 +19,11 @@ for want in "eventfd count [05]\$" "eventfd count [0-3] semaphore" \
 	"timerfd clock 1 relative value_ns [0-9]* interval_ns 10000000" \
 	"timerfd clock 1 relative value_ns 0 interval_ns 0 ticks 1" \
 	"timerfd clock 0 absolute value_ns [0-9]* interval_ns 0 ticks 0 cancel-on-set" \
-	"signalfd sigmask 0x200\$"; do
+	"signalfd sigmask 0x200\$" \
+	"epoll watches 3 .*fd [0-9]+ events 0x19 data 0x1111222233334444" \
+	"epoll watches 3 .*fd [0-9]+ events 0x19 data 0x55" \
+	"epoll watches 3 .*fd [0-9]+ events 0x40000018 data 0x77" \
+	"epoll watches 1 fd [0-9]+ events 0x19 data 0x99\$"; do
 	grep -Eq "anon file [0-9]+ $want" "$T/show" || { grep 'anon file' "$T/show"; fail "no '$want' in --show"; }
 done
 "$BIN/dmtcp_restart" --show --json "$img" >"$T/json" 2>&1 || { cat "$T/json"; fail "--json failed"; }

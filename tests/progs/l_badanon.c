@@ -1,7 +1,10 @@
 /*
  * l_badanon DIR KIND...: a program that holds, on demand, an anonymous-inode fd no checkpoint
  * can save yet, one KIND at a time: "inotify", "userfaultfd" (UFFD_USER_MODE_ONLY, so that it
- * works unprivileged), "fanotify", "io_uring", "pidfd", "epoll" (an empty epoll set).
+ * works unprivileged), "fanotify", "io_uring", "pidfd", "epoll-stale" (an epoll set watching a pipe
+ * through an fd that was closed since: the watch lives on with the pipe's other fd, but no fd
+ * number reaches it any more), "epoll-replaced" (the same, and then another file opened at that
+ * fd number).
  *
  * Counts every 10 ms into DIR/count. When DIR/openI appears it makes the fd of the I-th KIND
  * (from 1) and prints "OPENED I FD", or "SKIP I reason" when this system does not let it; when
@@ -53,8 +56,17 @@ static int make(const char *kind)
 
 		return (int)syscall(SYS_io_uring_setup, 4, params);
 	}
-	if (!strcmp(kind, "epoll"))
-		return epoll_create1(EPOLL_CLOEXEC);
+	if (!strcmp(kind, "epoll-stale") || !strcmp(kind, "epoll-replaced")) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		int pp[2], ep = epoll_create1(EPOLL_CLOEXEC);
+
+		if (ep < 0 || pipe(pp) || epoll_ctl(ep, EPOLL_CTL_ADD, pp[0], &ev) ||
+		    dup(pp[0]) < 0 || close(pp[0]))
+			return -1;
+		if (kind[6] == 'r' && open("/dev/null", O_RDONLY) != pp[0])
+			return -1;
+		return ep;
+	}
 	if (!strcmp(kind, "pidfd"))
 		return (int)syscall(SYS_pidfd_open, getpid(), 0);
 	errno = EINVAL;

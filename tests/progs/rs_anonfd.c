@@ -1,5 +1,6 @@
 /*
- * Restart test program: eventfds, timerfds and a signalfd across restarts, its own oracle.
+ * Restart test program: eventfds, timerfds, a signalfd and epoll sets across restarts, its own
+ * oracle.
  *
  *   rs_anonfd READYFILE LIMIT
  *
@@ -16,7 +17,12 @@
  *     checks with timerfd_gettime that it still ends at that time (within 2 s), not readable;
  *   - a signalfd (non-blocking) for SIGUSR1, with SIGUSR1 and SIGUSR2 blocked and a SIGUSR1
  *     pending: every step checks it is readable; at the end SIGUSR2 is sent too and a read
- *     must give SIGUSR1 and then nothing (SIGUSR2 is not in its mask).
+ *     must give SIGUSR1 and then nothing (SIGUSR2 is not in its mask);
+ *   - an epoll set watching a pipe's read end that holds bytes (data 0x1111222233334444), the
+ *     eventfd (data 0x55) and, one-shot, the semaphore eventfd (data 0x77, reported once before
+ *     the start, so disabled): every step it must report exactly the first two, with their
+ *     data;
+ *   - an epoll set (close-on-exec) watching that set (data 0x99): it must report it.
  * Prints "count N" after each step, "PASS pid P" at LIMIT, "FAIL ..." (exit 1) at the first
  * thing wrong. READYFILE gets its pid once everything is set up.
  */
@@ -27,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -77,7 +84,8 @@ static void wr64(int fd, uint64_t v, const char *what)
 
 int main(int argc, char **argv)
 {
-	int efd, edup, esem, tper, tdone, tabs, sfd, fl;
+	int efd, edup, esem, tper, tdone, tabs, sfd, fl, pp[2], ep, ep2;
+	struct epoll_event ev, evs[8];
 	struct itimerspec per = { { 0, 10000000 }, { 0, 10000000 } }, once = { { 0, 0 }, { 0, 1000000 } };
 	struct itimerspec abs = { { 0, 0 }, { 0, 0 } }, cur;
 	struct signalfd_siginfo si;
@@ -122,6 +130,27 @@ int main(int argc, char **argv)
 	if (sfd < 0)
 		FAIL("signalfd: %m");
 	kill(getpid(), SIGUSR1);
+
+	if (pipe(pp) || write(pp[1], "abc", 3) != 3)
+		FAIL("pipe: %m");
+	ep = epoll_create1(0);
+	ep2 = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || ep2 < 0)
+		FAIL("epoll_create1: %m");
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 0x1111222233334444ull };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, pp[0], &ev))
+		FAIL("epoll_ctl pipe: %m");
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 0x55 };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev))
+		FAIL("epoll_ctl eventfd: %m");
+	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 0x77 };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, esem, &ev))
+		FAIL("epoll_ctl semaphore: %m");
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 0x99 };
+	if (epoll_ctl(ep2, EPOLL_CTL_ADD, ep, &ev))
+		FAIL("epoll_ctl nested: %m");
+	if (epoll_wait(ep, evs, 8, 0) != 3)
+		FAIL("epoll: not 3 events at the start");
 
 	f = fopen(argv[1], "w");
 	if (!f)
@@ -169,6 +198,27 @@ int main(int argc, char **argv)
 		/* the signalfd sees the pending SIGUSR1 */
 		if (!readable(sfd, 0))
 			FAIL("the signalfd does not show the pending SIGUSR1");
+		/* the epoll sets: the pipe and the eventfd, never the spent one-shot */
+		{
+			int ne = epoll_wait(ep, evs, 8, 0), pipe_seen = 0, efd_seen = 0;
+
+			for (int i = 0; i < ne; i++) {
+				if (evs[i].data.u64 == 0x1111222233334444ull && evs[i].events == EPOLLIN)
+					pipe_seen++;
+				else if (evs[i].data.u64 == 0x55 && evs[i].events == EPOLLIN)
+					efd_seen++;
+				else
+					FAIL("epoll reported data %#llx events %#x",
+					     (unsigned long long)evs[i].data.u64, evs[i].events);
+			}
+			if (ne != 2 || pipe_seen != 1 || efd_seen != 1)
+				FAIL("epoll reported %d events, not the pipe and the eventfd", ne);
+			if (epoll_wait(ep2, evs, 8, 0) != 1 || evs[0].data.u64 != 0x99 ||
+			    evs[0].events != EPOLLIN)
+				FAIL("the outer epoll set does not report the inner one");
+			if (!(fcntl(ep2, F_GETFD) & FD_CLOEXEC) || (fcntl(ep, F_GETFD) & FD_CLOEXEC))
+				FAIL("epoll close-on-exec flags changed");
+		}
 		printf("count %ld\n", n);
 		if (!readable(tper, 0)) /* pace the steps on the periodic timer */
 			readable(tper, 20);
