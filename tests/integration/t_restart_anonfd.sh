@@ -4,15 +4,16 @@
 # runs on, an expired one-shot timer whose unread expiration stays exactly 1, an absolute
 # realtime timer that still ends at its time, and a signalfd with a pending SIGUSR1 and a mask
 # without SIGUSR2, an epoll set over a pipe and the eventfd (with their data; a spent one-shot
-# watch stays spent) and a set watching that set. Three cycles; --show and --json print the
-# records.
+# watch stays spent) and a set watching that set; a child forked after all that shares it
+# (two shared eventfds pass a token between them every step; at the end it checks the shared
+# epoll set). Three cycles; --show and --json print the records.
 # builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/integration/restart_lib.bash"
 
 start_coord
-rs_cycles "$(prog rs_anonfd)" 150
+RS_NPROCS=2 rs_cycles "$(prog rs_anonfd)" 150
 img=$(ls "$T"/ckpt_rs_anonfd*.dmtcp | head -n 1)
 "$BIN/dmtcp_restart" --show "$img" >"$T/show" 2>&1 || { cat "$T/show"; fail "--show failed"; }
 for want in "eventfd count [05]\$" "eventfd count [0-3] semaphore" \

@@ -22,7 +22,12 @@
  *     eventfd (data 0x55) and, one-shot, the semaphore eventfd (data 0x77, reported once before
  *     the start, so disabled): every step it must report exactly the first two, with their
  *     data;
- *   - an epoll set (close-on-exec) watching that set (data 0x99): it must report it.
+ *   - an epoll set (close-on-exec) watching that set (data 0x99): it must report it;
+ *   - a child, forked once all of the above exists (so it holds the same descriptions, the
+ *     epoll sets included), and two eventfds shared with it: every step the parent posts 1 on
+ *     the first, the child reads it and posts 1 on the second, which the parent must read
+ *     within 5 s (two descriptions instead of one would never pass it on); at the end the
+ *     parent posts 2, the child checks the epoll set it shares and exits 0.
  * Prints "count N" after each step, "PASS pid P" at LIMIT, "FAIL ..." (exit 1) at the first
  * thing wrong. READYFILE gets its pid once everything is set up.
  */
@@ -38,6 +43,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,7 +90,8 @@ static void wr64(int fd, uint64_t v, const char *what)
 
 int main(int argc, char **argv)
 {
-	int efd, edup, esem, tper, tdone, tabs, sfd, fl, pp[2], ep, ep2;
+	int efd, edup, esem, tper, tdone, tabs, sfd, fl, pp[2], ep, ep2, ego, eback, st;
+	pid_t child;
 	struct epoll_event ev, evs[8];
 	struct itimerspec per = { { 0, 10000000 }, { 0, 10000000 } }, once = { { 0, 0 }, { 0, 1000000 } };
 	struct itimerspec abs = { { 0, 0 }, { 0, 0 } }, cur;
@@ -151,6 +158,28 @@ int main(int argc, char **argv)
 		FAIL("epoll_ctl nested: %m");
 	if (epoll_wait(ep, evs, 8, 0) != 3)
 		FAIL("epoll: not 3 events at the start");
+
+	ego = eventfd(0, 0);
+	eback = eventfd(0, 0);
+	if (ego < 0 || eback < 0)
+		FAIL("eventfd: %m");
+	child = fork();
+	if (child < 0)
+		FAIL("fork: %m");
+	if (child == 0) {
+		for (;;) {
+			uint64_t v = rd64(ego, "child: shared eventfd");
+
+			if (v == 2)
+				break;
+			if (v != 1)
+				FAIL("child: shared eventfd gave %llu", (unsigned long long)v);
+			wr64(eback, 1, "child: shared eventfd back");
+		}
+		if (epoll_wait(ep, evs, 8, 0) != 2)
+			FAIL("child: the shared epoll set does not report the pipe and the eventfd");
+		_exit(0);
+	}
 
 	f = fopen(argv[1], "w");
 	if (!f)
@@ -219,6 +248,12 @@ int main(int argc, char **argv)
 			if (!(fcntl(ep2, F_GETFD) & FD_CLOEXEC) || (fcntl(ep, F_GETFD) & FD_CLOEXEC))
 				FAIL("epoll close-on-exec flags changed");
 		}
+		/* the eventfds shared with the child: one description each */
+		wr64(ego, 1, "shared eventfd");
+		if (!readable(eback, 5000))
+			FAIL("the child did not answer through the shared eventfd within 5 s");
+		if ((v = rd64(eback, "shared eventfd back")) != 1)
+			FAIL("shared eventfd back gave %llu", (unsigned long long)v);
 		printf("count %ld\n", n);
 		if (!readable(tper, 0)) /* pace the steps on the periodic timer */
 			readable(tper, 20);
@@ -227,6 +262,9 @@ int main(int argc, char **argv)
 		FAIL("one-shot timerfd lost O_NONBLOCK");
 	if (rd64(tdone, "one-shot timerfd") != 1)
 		FAIL("one-shot timerfd: not exactly 1 expiration");
+	wr64(ego, 2, "shared eventfd");
+	if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))
+		FAIL("the child ended with status %#x", st);
 	kill(getpid(), SIGUSR2);
 	if (read(sfd, &si, sizeof(si)) != sizeof(si) || si.ssi_signo != SIGUSR1)
 		FAIL("signalfd: no SIGUSR1 (%m)");
