@@ -91,7 +91,11 @@ static int eventfd_of(const char *buf, struct ckpt_anon *a)
 	/* the kernel prints the counter in hex ("%16llx") */
 	if (field_u64(buf, "eventfd-count", 16, &a->count))
 		return -1;
-	if (!field_u64(buf, "eventfd-semaphore", 10, &sem) && sem)
+	/* Older kernels (before 6.4 or so) do not show the semaphore flag: there an eventfd
+	 * cannot be saved faithfully (a semaphore made again as a counter reads differently). */
+	if (field_u64(buf, "eventfd-semaphore", 10, &sem))
+		return -1;
+	if (sem)
 		a->flags |= CKPT_AF_SEMAPHORE;
 	return 0;
 }
