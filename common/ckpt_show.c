@@ -205,6 +205,33 @@ static void show_sock(FILE *f, uint32_t id, const struct ckpt_sock *s)
 	fprintf(f, " sndbuf %d rcvbuf %d\n", s->sndbuf, s->rcvbuf);
 }
 
+static void show_anon(FILE *f, uint32_t id, const struct ckpt_anon *a)
+{
+	fprintf(f, "  anon file %u %s", id, ckpt_anon_kind_name(a->kind));
+	switch (a->kind) {
+	case CKPT_ANON_EVENTFD:
+		fprintf(f, " count %" PRIu64 "%s", a->count,
+			a->flags & CKPT_AF_SEMAPHORE ? " semaphore" : "");
+		break;
+	case CKPT_ANON_TIMERFD:
+		fprintf(f, " clock %d %s value_ns %" PRIu64 " interval_ns %" PRIu64
+			   " ticks %" PRIu64 "%s",
+			a->clock, a->flags & CKPT_AF_ABSTIME ? "absolute" : "relative", a->value_ns,
+			a->interval_ns, a->count, a->flags & CKPT_AF_CANCEL ? " cancel-on-set" : "");
+		break;
+	case CKPT_ANON_SIGNALFD:
+		fprintf(f, " sigmask %#" PRIx64, a->sigmask);
+		break;
+	case CKPT_ANON_EPOLL:
+		fprintf(f, " watches %u", a->nitems);
+		for (uint32_t k = 0; k < a->nitems; k++)
+			fprintf(f, " fd %d events %#x data %#" PRIx64, a->items[k].tfd,
+				a->items[k].events, a->items[k].data);
+		break;
+	}
+	fputc('\n', f);
+}
+
 static void show_files(FILE *f, const struct ckpt_proc *p)
 {
 	uint32_t i;
@@ -229,6 +256,8 @@ static void show_files(FILE *f, const struct ckpt_proc *p)
 		fputc('\n', f);
 		if (x->sock)
 			show_sock(f, x->id, x->sock);
+		if (x->anon)
+			show_anon(f, x->id, x->anon);
 		if (x->flags & CKPT_FF_TERMIOS)
 			fprintf(f, "  termios file %u iflag %#o oflag %#o cflag %#o lflag %#o "
 				   "rows %u cols %u\n",

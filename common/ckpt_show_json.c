@@ -364,6 +364,36 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 			json_uint(jw, "options", k->nopts);
 			json_object_end(jw);
 		}
+		if (x->anon) {
+			const struct ckpt_anon *a = x->anon;
+
+			json_object_begin(jw, "anon");
+			json_string(jw, "kind", ckpt_anon_kind_name(a->kind));
+			if (a->kind == CKPT_ANON_EVENTFD) {
+				json_uint(jw, "count", a->count);
+				json_bool(jw, "semaphore", a->flags & CKPT_AF_SEMAPHORE);
+			} else if (a->kind == CKPT_ANON_TIMERFD) {
+				json_int(jw, "clock", a->clock);
+				json_bool(jw, "absolute", a->flags & CKPT_AF_ABSTIME);
+				json_bool(jw, "cancel_on_set", a->flags & CKPT_AF_CANCEL);
+				json_uint(jw, "value_ns", a->value_ns);
+				json_uint(jw, "interval_ns", a->interval_ns);
+				json_uint(jw, "ticks", a->count);
+			} else if (a->kind == CKPT_ANON_SIGNALFD) {
+				json_hex(jw, "sigmask", a->sigmask);
+			} else if (a->kind == CKPT_ANON_EPOLL) {
+				json_array_begin(jw, "watches");
+				for (uint32_t k = 0; k < a->nitems; k++) {
+					json_object_begin(jw, NULL);
+					json_int(jw, "fd", a->items[k].tfd);
+					json_uint(jw, "events", a->items[k].events);
+					json_hex(jw, "data", a->items[k].data);
+					json_object_end(jw);
+				}
+				json_array_end(jw);
+			}
+			json_object_end(jw);
+		}
 		if (x->flags & CKPT_FF_HAS_DATA)
 			json_uint(jw, "data_bytes", x->data_len);
 		json_bool(jw, "data_incomplete", x->flags & CKPT_FF_DATA_TRUNC);

@@ -159,6 +159,25 @@ const char *ckpt_sock_state_name(uint32_t state)
 	return state < CKPT_SOCK__MAX && names[state] ? names[state] : "?";
 }
 
+const char *ckpt_anon_kind_name(uint32_t kind)
+{
+	static const char *const names[CKPT_ANON__MAX] = {
+		[CKPT_ANON_EVENTFD] = "eventfd",
+		[CKPT_ANON_TIMERFD] = "timerfd",
+		[CKPT_ANON_SIGNALFD] = "signalfd",
+		[CKPT_ANON_EPOLL] = "epoll",
+	};
+
+	return kind < CKPT_ANON__MAX && names[kind] ? names[kind] : "?";
+}
+
+void ckpt_anon_free(struct ckpt_anon *a)
+{
+	if (a)
+		free(a->items);
+	free(a);
+}
+
 const char *ckpt_sock_type_name(uint32_t type)
 {
 	switch (type) {
@@ -275,6 +294,7 @@ void ckpt_proc_free(struct ckpt_proc *p)
 		free(p->files[i].path);
 		free(p->files[i].data);
 		ckpt_sock_free(p->files[i].sock);
+		ckpt_anon_free(p->files[i].anon);
 	}
 	free(p->files);
 	free(p->fds);
@@ -321,6 +341,30 @@ int ckpt_validate_proc(const struct ckpt_proc *p, const char **why)
 				 p->fds[i].fd, p->fds[i].file, p->nfiles);
 			*why = vwhy;
 			return -EINVAL;
+		}
+	}
+	/* An epoll set watches fds of this process (fds are sorted: the decoder checks). */
+	for (i = 0; i < p->nfiles; i++) {
+		const struct ckpt_anon *a = p->files[i].anon;
+
+		for (uint32_t k = 0; a && k < a->nitems; k++) {
+			uint32_t lo = 0, hi = p->nfds;
+
+			while (lo < hi) {
+				uint32_t mid = lo + (hi - lo) / 2;
+
+				if (p->fds[mid].fd < a->items[k].tfd)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == p->nfds || p->fds[lo].fd != a->items[k].tfd) {
+				snprintf(vwhy, sizeof(vwhy),
+					 "file %u: epoll watches fd %d, which the process does not "
+					 "have", i, a->items[k].tfd);
+				*why = vwhy;
+				return -EINVAL;
+			}
 		}
 	}
 	per_vma = calloc(p->nvmas ? p->nvmas : 1, sizeof(*per_vma));

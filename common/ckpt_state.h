@@ -21,7 +21,9 @@
 #include <stdint.h>
 
 /* Version of the section encodings below; bumped on any incompatible change. */
-#define CKPT_STATE_VERSION 2 /* 2: sockets have a record (struct ckpt_sock) */
+/* 2: sockets have a record (struct ckpt_sock); 3: eventfd, timerfd, signalfd and epoll have a
+ * record (struct ckpt_anon) */
+#define CKPT_STATE_VERSION 3
 
 /*
  * Section type numbers in the image container. The container's own types stay below 0x100;
@@ -57,6 +59,7 @@ enum ckpt_sec {
 #define CKPT_MAX_SOCK_MSGS (1u << 20) /* datagrams queued on one socket */
 #define CKPT_MAX_SOCK_PENDING 65536  /* connections waiting on one listener */
 #define CKPT_MAX_SOCK_OPTS 64	     /* integer options saved per socket */
+#define CKPT_MAX_EPOLL_ITEMS (1u << 20) /* files watched by one epoll set */
 #define CKPT_SOCK_ADDR_MAX 128	      /* sizeof(struct sockaddr_storage) */
 #define CKPT_NSIG	   64	      /* signals 1..64 */
 #define CKPT_NRLIMITS	   16	      /* RLIMIT_CPU .. RLIMIT_RTTIME */
@@ -234,7 +237,7 @@ enum ckpt_file_type {
 	CKPT_FILE_PIPE,	  /* anonymous pipe: pipe:[ino] */
 	CKPT_FILE_FIFO,	  /* named pipe */
 	CKPT_FILE_SOCKET, /* socket:[ino]: its record is ckpt_file.sock */
-	CKPT_FILE_ANON,	  /* anon_inode:[eventfd] and the like: name only */
+	CKPT_FILE_ANON,	  /* anon_inode:[eventfd] and the like: its record is ckpt_file.anon */
 	CKPT_FILE_OTHER,
 	CKPT_FILE__MAX
 };
@@ -311,6 +314,46 @@ struct ckpt_sock {
 	} opts[CKPT_MAX_SOCK_OPTS];
 };
 
+/* The kinds of anonymous-inode files that are saved (ckpt_anon.kind); any other kind fails the
+ * checkpoint. */
+enum ckpt_anon_kind {
+	CKPT_ANON_EVENTFD = 1, /* anon_inode:[eventfd] */
+	CKPT_ANON_TIMERFD,     /* anon_inode:[timerfd] */
+	CKPT_ANON_SIGNALFD,    /* anon_inode:[signalfd] */
+	CKPT_ANON_EPOLL,       /* anon_inode:[eventpoll]: its interest list */
+	CKPT_ANON__MAX
+};
+
+/* ckpt_anon.flags */
+#define CKPT_AF_SEMAPHORE 0x1 /* eventfd: EFD_SEMAPHORE */
+#define CKPT_AF_ABSTIME	  0x2 /* timerfd: TFD_TIMER_ABSTIME (value_ns is a time on clock) */
+#define CKPT_AF_CANCEL	  0x4 /* timerfd: TFD_TIMER_CANCEL_ON_SET */
+
+/* One file an epoll set watches, as fdinfo's "tfd: events: data:" line gives it. */
+struct ckpt_epoll_item {
+	int32_t tfd;	 /* the fd it was added by, in this process (checked at checkpoint) */
+	uint32_t events; /* EPOLLIN..., with EPOLLET/ONESHOT/EXCLUSIVE/WAKEUP */
+	uint64_t data;
+};
+
+/*
+ * What /proc/PID/fdinfo tells of an eventfd, timerfd, signalfd or epoll set. Its O_NONBLOCK is
+ * the file's oflags, its close-on-exec the fd's.
+ */
+struct ckpt_anon {
+	uint32_t kind;	     /* enum ckpt_anon_kind */
+	uint32_t flags;	     /* CKPT_AF_* */
+	int32_t clock;	     /* timerfd: CLOCK_* */
+	uint64_t count;	     /* eventfd: the counter; timerfd: expirations not yet read */
+	uint64_t sigmask;    /* signalfd: bit n-1 for signal n */
+	/* timerfd: the next expiry (an absolute time on clock when CKPT_AF_ABSTIME, else the
+	 * time left; 0: disarmed) and the period (0: one-shot) */
+	uint64_t value_ns, interval_ns;
+	uint32_t nitems;		/* epoll: the interest list */
+	struct ckpt_epoll_item *items;
+};
+void ckpt_anon_free(struct ckpt_anon *a); /* and its items; NULL is fine */
+
 struct ckpt_file {
 	uint32_t id;	     /* index in proc->files, also the FILEDATA key */
 	uint32_t type;	     /* enum ckpt_file_type */
@@ -331,6 +374,7 @@ struct ckpt_file {
 	char *path;	     /* /proc/PID/fd/N link text, " (deleted)" stripped */
 	uint8_t *data;	     /* in memory only after load when wanted; NULL otherwise */
 	struct ckpt_sock *sock; /* CKPT_FILE_SOCKET: always (the loader checks) */
+	struct ckpt_anon *anon; /* CKPT_FILE_ANON: always (the loader checks) */
 };
 
 /* ckpt_fd.fd_flags */
@@ -425,6 +469,7 @@ const char *ckpt_pipe_end_name(int32_t end);	   /* "read", "write", "both" */
 const char *ckpt_sock_state_name(uint32_t state);  /* "listening", ... */
 const char *ckpt_sock_family_name(uint32_t family); /* "unix", "tcp4", "tcp6" */
 const char *ckpt_sock_type_name(uint32_t type);	   /* "stream", "dgram", "seqpacket" */
+const char *ckpt_anon_kind_name(uint32_t kind);	   /* "eventfd", "timerfd", "signalfd", "epoll" */
 /* A socket address (sockaddr bytes) for people: a unix path, "@name" for an abstract one
  * (unprintable bytes as '?'), "1.2.3.4:80", "[::1]:80"; "-" for none. */
 void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len);

@@ -513,6 +513,86 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 	return s;
 }
 
+/* The clocks a timerfd may use (timerfd_create accepts no other). */
+static int timerfd_clock_ok(int32_t c)
+{
+	return c == 0 /* REALTIME */ || c == 1 /* MONOTONIC */ || c == 7 /* BOOTTIME */ ||
+	       c == 8 /* REALTIME_ALARM */ || c == 9 /* BOOTTIME_ALARM */;
+}
+
+/* An eventfd's, timerfd's or signalfd's record (ckpt_anon), checked (file index i). */
+static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
+{
+	struct ckpt_anon *a = calloc(1, sizeof(*a));
+	uint32_t ok_flags = 0;
+
+	if (!a) {
+		dec_fail(d, "out of memory");
+		return NULL;
+	}
+	a->kind = get_u32(d, "anon kind");
+	a->flags = get_u32(d, "anon flags");
+	a->clock = get_i32(d, "timer clock");
+	a->count = get_u64(d, "anon count");
+	a->sigmask = get_u64(d, "signal mask");
+	a->value_ns = get_u64(d, "timer value");
+	a->interval_ns = get_u64(d, "timer interval");
+	a->nitems = get_count(d, CKPT_MAX_EPOLL_ITEMS, 16, "epoll items");
+	if (!d->why && a->nitems) {
+		a->items = calloc(a->nitems, sizeof(*a->items));
+		if (!a->items)
+			dec_fail(d, "out of memory");
+	}
+	for (uint32_t k = 0; k < a->nitems && !d->why; k++) {
+		a->items[k].tfd = get_i32(d, "epoll fd");
+		a->items[k].events = get_u32(d, "epoll events");
+		a->items[k].data = get_u64(d, "epoll data");
+		if (!d->why && a->items[k].tfd < 0)
+			dec_failf(d, "file %lu: epoll watches %s", i, "a negative fd");
+	}
+	if (a->kind == CKPT_ANON_EVENTFD)
+		ok_flags = CKPT_AF_SEMAPHORE;
+	else if (a->kind == CKPT_ANON_TIMERFD)
+		ok_flags = CKPT_AF_ABSTIME | CKPT_AF_CANCEL;
+	if (d->why) {
+		ckpt_anon_free(a);
+		return NULL;
+	}
+	if (a->kind == 0 || a->kind >= CKPT_ANON__MAX)
+		dec_failf(d, "file %lu: anonymous inode kind %s", i, "unknown");
+	else if (a->flags & ~ok_flags)
+		dec_failf(d, "file %lu: %s flags unknown for its kind", i, "anonymous inode");
+	else if (a->kind == CKPT_ANON_EVENTFD && a->count == UINT64_MAX)
+		dec_failf(d, "file %lu: eventfd counter %s", i, "out of range");
+	else if (a->kind == CKPT_ANON_TIMERFD && !timerfd_clock_ok(a->clock))
+		dec_failf(d, "file %lu: timerfd clock %s", i, "unknown");
+	else if (a->kind == CKPT_ANON_TIMERFD && (a->flags & CKPT_AF_CANCEL) &&
+		 (!(a->flags & CKPT_AF_ABSTIME) || (a->clock != 0 && a->clock != 8)))
+		dec_failf(d, "file %lu: timerfd %s", i,
+			  "cancel-on-set without an absolute realtime timer");
+	else if (a->kind == CKPT_ANON_TIMERFD &&
+		 (a->value_ns > INT64_MAX || a->interval_ns > INT64_MAX))
+		dec_failf(d, "file %lu: timerfd time %s", i, "out of range");
+	else if (a->kind == CKPT_ANON_SIGNALFD && !a->sigmask)
+		dec_failf(d, "file %lu: signalfd %s", i, "with an empty mask");
+	else if (a->kind != CKPT_ANON_TIMERFD &&
+		 (a->clock || a->value_ns || a->interval_ns))
+		dec_failf(d, "file %lu: timer values on %s", i, "a file that is not a timerfd");
+	else if (a->kind == CKPT_ANON_SIGNALFD && a->count)
+		dec_failf(d, "file %lu: a count on %s", i, "a signalfd");
+	else if (a->kind != CKPT_ANON_SIGNALFD && a->sigmask)
+		dec_failf(d, "file %lu: a signal mask on %s", i, "a file that is not a signalfd");
+	else if (a->kind == CKPT_ANON_EPOLL && a->count)
+		dec_failf(d, "file %lu: a count on %s", i, "an epoll set");
+	else if (a->kind != CKPT_ANON_EPOLL && a->nitems)
+		dec_failf(d, "file %lu: watched fds on %s", i, "a file that is not an epoll set");
+	if (d->why) {
+		ckpt_anon_free(a);
+		return NULL;
+	}
+	return a;
+}
+
 int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
 {
 	struct dec d;
@@ -559,6 +639,8 @@ int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const
 		f->path = get_str(&d, "file path");
 		if (!d.why && f->type == CKPT_FILE_SOCKET)
 			f->sock = get_sock(&d, i, f);
+		if (!d.why && f->type == CKPT_FILE_ANON)
+			f->anon = get_anon(&d, i);
 		if (d.why)
 			break;
 		if (f->id != i)

@@ -260,6 +260,23 @@ int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
 				return b->err = -EINVAL; /* the collector always makes one */
 			put_sock(b, f->sock);
 		}
+		if (f->type == CKPT_FILE_ANON) {
+			if (!f->anon)
+				return b->err = -EINVAL; /* the collector always makes one */
+			put_u32(b, f->anon->kind);
+			put_u32(b, f->anon->flags);
+			put_i32(b, f->anon->clock);
+			put_u64(b, f->anon->count);
+			put_u64(b, f->anon->sigmask);
+			put_u64(b, f->anon->value_ns);
+			put_u64(b, f->anon->interval_ns);
+			put_u32(b, f->anon->nitems);
+			for (uint32_t k = 0; k < f->anon->nitems; k++) {
+				put_i32(b, f->anon->items[k].tfd);
+				put_u32(b, f->anon->items[k].events);
+				put_u64(b, f->anon->items[k].data);
+			}
+		}
 	}
 	return b->err;
 }

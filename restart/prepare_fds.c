@@ -352,11 +352,15 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		if (fd < 0)
 			return fd;
 		break;
-	default: /* anonymous inodes: not rebuilt yet */
-		pr_warn("%s: fd %d (%s %s) cannot be rebuilt at restart: /dev/null takes its place",
-			img->path, fdno, ckpt_file_type_name(f->type), f->path ? f->path : "");
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd, epoll: the loader let no other in */
+		fd = prepare_anon_open(f, img->path, fdno);
+		if (fd < 0)
+			return fd;
 		break;
+	default: /* a kind no checkpoint saves: never pretend with something else */
+		pr_err("%s: fd %d (%s %s) cannot be made again at restart", img->path, fdno,
+		       ckpt_file_type_name(f->type), f->path ? f->path : "");
+		return -EINVAL;
 	}
 	if (fd < 0) {
 		r = -errno;
@@ -561,7 +565,14 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 			return r;
 		}
 	}
-	/* Close everything else: our own fds, and the other processes' shared objects. */
+	/* Epoll sets watch fds by number: every fd is in place now. */
+	for (k = 0; k < p->nfds; k++) {
+		r = prepare_anon_epoll_fill(&p->files[p->fds[k].file], p->fds[k].fd,
+					    s->img[img].path);
+		if (r)
+			return r;
+	}
+		/* Close everything else: our own fds, and the other processes' shared objects. */
 	r = procfs_each_fd(0, close_unless_kept, &fk);
 	if (r) {
 		pr_err("cannot list /proc/self/fd: %s", strerror(-r));

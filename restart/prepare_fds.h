@@ -22,8 +22,10 @@
  *    prepare_socks_inet.c (connections made again with their addresses before any listener,
  *    outside peers as closed connections, datagrams from their senders); the checkpoint
  *    refuses the other kinds, so an image never holds one;
- *  - anonymous inodes cannot be rebuilt yet: /dev/null takes their number, with a warning
- *    naming the fd;
+ *  - eventfd, timerfd, signalfd and epoll sets from their records (prepare_anon.c); an epoll
+ *    set's watches are added in the restored process once all its fds are in place. The
+ *    checkpoint refuses every other anonymous inode, and a kind the restart does not know
+ *    fails it: nothing takes the place of an fd that cannot be made again;
  *  - fds 0-2 that held the files the computation's starting command had there
  *    (CKPT_FDF_STDIO) take the restart command's own fds 0-2 instead, as DMTCP does: the
  *    restarted program writes where the restart's output goes.

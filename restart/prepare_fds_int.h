@@ -24,6 +24,13 @@ int fd_obj_find(const struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t 
 int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 		      const struct ckpt_file *f, int fdno);
 
+/* An eventfd, timerfd, signalfd or (empty) epoll set made again from f->anon
+ * (prepare_anon.c), close-on-exec; returns the fd or -errno (logged, naming the image and fd). */
+int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno);
+/* The watches of epoll file f, whose fd in this process is fd, added again through their fd
+ * numbers (every saved fd must be in place); 0 for other files. -errno, logged. */
+int prepare_anon_epoll_fill(const struct ckpt_file *f, int fd, const char *img);
+
 /* ---- shared by the socket kinds (prepare_socks.c) ---- */
 
 /* Where a socket is in the restart's images. */

@@ -89,6 +89,12 @@ void collect_sock_tables_free(struct sock_tables *t);
 int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_tables *t,
 		 const struct collect_tree *tree, char *why, size_t whylen);
 
+/*
+ * An anonymous-inode file (collect_anon.c): an eventfd, timerfd or signalfd described into
+ * f->anon from its fdinfo; any other kind is -EOPNOTSUPP with the reason in why.
+ */
+int collect_anon(pid_t pid, int fd, struct ckpt_file *f, char *why, size_t whylen);
+
 /* Shared by the file and socket collectors. */
 /* n more bytes of f's saved data (f->data, f->data_len); -ENOMEM. */
 int collect_data_append(struct ckpt_file *f, const void *buf, size_t n);

@@ -10,7 +10,9 @@
  * their buffered bytes, copied with tee(2) into a private pipe so that nothing is consumed. A
  * pipe whose read end is not in the process is opened for reading through /proc/PID/fd/N (a
  * pipe may be opened like a FIFO); if even that fails the bytes are not saved and the file
- * says CKPT_FF_DATA_TRUNC. Sockets are described by collect_sock.c, on the same duplicate.
+ * says CKPT_FF_DATA_TRUNC. Sockets are described by collect_sock.c, on the same duplicate;
+ * anonymous inodes (eventfd, timerfd, signalfd, epoll; others refused) by collect_anon.c, and a
+ * file of no known kind is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -324,6 +326,12 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	f->share_key = share ? share(arg, c->pid, fd, f) :
 			       ((uint64_t)(uint32_t)c->pid << 32 | (uint32_t)fd);
 	*idx = f->id;
+	if (f->type == CKPT_FILE_ANON)
+		return collect_anon(c->pid, fd, f, c->why, c->whylen);
+	if (f->type == CKPT_FILE_OTHER)
+		return collect_sock_fail(c->why, c->whylen, -EOPNOTSUPP,
+					 "fd %d (%s) is a file of a kind that cannot be "
+					 "checkpointed yet", fd, link);
 	return inspect(c, fd, f, want_pipe_data);
 }
 

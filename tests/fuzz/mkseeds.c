@@ -194,8 +194,10 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 
 	/* Files the loader finds on any machine, a terminal, a pipe, a deleted file, and sockets:
 	 * a UDP socket with two datagrams queued (their senders), a TCP listener with a
-	 * connection waiting and options, a unix socketpair end with seqpacket boundaries. */
-	p->nfiles = 8;
+	 * connection waiting and options, a unix socketpair end with seqpacket boundaries; and
+	 * anonymous inodes: a semaphore eventfd, an absolute periodic timerfd with unread ticks, a
+	 * signalfd, an epoll set watching the pipe and the eventfd. */
+	p->nfiles = 12;
 	p->files = zalloc(p->nfiles * sizeof(*p->files));
 	p->files[0] = (struct ckpt_file){ .type = CKPT_FILE_CHR, .oflags = 02, .mode = 020666 };
 	p->files[0].path = xstrdup("/dev/null");
@@ -263,7 +265,30 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 		k->msg_len[0] = 2;
 		k->msg_len[1] = 4;
 	}
-	p->nfds = 8;
+	p->files[8] = (struct ckpt_file){ .id = 8, .type = CKPT_FILE_ANON, .oflags = 04002 };
+	p->files[8].path = xstrdup("anon_inode:[eventfd]");
+	p->files[8].anon = zalloc(sizeof(*p->files[8].anon));
+	*p->files[8].anon = (struct ckpt_anon){ .kind = CKPT_ANON_EVENTFD,
+						.flags = CKPT_AF_SEMAPHORE, .count = 5 };
+	p->files[9] = (struct ckpt_file){ .id = 9, .type = CKPT_FILE_ANON, .oflags = 02 };
+	p->files[9].path = xstrdup("anon_inode:[timerfd]");
+	p->files[9].anon = zalloc(sizeof(*p->files[9].anon));
+	*p->files[9].anon = (struct ckpt_anon){ .kind = CKPT_ANON_TIMERFD, .clock = 0,
+						.flags = CKPT_AF_ABSTIME | CKPT_AF_CANCEL,
+						.count = 3, .value_ns = 1800000000000000000ull,
+						.interval_ns = 10000000 };
+	p->files[10] = (struct ckpt_file){ .id = 10, .type = CKPT_FILE_ANON, .oflags = 04002 };
+	p->files[10].path = xstrdup("anon_inode:[signalfd]");
+	p->files[10].anon = zalloc(sizeof(*p->files[10].anon));
+	*p->files[10].anon = (struct ckpt_anon){ .kind = CKPT_ANON_SIGNALFD, .sigmask = 0x200 };
+	p->files[11] = (struct ckpt_file){ .id = 11, .type = CKPT_FILE_ANON, .oflags = 02 };
+	p->files[11].path = xstrdup("anon_inode:[eventpoll]");
+	p->files[11].anon = zalloc(sizeof(*p->files[11].anon));
+	*p->files[11].anon = (struct ckpt_anon){ .kind = CKPT_ANON_EPOLL, .nitems = 2 };
+	p->files[11].anon->items = zalloc(2 * sizeof(*p->files[11].anon->items));
+	p->files[11].anon->items[0] = (struct ckpt_epoll_item){ 3, 0x19, 0x1234 };
+	p->files[11].anon->items[1] = (struct ckpt_epoll_item){ 11, 0x80000019, 7 };
+	p->nfds = 12;
 	p->fds = zalloc(p->nfds * sizeof(*p->fds));
 	p->fds[0] = (struct ckpt_fd){ 0, 0, 1 };
 	p->fds[1] = (struct ckpt_fd){ 1, 0, 1 };
@@ -273,6 +298,10 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	p->fds[5] = (struct ckpt_fd){ 8, 1, 5 };
 	p->fds[6] = (struct ckpt_fd){ 9, 1, 6 };
 	p->fds[7] = (struct ckpt_fd){ 10, 1, 7 };
+	p->fds[8] = (struct ckpt_fd){ 11, 1, 8 };
+	p->fds[9] = (struct ckpt_fd){ 12, 0, 9 };
+	p->fds[10] = (struct ckpt_fd){ 13, 1, 10 };
+	p->fds[11] = (struct ckpt_fd){ 14, 1, 11 };
 
 	/* Memory: data, heap, a deleted mapped file, stack, vdso; runs in three of them. */
 	p->nvmas = 5;

@@ -78,8 +78,8 @@ static void sample(struct ckpt_proc *p)
 	p->sig->timers[0].signo = 14;
 	p->sig->timers[0].value_ns = 5;
 
-	p->nfiles = 3;
-	p->files = calloc(3, sizeof(*p->files));
+	p->nfiles = 5;
+	p->files = calloc(5, sizeof(*p->files));
 	p->files[0].id = 0;
 	p->files[0].type = CKPT_FILE_REG;
 	p->files[0].path = strdup("/tmp/x");
@@ -109,6 +109,24 @@ static void sample(struct ckpt_proc *p)
 	p->files[2].sock->msg_len = calloc(2, sizeof(uint32_t));
 	p->files[2].sock->msg_len[0] = 3;
 	p->files[2].sock->msg_len[1] = 4;
+	p->files[3].id = 3;
+	p->files[3].type = CKPT_FILE_ANON;
+	p->files[3].path = strdup("anon_inode:[timerfd]");
+	p->files[3].anon = calloc(1, sizeof(*p->files[3].anon));
+	p->files[3].anon->kind = CKPT_ANON_TIMERFD;
+	p->files[3].anon->clock = 0;
+	p->files[3].anon->flags = CKPT_AF_ABSTIME | CKPT_AF_CANCEL;
+	p->files[3].anon->value_ns = 1700000000123456789ull;
+	p->files[3].anon->interval_ns = 10000000;
+	p->files[3].anon->count = 2;
+	p->files[4].id = 4;
+	p->files[4].type = CKPT_FILE_ANON;
+	p->files[4].path = strdup("anon_inode:[eventpoll]");
+	p->files[4].anon = calloc(1, sizeof(*p->files[4].anon));
+	p->files[4].anon->kind = CKPT_ANON_EPOLL;
+	p->files[4].anon->nitems = 1;
+	p->files[4].anon->items = calloc(1, sizeof(*p->files[4].anon->items));
+	p->files[4].anon->items[0] = (struct ckpt_epoll_item){ 5, 0x19, 0xabcdef0123ull };
 	p->nfds = 3;
 	p->fds = calloc(3, sizeof(*p->fds));
 	p->fds[0] = (struct ckpt_fd){ 0, 0, 1 };
@@ -209,6 +227,17 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(q.files[2].sock->rcvtimeo_us, 1500000);
 	ck_assert_int_eq(q.files[2].sock->nmsgs, 2);
 	ck_assert_int_eq(q.files[2].sock->msg_len[1], 4);
+	ck_assert_ptr_null(q.files[2].anon);
+	ck_assert_ptr_nonnull(q.files[3].anon);
+	ck_assert_int_eq(q.files[3].anon->kind, CKPT_ANON_TIMERFD);
+	ck_assert_int_eq(q.files[3].anon->flags, CKPT_AF_ABSTIME | CKPT_AF_CANCEL);
+	ck_assert_uint_eq(q.files[3].anon->value_ns, 1700000000123456789ull);
+	ck_assert_uint_eq(q.files[3].anon->interval_ns, 10000000);
+	ck_assert_uint_eq(q.files[3].anon->count, 2);
+	ck_assert_int_eq(q.files[4].anon->nitems, 1);
+	ck_assert_int_eq(q.files[4].anon->items[0].tfd, 5);
+	ck_assert_uint_eq(q.files[4].anon->items[0].events, 0x19);
+	ck_assert_uint_eq(q.files[4].anon->items[0].data, 0xabcdef0123ull);
 	ck_assert_int_eq(q.fds[2].fd, 5);
 	ck_assert_int_eq(q.fds[2].fd_flags, 1);
 	ck_assert_str_eq(q.vmas[1].path, "[vdso]");
@@ -261,8 +290,42 @@ static void m_sock_pending(struct ckpt_proc *p)
 	p->files[2].sock->pending = calloc(1, sizeof(uint64_t));
 }
 
+static void m_anon_kind(struct ckpt_proc *p) { p->files[3].anon->kind = 9; }
+static void m_anon_flags(struct ckpt_proc *p) { p->files[3].anon->flags |= CKPT_AF_SEMAPHORE; }
+static void m_anon_clock(struct ckpt_proc *p) { p->files[3].anon->clock = 3; }
+static void m_anon_cancel(struct ckpt_proc *p) { p->files[3].anon->clock = 1; }
+static void m_anon_mask(struct ckpt_proc *p) { p->files[3].anon->sigmask = 1; }
+static void m_anon_sigfd(struct ckpt_proc *p)
+{
+	*p->files[3].anon = (struct ckpt_anon){ .kind = CKPT_ANON_SIGNALFD };
+}
+static void m_anon_time(struct ckpt_proc *p) { p->files[3].anon->interval_ns = ~0ull; }
+static void m_epoll_fd(struct ckpt_proc *p) { p->files[4].anon->items[0].tfd = 6; }
+static void m_epoll_neg(struct ckpt_proc *p) { p->files[4].anon->items[0].tfd = -1; }
+static void m_epoll_count(struct ckpt_proc *p) { p->files[4].anon->count = 1; }
+static void m_epoll_on_timer(struct ckpt_proc *p)
+{
+	struct ckpt_anon *t = p->files[3].anon, *e = p->files[4].anon;
+
+	t->nitems = e->nitems;
+	t->items = e->items;
+	e->nitems = 0;
+	e->items = NULL;
+}
+
 START_TEST(test_reject_mutations)
 {
+	expect_reject(m_anon_kind, "anonymous inode kind");
+	expect_reject(m_anon_flags, "flags unknown");
+	expect_reject(m_anon_clock, "clock");
+	expect_reject(m_anon_cancel, "cancel-on-set");
+	expect_reject(m_anon_mask, "signal mask");
+	expect_reject(m_anon_sigfd, "empty mask");
+	expect_reject(m_anon_time, "out of range");
+	expect_reject(m_epoll_fd, "does not have");
+	expect_reject(m_epoll_neg, "negative fd");
+	expect_reject(m_epoll_count, "epoll set");
+	expect_reject(m_epoll_on_timer, "watched fds");
 	expect_reject(m_vma_order, "out of order");
 	expect_reject(m_vma_range, "bad range");
 	expect_reject(m_vma_kind, "unknown kind");
