@@ -228,6 +228,9 @@ void ckpt_sock_free(struct ckpt_sock *s)
 		free(s->msg_len);
 		free(s->msg_from);
 		free(s->pending);
+		for (uint32_t i = 0; s->scm && i < s->nscm; i++)
+			free(s->scm[i].files);
+		free(s->scm);
 	}
 	free(s);
 }
@@ -320,6 +323,25 @@ int ckpt_validate_proc(const struct ckpt_proc *p, const char **why)
 				 p->fds[i].fd, p->fds[i].file, p->nfiles);
 			*why = vwhy;
 			return -EINVAL;
+		}
+	}
+	/* A file in flight on a socket is no socket with files in flight itself (the
+	 * checkpoint refuses that nesting, and a restart could not order it). */
+	for (i = 0; i < p->nfiles; i++) {
+		const struct ckpt_sock *k = p->files[i].sock;
+
+		for (uint32_t m = 0; k && m < k->nscm; m++) {
+			for (uint32_t j = 0; j < k->scm[m].nfiles; j++) {
+				const struct ckpt_sock *in = p->files[k->scm[m].files[j]].sock;
+
+				if (!in || !in->nscm)
+					continue;
+				snprintf(vwhy, sizeof(vwhy),
+					 "file %u: socket file %u in flight has files in flight too",
+					 i, k->scm[m].files[j]);
+				*why = vwhy;
+				return -EINVAL;
+			}
 		}
 	}
 	per_vma = calloc(p->nvmas ? p->nvmas : 1, sizeof(*per_vma));
