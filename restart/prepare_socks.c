@@ -36,7 +36,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <linux/netlink.h>
+#include <linux/sched.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -255,6 +259,34 @@ static int scm_build(union scm_ctl *ctl, const struct ckpt_sock_scm *c, pid_t pi
 }
 
 /*
+ * mh sent through to by a short-lived child that has the saved sender's pid (clone3 set_tid,
+ * which needs CAP_SYS_ADMIN): the kernel takes a process's own pid as its credentials, and
+ * the message keeps that pid after the child is gone, whose number is free again for the
+ * restored process. Only when the processes get their pids in this PID namespace. Returns the
+ * bytes sent (all of them) or -errno.
+ */
+static ssize_t send_as(pid_t pid, int to, const struct msghdr *mh, size_t len)
+{
+	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uint64_t)(uintptr_t)&pid,
+				 .set_tid_size = 1 };
+	long c = syscall(SYS_clone3, &ca, sizeof(ca));
+	int st;
+
+	if (c < 0)
+		return -errno;
+	if (c == 0) {
+		ssize_t w = sendmsg(to, mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		_exit(w == (ssize_t)len ? 0 : w < 0 ? (errno & 0x7f) : EMSGSIZE);
+	}
+	if (waitpid((pid_t)c, &st, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(st))
+		return -EIO;
+	return WEXITSTATUS(st) ? -WEXITSTATUS(st) : (ssize_t)len;
+}
+
+/*
  * buf, len sent through to as one message (or, on a stream, as many sends as the receiver's
  * window needs, the ancillary data with the first), with run c's ancillary data when c is
  * not NULL. The kernel takes the recorded credentials only from a sender that may claim
@@ -284,7 +316,13 @@ static int send_run(int to, const struct ckpt_sock *k, const uint8_t *buf, uint6
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && (errno == ESRCH || errno == EPERM) && c &&
+		if (w < 0 && errno == ESRCH && cur && (cur->flags & CKPT_SCM_CREDS) && !own_pid &&
+		    src && src->s->host_pids && cur->pid > 0) {
+			w = send_as(cur->pid, to, &mh, iov.iov_len);
+			if (w < 0)
+				errno = (int)-w;
+		}
+		if (w < 0 && (errno == ESRCH || errno == EPERM || errno == EEXIST) && c &&
 		    (c->flags & CKPT_SCM_CREDS) && !own_pid) {
 			if (!*warned)
 				pr_warn("%s: fd %d: the sender's pid %d of queued messages cannot be "

@@ -13,6 +13,8 @@
 
 start_coord
 prog=$(prog rs_scm)
+# As root the restart gives the saved sender pids back (docs/dmtcp_restart.1): check them.
+[ "${DMTCP_TEST_UNPRIV:-0}" = 1 ] || export RS_SCM_PID_EXACT=1
 # a plain checkpoint first: the program resumes and reads what was peeked
 rs_outfile rs_scm.resume.out
 rm -f "$T/rs_scm.resume.ready"
