@@ -344,6 +344,14 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	return inspect(c, fd, f, want_pipe_data);
 }
 
+static int sock_carries_files(const struct ckpt_sock *k)
+{
+	for (uint32_t i = 0; i < k->nscm; i++)
+		if (k->scm[i].nfiles)
+			return 1;
+	return 0;
+}
+
 /*
  * The files in flight on the process's unix sockets (SCM_RIGHTS, peeked into the tracer by
  * collect_sock.c), once every fd of the process is described: each is one of the process's
@@ -375,6 +383,8 @@ static int add_inflight(struct fd_ctx *c, struct ckpt_proc *p, uint32_t *cap,
 			bad = "a deleted file";
 		else if (!strncmp(f->path, "/proc/", 6))
 			bad = "a file under /proc";
+		else if (f->sock && sock_carries_files(f->sock))
+			bad = "a unix socket with file descriptors in flight itself";
 		if (bad) {
 			rc = collect_sock_fail(c->why, c->whylen, -EOPNOTSUPP,
 					       "fd %d: a file in flight on this unix socket (%s) is "
