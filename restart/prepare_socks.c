@@ -19,7 +19,8 @@
  *                out) is treated the same, with a warning naming the fd.
  *
  * The queued data of each end is sent through the other end (message by message for datagram
- * and seqpacket sockets, so boundaries are kept), then each end's own send-side shutdown is
+ * and seqpacket sockets, so boundaries are kept; each run that carried fds or credentials with
+ * them again, the files opened here when only in flight), then each end's own send-side shutdown is
  * replayed (the receive side follows from the peer's), then the saved status flags and
  * options are applied. A name is bound in the process's saved working directory when it is
  * relative; a path whose socket file is left from the killed program is removed first, one
