@@ -14,15 +14,21 @@
  *      through the received fd: one description, not two), and the write end of a pipe whose
  *      read end the program holds.
  * Every step sends one more set on each pair and reads the oldest, checking the records'
- * bytes and boundaries, each fd's bytes, offset, status flags, and the sharing. A datagram
+ * bytes and boundaries, each fd's bytes, offset, status flags, and the sharing. A child
+ * process holds a file description the parent does not, and keeps it in flight towards the
+ * parent on a stream pair (two messages queued): what the parent receives must be the
+ * child's description (kcmp), not a copy (left out when RS_SCM_NOCHILD is set). A datagram
  * pair with SO_PASSCRED on its receiver always has two messages queued: each must come with
  * the sender's uid and gid, and with its pid (SCM_CREDENTIALS) when the program was not
  * restarted, or after a restart when RS_SCM_PID_EXACT is set (see docs/dmtcp_restart.1).
  * Prints "count N" after each step, PASS at LIMIT.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 #include "sock_records.h"
@@ -227,6 +233,36 @@ static void cred_send(int fd, uint32_t seq)
 		FAIL("creds: send %u: %m", seq);
 }
 
+/* The child: holds fd kfd (its own description of the file) and sends it on via at every
+ * byte that comes on ask; ends at end of file. */
+static void child_run(int ask, int via, int kfd)
+{
+	char c;
+	struct chan k = { .name = "from the child", .type = SOCK_STREAM, .a = via };
+
+	for (;;) {
+		ssize_t r = read(ask, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(0);
+		send_fds(&k, 77, k.sent++, &kfd, 1);
+	}
+}
+
+/* The next message from the child must carry the child's own description of the file. */
+static void child_check(struct chan *k, pid_t child, int kfd)
+{
+	int fd;
+
+	recv_fds(k, 77, k->got++, &fd, 1);
+	if (syscall(SYS_kcmp, getpid(), child, 0 /* KCMP_FILE */, fd, kfd) != 0)
+		FAIL("%s: message %u: not the child's description of the file (kcmp: %m)",
+		     k->name, k->got - 1);
+	close(fd);
+}
+
 static int pids_other; /* restored messages whose pid was not kept */
 
 static void cred_expect(int fd, uint32_t seq, int pid_exact)
@@ -271,7 +307,10 @@ int main(int argc, char **argv)
 	} kinds[] = { { "stream", SOCK_STREAM }, { "seqpacket", SOCK_SEQPACKET },
 		      { "dgram", SOCK_DGRAM } };
 	struct chan ch[3];
-	int cr[2], on = 1, pid_exact = getenv("RS_SCM_PID_EXACT") != NULL;
+	int cr[2], on = 1, pid_exact = getenv("RS_SCM_PID_EXACT") != NULL, ask[2], kv[2], kfd;
+	struct chan kch = { .name = "from the child", .type = SOCK_STREAM };
+	pid_t child = 0;
+	int with_child = getenv("RS_SCM_NOCHILD") == NULL;
 	uint32_t csent = 0, cgot = 0;
 	pid_t first = getpid();
 	uint8_t fb[FILE_SIZE];
@@ -300,6 +339,25 @@ int main(int argc, char **argv)
 		for (int k = 0; k < SETS; k++)
 			send_set(&ch[i]);
 	}
+	/* the child's description: opened before the fork, closed in the parent after */
+	kfd = open(file_path, O_RDONLY);
+	if (kfd < 0 || pipe(ask) || socketpair(AF_UNIX, SOCK_STREAM, 0, kv))
+		FAIL("child's file and channels: %m");
+	child = with_child ? fork() : getpid();
+	if (child < 0)
+		FAIL("fork: %m");
+	if (child == 0) {
+		close(ask[1]);
+		close(kv[1]);
+		child_run(ask[0], kv[0], kfd);
+	}
+	close(ask[0]);
+	close(kv[0]);
+	close(kfd); /* kfd now names the child's fd, which the parent does not hold */
+	kch.b = kv[1];
+	for (int k = 0; k < SETS && with_child; k++)
+		if (write(ask[1], "s", 1) != 1)
+			FAIL("ask the child: %m");
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, cr) ||
 	    setsockopt(cr[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)))
 		FAIL("creds pair: %m");
@@ -320,8 +378,27 @@ int main(int argc, char **argv)
 		}
 		cred_send(cr[0], csent++);
 		cred_expect(cr[1], cgot++, pid_exact);
+		if (with_child && write(ask[1], "s", 1) != 1)
+			FAIL("ask the child: %m");
+		/* the child's message comes when it runs: wait for it, bounded */
+		for (int w = 0; w < 5000 && with_child; w++) {
+			struct pollfd pf = { kch.b, POLLIN, 0 };
+
+			if (poll(&pf, 1, 1) == 1)
+				break;
+		}
+		if (with_child)
+			child_check(&kch, child, kfd);
 		printf("count %ld\n", n);
 		nanosleep(&ts, NULL);
+	}
+	close(ask[1]);
+	{
+		int st;
+
+		if (with_child &&
+		    (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st)))
+			FAIL("the child did not end well");
 	}
 	if (pids_other)
 		printf("note: %d restored messages carried another sender pid\n", pids_other);
