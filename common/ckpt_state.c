@@ -333,8 +333,11 @@ int ckpt_validate_proc(const struct ckpt_proc *p, const char **why)
 		for (uint32_t m = 0; k && m < k->nscm; m++) {
 			for (uint32_t j = 0; j < k->scm[m].nfiles; j++) {
 				const struct ckpt_sock *in = p->files[k->scm[m].files[j]].sock;
+				uint32_t carried = 0;
 
-				if (!in || !in->nscm)
+				for (uint32_t q = 0; in && q < in->nscm; q++)
+					carried += in->scm[q].nfiles;
+				if (!carried)
 					continue;
 				snprintf(vwhy, sizeof(vwhy),
 					 "file %u: socket file %u in flight has files in flight too",
