@@ -37,6 +37,10 @@
 #include "procfs.h"
 #include "sockdiag.h"
 
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04 /* Linux 6.5; newer than some libc headers */
+#endif
+
 #define TCP_ESTABLISHED_STATE 1
 #define TCP_LISTEN_STATE      10
 
@@ -204,6 +208,21 @@ nomem:
 	return -ENOMEM;
 }
 
+/* A receiver with SO_PASSPIDFD gets a pidfd of the sender with each peek, made then from the
+ * message's pid (which the credentials record keeps): the tracer's copy is closed. */
+static void close_pidfds(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int fd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_PIDFD ||
+		    c->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		close(fd);
+	}
+}
+
 static int has_cmsg(struct msghdr *mh, int type)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
@@ -234,7 +253,7 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 	for (;;) {
 		union {
 			char c[CMSG_SPACE(sizeof(int) * CKPT_MAX_SCM_FILES) +
-			       CMSG_SPACE(sizeof(struct ucred))];
+			       CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
 		} ctl;
 		struct sockaddr_storage from;
@@ -257,6 +276,7 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 				  strerror(errno));
 			break;
 		}
+		close_pidfds(&mh);
 		if (has_cmsg(&mh, SCM_RIGHTS) && (!t || t->nested || (mh.msg_flags & MSG_CTRUNC))) {
 			drop_fds(&mh);
 			rc = collect_sock_fail(why, whylen, -EOPNOTSUPP,
