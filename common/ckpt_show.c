@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,6 +204,23 @@ static void show_sock(FILE *f, uint32_t id, const struct ckpt_sock *s)
 	if (s->nopts)
 		fprintf(f, " options %u", s->nopts);
 	fprintf(f, " sndbuf %d rcvbuf %d\n", s->sndbuf, s->rcvbuf);
+	/* the runs of its queue that carry fds or credentials */
+	for (uint32_t i = 0; i < s->nscm; i++) {
+		const struct ckpt_sock_scm *c = &s->scm[i];
+
+		fprintf(f, "  scm file %u", id);
+		if (s->type != SOCK_STREAM)
+			fprintf(f, " message %u", c->msg);
+		fprintf(f, " at %" PRIu64 " bytes %" PRIu64, c->off, c->len);
+		if (c->nfiles) {
+			fputs(" files", f);
+			for (uint32_t j = 0; j < c->nfiles; j++)
+				fprintf(f, "%c%u", j ? ',' : ' ', c->files[j]);
+		}
+		if (c->flags & CKPT_SCM_CREDS)
+			fprintf(f, " creds pid %d uid %u gid %u", c->pid, c->uid, c->gid);
+		fputc('\n', f);
+	}
 }
 
 static void show_anon(FILE *f, uint32_t id, const struct ckpt_anon *a)

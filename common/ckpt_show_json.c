@@ -10,6 +10,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "ckpt_show.h"
@@ -362,6 +363,29 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 			json_int(jw, "sndbuf", k->sndbuf);
 			json_int(jw, "rcvbuf", k->rcvbuf);
 			json_uint(jw, "options", k->nopts);
+			json_array_begin(jw, "scm");
+			for (uint32_t m = 0; m < k->nscm; m++) {
+				const struct ckpt_sock_scm *c = &k->scm[m];
+
+				json_object_begin(jw, NULL);
+				if (k->type != SOCK_STREAM)
+					json_uint(jw, "message", c->msg);
+				json_uint(jw, "offset", c->off);
+				json_uint(jw, "bytes", c->len);
+				json_array_begin(jw, "files");
+				for (uint32_t j = 0; j < c->nfiles; j++)
+					json_uint(jw, NULL, c->files[j]);
+				json_array_end(jw);
+				if (c->flags & CKPT_SCM_CREDS) {
+					json_object_begin(jw, "creds");
+					json_int(jw, "pid", c->pid);
+					json_uint(jw, "uid", c->uid);
+					json_uint(jw, "gid", c->gid);
+					json_object_end(jw);
+				}
+				json_object_end(jw);
+			}
+			json_array_end(jw);
 			json_object_end(jw);
 		}
 		if (x->anon) {

@@ -248,6 +248,9 @@ void ckpt_sock_free(struct ckpt_sock *s)
 		free(s->msg_len);
 		free(s->msg_from);
 		free(s->pending);
+		for (uint32_t i = 0; s->scm && i < s->nscm; i++)
+			free(s->scm[i].files);
+		free(s->scm);
 	}
 	free(s);
 }
@@ -362,6 +365,28 @@ int ckpt_validate_proc(const struct ckpt_proc *p, const char **why)
 				snprintf(vwhy, sizeof(vwhy),
 					 "file %u: epoll watches fd %d, which the process does not "
 					 "have", i, a->items[k].tfd);
+				*why = vwhy;
+				return -EINVAL;
+			}
+		}
+	}
+	/* A file in flight on a socket is no socket with files in flight itself (the
+	 * checkpoint refuses that nesting, and a restart could not order it). */
+	for (i = 0; i < p->nfiles; i++) {
+		const struct ckpt_sock *k = p->files[i].sock;
+
+		for (uint32_t m = 0; k && m < k->nscm; m++) {
+			for (uint32_t j = 0; j < k->scm[m].nfiles; j++) {
+				const struct ckpt_sock *in = p->files[k->scm[m].files[j]].sock;
+				uint32_t carried = 0;
+
+				for (uint32_t q = 0; in && q < in->nscm; q++)
+					carried += in->scm[q].nfiles;
+				if (!carried)
+					continue;
+				snprintf(vwhy, sizeof(vwhy),
+					 "file %u: socket file %u in flight has files in flight too",
+					 i, k->scm[m].files[j]);
 				*why = vwhy;
 				return -EINVAL;
 			}

@@ -60,6 +60,7 @@ enum ckpt_sec {
 #define CKPT_MAX_SOCK_PENDING 65536  /* connections waiting on one listener */
 #define CKPT_MAX_SOCK_OPTS 64	     /* integer options saved per socket */
 #define CKPT_MAX_EPOLL_ITEMS (1u << 20) /* files watched by one epoll set */
+#define CKPT_MAX_SCM_FILES 253	     /* fds one message carries (the kernel's SCM_MAX_FD) */
 #define CKPT_SOCK_ADDR_MAX 128	      /* sizeof(struct sockaddr_storage) */
 #define CKPT_NSIG	   64	      /* signals 1..64 */
 #define CKPT_NRLIMITS	   16	      /* RLIMIT_CPU .. RLIMIT_RTTIME */
@@ -312,6 +313,23 @@ struct ckpt_sock {
 	struct ckpt_sockopt {
 		int32_t level, name, value;
 	} opts[CKPT_MAX_SOCK_OPTS];
+	/*
+	 * Unix: the queued runs that came with ancillary data, oldest first, not overlapping.
+	 * A datagram or seqpacket run is exactly one message; a stream run is what one read
+	 * returns up to and including the bytes the fds came with (the kernel hands the fds
+	 * out with the read that reaches them, and ends that read there).
+	 */
+	uint32_t nscm;
+	struct ckpt_sock_scm {
+		uint64_t off;	 /* where in the socket's data its bytes begin */
+		uint64_t len;	 /* its bytes */
+		uint32_t msg;	 /* datagram, seqpacket: the message's index (0 on a stream) */
+		uint32_t flags;	 /* CKPT_SCM_* */
+		int32_t pid;	 /* CKPT_SCM_CREDS: SCM_CREDENTIALS as the receiver saw them */
+		uint32_t uid, gid;
+		uint32_t nfiles; /* SCM_RIGHTS: the files carried, in order, */
+		uint32_t *files; /* as ids of files of this image (ckpt_file.id) */
+	} *scm;
 };
 
 /* The kinds of anonymous-inode files that are saved (ckpt_anon.kind); any other kind fails the
@@ -353,6 +371,9 @@ struct ckpt_anon {
 	struct ckpt_epoll_item *items;
 };
 void ckpt_anon_free(struct ckpt_anon *a); /* and its items; NULL is fine */
+
+/* ckpt_sock_scm.flags */
+#define CKPT_SCM_CREDS 0x1 /* credentials came with it (the receiver had SO_PASSCRED) */
 
 struct ckpt_file {
 	uint32_t id;	     /* index in proc->files, also the FILEDATA key */

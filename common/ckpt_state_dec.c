@@ -413,7 +413,74 @@ static void get_addr(struct dec *d, uint8_t *v, uint32_t *lenp, const char *what
 }
 
 /* A socket's record (ckpt_sock), checked against its file (index i). */
-static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_file *f)
+/*
+ * The runs of a unix socket's queue that came with fds or credentials: at most one per
+ * message, in order, inside the data, a datagram or seqpacket run exactly one message; the
+ * files named must be files of this image (nfiles of them).
+ */
+static void get_scm(struct dec *d, uint32_t i, const struct ckpt_file *f, struct ckpt_sock *s,
+		    uint32_t nfiles)
+{
+	uint64_t end = 0, moff = 0;
+	uint32_t m = 0;
+
+	s->nscm = get_count(d, CKPT_MAX_SOCK_MSGS, 40, "runs with ancillary data");
+	if (!d->why && s->nscm) {
+		s->scm = calloc(s->nscm, sizeof(*s->scm));
+		if (!s->scm)
+			dec_fail(d, "out of memory");
+	}
+	for (uint32_t k = 0; k < s->nscm && !d->why; k++) {
+		struct ckpt_sock_scm *c = &s->scm[k];
+
+		c->off = get_u64(d, "ancillary data offset");
+		c->len = get_u64(d, "ancillary data length");
+		c->msg = get_u32(d, "ancillary data message");
+		c->flags = get_u32(d, "ancillary data flags");
+		c->pid = get_i32(d, "SCM_CREDENTIALS pid");
+		c->uid = get_u32(d, "SCM_CREDENTIALS uid");
+		c->gid = get_u32(d, "SCM_CREDENTIALS gid");
+		c->nfiles = get_count(d, CKPT_MAX_SCM_FILES, 4, "files in flight");
+		if (!d->why && c->nfiles) {
+			c->files = calloc(c->nfiles, sizeof(*c->files));
+			if (!c->files)
+				dec_fail(d, "out of memory");
+		}
+		for (uint32_t j = 0; j < c->nfiles && !d->why; j++)
+			if ((c->files[j] = get_u32(d, "file in flight")) >= nfiles)
+				dec_failf(d, "file %lu: a file in flight is %s", i,
+					  "not a file of the image");
+		if (d->why)
+			break;
+		if (c->flags & ~(uint32_t)CKPT_SCM_CREDS)
+			dec_failf(d, "file %lu: ancillary data flags %s", i, "unknown");
+		else if (!c->nfiles && !(c->flags & CKPT_SCM_CREDS))
+			dec_failf(d, "file %lu: ancillary data %s", i, "empty");
+		else if (c->off < end || c->off > f->data_len || c->len > f->data_len - c->off)
+			dec_failf(d, "file %lu: ancillary data %s", i,
+				  "out of order or outside the queued data");
+		else if (s->family != AF_UNIX)
+			dec_failf(d, "file %lu: ancillary data on a %s", i, "non-unix socket");
+		else if (s->type == SOCK_STREAM && (c->msg || (k && c->off == end && !c->len)))
+			dec_failf(d, "file %lu: ancillary data %s", i, "twice at one place");
+		end = c->off + c->len;
+		if (d->why || s->type == SOCK_STREAM)
+			continue;
+		/* a message's run: its index, after the previous run's, and its place */
+		if (c->msg < m || c->msg >= s->nmsgs) {
+			dec_failf(d, "file %lu: ancillary data %s", i, "not on a queued message");
+			break;
+		}
+		while (m < c->msg)
+			moff += s->msg_len[m++];
+		if (moff != c->off || s->msg_len[m] != c->len)
+			dec_failf(d, "file %lu: ancillary data %s", i, "not on its message");
+		moff += s->msg_len[m++];
+	}
+}
+
+static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_file *f,
+				  uint32_t nfiles)
 {
 	struct ckpt_sock *s = calloc(1, sizeof(*s));
 	uint64_t sum = 0;
@@ -472,6 +539,10 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 		s->opts[k].name = get_i32(d, "option name");
 		s->opts[k].value = get_i32(d, "option value");
 	}
+	if (!d->why && f->data_len < sum)
+		dec_failf(d, "file %lu: message lengths do not add up to %s", i, "its data");
+	if (!d->why)
+		get_scm(d, i, f, s, nfiles);
 	if (!d->why && s->family != AF_UNIX && s->family != AF_INET && s->family != AF_INET6 &&
 	    s->family != AF_NETLINK)
 		dec_failf(d, "file %lu: socket family %s", i, "unknown");
@@ -638,7 +709,7 @@ int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const
 		f->tio.ws_ypixel = get_u16(&d, "winsize");
 		f->path = get_str(&d, "file path");
 		if (!d.why && f->type == CKPT_FILE_SOCKET)
-			f->sock = get_sock(&d, i, f);
+			f->sock = get_sock(&d, i, f, n);
 		if (!d.why && f->type == CKPT_FILE_ANON)
 			f->anon = get_anon(&d, i);
 		if (d.why)

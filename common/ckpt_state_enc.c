@@ -219,6 +219,21 @@ static void put_sock(struct ckpt_buf *b, const struct ckpt_sock *s)
 		put_i32(b, s->opts[i].name);
 		put_i32(b, s->opts[i].value);
 	}
+	put_u32(b, s->nscm);
+	for (uint32_t i = 0; i < s->nscm; i++) {
+		const struct ckpt_sock_scm *m = &s->scm[i];
+
+		put_u64(b, m->off);
+		put_u64(b, m->len);
+		put_u32(b, m->msg);
+		put_u32(b, m->flags);
+		put_i32(b, m->pid);
+		put_u32(b, m->uid);
+		put_u32(b, m->gid);
+		put_u32(b, m->nfiles);
+		for (uint32_t k = 0; k < m->nfiles; k++)
+			put_u32(b, m->files[k]);
+	}
 }
 
 int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)

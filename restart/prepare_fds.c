@@ -388,6 +388,18 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 	return i;
 }
 
+int prepare_file_open(struct fd_shared *fs, const struct restart_set *s, int im, uint32_t id,
+		      int fdno)
+{
+	const struct ckpt_proc *p = &s->img[im].proc;
+	int i;
+
+	if (id >= p->nfiles)
+		return -EINVAL;
+	i = open_file(fs, s, im, &p->files[id], fdno);
+	return i < 0 ? i : fs->obj[i].fd;
+}
+
 /*
  * A path under /proc/<N>/ (or /proc/<N> itself) where N is a pid or tid of the saved
  * computation: it names a restored process, which does not exist while the restart opens the

@@ -15,6 +15,10 @@ int fd_move_high(int fd, int base);
 int fd_obj_add(struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b, int fd);
 /* The index of the object of these keys, or -1. */
 int fd_obj_find(const struct fd_shared *fs, uint32_t type, uint64_t a, uint64_t b);
+/* The restart's fd of file id of image im, opened now when no fd showed it before (a file
+ * in flight on a socket); -errno (logged, naming fdno, the socket that carries it). */
+int prepare_file_open(struct fd_shared *fs, const struct restart_set *s, int im, uint32_t id,
+		      int fdno);
 
 /*
  * A socket of image im (prepare_socks.c): recreated once, with its peer when it had one in
@@ -54,11 +58,19 @@ int psock_finish(struct fd_shared *fs, const struct ckpt_file *f, int fd, int r,
 int psock_new(struct fd_shared *fs, const struct ckpt_sock *k, const char *img, int fdno);
 /* Record it under k's inode (closes fd on failure); returns the obj index. */
 int psock_register(struct fd_shared *fs, const struct ckpt_sock *k, int fd);
+/* Where the files a socket's queue carries (SCM_RIGHTS) are: image im of s. */
+struct psock_src {
+	struct fd_shared *fs;
+	const struct restart_set *s;
+	int im;
+};
 /* f's queued data sent through to (message by message when f's socket keeps boundaries;
- * dest: sendto that address). Waits a bounded time for a stream receiver's window. */
+ * dest: sendto that address), each run with the fds and credentials it carried (src: where
+ * its files are; NULL when the socket cannot carry any). Waits a bounded time for a stream
+ * receiver's window. */
 int psock_refill(int to, const struct ckpt_file *f, const char *img, int fdno);
 int psock_refill_to(int to, const struct ckpt_file *f, const void *dest, socklen_t dlen,
-		    const char *img, int fdno);
+		    const struct psock_src *src, const char *img, int fdno);
 /* The sender's buffers as saved (so that what is refilled fits as it did). */
 void psock_set_buffers(int fd, const struct ckpt_sock *k);
 /* The saved options and status flags, once the socket is complete. */

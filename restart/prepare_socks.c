@@ -19,7 +19,8 @@
  *                out) is treated the same, with a warning naming the fd.
  *
  * The queued data of each end is sent through the other end (message by message for datagram
- * and seqpacket sockets, so boundaries are kept), then each end's own send-side shutdown is
+ * and seqpacket sockets, so boundaries are kept; each run that carried fds or credentials with
+ * them again, the files opened here when only in flight), then each end's own send-side shutdown is
  * replayed (the receive side follows from the peer's), then the saved status flags and
  * options are applied. A name is bound in the process's saved working directory when it is
  * relative; a path whose socket file is left from the killed program is removed first, one
@@ -36,7 +37,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <linux/netlink.h>
+#include <linux/sched.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -204,62 +209,212 @@ static int bind_name(int fd, const struct ckpt_sock *k, const char *cwd, const c
 	return r;
 }
 
-/* Send the queued data of the socket that f describes through to (its peer's end, or a
- * socket that sends to f's name dest, dlen). */
-int psock_refill_to(int to, const struct ckpt_file *f, const void *dest, socklen_t dlen,
-		     const char *img, int fdno)
+/*
+ * The ancillary data of run c into ctl (room for every fd a message can carry and one
+ * ucred): the files it carried, opened now if the restart had not made them yet (a file
+ * only in flight), and its credentials, with pid as given. Returns the control length or
+ * -errno (logged).
+ */
+union scm_ctl {
+	char c[CMSG_SPACE(sizeof(int) * CKPT_MAX_SCM_FILES) + CMSG_SPACE(sizeof(struct ucred))];
+	struct cmsghdr align;
+};
+
+static int scm_build(union scm_ctl *ctl, const struct ckpt_sock_scm *c, pid_t pid,
+		     const struct psock_src *src, const char *img, int fdno)
 {
-	const struct ckpt_sock *k = f->sock;
-	uint64_t off = 0;
-	int waited_ms = 0;
+	struct msghdr mh = { .msg_control = ctl->c, .msg_controllen = sizeof(ctl->c) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+	size_t len = 0;
 
-	if (!(f->flags & CKPT_FF_HAS_DATA))
-		return 0;
-	if (k->type != SOCK_STREAM) {
-		for (uint32_t m = 0; m < k->nmsgs; m++) {
-			ssize_t w = sendto(to, f->data ? f->data + off : NULL, k->msg_len[m],
-					   MSG_DONTWAIT | MSG_NOSIGNAL, dest, dlen);
-
-			if (w != (ssize_t)k->msg_len[m]) {
-				int e = w < 0 ? errno : EMSGSIZE;
-
-				pr_err("%s: fd %d: cannot put back message %u of %u (%u bytes): %s",
-				       img, fdno, m + 1, k->nmsgs, k->msg_len[m], strerror(e));
-				return -e;
-			}
-			off += k->msg_len[m];
+	memset(ctl, 0, sizeof(*ctl));
+	if (c->nfiles) {
+		if (!src) {
+			pr_err("%s: fd %d: files in flight on a socket that cannot carry them", img,
+			       fdno);
+			return -EINVAL;
 		}
-		return 0;
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int) * c->nfiles);
+		for (uint32_t j = 0; j < c->nfiles; j++) {
+			int fd = prepare_file_open(src->fs, src->s, src->im, c->files[j], fdno);
+
+			if (fd < 0)
+				return fd;
+			memcpy(CMSG_DATA(h) + j * sizeof(int), &fd, sizeof(int));
+		}
+		len += CMSG_SPACE(sizeof(int) * c->nfiles);
+		h = (struct cmsghdr *)(ctl->c + len);
 	}
-	while (off < f->data_len) {
-		ssize_t w = send(to, f->data + off, f->data_len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (c->flags & CKPT_SCM_CREDS) {
+		struct ucred uc = { pid, c->uid, c->gid };
+
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_CREDENTIALS;
+		h->cmsg_len = CMSG_LEN(sizeof(uc));
+		memcpy(CMSG_DATA(h), &uc, sizeof(uc));
+		len += CMSG_SPACE(sizeof(uc));
+	}
+	return (int)len;
+}
+
+/*
+ * mh sent through to by a short-lived child that has the saved sender's pid (clone3 set_tid,
+ * which needs CAP_SYS_ADMIN): the kernel takes a process's own pid as its credentials, and
+ * the message keeps that pid after the child is gone, whose number is free again for the
+ * restored process. Only when the processes get their pids in this PID namespace. Returns the
+ * bytes sent (all of them) or -errno.
+ */
+static ssize_t send_as(pid_t pid, int to, const struct msghdr *mh, size_t len)
+{
+	struct clone_args ca = { .exit_signal = SIGCHLD, .set_tid = (uint64_t)(uintptr_t)&pid,
+				 .set_tid_size = 1 };
+	long c = syscall(SYS_clone3, &ca, sizeof(ca));
+	int st;
+
+	if (c < 0)
+		return -errno;
+	if (c == 0) {
+		ssize_t w = sendmsg(to, mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		_exit(w == (ssize_t)len ? 0 : w < 0 ? (errno & 0x7f) : EMSGSIZE);
+	}
+	if (waitpid((pid_t)c, &st, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(st))
+		return -EIO;
+	return WEXITSTATUS(st) ? -WEXITSTATUS(st) : (ssize_t)len;
+}
+
+/*
+ * buf, len sent through to as one message (or, on a stream, as many sends as the receiver's
+ * window needs, the ancillary data with the first), with run c's ancillary data when c is
+ * not NULL. The kernel takes the recorded credentials only from a sender that may claim
+ * them: the pid must exist now and be its own unless it has CAP_SYS_ADMIN, the ids its own
+ * unless CAP_SETUID/CAP_SETGID. The restart's own pid then takes the place of the sender's
+ * (*warned says so once per socket). Returns 0 or -errno (logged).
+ */
+static int send_run(int to, const struct ckpt_sock *k, const uint8_t *buf, uint64_t len,
+		    const struct ckpt_sock_scm *c, const void *dest, socklen_t dlen,
+		    const struct psock_src *src, int *warned, const char *img, int fdno)
+{
+	const struct ckpt_sock_scm *cur = c;
+	struct ckpt_sock_scm rest;
+	union scm_ctl ctl;
+	uint64_t off = 0;
+	int waited_ms = 0, clen = 0, own_pid = 0;
+
+	if (c && (clen = scm_build(&ctl, c, c->pid, src, img, fdno)) < 0)
+		return clen;
+	do {
+		struct iovec iov = { (void *)(buf ? buf + off : NULL), (size_t)(len - off) };
+		struct msghdr mh = { .msg_name = (void *)dest, .msg_namelen = dlen,
+				     .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = clen ? ctl.c : NULL,
+				     .msg_controllen = (size_t)clen };
+		ssize_t w = sendmsg(to, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		/* A TCP receiver's window opens as the data arrives: wait for room, bounded. */
-		if (w < 0 && errno == EAGAIN && waited_ms < REFILL_WAIT_MS) {
+		if (w < 0 && errno == ESRCH && cur && (cur->flags & CKPT_SCM_CREDS) && !own_pid &&
+		    src && src->s->host_pids && cur->pid > 0) {
+			w = send_as(cur->pid, to, &mh, iov.iov_len);
+			if (w < 0)
+				errno = (int)-w;
+		}
+		if (w < 0 && (errno == ESRCH || errno == EPERM || errno == EEXIST) && c &&
+		    (c->flags & CKPT_SCM_CREDS) && !own_pid) {
+			if (!*warned)
+				pr_warn("%s: fd %d: the sender's pid %d of queued messages cannot be "
+					"given again (no such process yet, or not permitted): they "
+					"carry pid %d", img, fdno, c->pid, (int)getpid());
+			*warned = 1;
+			own_pid = 1;
+			if ((clen = scm_build(&ctl, cur, getpid(), src, img, fdno)) < 0)
+				return clen;
+			continue;
+		}
+		/* A receiver's window opens as the data arrives: wait for room, bounded. */
+		if (w < 0 && errno == EAGAIN && k->type == SOCK_STREAM &&
+		    waited_ms < REFILL_WAIT_MS) {
 			struct pollfd pfd = { .fd = to, .events = POLLOUT };
 
 			if (poll(&pfd, 1, 100) == 0)
 				waited_ms += 100;
 			continue;
 		}
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
+		if (w < 0 || (w == 0 && len) || (k->type != SOCK_STREAM && (uint64_t)w != len)) {
+			int e = w < 0 ? errno : EMSGSIZE;
 
-			pr_err("%s: fd %d: cannot put back its %llu queued bytes (%llu done): %s", img,
-			       fdno, (unsigned long long)f->data_len, (unsigned long long)off,
-			       strerror(e));
+			pr_err("%s: fd %d: cannot put back %llu queued bytes%s: %s", img, fdno,
+			       (unsigned long long)len,
+			       c ? " with their ancillary data" : "", strerror(e));
 			return -e;
 		}
 		off += (uint64_t)w;
-	}
+		/* the fds went with the first part; the credentials go with every part */
+		if (c && c->nfiles && off < len) {
+			rest = *c;
+			rest.nfiles = 0;
+			rest.files = NULL;
+			cur = &rest;
+			clen = !(rest.flags & CKPT_SCM_CREDS) ? 0 :
+			       scm_build(&ctl, cur, own_pid ? getpid() : c->pid, src, img, fdno);
+			if (clen < 0)
+				return clen;
+		}
+	} while (off < len);
 	return 0;
+}
+
+/* Send the queued data of the socket that f describes through to (its peer's end, or a
+ * socket that sends to f's name dest, dlen), each run with the ancillary data it had. */
+int psock_refill_to(int to, const struct ckpt_file *f, const void *dest, socklen_t dlen,
+		    const struct psock_src *src, const char *img, int fdno)
+{
+	const struct ckpt_sock *k = f->sock;
+	uint64_t off = 0;
+	uint32_t r = 0;
+	int warned = 0, rc = 0;
+
+	if (!(f->flags & CKPT_FF_HAS_DATA))
+		return 0;
+	if (k->type != SOCK_STREAM) {
+		for (uint32_t m = 0; m < k->nmsgs && !rc; m++) {
+			const struct ckpt_sock_scm *c = r < k->nscm && k->scm[r].msg == m ?
+							&k->scm[r++] : NULL;
+
+			rc = send_run(to, k, f->data ? f->data + off : NULL, k->msg_len[m], c, dest,
+				      dlen, src, &warned, img, fdno);
+			if (rc)
+				pr_err("%s: fd %d: message %u of %u not put back", img, fdno, m + 1,
+				       k->nmsgs);
+			off += k->msg_len[m];
+		}
+		return rc;
+	}
+	/* a stream: the bytes before each run plain, then the run with its ancillary data */
+	for (; r <= k->nscm && !rc; r++) {
+		const struct ckpt_sock_scm *c = r < k->nscm ? &k->scm[r] : NULL;
+		uint64_t plain_end = c ? c->off : f->data_len;
+
+		if (plain_end > off)
+			rc = send_run(to, k, f->data + off, plain_end - off, NULL, NULL, 0, src,
+				      &warned, img, fdno);
+		off = plain_end;
+		if (!rc && c && c->len) {
+			rc = send_run(to, k, f->data + off, c->len, c, NULL, 0, src, &warned, img,
+				      fdno);
+			off += c->len;
+		}
+	}
+	return rc;
 }
 
 int psock_refill(int to, const struct ckpt_file *f, const char *img, int fdno)
 {
-	return psock_refill_to(to, f, NULL, 0, img, fdno);
+	return psock_refill_to(to, f, NULL, 0, NULL, img, fdno);
 }
 
 /*
@@ -444,7 +599,8 @@ static int open_single(struct fd_shared *fs, const struct restart_set *s, int im
 			       strerror(-r));
 		} else {
 			psock_set_buffers(tmp, k);
-			r = psock_refill_to(tmp, f, k->addr, k->addr_len, img, fdno);
+			r = psock_refill_to(tmp, f, k->addr, k->addr_len,
+					    &(struct psock_src){ fs, s, im }, img, fdno);
 		}
 		if (tmp >= 0)
 			close(tmp);
@@ -475,11 +631,13 @@ static int open_pair(struct fd_shared *fs, const struct restart_set *s, const st
 	/* each end's queue arrives through the other; the sender's buffer bounds it */
 	if (b)
 		psock_set_buffers(sv[1], b->f->sock);
-	if ((r = psock_refill(sv[1], a->f, img, fdno)))
+	if ((r = psock_refill_to(sv[1], a->f, NULL, 0, &(struct psock_src){ fs, s, a->im }, img,
+				 fdno)))
 		goto fail;
 	if (b) {
 		psock_set_buffers(sv[0], ka);
-		if ((r = psock_refill(sv[0], b->f, s->img[b->im].path, fdno)))
+		if ((r = psock_refill_to(sv[0], b->f, NULL, 0, &(struct psock_src){ fs, s, b->im },
+					 s->img[b->im].path, fdno)))
 			goto fail;
 	}
 	if (!b) {
@@ -623,7 +781,8 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 		/* what the named peer had sent: from the peer itself, to this socket's name */
 		if (!r && (f->flags & CKPT_FF_HAS_DATA) && (f->data_len || k->nmsgs)) {
 			if (k->addr_len > sizeof(sa_family_t))
-				r = psock_refill_to(fs->obj[r0].fd, f, k->addr, k->addr_len, img, fdno);
+				r = psock_refill_to(fs->obj[r0].fd, f, k->addr, k->addr_len,
+						    &(struct psock_src){ fs, s, im }, img, fdno);
 			else
 				r = -EINVAL; /* an unnamed socket cannot have been sent to */
 		}

@@ -28,6 +28,8 @@ struct restart_set {
 	int nzombies;
 	char compid[IMAGE_STR_LEN];
 	int max_fd;	      /* highest fd number of any image, -1 when none */
+	int host_pids;	      /* the processes get their pids in the restart's own PID
+			       * namespace (TREE_HOST): a saved pid may be taken for a moment */
 };
 
 /*

@@ -69,6 +69,7 @@ int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int stric
 		pr_err("%s: %s", c->set.n == 1 ? c->set.img[0].path : "the images", why);
 		return r;
 	}
+	c->set.host_pids = c->tree.mode == TREE_HOST;
 	r = prepare_fds_shared(&c->set, &c->fds);
 	if (r)
 		return r;

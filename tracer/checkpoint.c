@@ -74,10 +74,23 @@ static struct {
 	uint32_t nfiles, files_cap;
 } tree;
 
+/* The tracer's copies of files in flight, once every image is collected: a copy held on
+ * would keep, say, a pipe's write end open after the program resumes. */
+static void tree_close_inflight(void)
+{
+	for (uint32_t i = 0; i < tree.nfiles; i++) {
+		if (tree.files[i].pid == getpid() && tree.files[i].fd >= 0) {
+			close(tree.files[i].fd);
+			tree.files[i].fd = -1;
+		}
+	}
+}
+
 static void tree_reset(uint64_t generation)
 {
 	if (tree.generation == generation)
 		return;
+	tree_close_inflight();
 	free(tree.shm);
 	free(tree.files);
 	memset(&tree, 0, sizeof(tree));
@@ -153,6 +166,15 @@ static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_fi
 			return key;
 		tree.files = n;
 		tree.files_cap = cap;
+	}
+	if (pid == getpid()) {
+		/* A file in flight, the tracer's copy: kept open while the tree is collected so
+		 * that a later process's fd can be compared with it, and keyed apart from every
+		 * pid:fd key (the tracer's fd numbers are reused from one process to the next). */
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return key | 1ull << 63;
+		key = 1ull << 63 | tree.nfiles;
 	}
 	tree.files[tree.nfiles++] = (struct shared_file){ pid, fd, f->dev, f->ino, key };
 	return key;
@@ -413,6 +435,7 @@ static int ckpt_commit(struct tracer *tr, struct tracee_proc *p, struct ckpt_ste
 
 	(void)tr;
 	(void)arg;
+	tree_close_inflight();
 	if (!c || !c->w) {
 		if (p->ghost)
 			return 0; /* it exited before it was stopped: not in this checkpoint */
@@ -455,6 +478,7 @@ static int ckpt_drop(struct tracer *tr, struct tracee_proc *p, struct ckpt_step 
 	(void)tr;
 	(void)step;
 	(void)arg;
+	tree_close_inflight();
 	drop_image(p);
 	if (c)
 		c->committed_id = 0;

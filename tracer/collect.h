@@ -79,12 +79,24 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, const struct collect_tree *tree)
  */
 struct sockdiag_unix_set;
 struct sockdiag_inet_set;
+struct sock_inflight;
 struct sock_tables {
 	struct sockdiag_unix_set *unix_set;
 	struct sockdiag_inet_set *tcp_set;
 	int unix_rc, tcp_rc; /* 1: not dumped yet; 0: dumped; else -errno */
+	/* The fds in flight (SCM_RIGHTS) that peeking the queues brought into the tracer,
+	 * described once all of the process's own fds are (collect_fds.c); nested: a file in
+	 * flight is being described now, so any fd in its own queue fails the checkpoint. */
+	struct sock_inflight {
+		struct ckpt_sock *s; /* the receiving socket's record */
+		uint32_t scm, slot;  /* s->scm[scm].files[slot] is to be filled */
+		int lfd;	     /* the tracer's copy */
+		int fd;		     /* the program's fd of the receiving socket */
+	} *inflight;
+	uint32_t ninflight;
+	int nested;
 };
-#define SOCK_TABLES_INIT { NULL, NULL, 1, 1 }
+#define SOCK_TABLES_INIT { NULL, NULL, 1, 1, NULL, 0, 0 }
 void collect_sock_tables_free(struct sock_tables *t);
 int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_tables *t,
 		 const struct collect_tree *tree, char *why, size_t whylen);
@@ -101,9 +113,11 @@ int collect_data_append(struct ckpt_file *f, const void *buf, size_t n);
 struct ckpt_sock;
 int collect_sock_fail(char *why, size_t n, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* The queue of lfd peeked (SO_PEEK_OFF, put back) into f's data and s's message lengths. */
-int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
-		      size_t whylen);
+/* The queue of lfd peeked (SO_PEEK_OFF, put back) into f's data and s's message lengths;
+ * with t (unix), the fds in flight are kept in t->inflight and credentials in s->scm; without,
+ * fds in flight fail. */
+int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
+		      struct sock_tables *t, char *why, size_t whylen);
 /* SO_SNDBUF, SO_RCVBUF, timeouts, SO_PASSCRED, SO_PEEK_OFF into s. */
 void collect_sock_common_opts(int lfd, struct ckpt_sock *s);
 /* A TCP or UDP socket (collect_sock_inet.c); s has family, type, protocol and ino set. */

@@ -43,6 +43,8 @@ struct fd_ctx {
 	pid_t pid;
 	int pidfd; /* -1: pidfd_getfd not available, reopen through /proc */
 	int *rep;  /* per file: an fd that shows it */
+	uint8_t *rep_self; /* per file: rep is the tracer's own fd (a file in flight) */
+	int self_fd; /* >= 0: describing this fd of the tracer, a file in flight */
 	struct sock_tables socks; /* the network namespace's sockets, dumped when needed */
 	const struct collect_tree *tree; /* may be NULL */
 	char *why;		       /* the reason of a failure (may be NULL) */
@@ -55,6 +57,10 @@ static int take_fd(struct fd_ctx *c, int fd, int oflags)
 	char name[32];
 	int lfd;
 
+	if (c->self_fd >= 0) {
+		lfd = fcntl(c->self_fd, F_DUPFD_CLOEXEC, 0);
+		return lfd < 0 ? -errno : lfd;
+	}
 	if (c->pidfd >= 0) {
 		lfd = (int)syscall(SYS_pidfd_getfd, c->pidfd, fd, 0);
 		if (lfd >= 0)
@@ -222,8 +228,9 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 		if (f->pipe_end == 1) {
 			char name[32];
 
-			snprintf(name, sizeof(name), "fd/%d", fd);
-			rfd = procfs_open(c->pid, 0, name, O_RDONLY | O_NONBLOCK);
+			snprintf(name, sizeof(name), "fd/%d", c->self_fd >= 0 ? c->self_fd : fd);
+			rfd = procfs_open(c->self_fd >= 0 ? 0 : c->pid, 0, name,
+					  O_RDONLY | O_NONBLOCK);
 		}
 		if (rfd < 0) {
 			pr_warn("pid %d: fd %d (%s): no read end to copy its bytes from: %s",
@@ -253,13 +260,16 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	uint32_t i;
 	int rc, want_pipe_data = 1;
 	static const char del[] = " (deleted)";
+	/* a file in flight is the tracer's fd self_fd; fd names the receiving socket */
+	int self = c->self_fd >= 0, src = self ? c->self_fd : fd;
+	pid_t ppid = self ? 0 : c->pid, kpid = self ? getpid() : c->pid;
 
 	/* The fd was closed meanwhile is impossible (suspended): gone, the process died. */
-	rc = procfs_fd_link(c->pid, fd, buf, sizeof(buf));
+	rc = procfs_fd_link(ppid, src, buf, sizeof(buf));
 	if (rc)
 		return rc;
-	snprintf(name, sizeof(name), "fd/%d", fd);
-	procfs_path(path, sizeof(path), c->pid, 0, name);
+	snprintf(name, sizeof(name), "fd/%d", src);
+	procfs_path(path, sizeof(path), ppid, 0, name);
 	if (stat(path, &st))
 		return errno == ENOENT ? -ESRCH : -errno;
 	link = strdup(buf);
@@ -269,9 +279,12 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 		f = &p->files[i];
 		if (f->dev != st.st_dev || f->ino != st.st_ino)
 			continue;
-		if (f->type == CKPT_FILE_PIPE)
-			want_pipe_data = 0; /* the pipe's bytes are saved once per process */
-		if (syscall(SYS_kcmp, c->pid, c->pid, KCMP_FILE, fd, c->rep[i]) == 0) {
+		/* the pipe's bytes are saved once per process; a pipe in flight carries them
+		 * too, since the restart may make it before the fd that had them */
+		if (f->type == CKPT_FILE_PIPE && !self)
+			want_pipe_data = 0;
+		if (syscall(SYS_kcmp, kpid, c->rep_self[i] ? getpid() : c->pid, KCMP_FILE, src,
+			    c->rep[i]) == 0) {
 			free(link);
 			*idx = i;
 			return 0;
@@ -281,12 +294,15 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 		uint32_t ncap = *cap ? *cap * 2 : 16;
 		struct ckpt_file *nf = realloc(p->files, ncap * sizeof(*nf));
 		int *nr = realloc(c->rep, ncap * sizeof(*nr));
+		uint8_t *ns = realloc(c->rep_self, ncap);
 
 		if (nf)
 			p->files = nf;
 		if (nr)
 			c->rep = nr;
-		if (!nf || !nr) {
+		if (ns)
+			c->rep_self = ns;
+		if (!nf || !nr || !ns) {
 			free(link);
 			return -ENOMEM;
 		}
@@ -295,7 +311,8 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	f = &p->files[p->nfiles];
 	memset(f, 0, sizeof(*f));
 	f->id = p->nfiles;
-	c->rep[p->nfiles] = fd;
+	c->rep[p->nfiles] = src;
+	c->rep_self[p->nfiles] = (uint8_t)self;
 	p->nfiles++;
 	f->path = link;
 	f->mode = st.st_mode;
@@ -314,7 +331,7 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 			f->flags |= CKPT_FF_DELETED;
 		}
 	}
-	if ((rc = procfs_fdinfo(c->pid, fd, &fi)))
+	if ((rc = procfs_fdinfo(ppid, src, &fi)))
 		return rc;
 	f->pos = fi.pos;
 	f->mnt_id = fi.mnt_id;
@@ -323,8 +340,8 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	if (f->type == CKPT_FILE_PIPE || f->type == CKPT_FILE_FIFO)
 		f->pipe_end = (f->oflags & O_ACCMODE) == O_RDONLY ? 0 :
 			      (f->oflags & O_ACCMODE) == O_WRONLY ? 1 : -1;
-	f->share_key = share ? share(arg, c->pid, fd, f) :
-			       ((uint64_t)(uint32_t)c->pid << 32 | (uint32_t)fd);
+	f->share_key = share ? share(arg, kpid, src, f) :
+			       ((uint64_t)(uint32_t)kpid << 32 | (uint32_t)src);
 	*idx = f->id;
 	if (f->type == CKPT_FILE_ANON)
 		return collect_anon(c->pid, fd, f, c->why, c->whylen);
@@ -346,9 +363,62 @@ static int is_launch_stdio(const struct collect_tree *tree, int fd, const struct
 	return id->valid && id->dev == f->dev && id->ino == f->ino;
 }
 
+static int sock_carries_files(const struct ckpt_sock *k)
+{
+	for (uint32_t i = 0; i < k->nscm; i++)
+		if (k->scm[i].nfiles)
+			return 1;
+	return 0;
+}
+
+/*
+ * The files in flight on the process's unix sockets (SCM_RIGHTS, peeked into the tracer by
+ * collect_sock.c), once every fd of the process is described: each is one of the process's
+ * descriptions (kcmp), or another of the tree (the share key), or a file of its own that no
+ * fd shows. Kinds the restart could not send again fail the checkpoint.
+ */
+static int add_inflight(struct fd_ctx *c, struct ckpt_proc *p, uint32_t *cap,
+			collect_fd_share_fn share, void *arg)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < c->socks.ninflight && !rc; i++) {
+		struct sock_inflight in = c->socks.inflight[i];
+		const struct ckpt_file *f;
+		const char *bad = NULL;
+		uint32_t idx = 0;
+
+		c->self_fd = in.lfd;
+		c->socks.nested = 1;
+		rc = add_file(c, p, in.fd, cap, &idx, share, arg);
+		c->socks.nested = 0;
+		c->self_fd = -1;
+		if (rc)
+			break;
+		f = &p->files[idx];
+		if (f->type == CKPT_FILE_ANON || f->type == CKPT_FILE_OTHER)
+			bad = "a kind of file the restart cannot make again";
+		else if (f->type == CKPT_FILE_REG && (f->flags & CKPT_FF_DELETED))
+			bad = "a deleted file";
+		else if (!strncmp(f->path, "/proc/", 6))
+			bad = "a file under /proc";
+		else if (f->sock && sock_carries_files(f->sock))
+			bad = "a unix socket with file descriptors in flight itself";
+		if (bad) {
+			rc = collect_sock_fail(c->why, c->whylen, -EOPNOTSUPP,
+					       "fd %d: a file in flight on this unix socket (%s) is "
+					       "%s, which cannot be checkpointed", in.fd, f->path, bad);
+			break;
+		}
+		in.s->scm[in.scm].files[in.slot] = idx;
+	}
+	return rc;
+}
+
 int collect_fds(pid_t pid, struct ckpt_proc *p, const struct collect_tree *tree)
 {
-	struct fd_ctx c = { .pid = pid, .pidfd = -1, .socks = SOCK_TABLES_INIT, .tree = tree,
+	struct fd_ctx c = { .pid = pid, .pidfd = -1, .self_fd = -1, .socks = SOCK_TABLES_INIT,
+			    .tree = tree,
 			    .why = tree ? tree->why : NULL, .whylen = tree ? tree->whylen : 0 };
 	collect_fd_share_fn share = tree ? tree->fd_share : NULL;
 	void *arg = tree ? tree->arg : NULL;
@@ -375,6 +445,8 @@ int collect_fds(pid_t pid, struct ckpt_proc *p, const struct collect_tree *tree)
 		c.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (i = 0; i < n && !rc; i++)
 		rc = add_file(&c, p, ents[i].fd, &fcap, &ents[i].file, share, arg);
+	if (!rc)
+		rc = add_inflight(&c, p, &fcap, share, arg);
 	if (rc)
 		goto out;
 	p->fds = calloc(n ? n : 1, sizeof(*p->fds));
@@ -400,6 +472,7 @@ out:
 		close(c.pidfd);
 	collect_sock_tables_free(&c.socks);
 	free(c.rep);
+	free(c.rep_self);
 	free(ents);
 	return rc;
 }

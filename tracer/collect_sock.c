@@ -13,8 +13,10 @@
  * not. The program's own SO_PEEK_OFF is put back afterwards.
  *
  * What cannot be restored faithfully fails the checkpoint with a reason naming the fd and
- * the kind: sockets of other families, connections waiting on a listener, file descriptors
- * or credentials in flight, datagrams from a named sender on an unconnected socket.
+ * the kind: sockets of other families, connections waiting on a listener, a unix socket in
+ * flight with file descriptors in flight itself, datagrams from a named sender on an
+ * unconnected socket. File descriptors in flight (SCM_RIGHTS) are described as files of the
+ * process by collect_fds.c; credentials (SCM_CREDENTIALS) are recorded per message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,10 @@
 #include "collect.h"
 #include "procfs.h"
 #include "sockdiag.h"
+
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04 /* Linux 6.5; newer than some libc headers */
+#endif
 
 #define TCP_ESTABLISHED_STATE 1
 #define TCP_LISTEN_STATE      10
@@ -119,14 +125,11 @@ static int from_append(struct ckpt_sock *s, const struct sockaddr_storage *from,
 }
 
 /* Close every fd a peek brought in (SCM_RIGHTS): they are the tracer's copies. */
-static int drop_fds(struct msghdr *mh)
+static void drop_fds(struct msghdr *mh)
 {
-	int found = 0;
-
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		found = 1;
 		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
 			int fd;
 
@@ -134,15 +137,107 @@ static int drop_fds(struct msghdr *mh)
 			close(fd);
 		}
 	}
-	return found;
+}
+
+/* The fds of a peeked message (its SCM_RIGHTS), n of them at most cap, into v. */
+static uint32_t msg_fds(struct msghdr *mh, int *v, uint32_t cap)
+{
+	uint32_t n = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) && n < cap; i++)
+			memcpy(&v[n++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	}
+	return n;
+}
+
+/*
+ * The ancillary data of the run just peeked (off, len in the data; message index msg): its
+ * credentials, and its fds handed to t->inflight, which closes them once described.
+ */
+static int scm_append(struct ckpt_sock *s, struct sock_tables *t, struct msghdr *mh, int fd,
+		      uint64_t off, uint64_t len, uint32_t msg)
+{
+	int v[CKPT_MAX_SCM_FILES];
+	uint32_t nfd = msg_fds(mh, v, CKPT_MAX_SCM_FILES);
+	struct ckpt_sock_scm *c, *ns;
+	struct sock_inflight *ni;
+
+	ns = realloc(s->scm, (s->nscm + 1) * sizeof(*ns));
+	if (!ns)
+		goto nomem;
+	s->scm = ns;
+	c = &s->scm[s->nscm];
+	memset(c, 0, sizeof(*c));
+	c->off = off;
+	c->len = len;
+	c->msg = s->type == SOCK_STREAM ? 0 : msg;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(mh); h; h = CMSG_NXTHDR(mh, h)) {
+		struct ucred uc;
+
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_CREDENTIALS ||
+		    h->cmsg_len < CMSG_LEN(sizeof(uc)))
+			continue;
+		memcpy(&uc, CMSG_DATA(h), sizeof(uc));
+		c->flags |= CKPT_SCM_CREDS;
+		c->pid = uc.pid;
+		c->uid = uc.uid;
+		c->gid = uc.gid;
+	}
+	if (nfd) {
+		c->files = calloc(nfd, sizeof(*c->files));
+		ni = realloc(t->inflight, (t->ninflight + nfd) * sizeof(*ni));
+		if (ni)
+			t->inflight = ni;
+		if (!c->files || !ni) {
+			free(c->files);
+			goto nomem;
+		}
+		c->nfiles = nfd;
+		for (uint32_t i = 0; i < nfd; i++)
+			t->inflight[t->ninflight++] =
+				(struct sock_inflight){ s, s->nscm, i, v[i], fd };
+	}
+	if (c->flags || c->nfiles)
+		s->nscm++;
+	return 0;
+nomem:
+	drop_fds(mh);
+	return -ENOMEM;
+}
+
+/* A receiver with SO_PASSPIDFD gets a pidfd of the sender with each peek, made then from the
+ * message's pid (which the credentials record keeps): the tracer's copy is closed. */
+static void close_pidfds(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int fd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_PIDFD ||
+		    c->cmsg_len < CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		close(fd);
+	}
+}
+
+static int has_cmsg(struct msghdr *mh, int type)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == type)
+			return 1;
+	return 0;
 }
 
 /*
  * The queue of lfd, peeked without being consumed, into f's data (and s's message lengths).
- * fd is the program's number, for messages.
+ * fd is the program's number, for messages. Peeking fds in flight installs copies of them
+ * in the tracer: t keeps them until they are described.
  */
-int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s, char *why,
-		      size_t whylen)
+int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
+		      struct sock_tables *t, char *why, size_t whylen)
 {
 	size_t cap = 1 << 16;
 	uint8_t *buf = malloc(cap);
@@ -157,7 +252,8 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 	}
 	for (;;) {
 		union {
-			char c[CMSG_SPACE(sizeof(int) * 64)];
+			char c[CMSG_SPACE(sizeof(int) * CKPT_MAX_SCM_FILES) +
+			       CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
 		} ctl;
 		struct sockaddr_storage from;
@@ -180,14 +276,22 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 				  strerror(errno));
 			break;
 		}
-		if (drop_fds(&mh)) {
+		close_pidfds(&mh);
+		if (has_cmsg(&mh, SCM_RIGHTS) && (!t || t->nested || (mh.msg_flags & MSG_CTRUNC))) {
+			drop_fds(&mh);
 			rc = collect_sock_fail(why, whylen, -EOPNOTSUPP,
-				  "fd %d: a unix %s socket with file descriptors in flight "
-				  "(SCM_RIGHTS) cannot be checkpointed yet",
+				  !t ? "fd %d: a %s socket with file descriptors in flight "
+				       "(SCM_RIGHTS) cannot be checkpointed"
+				  : t->nested ? "fd %d: a unix %s socket in flight has file "
+						"descriptors in flight itself (SCM_RIGHTS), which "
+						"cannot be checkpointed"
+					      : "fd %d: a message on this unix %s socket carries "
+						"more file descriptors than a message can",
 				  fd, ckpt_sock_type_name(s->type));
 			break;
 		}
 		if (s->type != SOCK_STREAM && (size_t)n > cap) {
+			drop_fds(&mh); /* peeked again below, fds and all */
 			/* A datagram larger than the buffer: peek it again whole. The peek
 			 * offset has moved past it, so step back first. */
 			uint8_t *nb = realloc(buf, (size_t)n);
@@ -209,6 +313,7 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 			break; /* the end of a stream whose peer is gone */
 		if (s->family == AF_UNIX && s->type != SOCK_STREAM &&
 		    s->state == CKPT_SOCK_UNCONNECTED && mh.msg_namelen > sizeof(sa_family_t)) {
+			drop_fds(&mh);
 			rc = collect_sock_fail(why, whylen, -EOPNOTSUPP,
 				  "fd %d: datagrams from the named socket '%.*s' are queued on an "
 				  "unconnected unix socket; their sender cannot be restored yet",
@@ -216,6 +321,9 @@ int collect_sock_peek(int lfd, int fd, struct ckpt_file *f, struct ckpt_sock *s,
 				  ufrom->sun_path[0] ? ufrom->sun_path : ufrom->sun_path + 1);
 			break;
 		}
+		if (t && (has_cmsg(&mh, SCM_RIGHTS) || has_cmsg(&mh, SCM_CREDENTIALS)) &&
+		    (rc = scm_append(s, t, &mh, fd, f->data_len, (uint64_t)n, s->nmsgs)))
+			break;
 		if ((rc = collect_data_append(f, buf, (size_t)n)))
 			break;
 		if (s->type != SOCK_STREAM && (rc = msg_append(s, (uint32_t)n)))
@@ -258,6 +366,12 @@ static uint32_t name_mode(pid_t pid, const struct ckpt_sock *s, const struct soc
 
 void collect_sock_tables_free(struct sock_tables *t)
 {
+	for (uint32_t i = 0; i < t->ninflight; i++)
+		if (t->inflight[i].lfd >= 0)
+			close(t->inflight[i].lfd);
+	free(t->inflight);
+	t->inflight = NULL;
+	t->ninflight = 0;
 	if (t->unix_set) {
 		sockdiag_unix_free(t->unix_set);
 		free(t->unix_set);
@@ -509,12 +623,5 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_ta
 	    (s->state == CKPT_SOCK_UNCONNECTED && s->type != SOCK_DGRAM))
 		return 0;
 	/* Always looked at: a datagram queue whose first message is empty has rqueue 0. */
-	if ((rc = collect_sock_peek(lfd, fd, f, s, why, whylen)))
-		return rc;
-	if ((s->flags & CKPT_SF_PASSCRED) && (f->data_len || s->nmsgs))
-		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
-			    "fd %d: a unix %s socket with SO_PASSCRED and data queued: the "
-			    "senders' credentials cannot be restored yet", fd,
-			    ckpt_sock_type_name(s->type));
-	return 0;
+	return collect_sock_peek(lfd, fd, f, s, t, why, whylen);
 }

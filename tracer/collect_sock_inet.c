@@ -206,7 +206,7 @@ int collect_sock_tcp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s,
 		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
 			"fd %d: %d bytes of this TCP connection are not sent yet (its local peer's "
 			"window is full), which cannot be saved yet", fd, nsd);
-	if ((rc = collect_sock_peek(lfd, fd, f, s, why, whylen)))
+	if ((rc = collect_sock_peek(lfd, fd, f, s, NULL, why, whylen)))
 		return rc;
 	return 0;
 }
@@ -231,5 +231,5 @@ int collect_sock_udp(int fd, int lfd, struct ckpt_file *f, struct ckpt_sock *s, 
 	} else {
 		s->state = CKPT_SOCK_UNCONNECTED;
 	}
-	return collect_sock_peek(lfd, fd, f, s, why, whylen);
+	return collect_sock_peek(lfd, fd, f, s, NULL, why, whylen);
 }

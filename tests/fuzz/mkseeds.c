@@ -194,9 +194,10 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 
 	/* Files the loader finds on any machine, a terminal, a pipe, a deleted file, and sockets:
 	 * a UDP socket with two datagrams queued (their senders), a TCP listener with a
-	 * connection waiting and options, a unix socketpair end with seqpacket boundaries; and
-	 * anonymous inodes: a semaphore eventfd, an absolute periodic timerfd with unread ticks, a
-	 * signalfd, an epoll set watching the pipe and the eventfd. */
+	 * connection waiting and options, a unix socketpair end with seqpacket boundaries and a
+	 * message carrying fds and credentials; and anonymous inodes: a semaphore eventfd, an
+	 * absolute periodic timerfd with unread ticks, a signalfd, an epoll set watching the pipe
+	 * and the eventfd. */
 	p->nfiles = 12;
 	p->files = zalloc(p->nfiles * sizeof(*p->files));
 	p->files[0] = (struct ckpt_file){ .type = CKPT_FILE_CHR, .oflags = 02, .mode = 020666 };
@@ -264,6 +265,15 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 		k->msg_len = zalloc(2 * sizeof(*k->msg_len));
 		k->msg_len[0] = 2;
 		k->msg_len[1] = 4;
+		/* its second message carries the pipe and /dev/null, with credentials */
+		k->nscm = 1;
+		k->scm = zalloc(sizeof(*k->scm));
+		k->scm[0] = (struct ckpt_sock_scm){ .off = 2, .len = 4, .msg = 1,
+						    .flags = CKPT_SCM_CREDS, .pid = 1234,
+						    .uid = 1000, .gid = 1000, .nfiles = 2 };
+		k->scm[0].files = zalloc(2 * sizeof(*k->scm[0].files));
+		k->scm[0].files[0] = 3;
+		k->scm[0].files[1] = 0;
 	}
 	p->files[8] = (struct ckpt_file){ .id = 8, .type = CKPT_FILE_ANON, .oflags = 04002 };
 	p->files[8].path = xstrdup("anon_inode:[eventfd]");
