@@ -6,7 +6,7 @@
  * One thread waits in each of: poll without a timeout, poll with an hour's timeout, ppoll
  * without one, select without one, read, all on pipes of their own; write into a full pipe;
  * recv on a socketpair; sigsuspend (SIGUSR1 blocked outside it); waitpid for a child that
- * waits in read itself; pthread_cond_wait and
+ * waits in read itself; epoll_wait without a timeout on a set watching a pipe; pthread_cond_wait and
  * pthread_cond_timedwait with a deadline an hour away (futex waits); nanosleep and an
  * absolute clock_nanosleep an hour long. Three more threads loop on short waits (nanosleep
  * with and without a remainder buffer, poll with only a timeout), each of which must end
@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -31,11 +32,12 @@
 #include <unistd.h>
 
 enum { W_POLL, W_POLL_TO, W_PPOLL, W_SELECT, W_READ, W_WRITE, W_RECV, W_SIGSUSPEND,
-       W_WAITPID, NPIPES };
+       W_WAITPID, W_EPOLL, NPIPES };
 static const char *const pipe_call[NPIPES] = { "poll", "poll with timeout", "ppoll",
 					       "select", "read", "write", "recv",
-					       "sigsuspend", "waitpid" };
-static const int pipe_want[NPIPES] = { 1, 1, 1, 1, 1, 1, 1, -1, 0 /* the child's pid */ };
+					       "sigsuspend", "waitpid", "epoll_wait" };
+static const int pipe_want[NPIPES] = { 1, 1, 1, 1, 1, 1, 1, -1, 0 /* the child's pid */, 1 };
+static int epfd;
 static volatile int usr1_seen, mask_kept;
 static pid_t child;
 static pthread_t sigsuspend_thread;
@@ -99,6 +101,14 @@ static void *pipe_waiter(void *arg)
 		r = sigsuspend(&none);
 		pthread_sigmask(SIG_BLOCK, NULL, &now);
 		mask_kept = sigismember(&now, SIGUSR1) && usr1_seen;
+		break;
+	}
+	case W_EPOLL: {
+		struct epoll_event ev = { 0, { 0 } };
+
+		r = epoll_wait(epfd, &ev, 1, -1);
+		if (r == 1 && ev.data.u32 != 77)
+			r = -2; /* the watch's data was not kept */
 		break;
 	}
 	case W_WAITPID: {
@@ -218,6 +228,13 @@ int main(int argc, char **argv)
 	while (write(pipes[W_WRITE][1], "x", 1) == 1)
 		;
 	fcntl(pipes[W_WRITE][1], F_SETFL, 0);
+	{
+		struct epoll_event ev = { EPOLLIN, { .u32 = 77 } };
+
+		epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, pipes[W_EPOLL][0], &ev))
+			return 2;
+	}
 	child = fork();
 	if (child == 0) {
 		char c;
