@@ -367,7 +367,8 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		pr_err("%s: fd %d: %s", img->path, fdno, strerror(-r));
 		return r;
 	}
-	if ((f->type == CKPT_FILE_REG || f->type == CKPT_FILE_DIR) &&
+	/* (An O_PATH fd has no offset: lseek fails on it with EBADF.) */
+	if ((f->type == CKPT_FILE_REG || f->type == CKPT_FILE_DIR) && !(f->oflags & O_PATH) &&
 	    lseek(fd, (off_t)f->pos, SEEK_SET) < 0) {
 		r = -errno;
 		pr_err("%s: fd %d: cannot seek %s to %llu: %s", img->path, fdno, f->path,

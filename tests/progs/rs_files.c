@@ -5,7 +5,7 @@
  *
  * Holds, next to its READYFILE: a file it writes to (offset checked), a file opened O_APPEND,
  * a file read at a known offset, a deleted file whose contents only the open fd keeps, a
- * directory fd, /dev/null, a pipe to itself with bytes sitting in it, and its own
+ * directory fd, O_PATH fds on the directory and on the read file, /dev/null, a pipe to itself with bytes sitting in it, and its own
  * /proc/self/status (a restart reopens it for the restored process: "Pid:" must be its own,
  * never whatever held that pid where the restart ran). Its name (/proc/self/comm, which it
  * sets) and executable (/proc/self/exe) must stay its own too. Each step (20 ms)
@@ -51,7 +51,7 @@ static void path(char *buf, const char *name)
 int main(int argc, char **argv)
 {
 	char p[4200], buf[256], pipe_data[100];
-	int wfd, afd, rfd, dfd, dirfd, nfd, sfd, pfd[2], pipe_pending;
+	int wfd, afd, rfd, dfd, dirfd, nfd, sfd, pfd[2], pipe_pending, opdir, opfile;
 	long limit, n;
 	off_t woff = 0, aoff;
 	struct stat st;
@@ -88,6 +88,11 @@ int main(int argc, char **argv)
 	nfd = open("/dev/null", O_WRONLY);
 	if (dirfd < 0 || nfd < 0 || pipe(pfd))
 		FAIL("dir/null/pipe: %m");
+	opdir = open(dir, O_PATH | O_DIRECTORY);
+	path(p, "rs_files.r");
+	opfile = open(p, O_PATH);
+	if (opdir < 0 || opfile < 0)
+		FAIL("O_PATH: %m");
 	sfd = open("/proc/self/status", O_RDONLY);
 	if (sfd < 0)
 		FAIL("/proc/self/status: %m");
@@ -143,6 +148,17 @@ int main(int argc, char **argv)
 			FAIL("deleted file offset");
 		if (fstat(dirfd, &st) || !S_ISDIR(st.st_mode))
 			FAIL("directory fd");
+		{
+			struct stat rst;
+
+			if (!(fcntl(opdir, F_GETFL) & O_PATH) || !(fcntl(opfile, F_GETFL) & O_PATH))
+				FAIL("O_PATH lost");
+			if (fstatat(opdir, "rs_files.r", &st, 0) || fstat(rfd, &rst) ||
+			    st.st_ino != rst.st_ino)
+				FAIL("O_PATH directory fd: %m");
+			if (fstat(opfile, &st) || st.st_ino != rst.st_ino)
+				FAIL("O_PATH file fd is not the read file");
+		}
 		if (write(nfd, "x", 1) != 1)
 			FAIL("/dev/null");
 		/* Take 10 bytes out of the pipe and put 10 back: 100 always sit there. */
