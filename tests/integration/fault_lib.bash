@@ -55,14 +55,16 @@ fl_pid() { head -n 1 "$T/$1.ready"; }
 # fl_tracer_of PID: the tracer of a traced process.
 fl_tracer_of() { awk '/^TracerPid:/ {print $2}' "/proc/$1/status"; }
 
-# fl_launch NAME [HOOK]: rs_counter as NAME under dmtcp_launch (stdout $T/NAME.out), with
-# DMTCP_TEST_STEP_DELAY_MS=HOOK for its tracer when given.
+# fl_launch NAME [HOOK]: rs_counter as NAME under dmtcp_launch (stdout $T/NAME.out, its own:
+# one restart brings A and B back), with DMTCP_TEST_STEP_DELAY_MS=HOOK for its tracer when
+# given.
 fl_launch() {
 	local name=$1 hook=${2:-}
 	rs_outfile "$name.out"
 	rm -f "$T/$name.ready"
 	rs_run "$name" env ${hook:+DMTCP_TEST_STEP_DELAY_MS=$hook} "$BIN/dmtcp_launch" \
-		"$(prog rs_counter)" "$T/$name.ready" "$FL_LIMIT" >"$T/$name.out"
+		"${RS_OWN_OUT[@]}" "$T/$name.out" "$(prog rs_counter)" "$T/$name.ready" "$FL_LIMIT" \
+		>/dev/null
 }
 
 # fl_start_pair [HOOK_B]: A and B launched, counting, both at the coordinator.

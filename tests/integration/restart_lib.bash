@@ -22,6 +22,12 @@ trap 'rs_kill_leftovers; _cleanup' EXIT
 # A test ended by the runner's time limit cleans up too.
 trap 'exit 143' TERM INT HUP
 
+# RS_OWN_OUT: words that make a launched program append its stdout to a file it opens itself,
+# "dmtcp_launch "${RS_OWN_OUT[@]}" FILE PROG ARGS...". Its stdout is then not the launch's,
+# which a restart replaces with its own (as DMTCP does): tests that restart several separately
+# launched programs with one command keep their outputs apart so.
+RS_OWN_OUT=(sh -c 'exec "$@" >>"$0"')
+
 # rs_run NAME CMD...: run_user CMD in the background; its stderr in $T/NAME.err, its exit
 # status in $T/NAME.rc when it ends. Its stdout is the caller's (tests redirect it to a file
 # they created; a restart's goes on as the restored program's stdout).

@@ -19,12 +19,10 @@ start_coord
 p=$(prog rs_counter)
 rs_outfile a.out
 rs_outfile b.out
-# Each program opens its own output (sh's >>), not the launch's stdout: a restart would give
-# both its own stdout, where their counts could not be told apart.
-rs_run A "$BIN/dmtcp_launch" sh -c 'exec "$@" >>"$0"' "$T/a.out" "$p" "$T/a.ready" 100000 \
-	>/dev/null
+# Each program has its own output (RS_OWN_OUT): one restart brings both back.
+rs_run A "$BIN/dmtcp_launch" "${RS_OWN_OUT[@]}" "$T/a.out" "$p" "$T/a.ready" 100000 >/dev/null
 rs_run B env DMTCP_TEST_STEP_DELAY_MS=commit#2:120000 "$BIN/dmtcp_launch" \
-	sh -c 'exec "$@" >>"$0"' "$T/b.out" "$p" "$T/b.ready" 100000 >/dev/null
+	"${RS_OWN_OUT[@]}" "$T/b.out" "$p" "$T/b.ready" 100000 >/dev/null
 wait_for_file "$T/a.ready"
 wait_for_file "$T/b.ready"
 pa=$(head -n 1 "$T/a.ready")

@@ -52,7 +52,7 @@ fl_check_finals
 killed_at=$(rs_last_count "$T/tree.out")
 wait_until 30 _peers_are 0 || fail "peers of the dead tracer still at the coordinator"
 RS_PROG_OUT=$T/tree.out
-rs_run R bash "$T/script1.sh"
+rs_run R bash "$T/script1.sh" >>"$T/tree.out" # the restart's stdout is the program's
 rs_wait_running 3 R
 grep -q "restarting checkpoint [0-9a-f]*, the newest complete one, with 3 images" "$T/R.err" ||
 	{ cat "$T/R.err"; fail "the restart did not take checkpoint 1 from the .prev and the others"; }

@@ -15,13 +15,10 @@ so=$T/server.out
 co=$T/client.out
 rs_outfile server.out
 rs_outfile client.out
-# Each program opens its own output (sh's >>), not the launch's stdout: one restart runs both,
-# and would give them its own stdout (as DMTCP does), where they could not be told apart.
-rs_run srv "$BIN/dmtcp_launch" sh -c 'exec "$@" >>"$0"' "$so" "$P" server "$T/server.ready" 300 \
-	>/dev/null
+# Each program has its own output (RS_OWN_OUT): one restart brings both back.
+rs_run srv "$BIN/dmtcp_launch" "${RS_OWN_OUT[@]}" "$so" "$P" server "$T/server.ready" 300 >/dev/null
 wait_for_file "$T/rs_peer.port"
-rs_run cli "$BIN/dmtcp_launch" sh -c 'exec "$@" >>"$0"' "$co" "$P" client "$T/client.ready" 300 \
-	>/dev/null
+rs_run cli "$BIN/dmtcp_launch" "${RS_OWN_OUT[@]}" "$co" "$P" client "$T/client.ready" 300 >/dev/null
 wait_for_file "$T/server.ready"
 wait_for_file "$T/client.ready"
 spid=$(head -n 1 "$T/server.ready")
