@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/vfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -249,6 +250,17 @@ static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_
 	return rc;
 }
 
+/* The mqueue filesystem's statfs f_type (ipc/mqueue.c; not in the uapi headers). */
+#define MQUEUE_FS_MAGIC 0x19800202
+
+/* Whether the file behind procfs path p lives on the mqueue filesystem. */
+static int is_mqueue(const char *p)
+{
+	struct statfs sf;
+
+	return statfs(p, &sf) == 0 && sf.f_type == MQUEUE_FS_MAGIC;
+}
+
 /* Adds the description behind fd, or finds it among those seen (kcmp). */
 static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap,
 		    uint32_t *idx, collect_fd_share_fn share, void *arg)
@@ -348,6 +360,12 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	if (f->type == CKPT_FILE_OTHER)
 		return collect_sock_fail(c->why, c->whylen, -EOPNOTSUPP,
 					 "fd %d (%s) is a file of a kind that cannot be "
+					 "checkpointed yet", fd, link);
+	/* A POSIX message queue looks like a regular file named /NAME; reopening that path
+	 * at restart would open something else, or nothing. */
+	if (f->type == CKPT_FILE_REG && is_mqueue(path))
+		return collect_sock_fail(c->why, c->whylen, -EOPNOTSUPP,
+					 "fd %d is a POSIX message queue (%s), which cannot be "
 					 "checkpointed yet", fd, link);
 	return inspect(c, fd, f, want_pipe_data);
 }

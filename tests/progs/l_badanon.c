@@ -4,7 +4,8 @@
  * works unprivileged), "fanotify", "io_uring", "pidfd", "epoll-stale" (an epoll set watching a pipe
  * through an fd that was closed since: the watch lives on with the pipe's other fd, but no fd
  * number reaches it any more), "epoll-replaced" (the same, and then another file opened at that
- * fd number).
+ * fd number), and "mqueue" (a POSIX message queue: no anonymous inode, but a regular file in
+ * name only, which a restart could not reopen).
  *
  * Counts every 10 ms into DIR/count. When DIR/openI appears it makes the fd of the I-th KIND
  * (from 1) and prints "OPENED I FD", or "SKIP I reason" when this system does not let it; when
@@ -13,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,16 @@ static int make(const char *kind)
 		if (kind[6] == 'r' && open("/dev/null", O_RDONLY) != pp[0])
 			return -1;
 		return ep;
+	}
+	if (!strcmp(kind, "mqueue")) {
+		char name[64];
+		int q;
+
+		snprintf(name, sizeof(name), "/l_badanon-%d", (int)getpid());
+		q = (int)mq_open(name, O_CREAT | O_RDWR | O_CLOEXEC, 0600, NULL);
+		if (q >= 0)
+			mq_unlink(name); /* it lives on with the fd */
+		return q;
 	}
 	if (!strcmp(kind, "pidfd"))
 		return (int)syscall(SYS_pidfd_open, getpid(), 0);
