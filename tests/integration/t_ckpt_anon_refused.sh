@@ -1,8 +1,8 @@
 #!/bin/bash
 # An anonymous-inode fd no checkpoint can save yet (l_badanon's inotify instance, userfaultfd,
 # io_uring, pidfd, fanotify: each that this system lets the user make; an epoll set that
-# watches a file through an fd number that is gone, or that is now another file; and a POSIX
-# message queue, a regular file in name only) fails the
+# watches a file through an fd number that is gone, or that is now another file; a POSIX
+# message queue, a regular file in name only; a System V shared memory segment) fails the
 # checkpoint with one line naming the process, the fd and the kind; the program runs on,
 # untouched (its fd still the same kind); the images of the previous checkpoint stay as they
 # were and still validate; once the fd is closed, checkpoints succeed again.
@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
 
-kinds="inotify userfaultfd io_uring pidfd fanotify epoll-stale epoll-replaced mqueue"
+kinds="inotify userfaultfd io_uring pidfd fanotify epoll-stale epoll-replaced mqueue sysvshm"
 start_coord
 b=$(basename "$(prog l_badanon)")
 d=$T/w
@@ -41,6 +41,8 @@ for k in $kinds; do
 		want="fd $fd is an epoll set watching a file it was given as fd [0-9]+, which is no longer that file"
 	[ $k = mqueue ] &&
 		want="fd $fd is a POSIX message queue \(/l_badanon-[0-9]+\), which cannot be checkpointed yet"
+	[ $k = sysvshm ] &&
+		want="a System V shared memory segment \(key 0x[0-9a-f]{8}, shmid [0-9]+\) is attached at 0x[0-9a-f]+, which cannot be checkpointed yet"
 	grep -Eq "pid [0-9]+ \($b\): $want" "$T/bc$i.out" ||
 		{ cat "$T/bc$i.out"; fail "the failure does not name the process, fd and kind ($k)"; }
 	[ "$(wc -l <"$T/bc$i.out")" = 1 ] || { cat "$T/bc$i.out"; fail "more than one line ($k)"; }

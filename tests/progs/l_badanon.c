@@ -5,7 +5,8 @@
  * through an fd that was closed since: the watch lives on with the pipe's other fd, but no fd
  * number reaches it any more), "epoll-replaced" (the same, and then another file opened at that
  * fd number), and "mqueue" (a POSIX message queue: no anonymous inode, but a regular file in
- * name only, which a restart could not reopen).
+ * name only, which a restart could not reopen), "sysvshm" (a System V shared memory segment
+ * attached and already removed; its fd is /dev/null, a token, and closing it detaches it).
  *
  * Counts every 10 ms into DIR/count. When DIR/openI appears it makes the fd of the I-th KIND
  * (from 1) and prints "OPENED I FD", or "SKIP I reason" when this system does not let it; when
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -30,6 +32,7 @@
 #endif
 
 static char dir[4096];
+static void *sysv_at; /* the attached segment of "sysvshm" */
 
 static int exists(const char *name, int i)
 {
@@ -79,6 +82,14 @@ static int make(const char *kind)
 			mq_unlink(name); /* it lives on with the fd */
 		return q;
 	}
+	if (!strcmp(kind, "sysvshm")) {
+		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+
+		if (id < 0 || (sysv_at = shmat(id, NULL, 0)) == (void *)-1 ||
+		    shmctl(id, IPC_RMID, NULL))
+			return -1;
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
 	if (!strcmp(kind, "pidfd"))
 		return (int)syscall(SYS_pidfd_open, getpid(), 0);
 	errno = EINVAL;
@@ -126,6 +137,8 @@ int main(int argc, char **argv)
 				printf("FAIL fd %d changed: %s, was %s\n", fd, link, was);
 			close(fd);
 			fd = -1;
+			if (sysv_at && shmdt(sysv_at) == 0)
+				sysv_at = NULL;
 			printf("CLOSED %d\n", cur++);
 		}
 		if (nanosleep(&ts, NULL))
