@@ -11,4 +11,4 @@
 
 start_coord
 RS_NPROCS=2
-rs_cycles "$(prog rs_memfd)" 200
+rs_cycles "$(prog rs_memfd)" 300
