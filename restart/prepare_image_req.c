@@ -199,6 +199,8 @@ int prepare_image_shm(const struct restart_set *s, const struct fd_shared *fs,
 			sh->obj = n;
 			sh->obj[sh->n++] = (struct shm_obj){ .id = v->shm_id, .size = need, .fd = -1,
 							     .dev = v->dev };
+			if (v->path && !strncmp(v->path, "/memfd:", 7))
+				sh->obj[sh->n - 1].name = v->path + 7;
 		}
 	}
 	for (j = 0; j < sh->n; j++) {
@@ -216,7 +218,8 @@ int prepare_image_shm(const struct restart_set *s, const struct fd_shared *fs,
 			sh->obj[j].preset = 1;
 			continue;
 		}
-		fd = memfd_create("dmtcp-shm", MFD_CLOEXEC);
+		/* A memfd only mapped (its fds closed) keeps at least its name. */
+		fd = memfd_create(sh->obj[j].name ? sh->obj[j].name : "dmtcp-shm", MFD_CLOEXEC);
 		if (fd >= 0 && fd < fd_base) {
 			int h = fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
 

@@ -24,6 +24,7 @@ struct shm_obj {
 	uint64_t size; /* bytes: the largest pgoff + length any mapping of it covers */
 	int fd;	       /* memfd, in the restart, >= the fd base, close-on-exec */
 	uint64_t dev;  /* ckpt_vma.dev of its first mapping */
+	const char *name; /* a memfd's name ("/memfd:NAME" mapped), else NULL */
 	int preset;    /* the program's own memfd, already holding the contents (prepare_fds.c):
 			  its mappings' pages are not written again */
 };

@@ -8,7 +8,9 @@
  *     offset at 1234, mapped MAP_SHARED; a child forked once it exists shares the fd (one
  *     description) and the mapping;
  *   - a memfd "rs-sealed" of 100 bytes sealed with F_SEAL_SHRINK, F_SEAL_GROW and
- *     F_SEAL_WRITE.
+ *     F_SEAL_WRITE;
+ *   - a memfd "rs-maponly" of one page, mapped shared (with the child too) and its fd
+ *     closed: it must keep its name in /proc/self/maps, and carries the counters too.
  * Every step the parent writes the step number into the third page through the mapping;
  * the child must see it through the mapping and through its fd (pread), and answers with the
  * same number in its own slot, which the parent must see both ways (bounded wait): one object
@@ -50,7 +52,31 @@
 
 static const char *who = "parent";
 static int dfd, sfd;
-static volatile uint8_t *map;
+static volatile uint8_t *map, *omap;
+
+/* The mapping at addr is named name in /proc/self/maps. */
+static void check_maps_name(const volatile void *addr, const char *name)
+{
+	char line[512], want[128];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long start;
+	int ok = 0;
+
+	if (!f)
+		FAIL("/proc/self/maps: %m");
+	snprintf(want, sizeof(want), " %s (deleted)\n", name);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-", &start) == 1 && start == (unsigned long)addr) {
+			size_t l = strlen(line), w = strlen(want);
+
+			ok = l > w && !strcmp(line + l - w, want);
+			if (!ok)
+				FAIL("mapping at %p is '%s', not named %s", (void *)addr, line, name);
+		}
+	fclose(f);
+	if (!ok)
+		FAIL("no mapping at %p", (void *)addr);
+}
 
 static uint8_t pattern(size_t i)
 {
@@ -141,6 +167,13 @@ static void check_all(void)
 			FAIL("rs-sealed: byte %zu is %#x", i, buf[i]);
 	if (pwrite(sfd, "x", 1, 0) >= 0 || errno != EPERM)
 		FAIL("rs-sealed: a write did not fail with EPERM (%m)");
+	check_maps_name(map, "/memfd:rs-data");
+	check_maps_name(omap, "/memfd:rs-maponly");
+}
+
+static uint64_t oslot(int i)
+{
+	return __atomic_load_n((volatile uint64_t *)omap + i, __ATOMIC_ACQUIRE);
 }
 
 int main(int argc, char **argv)
@@ -173,6 +206,16 @@ int main(int argc, char **argv)
 	if (write(sfd, buf, SEALED_LEN) != SEALED_LEN || lseek(sfd, 0, SEEK_SET) != 0 ||
 	    fcntl(sfd, F_ADD_SEALS, SEALS))
 		FAIL("rs-sealed: %m");
+	{
+		int ofd = memfd_create("rs-maponly", 0);
+
+		if (ofd < 0 || ftruncate(ofd, PGSZ))
+			FAIL("rs-maponly: %m");
+		omap = mmap(NULL, PGSZ, PROT_READ | PROT_WRITE, MAP_SHARED, ofd, 0);
+		if (omap == MAP_FAILED)
+			FAIL("rs-maponly: mmap: %m");
+		close(ofd);
+	}
 	memset((void *)(map + SLOT_PARENT), 0, SLOT_CHILD + 8 - SLOT_PARENT);
 	check_all();
 
@@ -186,6 +229,10 @@ int main(int argc, char **argv)
 			if (slot_map(SLOT_PARENT) == DONE)
 				break;
 			check_all();
+			if (oslot(0) != k)
+				FAIL("rs-maponly: the parent's counter is %llu, not %llu",
+				     (unsigned long long)oslot(0), (unsigned long long)k);
+			__atomic_store_n((volatile uint64_t *)omap + 1, k, __ATOMIC_RELEASE);
 			__atomic_store_n((volatile uint64_t *)(map + SLOT_CHILD), k, __ATOMIC_RELEASE);
 		}
 		check_all();
@@ -198,12 +245,16 @@ int main(int argc, char **argv)
 	fprintf(f, "%d\n", (int)getpid());
 	fclose(f);
 	for (n = 1; n <= limit; n++) {
+		__atomic_store_n((volatile uint64_t *)omap, (uint64_t)n, __ATOMIC_RELEASE);
 		__atomic_store_n((volatile uint64_t *)(map + SLOT_PARENT), (uint64_t)n,
 				 __ATOMIC_RELEASE);
 		wait_slot(SLOT_CHILD, (uint64_t)n, "the child's counter");
 		if (slot_fd(SLOT_PARENT) != (uint64_t)n)
 			FAIL("own counter through the fd is %llu, not %ld",
 			     (unsigned long long)slot_fd(SLOT_PARENT), n);
+		if (oslot(1) != (uint64_t)n)
+			FAIL("rs-maponly: the child's counter is %llu, not %ld",
+			     (unsigned long long)oslot(1), n);
 		check_all();
 		printf("count %ld\n", n);
 		nanosleep(&pace, NULL); /* pace the steps: room for three checkpoints */
