@@ -263,6 +263,8 @@ static void show_files(FILE *f, const struct ckpt_proc *p)
 			x->ino, x->share_key, x->path);
 		if (x->flags & CKPT_FF_DELETED)
 			fputs(" deleted", f);
+		if (x->flags & CKPT_FF_MEMFD)
+			fprintf(f, " memfd mfd-flags %#x seals %#x", x->mfd_flags, x->seals);
 		if (x->type == CKPT_FILE_PIPE || x->type == CKPT_FILE_FIFO)
 			fprintf(f, " end %s", ckpt_pipe_end_name(x->pipe_end));
 		if (x->type == CKPT_FILE_SOCKET)

@@ -336,6 +336,12 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 		json_hex(jw, "share_key", x->share_key);
 		json_string(jw, "path", x->path);
 		json_bool(jw, "deleted", x->flags & CKPT_FF_DELETED);
+		if (x->flags & CKPT_FF_MEMFD) {
+			json_object_begin(jw, "memfd");
+			json_uint(jw, "mfd_flags", x->mfd_flags);
+			json_uint(jw, "seals", x->seals);
+			json_object_end(jw);
+		}
 		if (x->type == CKPT_FILE_PIPE || x->type == CKPT_FILE_FIFO)
 			json_string(jw, "pipe_end", ckpt_pipe_end_name(x->pipe_end));
 		if (x->type == CKPT_FILE_SOCKET)

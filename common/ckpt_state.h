@@ -248,6 +248,13 @@ enum ckpt_file_type {
 #define CKPT_FF_HAS_DATA   0x2 /* data_len bytes in a FILEDATA section (data_id) */
 #define CKPT_FF_TERMIOS	   0x4 /* termios/winsize valid */
 #define CKPT_FF_DATA_TRUNC 0x8 /* pipe bytes could not all be read (see docs) */
+#define CKPT_FF_MEMFD	   0x10 /* a memfd (also DELETED, path "/memfd:NAME"): mfd_flags and
+				   seals follow the path in the record */
+
+/* ckpt_file.mfd_flags: the memfd_create() flags a restart passes (MFD_CLOEXEC is the fd's) */
+#define CKPT_MFD_KNOWN (0x0002U /* MFD_ALLOW_SEALING */ | 0x0004U /* MFD_HUGETLB */)
+/* ckpt_file.seals: F_SEAL_SEAL, SHRINK, GROW, WRITE, FUTURE_WRITE, EXEC */
+#define CKPT_SEALS_KNOWN 0x3fU
 
 /* struct termios as the kernel's TCGETS returns it (struct termios of asm-generic) */
 struct ckpt_termios {
@@ -392,6 +399,8 @@ struct ckpt_file {
 	uint32_t sock_type;  /* SOCK_* for sockets */
 	uint64_t data_len;   /* CKPT_FF_HAS_DATA: bytes in the FILEDATA section */
 	struct ckpt_termios tio;
+	uint32_t mfd_flags;  /* CKPT_FF_MEMFD: CKPT_MFD_KNOWN bits it was made with */
+	uint32_t seals;	     /* CKPT_FF_MEMFD: F_GET_SEALS */
 	char *path;	     /* /proc/PID/fd/N link text, " (deleted)" stripped */
 	uint8_t *data;	     /* in memory only after load when wanted; NULL otherwise */
 	struct ckpt_sock *sock; /* CKPT_FILE_SOCKET: always (the loader checks) */

@@ -708,6 +708,10 @@ int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const
 		f->tio.ws_xpixel = get_u16(&d, "winsize");
 		f->tio.ws_ypixel = get_u16(&d, "winsize");
 		f->path = get_str(&d, "file path");
+		if (!d.why && (f->flags & CKPT_FF_MEMFD)) {
+			f->mfd_flags = get_u32(&d, "memfd flags");
+			f->seals = get_u32(&d, "memfd seals");
+		}
 		if (!d.why && f->type == CKPT_FILE_SOCKET)
 			f->sock = get_sock(&d, i, f, n);
 		if (!d.why && f->type == CKPT_FILE_ANON)
@@ -719,8 +723,17 @@ int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const
 		else if (f->type == 0 || f->type >= CKPT_FILE__MAX)
 			dec_failf(&d, "file %lu has an unknown %s", i, "type");
 		else if (f->flags & ~(uint32_t)(CKPT_FF_DELETED | CKPT_FF_HAS_DATA |
-						CKPT_FF_TERMIOS | CKPT_FF_DATA_TRUNC))
+						CKPT_FF_TERMIOS | CKPT_FF_DATA_TRUNC |
+						CKPT_FF_MEMFD))
 			dec_failf(&d, "file %lu has unknown %s", i, "state flags");
+		else if ((f->flags & CKPT_FF_MEMFD) &&
+			 (f->type != CKPT_FILE_REG || !(f->flags & CKPT_FF_DELETED) || !f->path ||
+			  strncmp(f->path, "/memfd:", 7)))
+			dec_failf(&d, "file %lu: %s", i, "a memfd that is not a deleted /memfd: file");
+		else if (f->mfd_flags & ~CKPT_MFD_KNOWN)
+			dec_failf(&d, "file %lu has unknown %s", i, "memfd flags");
+		else if (f->seals & ~CKPT_SEALS_KNOWN)
+			dec_failf(&d, "file %lu has unknown %s", i, "memfd seals");
 		else if (!(f->flags & CKPT_FF_HAS_DATA) && f->data_len)
 			dec_failf(&d, "file %lu has a data length but %s", i, "no data");
 		else if (f->data_len > CKPT_MAX_FILEDATA)

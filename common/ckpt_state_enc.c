@@ -270,6 +270,10 @@ int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
 		put_u16(b, f->tio.ws_xpixel);
 		put_u16(b, f->tio.ws_ypixel);
 		put_str(b, f->path);
+		if (f->flags & CKPT_FF_MEMFD) {
+			put_u32(b, f->mfd_flags);
+			put_u32(b, f->seals);
+		}
 		if (f->type == CKPT_FILE_SOCKET) {
 			if (!f->sock)
 				return b->err = -EINVAL; /* the collector always makes one */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +145,72 @@ static int open_deleted(const struct ckpt_file *f, const char *img, int fdno)
 		return -e;
 	}
 	close(tmp);
+	return fd;
+}
+
+/*
+ * The memfd of f's inode, made once for the whole restart: its name, creation flags and
+ * contents, then its seals. Seals come last (a write seal forbids the writes before it);
+ * a shared mapping of it is made by the restorer later, which a write seal allows only
+ * read-only, as it allowed the program. Returns its obj index or -errno (logged).
+ */
+static int memfd_obj(struct fd_shared *fs, const struct ckpt_file *f, const char *img, int fdno)
+{
+	int i = fd_obj_find(fs, FD_OBJ_MEMFD, f->dev, f->ino), fd, r, have;
+	const char *what;
+
+	if (i >= 0)
+		return i;
+	fd = memfd_create(f->path + 7, MFD_CLOEXEC | f->mfd_flags);
+	if (fd < 0) {
+		what = "create";
+		goto fail;
+	}
+	what = "fill";
+	if ((f->flags & CKPT_FF_HAS_DATA) && write_all_nb(fd, f->data, f->data_len) < 0)
+		goto fail;
+	what = "size";
+	if (ftruncate(fd, (off_t)f->size) < 0)
+		goto fail;
+	what = "seal";
+	have = fcntl(fd, F_GET_SEALS);
+	if (have < 0 || ((f->seals & ~(uint32_t)have) &&
+			 fcntl(fd, F_ADD_SEALS, (int)(f->seals & ~(uint32_t)have)) < 0))
+		goto fail;
+	fd = fd_move_high(fd, fs->base);
+	if (fd < 0) {
+		what = "move";
+		goto fail;
+	}
+	i = fd_obj_add(fs, FD_OBJ_MEMFD, f->dev, f->ino, fd);
+	if (i < 0)
+		close(fd);
+	return i;
+fail:
+	r = -errno;
+	pr_err("%s: fd %d: cannot %s memfd %s: %s", img, fdno, what, f->path, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* One description of a memfd: reopened from its object, for the saved access mode and flags. */
+static int open_memfd(struct fd_shared *fs, const struct ckpt_file *f, const char *img, int fdno)
+{
+	char name[32], proc[64];
+	int i = memfd_obj(fs, f, img, fdno), fd;
+
+	if (i < 0)
+		return i;
+	snprintf(name, sizeof(name), "fd/%d", fs->obj[i].fd);
+	procfs_path(proc, sizeof(proc), 0, 0, name);
+	fd = open(proc, open_saved_flags(f));
+	if (fd < 0) {
+		int e = errno;
+
+		pr_err("%s: fd %d: cannot reopen memfd %s: %s", img, fdno, f->path, strerror(e));
+		return -e;
+	}
 	return fd;
 }
 
@@ -326,6 +393,12 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		return i;
 	switch (f->type) {
 	case CKPT_FILE_REG:
+		if (f->flags & CKPT_FF_MEMFD) {
+			fd = open_memfd(fs, f, img->path, fdno);
+			if (fd < 0)
+				return fd;
+			break;
+		}
 		if (f->flags & CKPT_FF_DELETED) {
 			fd = open_deleted(f, img->path, fdno);
 			if (fd < 0)

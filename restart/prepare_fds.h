@@ -47,6 +47,12 @@ struct fd_obj {
 /* file_obj value of a /proc file of a restored process: opened by that process itself */
 #define FD_OBJ_OWN_PROC (UINT32_MAX - 1)
 
+/*
+ * fd_obj.type of a memfd itself (keys: its saved device and inode): every description of it
+ * and every shared mapping of it (prepare_image_shm()) come from this one object.
+ */
+#define FD_OBJ_MEMFD (CKPT_FILE__MAX + 1)
+
 struct fd_shared {
 	struct fd_obj *obj;
 	int n, cap;

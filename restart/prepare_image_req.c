@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "restart/prepare_fds_int.h"
 
 #define PG CKPT_PAGE_SIZE
 
@@ -167,9 +168,10 @@ static int is_shared_object(const struct ckpt_vma *v)
 	       (v->kind == CKPT_VMA_FILE_SHARED && (v->flags & CKPT_VMA_F_DELETED));
 }
 
-int prepare_image_shm(const struct restart_set *s, int fd_base, struct shm_shared *sh)
+int prepare_image_shm(const struct restart_set *s, const struct fd_shared *fs,
+		      struct shm_shared *sh)
 {
-	int i, j, fd;
+	int i, j, fd, fd_base = fs->base;
 	uint32_t k;
 
 	memset(sh, 0, sizeof(*sh));
@@ -195,11 +197,29 @@ int prepare_image_shm(const struct restart_set *s, int fd_base, struct shm_share
 			if (!n)
 				goto nomem;
 			sh->obj = n;
-			sh->obj[sh->n++] = (struct shm_obj){ .id = v->shm_id, .size = need, .fd = -1 };
+			sh->obj[sh->n++] = (struct shm_obj){ .id = v->shm_id, .size = need, .fd = -1,
+							     .dev = v->dev };
+			if (v->path && !strncmp(v->path, "/memfd:", 7))
+				sh->obj[sh->n - 1].name = v->path + 7;
 		}
 	}
 	for (j = 0; j < sh->n; j++) {
-		fd = memfd_create("dmtcp-shm", MFD_CLOEXEC);
+		/* A memfd that an fd also shows: the mappings map that very object, whose
+		 * contents (the same bytes as the mapped pages) and size the fd's record gave. */
+		i = fd_obj_find(fs, FD_OBJ_MEMFD, sh->obj[j].dev, sh->obj[j].id);
+		if (i >= 0) {
+			fd = fcntl(fs->obj[i].fd, F_DUPFD_CLOEXEC, fd_base);
+			if (fd < 0) {
+				pr_err("cannot share memfd: %s", strerror(errno));
+				prepare_image_shm_free(sh);
+				return -errno;
+			}
+			sh->obj[j].fd = fd;
+			sh->obj[j].preset = 1;
+			continue;
+		}
+		/* A memfd only mapped (its fds closed) keeps at least its name. */
+		fd = memfd_create(sh->obj[j].name ? sh->obj[j].name : "dmtcp-shm", MFD_CLOEXEC);
 		if (fd >= 0 && fd < fd_base) {
 			int h = fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
 
@@ -302,7 +322,7 @@ static int add_region(struct restore_req *req, struct stager *st, uint32_t k,
 		d.fd = fd;
 		d.close_fd = 1;
 		d.pgoff = v->pgoff;
-		if (v->npages_stored) {
+		if (v->npages_stored && !o->preset) {
 			/* The data goes into the object itself, seen through a temporary map. */
 			void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 				       (off_t)v->pgoff);

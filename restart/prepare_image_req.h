@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "restart/prepare_fds.h"
 #include "restart/prepare_restore.h"
 #include "restart/restart_images.h"
 
@@ -22,6 +23,10 @@ struct shm_obj {
 	uint64_t id;   /* ckpt_vma.shm_id */
 	uint64_t size; /* bytes: the largest pgoff + length any mapping of it covers */
 	int fd;	       /* memfd, in the restart, >= the fd base, close-on-exec */
+	uint64_t dev;  /* ckpt_vma.dev of its first mapping */
+	const char *name; /* a memfd's name ("/memfd:NAME" mapped), else NULL */
+	int preset;    /* the program's own memfd, already holding the contents (prepare_fds.c):
+			  its mappings' pages are not written again */
 };
 
 struct shm_shared {
@@ -30,7 +35,8 @@ struct shm_shared {
 };
 
 /* In the restart, before the tree is created: one memfd per shared object of any image. */
-int prepare_image_shm(const struct restart_set *s, int fd_base, struct shm_shared *sh);
+int prepare_image_shm(const struct restart_set *s, const struct fd_shared *fs,
+		      struct shm_shared *sh);
 void prepare_image_shm_free(struct shm_shared *sh);
 
 /*

@@ -73,7 +73,7 @@ int restart_prepare(struct restart_ctx *c, char *const paths[], int n, int stric
 	r = prepare_fds_shared(&c->set, &c->fds);
 	if (r)
 		return r;
-	r = prepare_image_shm(&c->set, c->fds.base, &c->shm);
+	r = prepare_image_shm(&c->set, &c->fds, &c->shm);
 	if (r)
 		return r;
 	c->tree.min_fd = c->fds.base;

@@ -21,9 +21,12 @@
 #include <sys/vfs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -160,12 +163,43 @@ static uint32_t type_of(const struct stat *st, const char *path)
 	return CKPT_FILE_OTHER;
 }
 
+/*
+ * A deleted file named "/memfd:NAME" is a memfd when its seals can be read (a tmpfs file
+ * answers F_GET_SEALS too, but no other file has that name). Sealing was allowed at its
+ * creation unless the seals are F_SEAL_SEAL alone, which is also what a memfd made without
+ * MFD_ALLOW_SEALING shows: a restart makes that case without the flag, the same state.
+ */
+static int inspect_memfd(struct fd_ctx *c, int fd, struct ckpt_file *f)
+{
+	struct statfs sfs;
+	int lfd = take_fd(c, fd, (int)f->oflags), seals;
+
+	if (lfd < 0)
+		return lfd == -ESRCH ? lfd : 0; /* then only a deleted file, as before */
+	seals = fcntl(lfd, F_GET_SEALS);
+	if (seals >= 0) {
+		f->flags |= CKPT_FF_MEMFD;
+		f->seals = (uint32_t)seals & CKPT_SEALS_KNOWN;
+		if ((uint32_t)seals != F_SEAL_SEAL)
+			f->mfd_flags |= MFD_ALLOW_SEALING;
+		if (fstatfs(lfd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC)
+			f->mfd_flags |= MFD_HUGETLB;
+	}
+	close(lfd);
+	return 0;
+}
+
 /* Look inside the description: terminal state, deleted contents, pipe bytes, socket type. */
 static int inspect(struct fd_ctx *c, int fd, struct ckpt_file *f, int pipe_data_wanted)
 {
 	int lfd, rc = 0;
 
 	if (f->type == CKPT_FILE_REG && (f->flags & CKPT_FF_DELETED)) {
+		if (!strncmp(f->path, "/memfd:", 7)) {
+			rc = inspect_memfd(c, fd, f);
+			if (rc)
+				return rc;
+		}
 		/* The contents are streamed into the image at dump time (dump_image.c), not held
 		 * in memory: a deleted file may be large. Its size cannot change meanwhile unless
 		 * a process outside the tree writes it; the dump checks. */

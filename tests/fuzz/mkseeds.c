@@ -192,7 +192,8 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 		p->sig->pending[0].raw[0] = 12; /* SIGUSR2 */
 	}
 
-	/* Files the loader finds on any machine, a terminal, a pipe, a deleted file, and sockets:
+	/* Files the loader finds on any machine, a terminal, a pipe, a sealed memfd (a deleted
+	 * file with its contents), and sockets:
 	 * a UDP socket with two datagrams queued (their senders), a TCP listener with a
 	 * connection waiting and options, a unix socketpair end with seqpacket boundaries and a
 	 * message carrying fds and credentials; and anonymous inodes: a semaphore eventfd, an
@@ -214,9 +215,11 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 					  .share_key = 0x10000003 };
 	p->files[3].path = xstrdup("pipe:[1234]");
 	p->files[4] = (struct ckpt_file){ .id = 4, .type = CKPT_FILE_REG, .oflags = 01,
-					  .flags = CKPT_FF_DELETED | CKPT_FF_HAS_DATA,
-					  .data_len = 11, .pos = 11, .size = 11 };
-	p->files[4].path = xstrdup("/tmp/seed-deleted");
+					  .flags = CKPT_FF_DELETED | CKPT_FF_HAS_DATA |
+						   CKPT_FF_MEMFD,
+					  .data_len = 11, .pos = 11, .size = 11,
+					  .mfd_flags = 0x2, .seals = 0x6 };
+	p->files[4].path = xstrdup("/memfd:seed-memfd");
 	{
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5353),
 					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

@@ -82,8 +82,11 @@ static void sample(struct ckpt_proc *p)
 	p->files = calloc(5, sizeof(*p->files));
 	p->files[0].id = 0;
 	p->files[0].type = CKPT_FILE_REG;
-	p->files[0].path = strdup("/tmp/x");
+	p->files[0].path = strdup("/memfd:x");
 	p->files[0].pos = 77;
+	p->files[0].flags = CKPT_FF_DELETED | CKPT_FF_MEMFD;
+	p->files[0].mfd_flags = 0x2; /* MFD_ALLOW_SEALING */
+	p->files[0].seals = 0xe;     /* F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE */
 	p->files[1].id = 1;
 	p->files[1].type = CKPT_FILE_TTY;
 	p->files[1].flags = CKPT_FF_TERMIOS;
@@ -218,6 +221,10 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(q.files[1].path, "/dev/pts/0");
 	ck_assert_int_eq(q.files[1].tio.ws_col, 80);
 	ck_assert_int_eq(q.files[0].pos, 77);
+	ck_assert_uint_eq(q.files[0].flags, CKPT_FF_DELETED | CKPT_FF_MEMFD);
+	ck_assert_uint_eq(q.files[0].mfd_flags, 0x2);
+	ck_assert_uint_eq(q.files[0].seals, 0xe);
+	ck_assert_str_eq(q.files[0].path, "/memfd:x");
 	ck_assert_ptr_null(q.files[0].sock);
 	ck_assert_ptr_nonnull(q.files[2].sock);
 	ck_assert_int_eq(q.files[2].sock->peer_ino, 4243);
@@ -279,6 +286,10 @@ static void m_umask(struct ckpt_proc *p) { p->umask = 01000; }
 static void m_rlimit(struct ckpt_proc *p) { p->rlim[3].cur = 5; p->rlim[3].max = 4; }
 static void m_filetype(struct ckpt_proc *p) { p->files[0].type = 0; }
 static void m_termios(struct ckpt_proc *p) { p->files[0].flags = CKPT_FF_TERMIOS; }
+static void m_memfd_seals(struct ckpt_proc *p) { p->files[0].seals = 0x40; }
+static void m_memfd_flags(struct ckpt_proc *p) { p->files[0].mfd_flags = 0x1; }
+static void m_memfd_path(struct ckpt_proc *p) { p->files[0].path[1] = 'x'; }
+static void m_memfd_live(struct ckpt_proc *p) { p->files[0].flags = CKPT_FF_MEMFD; }
 static void m_pages(struct ckpt_proc *p) { p->pages_stored = 4; }
 static void m_sock_msgs(struct ckpt_proc *p) { p->files[2].sock->msg_len[0] = 9; }
 static void m_sock_state(struct ckpt_proc *p) { p->files[2].sock->state = 9; }
@@ -327,6 +338,10 @@ START_TEST(test_reject_mutations)
 	expect_reject(m_epoll_count, "epoll set");
 	expect_reject(m_epoll_on_timer, "watched fds");
 	expect_reject(m_vma_order, "out of order");
+	expect_reject(m_memfd_seals, "memfd seals");
+	expect_reject(m_memfd_flags, "memfd flags");
+	expect_reject(m_memfd_path, "not a deleted /memfd:");
+	expect_reject(m_memfd_live, "not a deleted /memfd:");
 	expect_reject(m_vma_range, "bad range");
 	expect_reject(m_vma_kind, "unknown kind");
 	expect_reject(m_run_outside, "outside its vma");
