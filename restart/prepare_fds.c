@@ -375,6 +375,11 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		close(fd);
 		return r;
 	}
+	r = prepare_locks_desc(fd, f, img->path, fdno);
+	if (r) {
+		close(fd);
+		return r;
+	}
 	fd = fd_move_high(fd, fs->base);
 	if (fd < 0) {
 		r = -errno;
@@ -590,7 +595,8 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 		pr_err("cannot list /proc/self/fd: %s", strerror(-r));
 		return r;
 	}
-	return 0;
+	/* Only now: closing any other fd of a locked file would drop them. */
+	return prepare_locks_posix(p, s->img[img].path, keep, nkeep);
 }
 
 void prepare_fds_free(struct fd_shared *fs)
