@@ -322,8 +322,11 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 	if (f->type == CKPT_FILE_SOCKET)
 		return prepare_sock_open(fs, s, im, f, fdno);
 	i = fd_obj_find(fs, f->type, key, 0);
-	if (i >= 0)
-		return i;
+	if (i >= 0) {
+		/* made for another process: this one's POSIX locks are its own */
+		r = prepare_locks_probe(fs->obj[i].fd, f, img->path, fdno);
+		return r ? r : i;
+	}
 	switch (f->type) {
 	case CKPT_FILE_REG:
 		if (f->flags & CKPT_FF_DELETED) {

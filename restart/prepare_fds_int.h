@@ -38,6 +38,9 @@ int prepare_anon_epoll_fill(const struct ckpt_file *f, int fd, const char *img);
 /* The OFD and flock locks of file f taken on fd, its new description (prepare_locks.c);
  * -errno, logged with the image, fd, range and holder. */
 int prepare_locks_desc(int fd, const struct ckpt_file *f, const char *img, int fdno);
+/* Whether someone already holds what conflicts with f's POSIX locks (F_GETLK on fd, a
+ * description of the file): -EAGAIN, logged like a lock that cannot be taken. */
+int prepare_locks_probe(int fd, const struct ckpt_file *f, const char *img, int fdno);
 /* In the restored process, once its fds are in place and the others closed: its POSIX locks
  * taken again through its fds; -errno, logged. keep: fds the restore still holds. */
 int prepare_locks_posix(const struct ckpt_proc *p, const char *img, const int *keep, int nkeep);

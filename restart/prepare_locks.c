@@ -8,7 +8,10 @@
  *
  * Nothing waits: a lock someone outside the restart holds makes the restart fail, before its
  * point of no return, with the holder named as far as the kernel tells (F_GETLK,
- * F_OFD_GETLK); the descriptions made so far are closed with their locks.
+ * F_OFD_GETLK); the descriptions made so far are closed with their locks. The POSIX locks are
+ * looked for (F_GETLK) already when the restart makes their descriptions, before any process
+ * exists: the restart's own OFD and flock locks cannot conflict with them (they were held
+ * together), so a conflict there is someone else's, and the restart ends at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +101,28 @@ static int take_lock(int fd, const struct ckpt_lock *l, const char *img, int fdn
 	return r;
 }
 
+int prepare_locks_probe(int fd, const struct ckpt_file *f, const char *img, int fdno)
+{
+	for (uint32_t k = 0; k < f->nlocks; k++) {
+		const struct ckpt_lock *l = &f->locks[k];
+		struct flock fl;
+		char range[64], who[160];
+
+		if (l->kind != CKPT_LOCK_POSIX)
+			continue;
+		to_flock(l, &fl);
+		if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+			continue;
+		range_text(range, sizeof(range), l->start, l->end, !!(l->flags & CKPT_LKF_TO_EOF));
+		conflict_text(fd, l, who, sizeof(who));
+		pr_err("%s: fd %d (%s): cannot take its %s %s lock on %s again: %s", img, fdno,
+		       f->path, kind_names[l->kind], l->type == CKPT_LOCK_READ ? "read" : "write",
+		       range, who);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 int prepare_locks_desc(int fd, const struct ckpt_file *f, const char *img, int fdno)
 {
 	for (uint32_t k = 0; k < f->nlocks; k++) {
@@ -109,7 +134,7 @@ int prepare_locks_desc(int fd, const struct ckpt_file *f, const char *img, int f
 		if (r)
 			return r;
 	}
-	return 0;
+	return prepare_locks_probe(fd, f, img, fdno);
 }
 
 /* Whether a fd the restore keeps (a file to map) is on the inode of fd: closing it later

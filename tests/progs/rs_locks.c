@@ -12,6 +12,12 @@
  * looks from outside (its own descriptions): F_GETLK / F_OFD_GETLK must show each lock with
  * its type, range and holder, the bytes between them must be free, B must be exclusively
  * locked and C shared. Prints "count N" at each step, then PASS.
+ *
+ *   rs_locks --hold posix|flock FILE STOPFILE
+ *
+ * Someone outside the computation: holds a POSIX write lock on bytes 0-9 of FILE, or an
+ * exclusive flock lock on it, prints "HELD pid", and lets go when STOPFILE appears (60 s at
+ * most).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,6 +145,22 @@ static void step(void)
 		FAIL("nanosleep: %m");
 }
 
+static int hold(char **argv)
+{
+	int fd = open(argv[3], O_RDWR);
+
+	if (fd < 0)
+		FAIL("hold %s: %m", argv[3]);
+	if (!strcmp(argv[2], "posix"))
+		lock(fd, F_SETLK, F_WRLCK, 0, 10);
+	else if (flock(fd, LOCK_EX | LOCK_NB))
+		FAIL("hold flock %s: %m", argv[3]);
+	printf("HELD %d\n", (int)getpid());
+	for (int i = 0; i < 3000 && access(argv[4], F_OK); i++)
+		step();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char dir[4096], buf[200];
@@ -147,6 +169,9 @@ int main(int argc, char **argv)
 	pid_t child;
 	FILE *f;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 5 && !strcmp(argv[1], "--hold"))
+		return hold(argv);
 	if (argc != 3)
 		return 2;
 	limit = atol(argv[2]);
