@@ -25,7 +25,9 @@
 #include "restart/prepare_fds_int.h"
 
 static const char *const kind_names[CKPT_LOCK__MAX] = {
-	[CKPT_LOCK_POSIX] = "POSIX", [CKPT_LOCK_OFD] = "OFD", [CKPT_LOCK_FLOCK] = "flock",
+	[CKPT_LOCK_POSIX] = "POSIX",
+	[CKPT_LOCK_OFD] = "OFD",
+	[CKPT_LOCK_FLOCK] = "flock",
 };
 
 static void range_text(char *buf, size_t n, uint64_t start, uint64_t end, int to_eof)
@@ -75,8 +77,7 @@ static void conflict_text(int fd, const struct ckpt_lock *l, char *buf, size_t n
 			 fl.l_type == F_RDLCK ? "read" : "write", range);
 }
 
-static int take_lock(int fd, const struct ckpt_lock *l, const char *img, int fdno,
-		     const char *path)
+static int take_lock(int fd, const struct ckpt_lock *l, const char *img, int fdno, const char *path)
 {
 	struct flock fl;
 	char range[64], who[160];
@@ -175,7 +176,8 @@ int prepare_locks_posix(const struct ckpt_proc *p, const char *img, const int *k
 				return r;
 			if (!warned && kept_on_inode(fd, keep, nkeep)) {
 				pr_warn("%s: fd %d (%s): the process also maps the file; its POSIX "
-					"locks on it are lost when the restore closes the mapping's fd",
+					"locks on it are lost when the restore closes the "
+					"mapping's fd",
 					img, fd, f->path);
 				warned = 1;
 			}

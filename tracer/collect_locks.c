@@ -30,9 +30,9 @@ static const struct {
 	const char *name;
 	uint32_t kind;
 } lock_kinds[] = {
-	{ "POSIX", CKPT_LOCK_POSIX },
-	{ "OFDLCK", CKPT_LOCK_OFD },
-	{ "FLOCK", CKPT_LOCK_FLOCK },
+	{"POSIX", CKPT_LOCK_POSIX},
+	{"OFDLCK", CKPT_LOCK_OFD},
+	{"FLOCK", CKPT_LOCK_FLOCK},
 };
 
 /* One "lock:" line (after its "N: ") into l; 0, or a static reason it cannot be saved. */
@@ -41,8 +41,7 @@ static const char *parse_lock(char *s, struct ckpt_lock *l, long *pid)
 	char kind[16], mode[16], type[16], start[24], end[24];
 	unsigned i;
 
-	if (sscanf(s, "%15s %15s %15s %ld %*s %23s %23s", kind, mode, type, pid, start,
-		   end) != 6)
+	if (sscanf(s, "%15s %15s %15s %ld %*s %23s %23s", kind, mode, type, pid, start, end) != 6)
 		return "a lock line that cannot be read";
 	memset(l, 0, sizeof(*l));
 	for (i = 0; i < sizeof(lock_kinds) / sizeof(lock_kinds[0]); i++)
@@ -108,7 +107,8 @@ int collect_locks(pid_t pid, int32_t self_pid, int fd, struct ckpt_file *f, char
 			if (lpid != pid) {
 				/* a process sharing the fd table (CLONE_FILES without threads) */
 				pr_warn("pid %d: fd %d (%s): a POSIX lock of pid %ld, which shares "
-					"its fd table, is not saved", pid, fd, f->path, lpid);
+					"its fd table, is not saved",
+					pid, fd, f->path, lpid);
 				continue;
 			}
 			l.pid = self_pid;

@@ -41,7 +41,7 @@ static char pa[4200], pb[4200], pc[4200];
 
 static void lock(int fd, int cmd, short type, off_t start, off_t len)
 {
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
 
 	if (fcntl(fd, cmd, &fl))
 		FAIL("lock %lld+%lld: %m", (long long)start, (long long)len);
@@ -51,14 +51,13 @@ static void lock(int fd, int cmd, short type, off_t start, off_t len)
 static void expect(int fd, int cmd, off_t start, off_t len, short type, off_t gs, off_t gl,
 		   pid_t pid)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start,
-			    .l_len = len };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
 
 	if (fcntl(fd, cmd, &fl))
 		FAIL("getlk %lld+%lld: %m", (long long)start, (long long)len);
 	if (fl.l_type != type)
-		FAIL("bytes %lld+%lld: lock type %d, expected %d", (long long)start,
-		     (long long)len, fl.l_type, type);
+		FAIL("bytes %lld+%lld: lock type %d, expected %d", (long long)start, (long long)len,
+		     fl.l_type, type);
 	if (type == F_UNLCK)
 		return;
 	if (fl.l_start != gs || fl.l_len != gl || fl.l_pid != pid)
@@ -110,7 +109,7 @@ static void checker(pid_t child)
 static void own(int fd, int nposix, int nofd, int nflock)
 {
 	char p[64], line[256];
-	int n[3] = { 0, 0, 0 };
+	int n[3] = {0, 0, 0};
 	FILE *f;
 
 	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
@@ -139,7 +138,7 @@ static void own(int fd, int nposix, int nofd, int nflock)
 
 static void step(void)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct timespec ts = {0, 20 * 1000 * 1000};
 
 	if (nanosleep(&ts, NULL))
 		FAIL("nanosleep: %m");
