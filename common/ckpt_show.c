@@ -278,6 +278,19 @@ static void show_files(FILE *f, const struct ckpt_proc *p)
 			show_sock(f, x->id, x->sock);
 		if (x->anon)
 			show_anon(f, x->id, x->anon);
+		for (uint32_t k = 0; k < x->nlocks; k++) {
+			const struct ckpt_lock *l = &x->locks[k];
+
+			fprintf(f, "  lock file %u %s %s start %" PRIu64, x->id,
+				ckpt_lock_kind_name(l->kind), ckpt_lock_type_name(l->type), l->start);
+			if (l->flags & CKPT_LKF_TO_EOF)
+				fputs(" end EOF", f);
+			else
+				fprintf(f, " end %" PRIu64, l->end);
+			if (l->kind == CKPT_LOCK_POSIX)
+				fprintf(f, " pid %d", l->pid);
+			fputc('\n', f);
+		}
 		if (x->flags & CKPT_FF_TERMIOS)
 			fprintf(f, "  termios file %u iflag %#o oflag %#o cflag %#o lflag %#o "
 				   "rows %u cols %u\n",

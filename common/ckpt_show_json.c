@@ -424,6 +424,25 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 			}
 			json_object_end(jw);
 		}
+		if (x->nlocks) {
+			json_array_begin(jw, "locks");
+			for (uint32_t k = 0; k < x->nlocks; k++) {
+				const struct ckpt_lock *l = &x->locks[k];
+
+				json_object_begin(jw, NULL);
+				json_string(jw, "kind", ckpt_lock_kind_name(l->kind));
+				json_string(jw, "type", ckpt_lock_type_name(l->type));
+				json_uint(jw, "start", l->start);
+				if (l->flags & CKPT_LKF_TO_EOF)
+					json_string(jw, "end", "EOF");
+				else
+					json_uint(jw, "end", l->end);
+				if (l->kind == CKPT_LOCK_POSIX)
+					json_int(jw, "pid", l->pid);
+				json_object_end(jw);
+			}
+			json_array_end(jw);
+		}
 		if (x->flags & CKPT_FF_HAS_DATA)
 			json_uint(jw, "data_bytes", x->data_len);
 		json_bool(jw, "data_incomplete", x->flags & CKPT_FF_DATA_TRUNC);

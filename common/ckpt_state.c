@@ -171,6 +171,22 @@ const char *ckpt_anon_kind_name(uint32_t kind)
 	return kind < CKPT_ANON__MAX && names[kind] ? names[kind] : "?";
 }
 
+const char *ckpt_lock_kind_name(uint32_t kind)
+{
+	static const char *const names[CKPT_LOCK__MAX] = {
+		[CKPT_LOCK_POSIX] = "posix",
+		[CKPT_LOCK_OFD] = "ofd",
+		[CKPT_LOCK_FLOCK] = "flock",
+	};
+
+	return kind < CKPT_LOCK__MAX && names[kind] ? names[kind] : "?";
+}
+
+const char *ckpt_lock_type_name(uint32_t type)
+{
+	return type == CKPT_LOCK_READ ? "read" : type == CKPT_LOCK_WRITE ? "write" : "?";
+}
+
 void ckpt_anon_free(struct ckpt_anon *a)
 {
 	if (a)
@@ -298,6 +314,7 @@ void ckpt_proc_free(struct ckpt_proc *p)
 		free(p->files[i].data);
 		ckpt_sock_free(p->files[i].sock);
 		ckpt_anon_free(p->files[i].anon);
+		free(p->files[i].locks);
 	}
 	free(p->files);
 	free(p->fds);

@@ -22,8 +22,8 @@
 
 /* Version of the section encodings below; bumped on any incompatible change. */
 /* 2: sockets have a record (struct ckpt_sock); 3: eventfd, timerfd, signalfd and epoll have a
- * record (struct ckpt_anon) */
-#define CKPT_STATE_VERSION 3
+ * record (struct ckpt_anon); 4: files carry their locks (struct ckpt_lock) */
+#define CKPT_STATE_VERSION 4
 
 /*
  * Section type numbers in the image container. The container's own types stay below 0x100;
@@ -60,6 +60,7 @@ enum ckpt_sec {
 #define CKPT_MAX_SOCK_PENDING 65536  /* connections waiting on one listener */
 #define CKPT_MAX_SOCK_OPTS 64	     /* integer options saved per socket */
 #define CKPT_MAX_EPOLL_ITEMS (1u << 20) /* files watched by one epoll set */
+#define CKPT_MAX_FILE_LOCKS 4096	     /* locks recorded on one file */
 #define CKPT_MAX_SCM_FILES 253	     /* fds one message carries (the kernel's SCM_MAX_FD) */
 #define CKPT_SOCK_ADDR_MAX 128	      /* sizeof(struct sockaddr_storage) */
 #define CKPT_NSIG	   64	      /* signals 1..64 */
@@ -379,6 +380,38 @@ struct ckpt_anon {
 };
 void ckpt_anon_free(struct ckpt_anon *a); /* and its items; NULL is fine */
 
+/* The kinds of file lock (ckpt_lock.kind), as /proc/PID/fdinfo's "lock:" lines name them. */
+enum ckpt_lock_kind {
+	CKPT_LOCK_POSIX = 1, /* fcntl F_SETLK: the process's; taken again by the process */
+	CKPT_LOCK_OFD,	     /* fcntl F_OFD_SETLK: the open file description's */
+	CKPT_LOCK_FLOCK,     /* flock(2): the open file description's, whole file */
+	CKPT_LOCK__MAX
+};
+
+/* ckpt_lock.type */
+enum ckpt_lock_type {
+	CKPT_LOCK_READ = 1, /* F_RDLCK, LOCK_SH */
+	CKPT_LOCK_WRITE,    /* F_WRLCK, LOCK_EX */
+	CKPT_LOCK_TYPE__MAX
+};
+
+/* ckpt_lock.flags */
+#define CKPT_LKF_TO_EOF 0x1 /* the range runs to the end of the file, whatever its size (end 0) */
+
+/*
+ * One advisory lock held through a file: a POSIX lock is recorded on the file of the process
+ * that holds it through which it was taken (fdinfo shows it there), an OFD or flock lock on
+ * the description that holds it (in every image that shares it). Bytes start..end, both
+ * included; a flock lock covers the whole file (start 0, to EOF).
+ */
+struct ckpt_lock {
+	uint32_t kind;	/* enum ckpt_lock_kind */
+	uint32_t type;	/* enum ckpt_lock_type */
+	uint32_t flags; /* CKPT_LKF_* */
+	int32_t pid;	/* POSIX: the holder as the checkpoint saw it (this process); else 0 */
+	uint64_t start, end;
+};
+
 /* ckpt_sock_scm.flags */
 #define CKPT_SCM_CREDS 0x1 /* credentials came with it (the receiver had SO_PASSCRED) */
 
@@ -405,6 +438,8 @@ struct ckpt_file {
 	uint8_t *data;	     /* in memory only after load when wanted; NULL otherwise */
 	struct ckpt_sock *sock; /* CKPT_FILE_SOCKET: always (the loader checks) */
 	struct ckpt_anon *anon; /* CKPT_FILE_ANON: always (the loader checks) */
+	uint32_t nlocks;	/* the locks held through it (regular files, directories) */
+	struct ckpt_lock *locks;
 };
 
 /* ckpt_fd.fd_flags */
@@ -500,6 +535,8 @@ const char *ckpt_sock_state_name(uint32_t state);  /* "listening", ... */
 const char *ckpt_sock_family_name(uint32_t family); /* "unix", "tcp4", "tcp6" */
 const char *ckpt_sock_type_name(uint32_t type);	   /* "stream", "dgram", "seqpacket" */
 const char *ckpt_anon_kind_name(uint32_t kind);	   /* "eventfd", "timerfd", "signalfd", "epoll" */
+const char *ckpt_lock_kind_name(uint32_t kind);	   /* "posix", "ofd", "flock" */
+const char *ckpt_lock_type_name(uint32_t type);	   /* "read", "write" */
 /* A socket address (sockaddr bytes) for people: a unix path, "@name" for an abstract one
  * (unprintable bytes as '?'), "1.2.3.4:80", "[::1]:80"; "-" for none. */
 void ckpt_sock_addr_text(char *buf, size_t n, const uint8_t *addr, uint32_t len);

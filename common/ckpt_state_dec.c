@@ -664,6 +664,52 @@ static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 	return a;
 }
 
+/* The locks held through file i: kinds and types known, ranges in order, on regular files
+ * and directories (which the restart reopens by path). */
+static void get_locks(struct dec *d, uint32_t i, struct ckpt_file *f)
+{
+	f->nlocks = get_count(d, CKPT_MAX_FILE_LOCKS, 32, "file locks");
+	if (!d->why && f->nlocks) {
+		f->locks = calloc(f->nlocks, sizeof(*f->locks));
+		if (!f->locks)
+			dec_fail(d, "out of memory");
+	}
+	for (uint32_t k = 0; k < f->nlocks && !d->why; k++) {
+		struct ckpt_lock *l = &f->locks[k];
+
+		l->kind = get_u32(d, "lock kind");
+		l->type = get_u32(d, "lock type");
+		l->flags = get_u32(d, "lock flags");
+		l->pid = get_i32(d, "lock holder");
+		l->start = get_u64(d, "lock start");
+		l->end = get_u64(d, "lock end");
+		if (d->why)
+			break;
+		if (f->type != CKPT_FILE_REG && f->type != CKPT_FILE_DIR)
+			dec_failf(d, "file %lu: a lock on %s", i,
+				  "a file that is neither regular nor a directory");
+		else if (l->kind == 0 || l->kind >= CKPT_LOCK__MAX)
+			dec_failf(d, "file %lu: lock kind %s", i, "unknown");
+		else if (l->type == 0 || l->type >= CKPT_LOCK_TYPE__MAX)
+			dec_failf(d, "file %lu: lock type %s", i, "unknown");
+		else if (l->flags & ~(uint32_t)CKPT_LKF_TO_EOF)
+			dec_failf(d, "file %lu: lock flags %s", i, "unknown");
+		else if ((l->flags & CKPT_LKF_TO_EOF) && l->end)
+			dec_failf(d, "file %lu: a lock to end of file %s", i, "with an end");
+		else if (!(l->flags & CKPT_LKF_TO_EOF) &&
+			 (l->start > l->end || l->end > INT64_MAX))
+			dec_failf(d, "file %lu: lock range %s", i, "out of order or too large");
+		else if (l->start > INT64_MAX)
+			dec_failf(d, "file %lu: lock start %s", i, "too large");
+		else if (l->kind == CKPT_LOCK_POSIX ? l->pid <= 0 : l->pid != 0)
+			dec_failf(d, "file %lu: lock holder %s", i,
+				  "missing on a POSIX lock or present on another kind");
+		else if (l->kind == CKPT_LOCK_FLOCK &&
+			 (l->start || !(l->flags & CKPT_LKF_TO_EOF)))
+			dec_failf(d, "file %lu: a flock lock %s", i, "on part of a file");
+	}
+}
+
 int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const char **why)
 {
 	struct dec d;
@@ -712,6 +758,8 @@ int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const
 			f->mfd_flags = get_u32(&d, "memfd flags");
 			f->seals = get_u32(&d, "memfd seals");
 		}
+		if (!d.why)
+			get_locks(&d, i, f);
 		if (!d.why && f->type == CKPT_FILE_SOCKET)
 			f->sock = get_sock(&d, i, f, n);
 		if (!d.why && f->type == CKPT_FILE_ANON)

@@ -274,6 +274,15 @@ int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
 			put_u32(b, f->mfd_flags);
 			put_u32(b, f->seals);
 		}
+		put_u32(b, f->nlocks);
+		for (uint32_t k = 0; k < f->nlocks; k++) {
+			put_u32(b, f->locks[k].kind);
+			put_u32(b, f->locks[k].type);
+			put_u32(b, f->locks[k].flags);
+			put_i32(b, f->locks[k].pid);
+			put_u64(b, f->locks[k].start);
+			put_u64(b, f->locks[k].end);
+		}
 		if (f->type == CKPT_FILE_SOCKET) {
 			if (!f->sock)
 				return b->err = -EINVAL; /* the collector always makes one */

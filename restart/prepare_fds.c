@@ -389,8 +389,11 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 	if (f->type == CKPT_FILE_SOCKET)
 		return prepare_sock_open(fs, s, im, f, fdno);
 	i = fd_obj_find(fs, f->type, key, 0);
-	if (i >= 0)
-		return i;
+	if (i >= 0) {
+		/* made for another process: this one's POSIX locks are its own */
+		r = prepare_locks_probe(fs->obj[i].fd, f, img->path, fdno);
+		return r ? r : i;
+	}
 	switch (f->type) {
 	case CKPT_FILE_REG:
 		if (f->flags & CKPT_FF_MEMFD) {
@@ -446,6 +449,11 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		r = -errno;
 		pr_err("%s: fd %d: cannot seek %s to %llu: %s", img->path, fdno, f->path,
 		       (unsigned long long)f->pos, strerror(-r));
+		close(fd);
+		return r;
+	}
+	r = prepare_locks_desc(fd, f, img->path, fdno);
+	if (r) {
 		close(fd);
 		return r;
 	}
@@ -664,7 +672,8 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 		pr_err("cannot list /proc/self/fd: %s", strerror(-r));
 		return r;
 	}
-	return 0;
+	/* Only now: closing any other fd of a locked file would drop them. */
+	return prepare_locks_posix(p, s->img[img].path, keep, nkeep);
 }
 
 void prepare_fds_free(struct fd_shared *fs)

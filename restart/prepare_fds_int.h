@@ -35,6 +35,16 @@ int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno);
  * numbers (every saved fd must be in place); 0 for other files. -errno, logged. */
 int prepare_anon_epoll_fill(const struct ckpt_file *f, int fd, const char *img);
 
+/* The OFD and flock locks of file f taken on fd, its new description (prepare_locks.c);
+ * -errno, logged with the image, fd, range and holder. */
+int prepare_locks_desc(int fd, const struct ckpt_file *f, const char *img, int fdno);
+/* Whether someone already holds what conflicts with f's POSIX locks (F_GETLK on fd, a
+ * description of the file): -EAGAIN, logged like a lock that cannot be taken. */
+int prepare_locks_probe(int fd, const struct ckpt_file *f, const char *img, int fdno);
+/* In the restored process, once its fds are in place and the others closed: its POSIX locks
+ * taken again through its fds; -errno, logged. keep: fds the restore still holds. */
+int prepare_locks_posix(const struct ckpt_proc *p, const char *img, const int *keep, int nkeep);
+
 /* ---- shared by the socket kinds (prepare_socks.c) ---- */
 
 /* Where a socket is in the restart's images. */

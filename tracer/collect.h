@@ -107,6 +107,14 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_ta
  */
 int collect_anon(pid_t pid, int fd, struct ckpt_file *f, char *why, size_t whylen);
 
+/*
+ * The locks held through pid's fd (collect_locks.c) into f->locks; POSIX locks get self_pid
+ * (the process's pid in the image). A lease, or a lock on a file that is not regular or a
+ * directory, is -EOPNOTSUPP with the reason in why.
+ */
+int collect_locks(pid_t pid, int32_t self_pid, int fd, struct ckpt_file *f, char *why,
+		  size_t whylen);
+
 /* Shared by the file and socket collectors. */
 /* n more bytes of f's saved data (f->data, f->data_len); -ENOMEM. */
 int collect_data_append(struct ckpt_file *f, const void *buf, size_t n);

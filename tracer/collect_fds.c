@@ -11,8 +11,8 @@
  * pipe whose read end is not in the process is opened for reading through /proc/PID/fd/N (a
  * pipe may be opened like a FIFO); if even that fails the bytes are not saved and the file
  * says CKPT_FF_DATA_TRUNC. Sockets are described by collect_sock.c, on the same duplicate;
- * anonymous inodes (eventfd, timerfd, signalfd, epoll; others refused) by collect_anon.c, and a
- * file of no known kind is refused.
+ * anonymous inodes (eventfd, timerfd, signalfd, epoll; others refused) by collect_anon.c, the
+ * locks held through it by collect_locks.c, and a file of no known kind is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -389,6 +389,9 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	f->share_key = share ? share(arg, kpid, src, f) :
 			       ((uint64_t)(uint32_t)kpid << 32 | (uint32_t)src);
 	*idx = f->id;
+	/* a file in flight holds no lock of the process (closing its fd dropped them) */
+	if (!self && (rc = collect_locks(c->pid, p->pid, fd, f, c->why, c->whylen)))
+		return rc;
 	if (f->type == CKPT_FILE_ANON)
 		return collect_anon(c->pid, fd, f, c->why, c->whylen);
 	if (f->type == CKPT_FILE_OTHER)

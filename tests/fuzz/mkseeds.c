@@ -198,7 +198,8 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	 * connection waiting and options, a unix socketpair end with seqpacket boundaries and a
 	 * message carrying fds and credentials; and anonymous inodes: a semaphore eventfd, an
 	 * absolute periodic timerfd with unread ticks, a signalfd, an epoll set watching the pipe
-	 * and the eventfd. */
+	 * and the eventfd. The deleted file holds a POSIX, an OFD and a flock lock, the directory
+	 * a shared flock lock. */
 	p->nfiles = 12;
 	p->files = zalloc(p->nfiles * sizeof(*p->files));
 	p->files[0] = (struct ckpt_file){ .type = CKPT_FILE_CHR, .oflags = 02, .mode = 020666 };
@@ -220,6 +221,20 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 					  .data_len = 11, .pos = 11, .size = 11,
 					  .mfd_flags = 0x2, .seals = 0x6 };
 	p->files[4].path = xstrdup("/memfd:seed-memfd");
+	/* one lock of each kind on it, and a shared flock lock on the directory */
+	p->files[4].nlocks = 3;
+	p->files[4].locks = zalloc(3 * sizeof(*p->files[4].locks));
+	p->files[4].locks[0] = (struct ckpt_lock){ .kind = CKPT_LOCK_POSIX, .type = CKPT_LOCK_WRITE,
+						   .pid = 4242, .start = 0, .end = 9 };
+	p->files[4].locks[1] = (struct ckpt_lock){ .kind = CKPT_LOCK_OFD, .type = CKPT_LOCK_WRITE,
+						   .flags = CKPT_LKF_TO_EOF, .start = 20 };
+	p->files[4].locks[2] = (struct ckpt_lock){ .kind = CKPT_LOCK_FLOCK,
+						   .type = CKPT_LOCK_WRITE,
+						   .flags = CKPT_LKF_TO_EOF };
+	p->files[2].nlocks = 1;
+	p->files[2].locks = zalloc(sizeof(*p->files[2].locks));
+	p->files[2].locks[0] = (struct ckpt_lock){ .kind = CKPT_LOCK_FLOCK, .type = CKPT_LOCK_READ,
+						   .flags = CKPT_LKF_TO_EOF };
 	{
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5353),
 					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

@@ -4,9 +4,11 @@
  * works unprivileged), "fanotify", "io_uring", "pidfd", "epoll-stale" (an epoll set watching a pipe
  * through an fd that was closed since: the watch lives on with the pipe's other fd, but no fd
  * number reaches it any more), "epoll-replaced" (the same, and then another file opened at that
- * fd number), and "mqueue" (a POSIX message queue: no anonymous inode, but a regular file in
+ * fd number), "mqueue" (a POSIX message queue: no anonymous inode, but a regular file in
  * name only, which a restart could not reopen), "sysvshm" (a System V shared memory segment
- * attached and already removed; its fd is /dev/null, a token, and closing it detaches it).
+ * attached and already removed; its fd is /dev/null, a token, and closing it detaches it),
+ * "lease" (a read lease, F_SETLEASE, on a file it made in DIR, opened read-only; not an
+ * anonymous inode, but refused the same way).
  *
  * Counts every 10 ms into DIR/count. When DIR/openI appears it makes the fd of the I-th KIND
  * (from 1) and prints "OPENED I FD", or "SKIP I reason" when this system does not let it; when
@@ -89,6 +91,21 @@ static int make(const char *kind)
 		    shmctl(id, IPC_RMID, NULL))
 			return -1;
 		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (!strcmp(kind, "lease")) {
+		char p[4200];
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/leased", dir);
+		fd = open(p, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0 && fcntl(fd, F_SETLEASE, F_RDLCK)) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		return fd;
 	}
 	if (!strcmp(kind, "pidfd"))
 		return (int)syscall(SYS_pidfd_open, getpid(), 0);

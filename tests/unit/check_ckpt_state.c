@@ -87,6 +87,13 @@ static void sample(struct ckpt_proc *p)
 	p->files[0].flags = CKPT_FF_DELETED | CKPT_FF_MEMFD;
 	p->files[0].mfd_flags = 0x2; /* MFD_ALLOW_SEALING */
 	p->files[0].seals = 0xe;     /* F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE */
+	p->files[0].nlocks = 3;
+	p->files[0].locks = calloc(3, sizeof(*p->files[0].locks));
+	p->files[0].locks[0] = (struct ckpt_lock){ CKPT_LOCK_POSIX, CKPT_LOCK_WRITE, 0, 42, 0, 9 };
+	p->files[0].locks[1] = (struct ckpt_lock){ CKPT_LOCK_OFD, CKPT_LOCK_READ, CKPT_LKF_TO_EOF,
+						   0, 100, 0 };
+	p->files[0].locks[2] = (struct ckpt_lock){ CKPT_LOCK_FLOCK, CKPT_LOCK_WRITE,
+						   CKPT_LKF_TO_EOF, 0, 0, 0 };
 	p->files[1].id = 1;
 	p->files[1].type = CKPT_FILE_TTY;
 	p->files[1].flags = CKPT_FF_TERMIOS;
@@ -235,6 +242,18 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(q.files[2].sock->nmsgs, 2);
 	ck_assert_int_eq(q.files[2].sock->msg_len[1], 4);
 	ck_assert_ptr_null(q.files[2].anon);
+	ck_assert_int_eq(q.files[0].nlocks, 3);
+	ck_assert_int_eq(q.files[1].nlocks, 0);
+	ck_assert_int_eq(q.files[0].locks[0].kind, CKPT_LOCK_POSIX);
+	ck_assert_int_eq(q.files[0].locks[0].type, CKPT_LOCK_WRITE);
+	ck_assert_int_eq(q.files[0].locks[0].pid, 42);
+	ck_assert_uint_eq(q.files[0].locks[0].end, 9);
+	ck_assert_int_eq(q.files[0].locks[1].kind, CKPT_LOCK_OFD);
+	ck_assert_int_eq(q.files[0].locks[1].type, CKPT_LOCK_READ);
+	ck_assert_int_eq(q.files[0].locks[1].flags, CKPT_LKF_TO_EOF);
+	ck_assert_uint_eq(q.files[0].locks[1].start, 100);
+	ck_assert_int_eq(q.files[0].locks[2].kind, CKPT_LOCK_FLOCK);
+	ck_assert_int_eq(q.files[0].locks[2].pid, 0);
 	ck_assert_ptr_nonnull(q.files[3].anon);
 	ck_assert_int_eq(q.files[3].anon->kind, CKPT_ANON_TIMERFD);
 	ck_assert_int_eq(q.files[3].anon->flags, CKPT_AF_ABSTIME | CKPT_AF_CANCEL);
@@ -284,7 +303,7 @@ static void m_xsave(struct ckpt_proc *p) { p->threads[0].xsave_size = 100; }
 static void m_signo(struct ckpt_proc *p) { p->threads[0].pending[0].raw[0] = 99; }
 static void m_umask(struct ckpt_proc *p) { p->umask = 01000; }
 static void m_rlimit(struct ckpt_proc *p) { p->rlim[3].cur = 5; p->rlim[3].max = 4; }
-static void m_filetype(struct ckpt_proc *p) { p->files[0].type = 0; }
+static void m_filetype(struct ckpt_proc *p) { p->files[1].type = 0; }
 static void m_termios(struct ckpt_proc *p) { p->files[0].flags = CKPT_FF_TERMIOS; }
 static void m_memfd_seals(struct ckpt_proc *p) { p->files[0].seals = 0x40; }
 static void m_memfd_flags(struct ckpt_proc *p) { p->files[0].mfd_flags = 0x1; }
@@ -324,8 +343,32 @@ static void m_epoll_on_timer(struct ckpt_proc *p)
 	e->items = NULL;
 }
 
+static void m_lock_kind(struct ckpt_proc *p) { p->files[0].locks[0].kind = 9; }
+static void m_lock_type(struct ckpt_proc *p) { p->files[0].locks[0].type = 0; }
+static void m_lock_flags(struct ckpt_proc *p) { p->files[0].locks[0].flags = 2; }
+static void m_lock_range(struct ckpt_proc *p) { p->files[0].locks[0].start = 10; }
+static void m_lock_eof_end(struct ckpt_proc *p) { p->files[0].locks[1].end = 200; }
+static void m_lock_nopid(struct ckpt_proc *p) { p->files[0].locks[0].pid = 0; }
+static void m_lock_pid(struct ckpt_proc *p) { p->files[0].locks[1].pid = 7; }
+static void m_lock_flock_part(struct ckpt_proc *p) { p->files[0].locks[2].start = 1; }
+static void m_lock_on_tty(struct ckpt_proc *p)
+{
+	p->files[1].nlocks = 1;
+	p->files[1].locks = calloc(1, sizeof(*p->files[1].locks));
+	p->files[1].locks[0] = p->files[0].locks[2];
+}
+
 START_TEST(test_reject_mutations)
 {
+	expect_reject(m_lock_kind, "lock kind");
+	expect_reject(m_lock_type, "lock type");
+	expect_reject(m_lock_flags, "lock flags");
+	expect_reject(m_lock_range, "out of order");
+	expect_reject(m_lock_eof_end, "with an end");
+	expect_reject(m_lock_nopid, "lock holder");
+	expect_reject(m_lock_pid, "lock holder");
+	expect_reject(m_lock_flock_part, "part of a file");
+	expect_reject(m_lock_on_tty, "neither regular");
 	expect_reject(m_anon_kind, "anonymous inode kind");
 	expect_reject(m_anon_flags, "flags unknown");
 	expect_reject(m_anon_clock, "clock");
