@@ -78,6 +78,20 @@ static int32_t get_i32(struct dec *d, const char *w) { int32_t v; get(d, &v, 4, 
 static uint64_t get_u64(struct dec *d, const char *w) { uint64_t v; get(d, &v, 8, w); return v; }
 
 /* A count of elements of at least elem_min bytes each: bounded by max and by what is left. */
+/* n zeroed elements of size; NULL when n is 0 or the decoding has failed (or fails here, out
+ * of memory). */
+static void *dec_calloc(struct dec *d, uint32_t n, size_t size)
+{
+	void *p;
+
+	if (d->why || !n)
+		return NULL;
+	p = calloc(n, size);
+	if (!p)
+		dec_fail(d, "out of memory");
+	return p;
+}
+
 static uint32_t get_count(struct dec *d, uint32_t max, size_t elem_min, const char *what)
 {
 	uint32_t n = get_u32(d, what);
@@ -425,11 +439,7 @@ static void get_scm(struct dec *d, uint32_t i, const struct ckpt_file *f, struct
 	uint32_t m = 0;
 
 	s->nscm = get_count(d, CKPT_MAX_SOCK_MSGS, 40, "runs with ancillary data");
-	if (!d->why && s->nscm) {
-		s->scm = calloc(s->nscm, sizeof(*s->scm));
-		if (!s->scm)
-			dec_fail(d, "out of memory");
-	}
+	s->scm = dec_calloc(d, s->nscm, sizeof(*s->scm));
 	for (uint32_t k = 0; k < s->nscm && !d->why; k++) {
 		struct ckpt_sock_scm *c = &s->scm[k];
 
@@ -441,11 +451,7 @@ static void get_scm(struct dec *d, uint32_t i, const struct ckpt_file *f, struct
 		c->uid = get_u32(d, "SCM_CREDENTIALS uid");
 		c->gid = get_u32(d, "SCM_CREDENTIALS gid");
 		c->nfiles = get_count(d, CKPT_MAX_SCM_FILES, 4, "files in flight");
-		if (!d->why && c->nfiles) {
-			c->files = calloc(c->nfiles, sizeof(*c->files));
-			if (!c->files)
-				dec_fail(d, "out of memory");
-		}
+		c->files = dec_calloc(d, c->nfiles, sizeof(*c->files));
 		for (uint32_t j = 0; j < c->nfiles && !d->why; j++)
 			if ((c->files[j] = get_u32(d, "file in flight")) >= nfiles)
 				dec_failf(d, "file %lu: a file in flight is %s", i,
@@ -508,29 +514,17 @@ static struct ckpt_sock *get_sock(struct dec *d, uint32_t i, const struct ckpt_f
 	s->sndtimeo_us = (int64_t)get_u64(d, "SO_SNDTIMEO");
 	s->peek_off = get_i32(d, "SO_PEEK_OFF");
 	s->nmsgs = get_count(d, CKPT_MAX_SOCK_MSGS, 4, "queued messages");
-	if (!d->why && s->nmsgs) {
-		s->msg_len = calloc(s->nmsgs, sizeof(*s->msg_len));
-		if (!s->msg_len)
-			dec_fail(d, "out of memory");
-	}
+	s->msg_len = dec_calloc(d, s->nmsgs, sizeof(*s->msg_len));
 	for (uint32_t k = 0; k < s->nmsgs && !d->why; k++)
 		sum += s->msg_len[k] = get_u32(d, "message length");
 	nfrom = get_count(d, CKPT_MAX_SOCK_MSGS, 4, "message senders");
 	if (!d->why && nfrom && nfrom != s->nmsgs)
 		dec_failf(d, "file %lu: %s", i, "message senders and messages differ in number");
-	if (!d->why && nfrom) {
-		s->msg_from = calloc(nfrom, sizeof(*s->msg_from));
-		if (!s->msg_from)
-			dec_fail(d, "out of memory");
-	}
+	s->msg_from = dec_calloc(d, nfrom, sizeof(*s->msg_from));
 	for (uint32_t k = 0; k < nfrom && !d->why; k++)
 		get_addr(d, s->msg_from[k].addr, &s->msg_from[k].len, "message sender");
 	s->npending = get_count(d, CKPT_MAX_SOCK_PENDING, 8, "waiting connections");
-	if (!d->why && s->npending) {
-		s->pending = calloc(s->npending, sizeof(*s->pending));
-		if (!s->pending)
-			dec_fail(d, "out of memory");
-	}
+	s->pending = dec_calloc(d, s->npending, sizeof(*s->pending));
 	for (uint32_t k = 0; k < s->npending && !d->why; k++)
 		s->pending[k] = get_u64(d, "waiting connection");
 	s->nopts = get_count(d, CKPT_MAX_SOCK_OPTS, 12, "socket options");
@@ -609,11 +603,7 @@ static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 	a->value_ns = get_u64(d, "timer value");
 	a->interval_ns = get_u64(d, "timer interval");
 	a->nitems = get_count(d, CKPT_MAX_EPOLL_ITEMS, 16, "epoll items");
-	if (!d->why && a->nitems) {
-		a->items = calloc(a->nitems, sizeof(*a->items));
-		if (!a->items)
-			dec_fail(d, "out of memory");
-	}
+	a->items = dec_calloc(d, a->nitems, sizeof(*a->items));
 	for (uint32_t k = 0; k < a->nitems && !d->why; k++) {
 		a->items[k].tfd = get_i32(d, "epoll fd");
 		a->items[k].events = get_u32(d, "epoll events");
@@ -669,11 +659,7 @@ static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 static void get_locks(struct dec *d, uint32_t i, struct ckpt_file *f)
 {
 	f->nlocks = get_count(d, CKPT_MAX_FILE_LOCKS, 32, "file locks");
-	if (!d->why && f->nlocks) {
-		f->locks = calloc(f->nlocks, sizeof(*f->locks));
-		if (!f->locks)
-			dec_fail(d, "out of memory");
-	}
+	f->locks = dec_calloc(d, f->nlocks, sizeof(*f->locks));
 	for (uint32_t k = 0; k < f->nlocks && !d->why; k++) {
 		struct ckpt_lock *l = &f->locks[k];
 
@@ -720,11 +706,7 @@ int ckpt_decode_files(const uint8_t *buf, size_t len, struct ckpt_proc *p, const
 	if (!d.why && n != p->nfiles)
 		dec_failf(&d, "FILES section has %lu files, the %s", n,
 			  "process record says otherwise");
-	if (!d.why && n) {
-		p->files = calloc(n, sizeof(*p->files));
-		if (!p->files)
-			dec_fail(&d, "out of memory");
-	}
+	p->files = dec_calloc(&d, n, sizeof(*p->files));
 	for (i = 0; i < n && !d.why; i++) {
 		struct ckpt_file *f = &p->files[i];
 
@@ -806,11 +788,7 @@ int ckpt_decode_fds(const uint8_t *buf, size_t len, struct ckpt_proc *p, const c
 	if (!d.why && n != p->nfds)
 		dec_failf(&d, "FDS section has %lu fds, the %s", n,
 			  "process record says otherwise");
-	if (!d.why && n) {
-		p->fds = calloc(n, sizeof(*p->fds));
-		if (!p->fds)
-			dec_fail(&d, "out of memory");
-	}
+	p->fds = dec_calloc(&d, n, sizeof(*p->fds));
 	for (i = 0; i < n && !d.why; i++) {
 		struct ckpt_fd *f = &p->fds[i];
 
@@ -846,11 +824,7 @@ int ckpt_decode_vmas(const uint8_t *buf, size_t len, struct ckpt_proc *p, const 
 	if (!d.why && n != p->nvmas)
 		dec_failf(&d, "VMAS section has %lu vmas, the %s", n,
 			  "process record says otherwise");
-	if (!d.why && n) {
-		p->vmas = calloc(n, sizeof(*p->vmas));
-		if (!p->vmas)
-			dec_fail(&d, "out of memory");
-	}
+	p->vmas = dec_calloc(&d, n, sizeof(*p->vmas));
 	for (i = 0; i < n && !d.why; i++) {
 		struct ckpt_vma *v = &p->vmas[i];
 
@@ -898,11 +872,7 @@ int ckpt_decode_pagemap(const uint8_t *buf, size_t len, struct ckpt_proc *p, con
 	if (!d.why && n != p->nruns)
 		dec_failf(&d, "PAGEMAP section has %lu runs, the %s", n,
 			  "process record says otherwise");
-	if (!d.why && n) {
-		p->runs = calloc(n, sizeof(*p->runs));
-		if (!p->runs)
-			dec_fail(&d, "out of memory");
-	}
+	p->runs = dec_calloc(&d, n, sizeof(*p->runs));
 	for (i = 0; i < n && !d.why; i++) {
 		p->runs[i].vaddr = get_u64(&d, "run address");
 		p->runs[i].npages = get_u32(&d, "run length");
