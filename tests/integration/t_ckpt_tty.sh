@@ -12,6 +12,9 @@ mkdir -p "$W" && chmod 1777 "$W"
 mkfifo -m 666 "$T/tty.in"
 exec 9<>"$T/tty.in"
 start_coord
+# The program runs in script's own session: ending script does not end it, so a failing run
+# kills the computation through the coordinator before the usual cleanup.
+trap '"$BIN/dmtcp_command" -k >/dev/null 2>&1; _cleanup' EXIT
 run_user script -qfec "stty rows 33 cols 111 -echo; exec $BIN/dmtcp_launch $PROGS/ckpt_state $W" \
 	/dev/null <"$T/tty.in" >"$T/script.out" 2>&1 &
 track $!
