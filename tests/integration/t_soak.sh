@@ -12,9 +12,11 @@
 # warm-up (a tenth of the cycles, at least 2: the first sample is dmtcp_launch's tracer), every fd
 # count must be the same in every cycle, and the median of each memory figure over the last
 # tenth of the cycles (3 at least) must not exceed its median over the first tenth by more
-# than 10% or a slack, whichever is larger (256 kB for the coordinator, 1 MiB for the
-# tracer's and the program's VmRSS, which vary most, 128 kB for the program's RssAnon, 16 KiB
-# for the images): flat, not grown. The figures are printed.
+# than 10% or a slack, whichever is larger (256 kB for the coordinator, 2 MiB for the tracer,
+# a new process each restart whose VmRSS at the sample is bimodal: 3.7 or 4.9 MB within one
+# run, in no trend, and a first tenth all in the low mode once failed a flat run; 1 MiB for the
+# program's VmRSS, 128 kB for its RssAnon, 16 KiB for the images): flat, not grown. The
+# figures are printed.
 # Only the dynamic build: the soak is the coordinator's and the tracers'; the program's build
 # changes none of what is measured.
 # builds: dynamic
@@ -146,7 +148,7 @@ awk '$2 <= last { printf "the count went from %d to %d in cycle %d\n", last, $2,
 soak_check 4 "coordinator fds" fds || bad=1
 soak_check 6 "tracer fds" fds || bad=1
 soak_check 3 "coordinator VmRSS kB" size 256 || bad=1
-soak_check 5 "tracer VmRSS kB" size 1024 || bad=1
+soak_check 5 "tracer VmRSS kB" size 2048 || bad=1
 soak_check 7 "program VmRSS kB (4 processes)" size 1024 || bad=1
 soak_check 8 "program RssAnon kB (4 processes)" size 128 || bad=1
 soak_check 9 "image bytes" size 16384 || bad=1
