@@ -19,6 +19,8 @@ enum launch_report_kind {
 	LREP_FILTER_ERR, /* val: errno of installing the seccomp filter (the child) */
 	LREP_EXIT,	 /* val: wait status of the program */
 	LREP_TRACER_ERR, /* val: errno of a tracer failure before the program ran */
+	LREP_ATTACHED,	 /* val: how many processes --attach took (the tracer stays) */
+	LREP_ATTACH_ERR, /* val: errno of a failed --attach, explained by the tracer */
 };
 struct launch_report {
 	int32_t kind;

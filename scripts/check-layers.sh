@@ -50,7 +50,7 @@ LEVELS='
 10 barriers barriers
 10 where where
 11 sysapi sysapi
-12 api tracer adopt
+12 api tracer adopt attach
 13 cmd dmtcp_launch dmtcp_nocheckpoint
 '
 

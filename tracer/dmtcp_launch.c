@@ -1,5 +1,6 @@
 /*
- * dmtcp_launch: run a program under checkpoint control.
+ * dmtcp_launch: run a program under checkpoint control, or (--attach PID) take running
+ * processes under it.
  *
  * dmtcp_launch finds (or starts) the coordinator, then forks the tracer, which forks the
  * program under ptrace + the seccomp filter. dmtcp_launch itself only waits for the tracer's
@@ -38,13 +39,25 @@ struct launch_opts {
 	int gzip;
 	int quiet;
 	char **argv;
+	pid_t attach[64]; /* --attach PID... (then no argv) */
+	int nattach;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: dmtcp_launch [OPTIONS] <command> [args...]\n"
-		"Start a process under checkpoint control (ptrace + seccomp; no preload).\n\n"
+		"       dmtcp_launch [OPTIONS] --attach PID [--attach PID...]\n"
+		"Start a process under checkpoint control (ptrace + seccomp; no preload), or take\n"
+		"running processes under it.\n\n"
+		"Attaching:\n"
+		"  --attach PID           take the running process PID, every thread and every\n"
+		"                         descendant, under checkpoint control (no filter, no\n"
+		"                         preload: any program you may ptrace, static or dynamic);\n"
+		"                         returns 0 once all of it runs on under the tracer, which\n"
+		"                         stays in the background while any of it lives. The\n"
+		"                         program sees a short pause and nothing else; killing the\n"
+		"                         tracer leaves it running untraced\n\n"
 		"Connecting to the coordinator:\n"
 		"  -h, --coord-host, --host HOSTNAME  (environment variable DMTCP_COORD_HOST)\n"
 		"  -p, --coord-port, --port PORT      (environment variable DMTCP_COORD_PORT,\n"
@@ -110,6 +123,7 @@ enum {
 	OPT_NO_GZIP,
 	OPT_CKPT_SIGNAL,
 	OPT_PLUGIN,
+	OPT_ATTACH,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -125,6 +139,7 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 		{ "no-gzip", no_argument, 0, OPT_NO_GZIP },
 		{ "ckpt-signal", required_argument, 0, OPT_CKPT_SIGNAL },
 		{ "with-plugin", required_argument, 0, OPT_PLUGIN },
+		{ "attach", required_argument, 0, OPT_ATTACH },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "help", no_argument, 0, OPT_HELP },
 		{ "version", no_argument, 0, OPT_VERSION },
@@ -182,6 +197,12 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 		case OPT_PLUGIN:
 			die("--with-plugin: the plugin interface does not exist yet; "
 			    "cannot load '%s'", optarg);
+		case OPT_ATTACH:
+			if (o->nattach == (int)(sizeof(o->attach) / sizeof(o->attach[0])))
+				die("--attach: at most %d processes at once",
+				    (int)(sizeof(o->attach) / sizeof(o->attach[0])));
+			o->attach[o->nattach++] = (pid_t)parse_num("--attach", optarg, 1, INT_MAX);
+			break;
 		case 'q':
 			o->quiet++;
 			log_opts_quieter(&o->log);
@@ -201,7 +222,10 @@ static void parse_args(int argc, char **argv, struct launch_opts *o)
 			die("unknown option '%s' (see dmtcp_launch --help)", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
+	if (o->nattach && optind < argc)
+		die("--attach takes running processes: no program to launch with it ('%s')",
+		    argv[optind]);
+	if (!o->nattach && optind >= argc)
 		die("no program to launch (see dmtcp_launch --help)");
 	if (o->coord.mode == COORD_JOIN && o->interval >= 0 && getenv("DMTCP_CHECKPOINT_INTERVAL") == NULL)
 		die("--interval cannot be used with --join-coordinator: "
@@ -262,9 +286,9 @@ static void tell_root_exit(int wstatus, void *arg)
 	}
 }
 
-/* The tracer process. Never returns. */
-static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, int coord_fd,
-		       int report_fd)
+/* The tracer process's set-up, for a launch or an attach: its signals, its configuration,
+ * the tracer itself. Exits (reported) on failure. */
+static struct tracer *start_tracer(struct launch_opts *o, int coord_fd, int report_fd)
 {
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP,
 				       SIGTERM, SIGPIPE, SIGXFSZ };
@@ -272,12 +296,11 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	struct tracer *tr;
 	sigset_t unblock;
 	unsigned i;
-	pid_t pid;
-	int r, fd;
+	int r;
 
 	/*
 	 * The terminal's signals are for the program: the tracer must outlive them (its death
-	 * kills every traced process through PTRACE_O_EXITKILL). dmtcp_launch forwards SIGTERM
+	 * kills every launched process through PTRACE_O_EXITKILL). dmtcp_launch forwards SIGTERM
 	 * and SIGHUP sent to it. An image larger than the file size limit (RLIMIT_FSIZE, which
 	 * batch systems set) must fail its write with EFBIG, a failed checkpoint, not raise
 	 * SIGXFSZ and take the tracer and the program with it. The program gets the caller's
@@ -295,20 +318,24 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	cfg.ckptdir = o->ckptdir;
 	cfg.interval = o->interval;
 	cfg.gzip = o->gzip;
-	tracer_config_note_stdio(&cfg); /* before they are let go below */
+	/* A launched program's standard streams are the command's: they follow a restart (an
+	 * attached program's are its own). Noted before they are let go below. */
+	if (!o->nattach)
+		tracer_config_note_stdio(&cfg);
 	cfg.timings = getenv("DMTCP_TRACER_TIMINGS") && !strcmp(getenv("DMTCP_TRACER_TIMINGS"), "1");
 	r = tracer_create(&cfg, &tr);
 	if (r < 0) {
 		report_send(report_fd, LREP_TRACER_ERR, -r);
 		_exit(fail_rc());
 	}
-	tracer_on_root_exit(tr, tell_root_exit, NULL);
-	g_report_fd = report_fd;
-	r = tracer_spawn(tr, o->argv, ss, coord_fd, report_fd, &pid);
-	if (r < 0) {
-		report_send(report_fd, LREP_TRACER_ERR, -r);
-		_exit(fail_rc());
-	}
+	return tr;
+}
+
+/* The tracer from here on: raised priority, the caller's streams let go, the loop. */
+static void serve(struct launch_opts *o, struct tracer *tr)
+{
+	int r, fd;
+
 	/*
 	 * Every trapped syscall and every suspend waits for this process to be scheduled: when
 	 * allowed (root), run it a little ahead of the programs it serves. Done after the fork
@@ -316,7 +343,6 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	 */
 	if (setpriority(PRIO_PROCESS, 0, TRACER_NICE) < 0)
 		pr_debug("tracer stays at the caller's priority: %s", strerror(errno));
-	report_send(report_fd, LREP_PID, pid);
 	/* Do not hold the caller's stdin/stdout (a pipe reader would wait for us); keep
 	 * stderr for our warnings and errors, unless they go to a log file. */
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -331,6 +357,50 @@ static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, 
 	r = tracer_run(tr);
 	tracer_destroy(tr);
 	_exit(r < 0 ? fail_rc() : 0);
+}
+
+/* The tracer process of a launch. Never returns. */
+static void run_tracer(struct launch_opts *o, const struct tracer_sigstate *ss, int coord_fd,
+		       int report_fd)
+{
+	struct tracer *tr = start_tracer(o, coord_fd, report_fd);
+	pid_t pid;
+	int r;
+
+	tracer_on_root_exit(tr, tell_root_exit, NULL);
+	g_report_fd = report_fd;
+	r = tracer_spawn(tr, o->argv, ss, coord_fd, report_fd, &pid);
+	if (r < 0) {
+		report_send(report_fd, LREP_TRACER_ERR, -r);
+		_exit(fail_rc());
+	}
+	report_send(report_fd, LREP_PID, pid);
+	serve(o, tr);
+}
+
+/*
+ * The tracer process of an attach. It leaves the caller's session (dmtcp_launch returns at
+ * once, the tracer stays as long as an attached process lives, and a terminal's hangup is
+ * none of its business); the first named process is the one whose peer carries the
+ * coordinator's interval. Never returns.
+ */
+static void run_attacher(struct launch_opts *o, int coord_fd, int report_fd)
+{
+	struct tracer *tr = start_tracer(o, coord_fd, report_fd);
+	int n;
+
+	if (setsid() < 0)
+		pr_debug("the tracer stays in the caller's session: %s", strerror(errno));
+	tracer_set_root(tr, o->attach[0]);
+	n = tracer_attach(tr, o->attach, o->nattach, coord_fd);
+	if (n < 0) {
+		report_send(report_fd, LREP_ATTACH_ERR, -n);
+		_exit(fail_rc());
+	}
+	pr_info("attached %d process%s", n, n == 1 ? "" : "es");
+	report_send(report_fd, LREP_ATTACHED, n);
+	close(report_fd);
+	serve(o, tr);
 }
 
 int main(int argc, char **argv)
@@ -383,13 +453,21 @@ int main(int argc, char **argv)
 	/* The caller's signal state, for the program, before we block what we forward. */
 	tracer_save_sigstate(&ss);
 	tracer = report_fork_tracer(pfds, &fwd);
-	if (tracer == 0)
+	if (tracer == 0) {
+		if (o.nattach)
+			run_attacher(&o, coord_fd, pfds[1]);
 		run_tracer(&o, &ss, coord_fd, pfds[1]);
+	}
 	close(coord_fd);
 	/* We wait for the program's verdict. */
 	if (!report_wait(pfds[0], &fwd, &rep))
-		die("the tracer (pid %d) ended without reporting the program's end", tracer);
+		die("the tracer (pid %d) ended without reporting %s", tracer,
+		    o.nattach ? "whether the attach succeeded" : "the program's end");
 	switch (rep.kind) {
+	case LREP_ATTACHED:
+		exit(0);
+	case LREP_ATTACH_ERR:
+		exit(fail_rc()); /* the tracer said why */
 	case LREP_EXEC_ERR:
 		die("cannot execute '%s': %s", o.argv[0], strerror(rep.val));
 	case LREP_FILTER_ERR:

@@ -6,6 +6,7 @@
  *   tracer_spawn()             fork a program under ptrace + the filter (launch)
  *   tracer_adopt()             seize an existing process (every thread) and make it a peer
  *   tracer_adopt_restarted()   the same for a restored process, with a restart HELLO
+ *   tracer_attach()            take running processes and their descendants (--attach)
  *   tracer_run()               the event loop; returns when no traced process is left
  *   tracer_destroy()
  *
@@ -66,6 +67,18 @@ int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped);
  * -errno.
  */
 int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp);
+
+/*
+ * dmtcp_launch --attach: take each of pids[0..npids) (a process the caller may ptrace), every
+ * thread and every descendant, under the tracer without a seccomp filter and without
+ * PTRACE_O_EXITKILL (the program outlives its tracer), hold the whole tree once so that it is
+ * known complete, let it go exactly as it was (a blocking call goes on, a stopped process
+ * stays stopped), and make each a coordinator peer (pids[0] over coord_fd, or a new
+ * connection when -1). A refusal (not a process, another user's, already traced, Yama, an
+ * ancestor of the tracer) is explained on the log, naming the pid. Returns how many processes
+ * are traced, or -errno; after a failure the caller exits, which lets go of what was taken.
+ */
+int tracer_attach(struct tracer *tr, const pid_t *pids, int npids, int coord_fd);
 
 /*
  * The root: the process whose end ends the command (dmtcp_launch's program, dmtcp_restart's

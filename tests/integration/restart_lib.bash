@@ -157,13 +157,31 @@ rs_checkpoint_resume() {
 	rs_wait_count "$1" "$((at + 2))"
 }
 
+# rs_attach PID OUT: "dmtcp_launch --attach PID" must return 0 at once (bounded) with PID's
+# tree held by a tracer, RS_NPROCS (default 1) peers running at the coordinator, and the
+# program, whose stdout is OUT, counting on under it.
+rs_attach() {
+	local at rc=0
+	at=$(rs_last_count "$2")
+	run_user timeout 30 "$BIN/dmtcp_launch" --attach "$1" >"$T/attach.out" 2>&1 || rc=$?
+	[ $rc = 0 ] || { cat "$T/attach.out"; fail "dmtcp_launch --attach $1: exit status $rc"; }
+	[ -s "$T/attach.out" ] && { cat "$T/attach.out"; fail "dmtcp_launch --attach printed output"; }
+	[ "$(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$1/status")" != 0 ] ||
+		fail "pid $1 is not traced after the attach"
+	rs_wait_running "${RS_NPROCS:-1}"
+	rs_wait_count "$2" "$((at + 2))"
+	log "$(basename "$2" .out): attached at count $at"
+}
+
 # rs_cycles PATH LIMIT [CYCLES [RESTART...]]: the whole test of an oracle program. Launch
 # "PATH READYFILE LIMIT" (stdout to $T/NAME.out, NAME the file name of PATH), then CYCLES
 # times (default 3): checkpoint, kill, restart with RESTART (default: dmtcp_restart on the
 # images), wait for it to run again past where it was killed. Then wait for the end: exit
 # status 0, "PASS pid <its first pid>" printed, no FAIL. Each cycle checkpoints the restarted
 # computation of the previous. With RS_RESUME_FIRST=1 each cycle begins with a checkpoint
-# that the computation runs on after (rs_checkpoint_resume).
+# that the computation runs on after (rs_checkpoint_resume). With RS_ATTACH=1 the program is
+# started without dmtcp and taken under control by "dmtcp_launch --attach PID" once it has
+# counted to 3 (rs_attach).
 rs_cycles() {
 	local path=$1 limit=$2 cycles=${3:-3} prog out pid run cycle
 	shift 3 2>/dev/null || shift $#
@@ -173,10 +191,15 @@ rs_cycles() {
 	rs_outfile "$prog.out"
 	rm -f "$T"/ckpt_*.dmtcp "$T/$prog.ready"
 	run=launch
-	rs_run $run "$BIN/dmtcp_launch" "$path" "$T/$prog.ready" "$limit" >"$out"
+	if [ "${RS_ATTACH:-0}" = 1 ]; then
+		rs_run $run "$path" "$T/$prog.ready" "$limit" >"$out"
+	else
+		rs_run $run "$BIN/dmtcp_launch" "$path" "$T/$prog.ready" "$limit" >"$out"
+	fi
 	wait_for_file "$T/$prog.ready"
 	pid=$(head -n 1 "$T/$prog.ready")
 	rs_wait_count "$out" 3
+	[ "${RS_ATTACH:-0}" = 1 ] && rs_attach "$pid" "$out"
 	for cycle in $(seq "$cycles"); do
 		[ "${RS_RESUME_FIRST:-0}" = 1 ] && rs_checkpoint_resume "$out"
 		rs_checkpoint_kill $run
