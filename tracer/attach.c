@@ -160,12 +160,27 @@ static int attach_children(struct tracer *tr, struct tracee_proc *p);
 /* Seize a thread of p not in the table yet (ptable_new_tasks). */
 static int seize_thread(struct tracee_proc *p, pid_t tid)
 {
+	int st;
+
 	if (ptrace(PTRACE_SEIZE, tid, 0, (long)ATTACH_PTRACE_OPTS) < 0) {
 		if (errno == ESRCH)
 			return 0; /* exited meanwhile */
+		/* A leader that called pthread_exit is a zombie while its threads live: ptrace
+		 * refuses it, and a suspend needs nothing of it (suspend.c). */
+		st = procfs_task_state(p->pid, tid);
+		if (errno == EPERM && (st == 'Z' || st == 'X'))
+			return 0;
 		return -errno;
 	}
 	return ptable_add_thread(p->tracer, p, tid, TS_RUNNING) ? 1 : -ENOMEM;
+}
+
+/* Has pid ended (a zombie, or exiting), or is it gone? */
+static int is_ending(pid_t pid)
+{
+	int st = procfs_task_state(pid, pid);
+
+	return st < 0 || st == 'Z' || st == 'X';
 }
 
 /* Is pid traced by this tracer already (auto-attached, its first stop not read yet)? */
@@ -214,7 +229,9 @@ static int attach_one(struct tracer *tr, pid_t pid)
 		r = ptable_new_tasks(p, seize_thread);
 	while (r > 0);
 	if (r < 0) {
-		if (!p->threads && (r == -ESRCH || kill(pid, 0) < 0)) {
+		/* Gone meanwhile, or exiting (ptrace refuses a task past its exit: a child that
+		 * ended and waits to be reaped needs nothing of us). */
+		if (!p->threads && (r == -ESRCH || r == -EPERM) && is_ending(pid)) {
 			ptable_del_proc(tr, p);
 			return 0;
 		}

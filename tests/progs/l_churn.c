@@ -4,9 +4,12 @@
  * (some exec /bin/true first) and reaps them, and runs /bin/true through posix_spawn (a
  * vfork-style clone) every few rounds; a second thread creates and joins threads.
  * Until DIR/stop exists. Every fork, exec, wait and join must succeed (no EINTR, no lost
- * child); prints READY after the first rounds and PASS (with the counts) at the end.
+ * child); prints READY after the first rounds and PASS (with the counts) at the end. Every 64
+ * forks it writes the count to DIR/forks (the file rewritten in place), so a test can see it
+ * go on.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -49,8 +52,9 @@ static void *spawner(void *a)
 
 int main(int argc, char **argv)
 {
-	char path[4096];
+	char path[4096], fpath[4096], buf[32];
 	long forks = 0, errors = 0;
+	int ffd, len;
 	pthread_t sp;
 	int st;
 	pid_t pid, w;
@@ -62,6 +66,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(path, sizeof(path), "%s/stop", argv[1]);
 	stopfile = path;
+	snprintf(fpath, sizeof(fpath), "%s/forks", argv[1]);
+	ffd = open(fpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (ffd < 0) {
+		perror(fpath);
+		return 2;
+	}
 	pthread_create(&sp, NULL, spawner, NULL);
 	while (!stopped()) {
 		if (forks % 4 == 1) {
@@ -95,6 +105,14 @@ reap:
 		}
 		if (++forks == 20)
 			printf("READY\n");
+		if (forks % 64 == 0) {
+			len = snprintf(buf, sizeof(buf), "%20ld\n", forks);
+			if (pwrite(ffd, buf, (size_t)len, 0) != len) {
+				printf("FAIL pwrite: %s\n", strerror(errno));
+				errors++;
+				break;
+			}
+		}
 	}
 	done = 1;
 	pthread_join(sp, NULL);
