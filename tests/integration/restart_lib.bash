@@ -181,7 +181,8 @@ rs_attach() {
 # computation of the previous. With RS_RESUME_FIRST=1 each cycle begins with a checkpoint
 # that the computation runs on after (rs_checkpoint_resume). With RS_ATTACH=1 the program is
 # started without dmtcp and taken under control by "dmtcp_launch --attach PID" once it has
-# counted to 3 (rs_attach).
+# counted to 3 (rs_attach); with RS_ATTACH_PARENT=1 too, its parent is attached instead (the
+# root of a pipeline that PATH, a script, runs).
 rs_cycles() {
 	local path=$1 limit=$2 cycles=${3:-3} prog out pid run cycle
 	shift 3 2>/dev/null || shift $#
@@ -199,7 +200,13 @@ rs_cycles() {
 	wait_for_file "$T/$prog.ready"
 	pid=$(head -n 1 "$T/$prog.ready")
 	rs_wait_count "$out" 3
-	[ "${RS_ATTACH:-0}" = 1 ] && rs_attach "$pid" "$out"
+	if [ "${RS_ATTACH:-0}" = 1 ]; then
+		if [ "${RS_ATTACH_PARENT:-0}" = 1 ]; then
+			rs_attach "$(awk '{print $4}' "/proc/$pid/stat")" "$out"
+		else
+			rs_attach "$pid" "$out"
+		fi
+	fi
 	for cycle in $(seq "$cycles"); do
 		[ "${RS_RESUME_FIRST:-0}" = 1 ] && rs_checkpoint_resume "$out"
 		rs_checkpoint_kill $run
