@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -110,6 +112,8 @@ static int attach_refusal(pid_t pid, char *why, size_t n)
 				 "processes it runs under)");
 		return -EINVAL;
 	}
+	if (tracer && tracer == getpid())
+		return -EALREADY; /* forked by a process we trace: ours already */
 	if (tracer) {
 		if (procfs_comm(tracer, 0, comm, sizeof(comm)) < 0)
 			snprintf(comm, sizeof(comm), "?");
@@ -141,7 +145,11 @@ static int attach_refusal(pid_t pid, char *why, size_t n)
 /* The same after PTRACE_SEIZE failed with err: what the checks above could not foresee. */
 static void seize_refusal(pid_t pid, int err, char *why, size_t n)
 {
-	if (attach_refusal(pid, why, n) < 0)
+	int r = attach_refusal(pid, why, n);
+
+	if (r == -EALREADY)
+		snprintf(why, n, "taken by this tracer meanwhile, through its traced parent");
+	if (r < 0)
 		return;
 	if (err == -EPERM && yama_scope() == 1)
 		snprintf(why, n, "Yama's kernel.yama.ptrace_scope is 1: only a descendant may be "
@@ -183,6 +191,12 @@ static int is_ending(pid_t pid)
 	return st < 0 || st == 'Z' || st == 'X';
 }
 
+/* Does p share its parent's memory (a vfork child before its exec)? kcmp(KCMP_VM). */
+static int shares_parent_vm(const struct tracee_proc *p)
+{
+	return p->ppid > 1 && syscall(SYS_kcmp, p->ppid, p->pid, KCMP_VM, 0, 0) == 0;
+}
+
 /* Is pid traced by this tracer already (auto-attached, its first stop not read yet)? */
 static int traced_by_us(pid_t pid)
 {
@@ -211,8 +225,8 @@ static int attach_one(struct tracer *tr, pid_t pid)
 	if (ptable_proc(tr, pid) || traced_by_us(pid))
 		return 0;
 	r = attach_refusal(pid, why, sizeof(why));
-	if (r == -ESRCH)
-		return 0; /* a descendant that ended meanwhile */
+	if (r == -ESRCH || r == -EALREADY)
+		return 0; /* a descendant that ended, or that its traced parent forked, meanwhile */
 	if (r < 0) {
 		pr_err("cannot attach to pid %d: %s", pid, why);
 		return r;
@@ -230,8 +244,10 @@ static int attach_one(struct tracer *tr, pid_t pid)
 	while (r > 0);
 	if (r < 0) {
 		/* Gone meanwhile, or exiting (ptrace refuses a task past its exit: a child that
-		 * ended and waits to be reaped needs nothing of us). */
-		if (!p->threads && (r == -ESRCH || r == -EPERM) && is_ending(pid)) {
+		 * ended and waits to be reaped needs nothing of us), or forked by a process we
+		 * trace since the check above (its first stop brings it to the table). */
+		if (!p->threads && (r == -ESRCH || r == -EPERM) &&
+		    (is_ending(pid) || traced_by_us(pid))) {
 			ptable_del_proc(tr, p);
 			return 0;
 		}
@@ -239,6 +255,22 @@ static int attach_one(struct tracer *tr, pid_t pid)
 		pr_err("cannot attach to pid %d (%s): %s", pid, comm, why);
 		/* Threads seized already are held below and let go with the rest. */
 		return r;
+	}
+	if (!p->threads) {
+		/* Every thread ended meanwhile (or is a zombie): nothing to hold. */
+		ptable_del_proc(tr, p);
+		return 0;
+	}
+	if (shares_parent_vm(p)) {
+		/*
+		 * A vfork child (posix_spawn makes them) that has not exec'd yet: its parent
+		 * cannot stop until it execs or exits, so it must not be held (as events.c
+		 * does for one born traced); it runs on, seized, and is a process like any
+		 * other from its exec.
+		 */
+		p->in_vfork = 1;
+		pr_debug("pid %d (%s): attached, a vfork child: runs on until its exec", pid, comm);
+		return 1;
 	}
 	pr_debug("pid %d (%s): attached, %d threads", pid, comm, p->nthreads);
 	suspend_begin(p);
@@ -270,12 +302,29 @@ static int attach_children(struct tracer *tr, struct tracee_proc *p)
 	return total;
 }
 
+/* Is p a vfork parent waiting for its child's exec or exit? */
+static int waits_for_vfork(struct tracer *tr, const struct tracee_proc *p)
+{
+	const struct tracee_proc *c;
+
+	for (c = ptable_first(tr); c; c = c->next)
+		if (c->in_vfork && c->ppid == p->pid && !c->ghost)
+			return 1;
+	return 0;
+}
+
+/*
+ * The first process not held yet, if any. A vfork parent cannot stop before its child execs
+ * or exits, and need not: its thread in vfork forks nothing meanwhile, and it is let go below
+ * with a pending interrupt that its next stop answers (events.c lets a running process go).
+ */
 static struct tracee_proc *first_not_held(struct tracer *tr)
 {
 	struct tracee_proc *p;
 
 	for (p = ptable_first(tr); p; p = p->next)
-		if (!p->ghost && !p->nocheckpoint && !p->in_vfork && p->phase != PP_SUSPENDED)
+		if (!p->ghost && !p->nocheckpoint && !p->in_vfork && p->phase != PP_SUSPENDED &&
+		    !waits_for_vfork(tr, p))
 			return p;
 	return NULL;
 }

@@ -1,9 +1,12 @@
 #!/bin/bash
 # dmtcp_launch --attach, the program's side of it:
-#  - a program that forks, execs, spawns and creates threads without pause (l_churn) is
+#  - a program that forks, execs, spawns, makes sockets and creates threads without pause
+#    (l_churn) is
 #    attached while it does so and checkpointed twice; then its tracer is killed with SIGKILL:
 #    the program and every child it makes from then on run on untraced, and it ends with PASS
-#    (no fork, exec, wait or join failed: no ENOSYS from a filter, no EINTR);
+#    (no fork, exec, wait, socket call or join failed: no ENOSYS from a filter, no EINTR);
+#  - a parent held in vfork() by its child (which waits before it execs) is attached at once:
+#    the child is not held, so the parent can stop once the child execs; a checkpoint follows;
 #  - a program stopped by SIGSTOP stays stopped when attached and across a checkpoint, and is
 #    listed STOPPED; SIGCONT lets it go on;
 #  - refusals, each with exit status DMTCP_FAIL_RC, the pid and the reason named, the target
@@ -38,11 +41,11 @@ d=$T/churn
 mkdir -m 777 "$d"
 rs_out() { : >"$T/$1"; chmod 666 "$T/$1"; }
 rs_out churn.log
-(run_user "$(prog l_churn)" "$d" >"$T/churn.log" 2>&1 </dev/null 8>&-; echo $? >"$T/churn.rc") &
+(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/churn.pid" "$(prog l_churn)" "$d" \
+	>"$T/churn.log" 2>&1 </dev/null 8>&-; echo $? >"$T/churn.rc") &
 track $!
 wait_for_line "$T/churn.log" '^READY'
-pid=$(pgrep -f -o "$(prog l_churn) $d" | head -n 1)
-[ -n "$pid" ] || harness_fail "l_churn not found"
+pid=$(cat "$T/churn.pid")
 attach churn "$pid"
 [ "$rc" = 0 ] || { cat "$T/churn.out"; fail "attach to a churning program: exit status $rc"; }
 [ -s "$T/churn.out" ] && { cat "$T/churn.out"; fail "dmtcp_launch --attach printed output"; }
@@ -67,14 +70,40 @@ grep -q '^PASS' "$T/churn.log" || { cat "$T/churn.log"; fail "l_churn did not pa
 log "churn: attached, checkpointed twice, tracer killed, ran on: $(grep '^PASS' "$T/churn.log")"
 wait_peers 0
 
+# --- a vfork in progress at the attach ---------------------------------------------------
+v=$T/vf
+mkdir -m 777 "$v"
+rs_out vf.log
+(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/vf.pid" "$(prog l_vfork)" "$v" >"$T/vf.log" 2>&1 </dev/null 8>&-
+ echo $? >"$T/vf.rc") &
+track $!
+wait_for_line "$T/vf.log" '^READY'
+vpid=$(cat "$T/vf.pid")
+touch "$v/vfork"
+wait_for_file "$v/in-vfork"
+attach vfork "$vpid"
+[ "$rc" = 0 ] || { cat "$T/vfork.out"; fail "attach to a parent in vfork: exit status $rc"; }
+_traced "$vpid" || fail "l_vfork not traced after the attach"
+touch "$v/go"
+wait_for_line "$T/vf.log" '^vfork done'
+wait_peers 1
+ckpt "after the vfork"
+touch "$v/stop"
+wait_until 20 test -s "$T/vf.rc" || fail "l_vfork did not end"
+[ "$(cat "$T/vf.rc")" = 0 ] || { cat "$T/vf.log"; fail "l_vfork: exit status $(cat "$T/vf.rc")"; }
+grep -q '^PASS' "$T/vf.log" || { cat "$T/vf.log"; fail "l_vfork did not pass"; }
+log "vfork: attached while the parent waited for its vfork child, checkpointed after"
+wait_peers 0
+
 # --- a stopped program -------------------------------------------------------------------
 s=$T/stop
 mkdir -m 777 "$s"
 rs_out stop.log
-(run_user "$(prog l_stop)" "$s" >"$T/stop.log" 2>&1 </dev/null 8>&-; echo $? >"$T/stop.rc") &
+(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/stop.pid" "$(prog l_stop)" "$s" \
+	>"$T/stop.log" 2>&1 </dev/null 8>&-; echo $? >"$T/stop.rc") &
 track $!
 wait_for_line "$T/stop.log" '^READY'
-spid=$(pgrep -f -o "$(prog l_stop) $s")
+spid=$(cat "$T/stop.pid")
 count() { tr -d ' \n' <"$s/count"; }
 _is_stopped() { case $(pid_state "$spid") in T | t) return 0 ;; esac; return 1; }
 _moved() { [ "$(count)" != "$1" ]; }

@@ -2,7 +2,8 @@
  * l_churn: processes and threads born and dying without pause, so that checkpoints meet
  * fork/clone racing with PTRACE_INTERRUPT. The main thread forks children that exit at once
  * (some exec /bin/true first) and reaps them, and runs /bin/true through posix_spawn (a
- * vfork-style clone) every few rounds; a second thread creates and joins threads.
+ * vfork-style clone) every few rounds, and makes sockets (a socketpair a byte goes through, a
+ * UDP socket) every round; a second thread creates and joins threads.
  * Until DIR/stop exists. Every fork, exec, wait and join must succeed (no EINTR, no lost
  * child); prints READY after the first rounds and PASS (with the counts) at the end. Every 64
  * forks it writes the count to DIR/forks (the file rewritten in place), so a test can see it
@@ -14,6 +15,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +30,28 @@ static int stopped(void)
 	struct stat st;
 
 	return stat(stopfile, &st) == 0;
+}
+
+/* A socketpair that carries a byte, and a UDP socket: 0, or -1 with errno. */
+static int sockets(void)
+{
+	int sv[2], u;
+	char c = 'x';
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if (write(sv[0], &c, 1) != 1 || read(sv[1], &c, 1) != 1 || c != 'x') {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[0]);
+	close(sv[1]);
+	u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (u < 0)
+		return -1;
+	close(u);
+	return 0;
 }
 
 static void *nothing(void *a)
@@ -74,6 +98,11 @@ int main(int argc, char **argv)
 	}
 	pthread_create(&sp, NULL, spawner, NULL);
 	while (!stopped()) {
+		if (sockets() < 0) {
+			printf("FAIL sockets: %s\n", strerror(errno));
+			errors++;
+			break;
+		}
 		if (forks % 4 == 1) {
 			char *av[] = { (char *)"true", NULL };
 			int e = posix_spawn(&pid, "/bin/true", NULL, NULL, av, environ);
