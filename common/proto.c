@@ -37,6 +37,7 @@ static const char *const type_names[MSG__COUNT] = {
 	[MSG_WHERE] = "WHERE",
 	[MSG_WHERE_REPLY] = "WHERE_REPLY",
 	[MSG_WHERE_PART] = "WHERE_PART",
+	[MSG_DETACH] = "DETACH",
 };
 
 struct tag_info {
@@ -94,6 +95,7 @@ static const struct tag_info tags[F_TAG__COUNT] = {
 	[F_NOTE] = { "NOTE", PROTO_STR, 0 },
 	[F_THREAD] = { "THREAD", PROTO_STR, 1 },
 	[F_FRAME] = { "FRAME", PROTO_STR, 1 },
+	[F_DETACHABLE] = { "DETACHABLE", PROTO_U64, 0 },
 };
 
 enum proto_kind proto_field_kind(uint16_t tag)

@@ -61,6 +61,8 @@ enum proto_msg_type {
 	MSG_WHERE_PART,	      /* coord -> client: one process of a --where answer: F_PEER,
 				 F_STATUS, [F_REASON], [F_NOTE], F_THREAD..., F_FRAME...; one per
 				 process, then the COMMAND_REPLY */
+	MSG_DETACH,	      /* coord -> peer: let the process go untraced (dmtcp_command --detach;
+				 only sent when every peer's HELLO said F_DETACHABLE) */
 	MSG__COUNT
 };
 
@@ -83,7 +85,7 @@ enum proto_tag {
 	F_STATUS,	   /* u64: 0 or a negative errno, as two's complement */
 	F_REASON,	   /* str: human-readable reason for a failure */
 	F_IMAGE,	   /* str: final absolute path of the image (checkpoint barrier) */
-	F_CMD,		   /* str: "s" "l" "c" "bc" "kc" "i" "k" "q" "where" */
+	F_CMD,		   /* str: "s" "l" "c" "bc" "kc" "i" "k" "q" "d" "where" */
 	F_ARG,		   /* u64: argument of F_CMD (interval seconds) */
 	F_NUM_PEERS,	   /* u64 */
 	F_RUNNING,	   /* u64: 1 when every peer runs */
@@ -117,6 +119,8 @@ enum proto_tag {
 			      ("stopped (job control)", "exited") */
 	F_THREAD,	   /* str, repeatable: "tid\tname\tnote" (common/where_line.h) */
 	F_FRAME,	   /* str, repeatable: "tid\tn\tip\toffset\tfunction\tobject" */
+	F_DETACHABLE,	   /* u64: HELLO: 1 when the process carries no seccomp filter of ours
+			      (taken by dmtcp_launch --attach) and may run on untraced */
 	F_TAG__COUNT
 };
 

@@ -1,6 +1,6 @@
 /*
  * The coordinator's commands, shared by dmtcp_command clients (MSG_COMMAND) and the
- * coordinator's standard input: s l c bc kc i k q, and where (clients only: its answer comes
+ * coordinator's standard input: s l c bc kc i k d q, and where (clients only: its answer comes
  * in parts, where.c). Every reply carries F_STATUS, F_REASON on error, and the status fields.
  */
 #include <errno.h>
@@ -60,6 +60,14 @@ bool coord_run_command(struct coord *co, const char *cmd, uint64_t arg, bool has
 		pr_info("killing the computation (%d processes)", coord_num_peers(co));
 		coord_kill_peers(co);
 		proto_put_u64(reply, F_STATUS, 0);
+	} else if (!strcmp(cmd, "d")) {
+		ret = coord_detach_peers(co, &why);
+		if (ret < 0) {
+			reply_error(reply, ret, why);
+		} else {
+			pr_info("detaching the computation (%d processes): they run on untraced", ret);
+			proto_put_u64(reply, F_STATUS, 0);
+		}
 	} else if (!strcmp(cmd, "q")) {
 		pr_info("killing the computation (%d processes) and quitting", coord_num_peers(co));
 		coord_kill_peers(co);

@@ -169,6 +169,47 @@ void coord_kill_peers(struct coord *co)
 	}
 }
 
+int coord_detach_peers(struct coord *co, const char **why)
+{
+	static char msg[600];
+	struct conn *c;
+	int n = 0;
+
+	if (co->state != CS_RUNNING || co->run.kind != RUN_NONE) {
+		*why = "a checkpoint or a restart is running: detach once it is over";
+		return -EBUSY;
+	}
+	for (c = co->conns; c; c = c->next) {
+		if (c->role != ROLE_PEER || c->dead || c->exited)
+			continue;
+		if (!c->detachable) {
+			snprintf(msg, sizeof(msg),
+				 "%.60s[%llu]@%.60s runs under the seccomp filter of dmtcp_launch or "
+				 "dmtcp_restart, which cannot be taken off: it cannot run without its "
+				 "tracer (only processes taken with dmtcp_launch --attach can be let "
+				 "go); nothing was detached",
+				 c->prog, (unsigned long long)c->pid, c->host);
+			*why = msg;
+			return -EPERM;
+		}
+		n++;
+	}
+	if (!n) {
+		*why = "no process to detach";
+		return -ESRCH;
+	}
+	for (c = co->conns; c; c = c->next) {
+		struct proto_msg m;
+
+		if (c->role != ROLE_PEER || c->dead || c->exited)
+			continue;
+		proto_msg_init(&m, MSG_DETACH);
+		coord_send(co, c, &m);
+		proto_msg_free(&m);
+	}
+	return n;
+}
+
 static void send_refuse(struct coord *co, struct conn *c, const char *reason)
 {
 	struct proto_msg m;
@@ -318,6 +359,12 @@ static int handle_peer_hello(struct coord *co, struct conn *c, const struct prot
 		return -EPROTO;
 	}
 	c->restarted = v == 1;
+	v = 0;
+	if (!proto_get_u64(in, F_DETACHABLE, &v) && v > 1) {
+		*why = "F_DETACHABLE is neither 0 nor 1";
+		return -EPROTO;
+	}
+	c->detachable = v == 1;
 	proto_get_u64(in, F_NUM_EXPECTED, &num_expected);
 
 	c->role = ROLE_PEER;

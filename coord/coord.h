@@ -53,6 +53,7 @@ struct conn {
 	bool exited; /* its tracer said the process exited: a ghost, not in any checkpoint */
 	uint64_t pid, ppid;
 	bool restarted;
+	bool detachable; /* HELLO F_DETACHABLE: may run on untraced (dmtcp_command --detach) */
 	bool in_run;   /* takes part in the current barrier run */
 	bool done;     /* answered the current barrier */
 	int sent_upto; /* index of the last barrier sent to it in the current run, -1 none */
@@ -170,6 +171,9 @@ bool coord_all_running(const struct coord *co);
 bool coord_run_command(struct coord *co, const char *cmd, uint64_t arg, bool has_arg,
 		       struct proto_msg *reply, struct conn *client);
 void coord_kill_peers(struct coord *co);
+/* dmtcp_command --detach: let every process go untraced, when each may (F_DETACHABLE).
+ * Returns how many were asked, or -errno with *why. */
+int coord_detach_peers(struct coord *co, const char **why);
 /* Connections that have not proved the key in time are closed; the next such deadline. */
 void coord_auth_expire(struct coord *co, long now_ms);
 long coord_auth_next_deadline(const struct coord *co);

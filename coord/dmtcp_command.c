@@ -49,6 +49,10 @@ static void usage(FILE *f)
 		"  -i, --interval N     set the checkpoint interval to N seconds (0 = none)\n"
 		"  -k, --kill           kill the computation\n"
 		"  -q, --quit           kill the computation and the coordinator\n"
+		"      --detach         let the computation go: its processes run on untraced\n"
+		"                       (only processes taken with dmtcp_launch --attach; refused,\n"
+		"                       with nothing changed, if any other is in it; checkpoint\n"
+		"                       first with -bc if an image is wanted)\n"
 		"      --where          print every thread's backtrace, per process: where a\n"
 		"                       long-running or hung program is (each process is stopped\n"
 		"                       for a few milliseconds; waits at most 5 s for the answers;\n"
@@ -76,6 +80,7 @@ static const struct cmd_spec cmds[] = {
 	{ "-kc", "--kcheckpoint", "kc", "kc", false }, { "-i", "--interval", "i", "i", true },
 	{ "-k", "--kill", "k", "k", false },	    { "-q", "--quit", "q", "q", false },
 	{ "--where", "--where", "where", "where", false },
+	{ "--detach", "--detach", "d", "d", false },
 };
 
 static uint64_t get_u(const struct proto_in *in, uint16_t tag)

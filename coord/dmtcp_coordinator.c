@@ -55,7 +55,8 @@ static void usage(FILE *f)
 		"      --version               print the version\n\n"
 		"Commands on standard input (each followed by Enter):\n"
 		"  l list   s status   c checkpoint   bc checkpoint, wait   kc checkpoint, then kill\n"
-		"  i N set the interval   k kill the computation   q kill and quit   ? help\n\n"
+		"  i N set the interval   k kill the computation   q kill and quit   ? help\n"
+		"  d detach: processes taken with dmtcp_launch --attach run on untraced\n\n"
 		"Only those who know its key can join or command it: a random key in\n"
 		"$DMTCP_COORD_KEY_FILE (used as it is if it exists), else\n"
 		"$XDG_RUNTIME_DIR/dmtcp/coord-PORT.key, else /tmp/dmtcp-UID/coord-PORT.key\n"
@@ -66,7 +67,8 @@ static void print_stdin_help(void)
 {
 	printf("Commands: l (list), s (status), c (checkpoint), bc (checkpoint and report when\n"
 	       "done), kc (checkpoint, then kill), i N (interval N s, 0 = none), k (kill all),\n"
-	       "q (kill all and quit), ? or h (this help)\n");
+	       "d (detach: attached processes run on untraced), q (kill all and quit),\n"
+	       "? or h (this help)\n");
 	fflush(stdout);
 }
 
@@ -331,7 +333,8 @@ static void run_stdin_command(struct coord *co, char *line)
 		return;
 	}
 	if (strcmp(cmd, "s") && strcmp(cmd, "l") && strcmp(cmd, "c") && strcmp(cmd, "bc") &&
-	    strcmp(cmd, "kc") && strcmp(cmd, "i") && strcmp(cmd, "k") && strcmp(cmd, "q")) {
+	    strcmp(cmd, "kc") && strcmp(cmd, "i") && strcmp(cmd, "k") && strcmp(cmd, "d") &&
+	    strcmp(cmd, "q")) {
 		printf("unknown command '%.40s' (type '?' for help)\n", cmd);
 		fflush(stdout);
 		return;

@@ -49,6 +49,7 @@ LEVELS='
 9 crash crash
 10 barriers barriers
 10 where where
+10 detach detach
 11 sysapi sysapi
 12 api tracer adopt attach
 13 cmd dmtcp_launch dmtcp_nocheckpoint

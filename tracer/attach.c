@@ -239,6 +239,7 @@ static int attach_one(struct tracer *tr, pid_t pid)
 	if (!p)
 		return -ENOMEM;
 	p->attached = 1;
+	p->nofilter = 1;
 	do
 		r = ptable_new_tasks(p, seize_thread);
 	while (r > 0);

@@ -27,6 +27,7 @@ struct barrier_state;
 struct sockrec_state;
 struct ckpt_state;
 struct where_state;
+struct detach_state;
 
 struct tracer {
 	struct tracer_config cfg;
@@ -51,6 +52,7 @@ struct tracer {
 	struct sockdrain *sockdrain;	/* sockdrain.c */
 	struct ckpt_state *ckpt;	/* checkpoint.c */
 	struct where_state *where;	/* where.c */
+	struct detach_state *detach;	/* detach.c */
 };
 
 static inline struct tracer *tr_of(const struct tracee_thread *t)

@@ -41,6 +41,7 @@ static struct tracee_proc *new_process(struct tracer *tr, struct tracee_proc *pa
 	if (parent) {
 		p->nocheckpoint = parent->nocheckpoint;
 		p->restarted = parent->restarted;
+		p->nofilter = parent->nofilter;
 	}
 	if (held) {
 		/* Born while its parent is being suspended: it must not run during the

@@ -403,6 +403,8 @@ static void send_hello(struct peer *pe, const char *state)
 	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
 	proto_put_str(&m, F_HOST, tr->hostname);
 	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
+	if (p->nofilter)
+		proto_put_u64(&m, F_DETACHABLE, 1);
 	if (tracer_cfg(tr)->interval >= 0 && p->pid == tr->root_pid)
 		proto_put_u64(&m, F_INTERVAL, (uint64_t)tracer_cfg(tr)->interval);
 	peer_send(pe, &m);
@@ -755,6 +757,7 @@ static const char *out_of_place(const struct peer *pe, uint16_t type)
 	case MSG_BARRIER:
 	case MSG_WHERE:
 	case MSG_KILL:
+	case MSG_DETACH:
 	case MSG_KV_REPLY:
 		if (!pe->authed)
 			return "before the coordinator proved its key";

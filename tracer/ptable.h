@@ -76,8 +76,9 @@ struct tracee_proc {
 	int ghost;	   /* exited, no threads left, kept in the table by a module (see
 			      barriers.c) until it lets go with ptable_del_proc() */
 	int restarted;	   /* restored by dmtcp_restart (or forked by one that was) */
-	int attached;	   /* taken running by tracer_attach(): carries no filter of ours
-			      (nor do the children it forks while attached) */
+	int attached;	   /* taken running by tracer_attach() (not born under the tracer) */
+	int nofilter;	   /* carries no seccomp filter of ours, and may run on untraced:
+			      attached, or forked by a process that was */
 	int restoring;	   /* restored, held until its restart's resume barrier lets it go:
 			      none of the program has run yet (see barriers.c) */
 	pid_t vpid;	   /* the pid the program sees (a restart in a new PID namespace

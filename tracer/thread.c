@@ -47,6 +47,22 @@ int thread_resume(struct tracee_thread *t, enum resume_how how, int sig)
 	return (int)r;
 }
 
+int thread_detach(struct tracee_thread *t)
+{
+	if (t->check_eintr) {
+		t->check_eintr = 0;
+		if (t->resume_how == RESUME_CONT && !t->resume_sig)
+			thread_restart_eintr(t);
+	}
+	if (ptrace(PTRACE_DETACH, t->tid, 0, (long)t->resume_sig) < 0) {
+		if (errno != ESRCH)
+			pr_warn("tid %d: cannot detach: %s", t->tid, strerror(errno));
+		return -errno;
+	}
+	t->state = TS_RUNNING;
+	return 0;
+}
+
 void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status)
 {
 	t->state = TS_HELD;

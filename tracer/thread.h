@@ -20,6 +20,12 @@
 int thread_resume(struct tracee_thread *t, enum resume_how how, int sig);
 /* Keep t in its ptrace-stop; remember how to let it go (status: the stop's wait status). */
 void thread_hold(struct tracee_thread *t, enum resume_how how, int sig, int status);
+/*
+ * Let t go for good (PTRACE_DETACH) from the stop it is held in, as thread_resume would let it
+ * go (an interrupted epoll wait restarted, a held signal delivered; a group-stopped thread
+ * stays stopped, the kernel's doing). 0 or -errno (-ESRCH quietly).
+ */
+int thread_detach(struct tracee_thread *t);
 /* PTRACE_INTERRUPT: t reports a stop soon (a no-op if one is pending). */
 void thread_interrupt(struct tracee_thread *t);
 

@@ -29,6 +29,7 @@
 #include "sockdrain.h"
 #include "sockrec.h"
 #include "sysapi.h"
+#include "detach.h"
 #include "where.h"
 
 void tracer_save_sigstate(struct tracer_sigstate *ss)
@@ -109,6 +110,8 @@ int tracer_create(const struct tracer_config *cfg, struct tracer **out)
 	if (!r)
 		r = where_init(tr);
 	if (!r)
+		r = detach_init(tr);
+	if (!r)
 		r = sysapi_init(tr);
 	if (!r)
 		r = crash_init(tr);
@@ -132,6 +135,7 @@ void tracer_destroy(struct tracer *tr)
 	if (tr->loop)
 		while (ptable_first(tr))
 			ptable_del_proc(tr, ptable_first(tr));
+	detach_fini(tr);
 	where_fini(tr);
 	barriers_fini(tr);
 	checkpoint_fini(tr);

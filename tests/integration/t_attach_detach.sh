@@ -1,0 +1,98 @@
+#!/bin/bash
+# dmtcp_command --detach (and 'd' on the coordinator's standard input): an attached
+# computation is let go and runs on untraced, its tracer gone.
+#  - rs_block (a process with a child, a thread in every kind of blocking call) is attached,
+#    checkpointed, and detached with dmtcp_command --detach: both processes untraced, the
+#    tracer ended, no peer left; it counts on to its end and passes (no wait cut short, no
+#    EINTR, by the attach, the checkpoint or the detach);
+#  - a program stopped by SIGSTOP, attached, detached with 'd' typed on the coordinator's
+#    input, stays stopped untraced; SIGCONT lets it go on;
+#  - a computation that also holds a launched process (under the seccomp filter, which cannot
+#    be taken off) refuses --detach naming that process, and nothing is detached.
+# builds: dynamic static
+# variants: root unpriv
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/integration/restart_lib.bash"
+. "$TOP/tests/integration/launch_lib.bash"
+trap 'rs_kill_leftovers; _launch_cleanup; _cleanup' EXIT
+
+start_coord
+tracer_of() { sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null; }
+_untraced() { [ "$(tracer_of "$1")" = 0 ]; }
+_gone() { ! kill -0 "$1" 2>/dev/null; }
+attach() {
+	local rc=0
+	run_user timeout 30 "$BIN/dmtcp_launch" --attach "$1" >"$T/attach.out" 2>&1 || rc=$?
+	[ $rc = 0 ] || { cat "$T/attach.out"; fail "dmtcp_launch --attach $1: exit status $rc"; }
+}
+
+# --- rs_block: attach, checkpoint, detach, run to the end -------------------------------
+p=$(prog rs_block)
+name=$(basename "$p")
+out=$T/$name.out
+rs_outfile "$name.out"
+RS_PROG_OUT=$out
+rs_run blk "$p" "$T/$name.ready" 300 >"$out"
+wait_for_file "$T/$name.ready"
+pid=$(head -n 1 "$T/$name.ready")
+rs_wait_count "$out" 3
+attach "$pid"
+tracer=$(tracer_of "$pid")
+[ "$tracer" != 0 ] || fail "rs_block not traced after the attach"
+rs_wait_running 2
+rs_checkpoint_resume "$out"
+kid=$(children_of "$pid" | head -n 1)
+[ -n "$kid" ] || harness_fail "rs_block has no child"
+out2=$(run_user "$BIN/dmtcp_command" --detach 2>&1) || fail "dmtcp_command --detach failed: $out2"
+wait_until 10 _untraced "$pid" || fail "rs_block still traced after --detach"
+wait_until 10 _untraced "$kid" || fail "rs_block's child still traced after --detach"
+wait_until 10 _gone "$tracer" || fail "the tracer ($tracer) did not end after --detach"
+wait_peers 0 10
+rs_expect_pass blk "$out" "^PASS pid $pid\b"
+grep '^ok waits' "$out"
+log "rs_block: attached, checkpointed, detached, ran to its end untraced"
+
+# --- a stopped program, detached from the coordinator's input ----------------------------
+s=$T/stop
+mkdir -m 777 "$s"
+rs_outfile stop.log
+(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/stop.pid" "$(prog l_stop)" "$s" \
+	>"$T/stop.log" 2>&1 </dev/null 8>&-; echo $? >"$T/stop.rc") &
+track $!
+wait_for_line "$T/stop.log" '^READY'
+spid=$(cat "$T/stop.pid")
+count() { tr -d ' \n' <"$s/count"; }
+_is_stopped() { case $(pid_state "$spid") in T | t) return 0 ;; esac; return 1; }
+_stopped_untraced() { [ "$(pid_state "$spid")" = T ] && _untraced "$spid"; }
+_moved() { [ "$(count)" != "$1" ]; }
+kill -STOP "$spid"
+wait_until 5 _is_stopped || fail "SIGSTOP did not stop l_stop"
+c1=$(count)
+attach "$spid"
+wait_peers 1
+coord_type d
+wait_until 10 _stopped_untraced ||
+	fail "after 'd' l_stop is not stopped and untraced (state $(pid_state "$spid"), tracer $(tracer_of "$spid"))"
+wait_peers 0 10
+[ "$(count)" = "$c1" ] || fail "the detach woke the stopped program: count $c1 -> $(count)"
+kill -CONT "$spid"
+wait_until 5 _moved "$c1" || fail "SIGCONT did not let the detached program go on"
+log "stopped: detached with 'd', stayed stopped, SIGCONT let it go"
+
+# --- a launched process in the computation: refused, nothing detached -------------------
+launch_bg launched -j "$(prog l_stop)" "$T/stop"
+wait_for_line "$T/launched.out" '^READY'
+attach "$spid"
+wait_peers 2
+rc=0
+run_user "$BIN/dmtcp_command" --detach >"$T/refused.out" 2>&1 || rc=$?
+[ $rc = 2 ] || { cat "$T/refused.out"; fail "--detach with a launched process: exit status $rc, expected 2"; }
+grep -q "l_stop.*\[[0-9]*\]@.*seccomp filter.*nothing was detached" "$T/refused.out" ||
+	{ cat "$T/refused.out"; fail "--detach refusal does not name the launched process"; }
+log "refused: $(head -n 1 "$T/refused.out")"
+[ "$(tracer_of "$spid")" != 0 ] || fail "a refused --detach detached the attached process"
+wait_peers 2
+touch "$s/stop"
+wait_rc launched 0
+wait_until 20 test -s "$T/stop.rc" || fail "the attached l_stop did not end"
+[ "$(cat "$T/stop.rc")" = 0 ] || fail "l_stop: exit status $(cat "$T/stop.rc")"
