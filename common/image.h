@@ -72,6 +72,9 @@ enum image_comp {
 
 /* Header flags. */
 #define IMAGE_F_COMPRESS 0x1u /* the writer was asked to compress (chunks may still be raw) */
+#define IMAGE_F_NOFILTER 0x2u /* the process ran without our seccomp filter (taken by
+				 dmtcp_launch --attach): restarted without one, it may run on
+				 untraced (dmtcp_command --detach, or its tracer's death) */
 
 struct image_opts {
 	int compress;	     /* 1: zlib chunks; 0: raw; -1: from DMTCP_GZIP (unset: 1) */
@@ -85,6 +88,7 @@ struct image_opts {
 	const char *hostname; /* NULL: gethostname() */
 	uint64_t ckpt_id;     /* the checkpoint the image belongs to, unique (0: unknown) */
 	uint32_t nprocs;      /* images in that checkpoint (0: unknown; image_set_nprocs()) */
+	uint32_t flags;	      /* IMAGE_F_NOFILTER, or 0 (IMAGE_F_COMPRESS follows compress) */
 };
 #define IMAGE_OPTS_INIT { .compress = -1 }
 

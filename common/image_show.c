@@ -26,9 +26,10 @@ static void show_header(FILE *f, const char *path, const struct image_info *in)
 	if (gmtime_r(&secs, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	fprintf(f, "image:      %s\n", path);
-	fprintf(f, "format:     dmtcp image version %u, %s, page size %u, flags 0x%x%s\n",
+	fprintf(f, "format:     dmtcp image version %u, %s, page size %u, flags 0x%x%s%s\n",
 		in->version, image_arch_name(in->arch), in->page_size, in->flags,
-		(in->flags & IMAGE_F_COMPRESS) ? " (COMPRESS)" : "");
+		(in->flags & IMAGE_F_COMPRESS) ? " (COMPRESS)" : "",
+		(in->flags & IMAGE_F_NOFILTER) ? " (NOFILTER: attached)" : "");
 	fprintf(f, "created:    %s\n", when);
 	fprintf(f, "program:    %s\n", in->prog);
 	fprintf(f, "uniquepid:  %s\n", in->uniquepid);

@@ -21,6 +21,7 @@ static void header_json(struct json_writer *jw, const struct image_info *in)
 	json_uint(jw, "page_size", in->page_size);
 	json_uint(jw, "flags", in->flags);
 	json_bool(jw, "compress", in->flags & IMAGE_F_COMPRESS);
+	json_bool(jw, "nofilter", in->flags & IMAGE_F_NOFILTER);
 	json_string(jw, "created", when);
 	json_string(jw, "program", in->prog);
 	json_string(jw, "uniquepid", in->uniquepid);

@@ -257,7 +257,7 @@ int image_create(const char *dir, const char *final_name, const struct image_opt
 	w->hdr.version = IMAGE_VERSION;
 	w->hdr.hdr_size = IMAGE_HDR_SIZE;
 	w->hdr.arch = IMAGE_EM_X86_64;
-	w->hdr.flags = w->compress ? IMAGE_F_COMPRESS : 0;
+	w->hdr.flags = (w->compress ? IMAGE_F_COMPRESS : 0) | (opts->flags & IMAGE_F_NOFILTER);
 	w->hdr.page_size = w->page_size;
 	w->hdr.chunk_size = w->chunk_size;
 	clock_gettime(CLOCK_REALTIME, &ts);

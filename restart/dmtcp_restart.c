@@ -317,6 +317,7 @@ static int bring_back(struct restart_ctx *c, struct tracer *tr)
 				.compid = c->set.compid,
 				.ckpt_id = im->info.ckpt_id,
 				.num_expected = (uint64_t)c->set.n,
+				.nofilter = !!(im->info.flags & IMAGE_F_NOFILTER),
 			};
 
 			r = tracer_adopt_restarted(tr, &rp);

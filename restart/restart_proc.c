@@ -313,7 +313,8 @@ int restart_proc_run(int idx, void *arg)
 	if (r)
 		goto fail;
 	if (c->traced) {
-		if (c->before_gate) {
+		/* An attached program's image: it ran without a filter, and goes on so. */
+		if (c->before_gate && !(im->info.flags & IMAGE_F_NOFILTER)) {
 			r = c->before_gate(im->proc.pid, c->before_gate_arg);
 			if (r)
 				goto fail;

@@ -15,24 +15,29 @@
 #include "peer.h"
 #include "procfs.h"
 #include "suspend.h"
+#include "adopt.h"
 #include "tracer.h"
 
 /* Seize a thread of p not yet in the table (ptable_new_tasks). */
 static int seize_thread(struct tracee_proc *p, pid_t tid)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0, (long)TRACER_PTRACE_OPTS) < 0) {
+	long opts = p->nofilter ? TRACER_PTRACE_OPTS_NOFILTER : TRACER_PTRACE_OPTS;
+	int st;
+
+	if (ptrace(PTRACE_SEIZE, tid, 0, opts) < 0) {
 		if (errno == ESRCH)
 			return 0; /* exited meanwhile */
-		pr_err("tid %d: PTRACE_SEIZE failed: %s", tid, strerror(errno));
+		/* A leader that called pthread_exit is a zombie while its threads live: ptrace
+		 * refuses it, and a suspend needs nothing of it (suspend.c). */
+		st = procfs_task_state(p->pid, tid);
+		if (errno == EPERM && (st == 'Z' || st == 'X'))
+			return 0;
 		return -errno;
 	}
 	return ptable_add_thread(p->tracer, p, tid, TS_RUNNING) ? 1 : -ENOMEM;
 }
 
-/* PTRACE_SEIZE every thread of p not yet in the table, rescanning /proc/PID/task until a pass
- * finds none new (threads born meanwhile). Returns 0 or -errno; seized threads stay on
- * failure. */
-static int seize_all_threads(struct tracee_proc *p)
+int adopt_seize_threads(struct tracee_proc *p)
 {
 	int r;
 
@@ -63,8 +68,9 @@ int tracer_adopt(struct tracer *tr, pid_t pid, int coord_fd, int stopped)
 	p = ptable_add_proc(tr, pid, ppid, comm);
 	if (!p)
 		return -ENOMEM;
-	r = seize_all_threads(p);
+	r = adopt_seize_threads(p);
 	if (r < 0) {
+		pr_err("pid %d: cannot seize its threads: %s", pid, strerror(-r));
 		/*
 		 * Threads seized before the failure stay attached (a detach needs each of them
 		 * in a ptrace-stop first); they run freely and are let go when this tracer
@@ -92,8 +98,10 @@ int tracer_adopt_restarted(struct tracer *tr, const struct restart_peer *rp)
 	p->restarted = 1;
 	/* the image it comes from is complete: the one to keep at its next checkpoint */
 	checkpoint_restored(p, rp->ckpt_id);
-	r = seize_all_threads(p);
+	p->nofilter = rp->nofilter;
+	r = adopt_seize_threads(p);
 	if (r < 0) {
+		pr_err("pid %d: cannot seize its threads: %s", rp->pid, strerror(-r));
 		ptable_del_proc(tr, p);
 		return r;
 	}

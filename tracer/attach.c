@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "clock.h"
 #include "core.h"
 #include "events.h"
@@ -44,11 +45,6 @@
 #include "procfs.h"
 #include "suspend.h"
 #include "tracer.h"
-
-/* The options of an attached task: those of a launched one, without EXITKILL (the program
- * must outlive its tracer) and without TRACESECCOMP (it carries no filter of ours; a filter
- * of its own that returns SECCOMP_RET_TRACE fails the call with ENOSYS, as untraced). */
-#define ATTACH_PTRACE_OPTS (TRACER_PTRACE_OPTS & ~(PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP))
 
 /* How long every process of the tree may take to stop for the attach. */
 #define ATTACH_HOLD_TIMEOUT_MS 10000
@@ -165,24 +161,6 @@ static void seize_refusal(pid_t pid, int err, char *why, size_t n)
 
 static int attach_children(struct tracer *tr, struct tracee_proc *p);
 
-/* Seize a thread of p not in the table yet (ptable_new_tasks). */
-static int seize_thread(struct tracee_proc *p, pid_t tid)
-{
-	int st;
-
-	if (ptrace(PTRACE_SEIZE, tid, 0, (long)ATTACH_PTRACE_OPTS) < 0) {
-		if (errno == ESRCH)
-			return 0; /* exited meanwhile */
-		/* A leader that called pthread_exit is a zombie while its threads live: ptrace
-		 * refuses it, and a suspend needs nothing of it (suspend.c). */
-		st = procfs_task_state(p->pid, tid);
-		if (errno == EPERM && (st == 'Z' || st == 'X'))
-			return 0;
-		return -errno;
-	}
-	return ptable_add_thread(p->tracer, p, tid, TS_RUNNING) ? 1 : -ENOMEM;
-}
-
 /* Has pid ended (a zombie, or exiting), or is it gone? */
 static int is_ending(pid_t pid)
 {
@@ -240,9 +218,7 @@ static int attach_one(struct tracer *tr, pid_t pid)
 		return -ENOMEM;
 	p->attached = 1;
 	p->nofilter = 1;
-	do
-		r = ptable_new_tasks(p, seize_thread);
-	while (r > 0);
+	r = adopt_seize_threads(p);
 	if (r < 0) {
 		/* Gone meanwhile, or exiting (ptrace refuses a task past its exit: a child that
 		 * ended and waits to be reaped needs nothing of us), or forked by a process we

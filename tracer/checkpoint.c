@@ -338,6 +338,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 			.ckpt_id = step->ckpt_id,
 			/* as the launcher/restarter decided (--gzip/--no-gzip, DMTCP_GZIP) */
 			.compress = !!tracer_cfg(tr)->gzip,
+			.nofilter = p->nofilter,
 			.progress = &progress,
 		};
 

@@ -19,6 +19,11 @@
 #define TRACER_PTRACE_OPTS                                                                        \
 	(PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |    \
 	 PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD)
+/* Those of a process that carries no filter of ours (tracee_proc.nofilter: attached): no
+ * EXITKILL, the program must outlive its tracer; no TRACESECCOMP, a filter of its own that
+ * returns SECCOMP_RET_TRACE fails the call with ENOSYS, as untraced. */
+#define TRACER_PTRACE_OPTS_NOFILTER                                                               \
+	(TRACER_PTRACE_OPTS & ~(PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP))
 
 struct loop;
 struct filter;

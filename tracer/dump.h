@@ -46,6 +46,7 @@ struct dump_image_opts {
 	const char *prog, *uniquepid, *compid;
 	uint64_t ckpt_id;   /* the checkpoint (image.h; 0: unknown) */
 	int compress;	     /* 1, 0, or -1 for DMTCP_GZIP */
+	int nofilter;	     /* the process carries no filter of ours (IMAGE_F_NOFILTER) */
 	const struct dump_progress *progress; /* NULL: none */
 };
 

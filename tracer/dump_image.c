@@ -94,6 +94,7 @@ int dump_image(pid_t pid, const struct ckpt_proc *p, const struct dump_image_opt
 	o.uniquepid = d->uniquepid;
 	o.compid = d->compid;
 	o.ckpt_id = d->ckpt_id;
+	o.flags = d->nofilter ? IMAGE_F_NOFILTER : 0;
 	rc = image_create(d->dir, d->final_name, &o, &w);
 	if (rc)
 		return rc;

@@ -37,6 +37,8 @@ struct restart_peer {
 	const char *compid;    /* from the image */
 	uint64_t ckpt_id;      /* from the image: the checkpoint it belongs to (0 unknown) */
 	uint64_t num_expected; /* processes in this restart */
+	int nofilter;	       /* its image says IMAGE_F_NOFILTER: no filter was installed, and
+				  it is seized as an attached process is (no EXITKILL) */
 };
 
 /* A named barrier's handler (tracer_on_barrier): 0 or -errno, reported to the coordinator. */

@@ -5,6 +5,9 @@
 #    checkpointed, and detached with dmtcp_command --detach: both processes untraced, the
 #    tracer ended, no peer left; it counts on to its end and passes (no wait cut short, no
 #    EINTR, by the attach, the checkpoint or the detach);
+#  - an attached rs_threads is checkpointed, killed and restarted: its image says it ran
+#    without our filter (dmtcp_restart --show-image-like flags NOFILTER), the restarted
+#    process runs without one too, and --detach lets it go; it passes untraced;
 #  - a program stopped by SIGSTOP, attached, detached with 'd' typed on the coordinator's
 #    input, stays stopped untraced; SIGCONT lets it go on;
 #  - a computation that also holds a launched process (under the seccomp filter, which cannot
@@ -51,6 +54,54 @@ wait_peers 0 10
 rs_expect_pass blk "$out" "^PASS pid $pid\b"
 grep '^ok waits' "$out"
 log "rs_block: attached, checkpointed, detached, ran to its end untraced"
+
+# --- attached, restarted, then detached --------------------------------------------------
+p=$(prog rs_threads)
+name=$(basename "$p")
+out=$T/$name.out
+rs_outfile "$name.out"
+RS_PROG_OUT=$out
+rm -f "$T"/ckpt_*.dmtcp
+rs_run thr "$p" "$T/$name.ready" 250 >"$out"
+wait_for_file "$T/$name.ready"
+pid=$(head -n 1 "$T/$name.ready")
+rs_wait_count "$out" 3
+attach "$pid"
+rs_wait_running 1
+rs_checkpoint_kill thr
+"$BIN/dmtcp_restart" --show $(rs_images) | grep -q '^format:.*NOFILTER' ||
+	{ "$BIN/dmtcp_restart" --show $(rs_images) | head -n 3; fail "the attached program's image is not flagged NOFILTER"; }
+rs_restart thr1 "$out" "$BIN/dmtcp_restart" $(rs_images)
+# Its pid as this shell sees it (a restart may give it a PID namespace of its own).
+rpid=$(pgrep -f -x "$p $T/$name.ready 250")
+[ -n "$rpid" ] || harness_fail "the restarted rs_threads is not found"
+grep -q '^Seccomp:[[:space:]]*0' "/proc/$rpid/status" ||
+	fail "the restarted attached program carries a seccomp filter: $(grep Seccomp "/proc/$rpid/status")"
+pid=$rpid
+tracer=$(tracer_of "$pid")
+[ "$tracer" != 0 ] || fail "the restarted program is not traced"
+if [ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]; then
+	# Unprivileged: restarted in a PID namespace of its own, whose pid 1 (the restart's
+	# reaper) ends with the restart: --detach is refused, naming the process.
+	rc=0
+	run_user "$BIN/dmtcp_command" --detach >"$T/nsrefused.out" 2>&1 || rc=$?
+	[ $rc = 2 ] && grep -q "PID namespace.*nothing was detached" "$T/nsrefused.out" ||
+		{ cat "$T/nsrefused.out"; fail "--detach of a process in the restart's PID namespace: status $rc"; }
+	log "restarted in its own PID namespace: --detach refused"
+	run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1
+	rs_wait_rc thr1 137
+else
+	out2=$(run_user "$BIN/dmtcp_command" --detach 2>&1) || fail "dmtcp_command --detach after the restart failed: $out2"
+	wait_until 10 _untraced "$pid" || fail "the restarted rs_threads still traced after --detach"
+	wait_until 10 _gone "$tracer" || fail "the restart's tracer ($tracer) did not end after --detach"
+	wait_peers 0 10
+	# dmtcp_restart ends with its tracer, 0: the computation is no longer its own.
+	rs_wait_rc thr1 0
+	wait_for_line "$out" '^(PASS|FAIL)' 60
+	grep -q FAIL "$out" && fail "rs_threads after the detach: $(grep FAIL "$out")"
+	log "rs_threads: attached, restarted without a filter, detached, ran to its end untraced"
+fi
+wait_peers 0 10
 
 # --- a stopped program, detached from the coordinator's input ----------------------------
 s=$T/stop
