@@ -310,6 +310,7 @@ bench: all
 	./bench/sock_bench.sh
 	./bench/restart_bench.sh
 	./bench/noreserve_bench.sh
+	./bench/attach_bench.sh
 
 # ---- install --------------------------------------------------------------------------------
 install: all

@@ -216,6 +216,20 @@ int procfs_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid)
 	return 0;
 }
 
+pid_t procfs_tracer_pid(pid_t tid)
+{
+	int32_t v = 0;
+	char *buf;
+	int r;
+
+	r = procfs_read(tid, 0, "status", &buf, NULL);
+	if (r)
+		return r;
+	r = procfs_status_ints(buf, "TracerPid", &v, 1) == 1;
+	free(buf);
+	return r ? (pid_t)v : -EPROTO;
+}
+
 int procfs_status_sigs(pid_t pid, pid_t tid, struct procfs_sigs *s)
 {
 	char *buf;

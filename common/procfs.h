@@ -45,6 +45,8 @@ uint64_t procfs_status_hex(const char *status, const char *key);
 
 /* Tgid and PPid of a task (any tid: the kernel resolves /proc/TID for threads too). */
 int procfs_status_ids(pid_t tid, pid_t *tgid, pid_t *ppid);
+/* TracerPid of /proc/TID/status: the tracer's pid, 0 when untraced, or -errno. */
+pid_t procfs_tracer_pid(pid_t tid);
 
 /* The signal masks of a thread's status. */
 struct procfs_sigs {

@@ -25,14 +25,20 @@ static int seize_thread(struct tracee_proc *p, pid_t tid)
 	int st;
 
 	if (ptrace(PTRACE_SEIZE, tid, 0, opts) < 0) {
-		if (errno == ESRCH)
+		int err = errno;
+
+		if (err == ESRCH)
 			return 0; /* exited meanwhile */
 		/* A leader that called pthread_exit is a zombie while its threads live: ptrace
 		 * refuses it, and a suspend needs nothing of it (suspend.c). */
 		st = procfs_task_state(p->pid, tid);
-		if (errno == EPERM && (st == 'Z' || st == 'X'))
+		if (err == EPERM && (st == 'Z' || st == 'X'))
 			return 0;
-		return -errno;
+		/* Created by a thread seized a moment ago: traced by us already (PTRACE_O_
+		 * TRACECLONE), its first stop on its way, as suspend.c's newborns. */
+		if (err == EPERM && procfs_tracer_pid(tid) == getpid())
+			return ptable_add_thread(p->tracer, p, tid, TS_NEW) ? 1 : -ENOMEM;
+		return -err;
 	}
 	return ptable_add_thread(p->tracer, p, tid, TS_RUNNING) ? 1 : -ENOMEM;
 }

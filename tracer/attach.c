@@ -178,14 +178,7 @@ static int shares_parent_vm(const struct tracee_proc *p)
 /* Is pid traced by this tracer already (auto-attached, its first stop not read yet)? */
 static int traced_by_us(pid_t pid)
 {
-	int32_t tracer = 0;
-	char *status;
-
-	if (procfs_read(pid, 0, "status", &status, NULL) < 0)
-		return 0;
-	procfs_status_ints(status, "TracerPid", &tracer, 1);
-	free(status);
-	return tracer == getpid();
+	return procfs_tracer_pid(pid) == getpid();
 }
 
 /*

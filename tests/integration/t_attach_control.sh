@@ -16,7 +16,11 @@
 # builds: dynamic static
 # variants: root unpriv
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/restart_lib.bash"
 . "$(dirname "$0")/launch_lib.bash"
+# The programs are started without dmtcp, outside any dmtcp_launch: a failing run kills them
+# by their command lines, which name $T (rs_kill_leftovers).
+trap 'rs_kill_leftovers; _launch_cleanup; _cleanup' EXIT
 
 start_coord
 tracer_of() { sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null; }

@@ -54,7 +54,9 @@ ran=$((ran + 1))
 if command -v script >/dev/null; then
 	mkfifo -m 666 "$T/tty.in"
 	rs_outfile tty.out
-	(run_user script -qfec "stty -echo; exec cat" /dev/null <"$T/tty.in" >"$T/tty.out" 2>&1 8>&-
+	rs_outfile typescript
+	# (script's typescript in $T: a failing run finds it by its command line and kills it)
+	(run_user script -qfec "stty -echo; exec cat" "$T/typescript" <"$T/tty.in" >"$T/tty.out" 2>&1 8>&-
 	 echo $? >"$T/tty.rc") &
 	track $!
 	exec 9>"$T/tty.in"
