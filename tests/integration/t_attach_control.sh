@@ -166,3 +166,23 @@ fi
 rc=0
 run_user "$BIN/dmtcp_launch" --attach 1 /bin/true >"$T/both.out" 2>&1 || rc=$?
 expect_refusal both "no program to launch with it"
+
+# Yama: with ptrace_scope 1 a user may trace only descendants (this test's programs are not
+# dmtcp_launch's). Only where the kernel has Yama and we may set it (the harness is root).
+yama=/proc/sys/kernel/yama/ptrace_scope
+if [ "$UNPRIV" = 1 ] && [ -w "$yama" ]; then
+	old_scope=$(cat "$yama")
+	trap 'echo "$old_scope" >"$yama"; rs_kill_leftovers; _launch_cleanup; _cleanup' EXIT
+	rs_out y.log
+	(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/y.pid" "$(prog l_stop)" "$s" \
+		>"$T/y.log" 2>&1 </dev/null 8>&-) &
+	track $!
+	wait_for_file "$T/y.pid"
+	echo 1 >"$yama"
+	attach yama "$(cat "$T/y.pid")"
+	echo "$old_scope" >"$yama"
+	expect_refusal yama "ptrace_scope is 1"
+	_untraced "$(cat "$T/y.pid")" || fail "a refused attach (Yama) left l_stop traced"
+else
+	log "Yama's refusal not tried: $([ -e "$yama" ] && echo "needs the unprivileged variant" || echo "this kernel has no Yama")"
+fi
