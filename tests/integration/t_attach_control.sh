@@ -174,10 +174,11 @@ if [ "$UNPRIV" = 1 ] && [ -w "$yama" ]; then
 	old_scope=$(cat "$yama")
 	trap 'echo "$old_scope" >"$yama"; rs_kill_leftovers; _launch_cleanup; _cleanup' EXIT
 	rs_out y.log
-	(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/y.pid" "$(prog l_stop)" "$s" \
+	mkdir -m 777 "$T/ystop"
+	(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/y.pid" "$(prog l_stop)" "$T/ystop" \
 		>"$T/y.log" 2>&1 </dev/null 8>&-) &
 	track $!
-	wait_for_file "$T/y.pid"
+	wait_for_line "$T/y.log" '^READY'
 	echo 1 >"$yama"
 	attach yama "$(cat "$T/y.pid")"
 	echo "$old_scope" >"$yama"
