@@ -25,6 +25,7 @@
 #include "dump.h"
 #include "image.h"
 #include "log.h"
+#include "procfs.h"
 #include "sockdrain.h"
 
 #define KCMP_FILE 0
@@ -267,6 +268,25 @@ static void pass_progress(void *arg, uint64_t bytes)
 		step->progress(step, bytes);
 }
 
+/* How many seccomp filters the tracer itself runs under (from where it was started), read
+ * once; -1 when the kernel does not say. */
+static int tracer_seccomp_filters(void)
+{
+	static int n = -2;
+	int32_t v;
+	char *st;
+
+	if (n == -2) {
+		n = -1;
+		if (procfs_read(getpid(), 0, "status", &st, NULL) == 0) {
+			if (procfs_status_ints(st, "Seccomp_filters", &v, 1) == 1)
+				n = v;
+			free(st);
+		}
+	}
+	return n;
+}
+
 static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step *step,
 		      void *arg)
 {
@@ -275,7 +295,7 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	char why[200] = "";
 	struct tree_arg ta = { p->pid, tr };
 	struct collect_tree dt = { tree_shm_owner, tree_fd_share, &ta, 1, why, sizeof(why),
-				   tree_sock_taken, tree_sys_memo, tracer_cfg(tr)->stdio };
+				   tree_sock_taken, tree_sys_memo, tracer_cfg(tr)->stdio, -1 };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;
@@ -296,6 +316,8 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	c->generation = step->generation;
 	tree_reset(step->generation);
 	dt.use_parasite = !(par && !strcmp(par, "0"));
+	dt.seccomp_expected = tracer_seccomp_filters() < 0 ? -1
+			      : tracer_seccomp_filters() + (p->nofilter ? 0 : 1);
 
 	prog = p->prog[0] ? p->prog : "unknown";
 	rc = dump_image_name(name, sizeof(name), prog, ptable_uniquepid(p));

@@ -7,8 +7,10 @@
  * part of the image.
  */
 #include "collect.h"
+#include "procfs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -34,12 +36,46 @@ static int refuse_sysv_shm(const struct ckpt_proc *p, const struct collect_tree 
 	return 0;
 }
 
+/*
+ * A sandbox the program built for itself (seccomp strict mode, or filters of its own on top of
+ * those it was given) would be lifted by a restart that cannot install it again: refused.
+ */
+static int refuse_own_seccomp(pid_t pid, const struct ckpt_proc *p,
+			      const struct collect_tree *tree)
+{
+	int32_t n = 0;
+	char *st;
+
+	if (!tree || tree->seccomp_expected < 0 || !p->creds.seccomp_mode)
+		return 0;
+	if (p->creds.seccomp_mode == 1)
+		return collect_sock_fail(tree->why, tree->whylen, -EOPNOTSUPP,
+					 "it runs in seccomp strict mode, which cannot be "
+					 "checkpointed");
+	if (procfs_read(pid, 0, "status", &st, NULL) < 0)
+		return 0;
+	if (procfs_status_ints(st, "Seccomp_filters", &n, 1) != 1)
+		n = -1; /* a kernel before 5.9 does not count them */
+	free(st);
+	if (n > tree->seccomp_expected)
+		return collect_sock_fail(tree->why, tree->whylen, -EOPNOTSUPP,
+					 "it installed %d seccomp filter%s of its own, which "
+					 "cannot be checkpointed yet (a restart without %s would "
+					 "lift its sandbox)",
+					 n - tree->seccomp_expected,
+					 n - tree->seccomp_expected == 1 ? "" : "s",
+					 n - tree->seccomp_expected == 1 ? "it" : "them");
+	return 0;
+}
+
 int collect_process(pid_t pid, const pid_t *tids, uint32_t ntids, const struct collect_tree *tree,
 		    struct ckpt_proc *p)
 {
 	int rc;
 
 	if ((rc = collect_proc(pid, p)))
+		return rc;
+	if ((rc = refuse_own_seccomp(pid, p, tree)))
 		return rc;
 	if ((rc = collect_threads(pid, tids, ntids, tree, p)))
 		return rc;

@@ -164,6 +164,11 @@ struct collect_tree {
 	/* The files the computation's starting command had at fds 0-2 (NULL: none known): a
 	 * process's fd N that holds the same file is marked CKPT_FDF_STDIO. */
 	const struct stdio_ident *stdio;
+	/* Seccomp filters the process may have that are not its own: the ones the tracer itself
+	 * runs under (inherited from where the computation was started, and found again where
+	 * it restarts) plus ours (1 under dmtcp_launch's or dmtcp_restart's filter, 0 attached).
+	 * More fail the checkpoint (its own filters cannot be restored yet); -1: not checked. */
+	int seccomp_expected;
 };
 
 /*
