@@ -193,7 +193,7 @@ static int attach_one(struct tracer *tr, pid_t pid)
 	char comm[64], why[256];
 	int r;
 
-	if (ptable_proc(tr, pid) || traced_by_us(pid))
+	if (ptable_proc(tr, pid))
 		return 0;
 	r = attach_refusal(pid, why, sizeof(why));
 	if (r == -ESRCH || r == -EALREADY)
@@ -342,7 +342,7 @@ int tracer_attach(struct tracer *tr, const pid_t *pids, int npids, int coord_fd)
 
 	for (i = 0; i < npids && r >= 0; i++) {
 		r = attach_one(tr, pids[i]);
-		if (r == 0 && !ptable_proc(tr, pids[i])) {
+		if (r == 0 && !ptable_proc(tr, pids[i]) && !traced_by_us(pids[i])) {
 			pr_err("cannot attach to pid %d: no such process", pids[i]);
 			r = -ESRCH;
 		}

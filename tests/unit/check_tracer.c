@@ -22,6 +22,7 @@
 #include <linux/seccomp.h>
 
 #include "api_abi.h"
+#include "procfs.h"
 #include "tracer/core.h"
 #include "tracer/filter.h"
 #include "tracer/hooks.h"
@@ -427,6 +428,80 @@ START_TEST(test_adopt)
 }
 END_TEST
 
+/* Sleeps in a child of its own (a grandchild of the test), with 2 threads. */
+static void attach_victim(int ready_fd)
+{
+	pthread_t th;
+	pid_t kid;
+
+	pthread_create(&th, NULL, pause_forever, NULL);
+	kid = fork();
+	if (kid == 0) {
+		if (write(ready_fd, "r", 1) != 1)
+			_exit(1);
+		pause_forever(NULL);
+	}
+	pause_forever(NULL);
+}
+
+/*
+ * tracer_attach(): a process, its threads and its child are taken, held once and let go
+ * running; each carries no filter of ours (nofilter) and runs on after the tracer lets go
+ * of it. Refusals: a thread id, our own process, a pid that does not exist.
+ */
+START_TEST(test_attach)
+{
+	struct tracer *tr;
+	struct tracee_proc *p, *c;
+	struct tracee_thread *t;
+	int pfd[2], n;
+	pid_t pid, tid = 0, bad;
+	char c1;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		attach_victim(pfd[1]);
+	ck_assert_int_eq(read(pfd[0], &c1, 1), 1);
+	tr = test_tracer();
+	n = tracer_attach(tr, &pid, 1, -1);
+	ck_assert_int_eq(n, 2);
+	p = ptable_proc(tr, pid);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->nthreads, 2);
+	ck_assert_int_eq(p->attached, 1);
+	ck_assert_int_eq(p->nofilter, 1);
+	ck_assert_int_eq(p->phase, PP_RUNNING);
+	for (t = p->threads; t; t = t->next) {
+		ck_assert_int_eq(t->state, TS_RUNNING);
+		if (t->tid != pid)
+			tid = t->tid;
+	}
+	for (c = ptable_first(tr); c && c == p; c = c->next)
+		;
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->ppid, pid);
+	ck_assert_int_eq(c->nofilter, 1);
+	ck_assert_int_eq(c->phase, PP_RUNNING);
+	ck_assert_int_eq(procfs_tracer_pid(pid), getpid());
+	ck_assert_int_eq(procfs_tracer_pid(c->pid), getpid());
+	/* refused, and nothing is added to the table */
+	ck_assert_int_eq(tracer_attach(tr, &tid, 1, -1), -EINVAL);
+	bad = getpid();
+	ck_assert_int_lt(tracer_attach(tr, &bad, 1, -1), 0);
+	bad = 0x3ffffff0;
+	ck_assert_int_eq(tracer_attach(tr, &bad, 1, -1), -ESRCH);
+	ck_assert_int_eq(ptable_count(tr), 2);
+	kill(c->pid, SIGKILL);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(tracer_run(tr), 0);
+	ck_assert_ptr_null(ptable_first(tr));
+	tracer_destroy(tr);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 /* Jobs run once per submission, in order; a cancelled one does not run. */
 static int job_log[8], job_n;
 static void log_job(struct tracer *tr, struct loop_job *j);
@@ -498,6 +573,7 @@ static Suite *tracer_suite(void)
 	tcase_add_test(core, test_names);
 	tcase_add_test(kernel, test_filter_decisions);
 	tcase_add_test(kernel, test_adopt);
+	tcase_add_test(kernel, test_attach);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, kernel);
 	return s;
