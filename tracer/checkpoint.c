@@ -144,6 +144,16 @@ static const struct sysrestart_memo *tree_sys_memo(void *arg, pid_t tid)
 	return t ? &t->memo : NULL;
 }
 
+static int tree_pid_in_tree(void *arg, pid_t pid, pid_t *vpid)
+{
+	struct tracee_proc *p = ptable_proc(((struct tree_arg *)arg)->tr, pid);
+
+	if (!p)
+		return 0;
+	*vpid = p->vpid;
+	return 1;
+}
+
 static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_file *f)
 {
 	uint64_t key = (uint64_t)(uint32_t)pid << 32 | (uint32_t)fd;
@@ -275,7 +285,8 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	char why[200] = "";
 	struct tree_arg ta = { p->pid, tr };
 	struct collect_tree dt = { tree_shm_owner, tree_fd_share, &ta, 1, why, sizeof(why),
-				   tree_sock_taken, tree_sys_memo, tracer_cfg(tr)->stdio };
+				   tree_sock_taken, tree_sys_memo, tracer_cfg(tr)->stdio,
+				   tree_pid_in_tree };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;

@@ -393,7 +393,7 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	if (!self && (rc = collect_locks(c->pid, p->pid, fd, f, c->why, c->whylen)))
 		return rc;
 	if (f->type == CKPT_FILE_ANON)
-		return collect_anon(c->pid, fd, f, c->why, c->whylen);
+		return collect_anon(c->pid, fd, self, f, c->tree, c->why, c->whylen);
 	if (f->type == CKPT_FILE_OTHER)
 		return collect_sock_fail(c->why, c->whylen, -EOPNOTSUPP,
 					 "fd %d (%s) is a file of a kind that cannot be "
