@@ -1,7 +1,20 @@
 /*
- * Making an eventfd, timerfd, signalfd or epoll set again from its record (struct ckpt_anon) at
- * restart. Status flags other than O_NONBLOCK do not apply to these files; close-on-exec is the
- * fd's and is set when the fd is put in place.
+ * Making an eventfd, timerfd, signalfd, epoll set, inotify instance or pidfd again from its
+ * record (struct ckpt_anon) at restart. Status flags other than O_NONBLOCK do not apply to these
+ * files; close-on-exec is the fd's and is set when the fd is put in place.
+ *
+ * An inotify instance gets its watches again by path, each with the watch descriptor the
+ * program holds. The kernel hands out wds cyclically from 1 (an idr, never reusing a number
+ * until it wraps), so adding the watches by increasing wd into a new instance gives the same
+ * numbers provided each gap is used up first: a throwaway watch on a pipe of ours (an inode no
+ * watch of the program can be on) added and removed once per missing number. Each wd is
+ * checked; any other number fails the restart. Removing a throwaway watch queues an
+ * IN_IGNORED event, so the queue is emptied once all watches are in place: events on the
+ * program's files during those microseconds are lost with those between checkpoint and
+ * restart. Events unread at checkpoint were not saved (collect_inotify.c): a warning says so.
+ *
+ * A pidfd is opened by the restored process itself (prepare_anon_pidfd), after every process
+ * of the tree exists with its saved pid.
  *
  * An epoll set is made empty with the other files; its watches are added in the restored
  * process once every fd is at its number (prepare_anon_epoll_fill), since each is added
@@ -20,8 +33,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -107,6 +122,113 @@ static int make_signalfd(const struct ckpt_file *f, const struct ckpt_anon *a)
 	return signalfd(-1, &set, fl);
 }
 
+#define WD_GAP_MAX (1 << 22) /* throwaway watches, per instance: about a second */
+
+/* Use up wd numbers up to (not including) want with throwaway watches on path. */
+static int inotify_skip_to(int fd, int *next, int want, const char *path, const char *img,
+			   int fdno, long *used)
+{
+	while (*next < want) {
+		int t;
+
+		if (++*used > WD_GAP_MAX) {
+			pr_err("%s: fd %d: inotify wd %d cannot be made again: more than %d unused "
+			       "numbers before it", img, fdno, want, WD_GAP_MAX);
+			return -ERANGE;
+		}
+		t = inotify_add_watch(fd, path, IN_DELETE_SELF);
+		if (t < 0 || inotify_rm_watch(fd, t)) {
+			int r = -errno;
+
+			pr_err("%s: fd %d: cannot use up inotify wd %d: %s", img, fdno, *next,
+			       strerror(-r));
+			return r;
+		}
+		if (t != *next) {
+			pr_err("%s: fd %d: the kernel gave inotify wd %d where %d was expected; the "
+			       "program's wds cannot be made again", img, fdno, t, *next);
+			return -ERANGE;
+		}
+		++*next;
+	}
+	return 0;
+}
+
+static int make_inotify(const struct ckpt_file *f, const struct ckpt_anon *a, const char *img,
+			int fdno)
+{
+	int fd, next = 1, p[2] = { -1, -1 }, r = 0;
+	char pipe_path[64];
+	long used = 0;
+	char buf[4096];
+
+	/* non-blocking while the queue is emptied; its own flags once done */
+	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	for (uint32_t k = 0; k < a->nwatches && !r; k++) {
+		const struct ckpt_inotify_watch *w = &a->watches[k];
+		int wd;
+
+		if (next < w->wd && p[0] < 0) {
+			if (pipe2(p, O_CLOEXEC)) {
+				r = -errno;
+				break;
+			}
+			snprintf(pipe_path, sizeof(pipe_path), "/proc/self/fd/%d", p[0]);
+		}
+		r = inotify_skip_to(fd, &next, w->wd, pipe_path, img, fdno, &used);
+		if (r)
+			break;
+		/* the saved path is the inode's own name: a symlink is watched as itself */
+		wd = inotify_add_watch(fd, w->path, w->mask | IN_DONT_FOLLOW);
+		if (wd < 0) {
+			r = -errno;
+			pr_err("%s: fd %d: cannot watch %s again (inotify wd %d, mask %#x): %s", img,
+			       fdno, w->path, w->wd, w->mask, strerror(-r));
+		} else if (wd != w->wd) {
+			r = -ERANGE;
+			pr_err("%s: fd %d: watching %s again gave inotify wd %d, not %d (is it now "
+			       "the file another watch is on?)", img, fdno, w->path, wd, w->wd);
+		}
+		next = w->wd + 1;
+	}
+	if (p[0] >= 0) {
+		close(p[0]);
+		close(p[1]);
+		while (!r && read(fd, buf, sizeof(buf)) > 0)
+			;
+	}
+	if (!r && !(f->oflags & O_NONBLOCK) && fcntl(fd, F_SETFL, 0))
+		r = -errno;
+	if (r) {
+		close(fd);
+		errno = -r;
+		return -1;
+	}
+	if (a->count)
+		pr_warn("%s: fd %d: the inotify instance had %llu bytes of events unread at the "
+			"checkpoint, which could not be saved: the program will not see them", img,
+			fdno, (unsigned long long)a->count);
+	return fd;
+}
+
+int prepare_anon_pidfd(const struct ckpt_file *f, const char *img, int fdno)
+{
+	const struct ckpt_anon *a = f->anon;
+	/* pidfd_open() makes it close-on-exec; PIDFD_NONBLOCK is O_NONBLOCK */
+	int fd = (int)syscall(SYS_pidfd_open, a->pid, f->oflags & O_NONBLOCK);
+
+	if (fd < 0) {
+		int r = -errno;
+
+		pr_err("%s: fd %d: cannot open a pidfd of pid %d again: %s", img, fdno, a->pid,
+		       strerror(-r));
+		return r;
+	}
+	return fd;
+}
+
 int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno)
 {
 	const struct ckpt_anon *a = f->anon;
@@ -125,6 +247,9 @@ int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno)
 		break;
 	case CKPT_ANON_SIGNALFD:
 		fd = make_signalfd(f, a);
+		break;
+	case CKPT_ANON_INOTIFY:
+		fd = make_inotify(f, a, img, fdno);
 		break;
 	case CKPT_ANON_EPOLL:
 		fd = epoll_create1(EPOLL_CLOEXEC);

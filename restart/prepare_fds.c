@@ -574,6 +574,11 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 				fs->file_obj[im][d->file] = FD_OBJ_OWN_PROC;
 				continue;
 			}
+			if (p->files[d->file].type == CKPT_FILE_ANON && p->files[d->file].anon &&
+			    p->files[d->file].anon->kind == CKPT_ANON_PIDFD) {
+				fs->file_obj[im][d->file] = FD_OBJ_PIDFD;
+				continue;
+			}
 			r = open_file(fs, s, im, &p->files[d->file], d->fd);
 			if (r < 0)
 				goto fail;
@@ -632,6 +637,7 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 		const struct ckpt_fd *f = &p->fds[k];
 		uint32_t oi = fs->file_obj[img][f->file];
 		int from, own = -1;
+		uint32_t j;
 
 		if (in_list(f->fd, keep, nkeep)) {
 			pr_err("%s: fd %d collides with one the restore still needs", s->img[img].path,
@@ -643,6 +649,19 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 			if (own < 0)
 				return own;
 			from = own;
+		} else if (oi == FD_OBJ_PIDFD) {
+			/* one description: a dup of the fd that got it first, if one did */
+			for (j = 0; j < k && p->fds[j].file != f->file; j++)
+				;
+			if (j < k) {
+				from = p->fds[j].fd;
+			} else {
+				own = prepare_anon_pidfd(&p->files[f->file], s->img[img].path,
+							 f->fd);
+				if (own < 0)
+					return own;
+				from = own;
+			}
 		} else {
 			from = fs->obj[oi].fd;
 		}

@@ -46,6 +46,8 @@ struct fd_obj {
 
 /* file_obj value of a /proc file of a restored process: opened by that process itself */
 #define FD_OBJ_OWN_PROC (UINT32_MAX - 1)
+/* file_obj value of a pidfd: opened by the restored process itself, once the tree exists */
+#define FD_OBJ_PIDFD (UINT32_MAX - 2)
 
 /*
  * fd_obj.type of a memfd itself (keys: its saved device and inode): every description of it
