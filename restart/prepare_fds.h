@@ -54,6 +54,9 @@ struct fd_obj {
  * and every shared mapping of it (prepare_image_shm()) come from this one object.
  */
 #define FD_OBJ_MEMFD (CKPT_FILE__MAX + 1)
+/* fd_obj.type of the channel that passes a pidfd shared by several processes from the one
+ * that opens it to the others (keys: the share key, and 0 the sending end, 1 the receiving). */
+#define FD_OBJ_PIDFD_CHAN (CKPT_FILE__MAX + 2)
 
 struct fd_shared {
 	struct fd_obj *obj;

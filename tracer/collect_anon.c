@@ -7,9 +7,9 @@
  * place would lie to the program.
  *
  * A pidfd is saved as the pid of the process it names, which must be a live process of the
- * computation (the restart makes exactly those again, with their pids) and held by this
- * process only: the restart opens it in the restored process once the tree exists, so a
- * description two processes share could not be one description again.
+ * computation (the restart makes exactly those again, with their pids); the restart opens it
+ * in the restored process once the tree exists (one description again when several processes
+ * share it, by its share key).
  *
  * An epoll set is saved as its interest list: each watched file by the fd number it was added
  * with. The restart adds each again through that fd, so that fd must still be that file in the
@@ -206,7 +206,7 @@ static int epoll_of(pid_t pid, int fd, const char *buf, struct ckpt_anon *a, cha
 }
 
 /* "Pid:" of a pidfd: the process it names, in the tracer's PID namespace; -1 once it is gone. */
-static int pidfd_of(pid_t pid, int fd, const char *buf, struct ckpt_file *f,
+static int pidfd_of(pid_t pid, int fd, const char *buf, const struct ckpt_file *f,
 		    const struct collect_tree *tree, struct ckpt_anon *a, char *why, size_t whylen)
 {
 	int32_t target;
@@ -231,11 +231,6 @@ static int pidfd_of(pid_t pid, int fd, const char *buf, struct ckpt_file *f,
 					 "fd %d is a pidfd of pid %d, which is not a live process "
 					 "of the computation (a restart would not make it again); "
 					 "it cannot be checkpointed", fd, target);
-	if ((uint32_t)(f->share_key >> 32) != (uint32_t)pid)
-		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
-					 "fd %d is a pidfd of pid %d shared with another process "
-					 "(since a fork), which cannot be checkpointed yet",
-					 fd, target);
 	a->pid = vpid ? vpid : target;
 	return 0;
 }

@@ -4,7 +4,8 @@
 # that poll and waitid(P_PIDFD) see the child alive, and at the end that they see it exit;
 # it modifies, creates and deletes watched files and must read exactly the events of watches
 # wd 1, 2, 4 and 7 (3, 5 and 6 were removed: the restart must keep the numbers), and those of
-# a second, blocking instance. Three cycles; --show and --json print the records. Then once
+# a second, blocking instance; a second child shares the pidfd (one description: it sees
+# the parent's O_NONBLOCK changes) and signals through it. Three cycles; --show and --json print the records. Then once
 # more with a watched directory renamed away before the restart: the restart fails naming
 # it, and succeeds once it is back.
 # builds: dynamic static
@@ -13,7 +14,7 @@
 . "$TOP/tests/integration/restart_lib.bash"
 
 start_coord
-RS_NPROCS=2 rs_cycles "$(prog rs_pidino)" 150
+RS_NPROCS=3 rs_cycles "$(prog rs_pidino)" 150
 d=$T/rs_pidino.d
 shown=0
 for img in "$T"/ckpt_rs_pidino*.dmtcp; do
@@ -49,6 +50,6 @@ grep -q "cannot watch $d/sub again (inotify wd 7, mask 0x100): No such file or d
 	"$T/badrestart.err" || { cat "$T/badrestart.err"; fail "the failed restart does not name the path"; }
 wait_until 30 _peers_are 0 || fail "peers left at the coordinator after the failed restart"
 mv "$d/sub.away" "$d/sub"
-RS_NPROCS=2 rs_restart restart4 "$out" "$BIN/dmtcp_restart" $(rs_images)
+RS_NPROCS=3 rs_restart restart4 "$out" "$BIN/dmtcp_restart" $(rs_images)
 rs_expect_pass restart4 "$out" "^PASS pid $pid\b"
 exit 0

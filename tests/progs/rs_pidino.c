@@ -11,6 +11,10 @@
  *     lives), waitid(P_PIDFD, WNOHANG) must find nothing, /proc/self/fdinfo must name the
  *     child's pid; at the end SIGTERM through the pidfd, poll until it is readable (5 s),
  *     waitid(P_PIDFD) must give the child's pid and status 7 (EAGAIN retried for 5 s);
+ *   - a second child, forked after the pidfd was made (so it shares that description, and
+ *     the inotify instances): every step the parent clears O_NONBLOCK on its pidfd and the
+ *     second child must see it cleared on its own, then set, and it signals the first child
+ *     through its copy (two descriptions instead of one would not see the flag change);
  *   - an inotify instance (IN_NONBLOCK, close-on-exec) with watches of wd 1 (DIR: IN_CREATE,
  *     IN_DELETE), 2 (DIR/a: IN_MODIFY), 4 (DIR/c: IN_MODIFY, IN_ATTRIB) and 7 (DIR/sub:
  *     IN_CREATE), the wds 3, 5 and 6 used and removed; every step appends to a, creates and
@@ -181,6 +185,37 @@ static void drain(int ino)
 		;
 }
 
+/* The second child: answers the parent's commands on cmd through ans. */
+static int sharer_main(int pidfd, int cmd, int ans)
+{
+	char c, a;
+
+	for (;;) {
+		if (read(cmd, &c, 1) != 1)
+			_exit(4);
+		if (c == 'q')
+			_exit(0);
+		if (c == 'f')
+			a = (fcntl(pidfd, F_GETFL) & O_NONBLOCK) ? '1' : '0';
+		else
+			a = syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0) ? 'e' : 's';
+		if (write(ans, &a, 1) != 1)
+			_exit(5);
+	}
+}
+
+/* Ask the second child c ('f': the flag it sees, 's': signal the first child); its answer. */
+static char ask(int cmd, int ans, char c)
+{
+	char a;
+
+	if (write(cmd, &c, 1) != 1)
+		FAIL("write to the second child: %m");
+	if (!readable(ans, 5000) || read(ans, &a, 1) != 1)
+		FAIL("the second child did not answer '%c' within 5 s", c);
+	return a;
+}
+
 static int child_main(int back)
 {
 	sigset_t set;
@@ -201,8 +236,8 @@ static int child_main(int back)
 
 int main(int argc, char **argv)
 {
-	int pidfd, pidup, back[2], ino, ino2, wd, fl, step_ok;
-	pid_t child;
+	int pidfd, pidup, back[2], cmd[2], ans[2], ino, ino2, wd, fl, step_ok, st;
+	pid_t child, sharer;
 	sigset_t set;
 	siginfo_t si;
 	long limit, n;
@@ -265,6 +300,19 @@ int main(int argc, char **argv)
 		FAIL("second inotify instance: %m");
 	drain(ino); /* the IN_IGNORED of 3, 5 and 6 */
 
+	if (pipe(cmd) || pipe(ans))
+		FAIL("pipe: %m");
+	sharer = fork();
+	if (sharer < 0)
+		FAIL("fork: %m");
+	if (sharer == 0) {
+		close(cmd[1]);
+		close(ans[0]);
+		return sharer_main(pidfd, cmd[0], ans[1]);
+	}
+	close(cmd[0]);
+	close(ans[1]);
+
 	f = fopen(argv[1], "w");
 	if (!f)
 		FAIL("open %s: %m", argv[1]);
@@ -294,6 +342,15 @@ int main(int argc, char **argv)
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PIDFD, (id_t)pfd, &si, WEXITED | WNOHANG) || si.si_pid)
 			FAIL("waitid(P_PIDFD, WNOHANG) found pid %d: %m", (int)si.si_pid);
+		/* the second child's copy is the same description */
+		if (fcntl(pidfd, F_SETFL, 0) || ask(cmd[1], ans[0], 'f') != '0')
+			FAIL("the second child's pidfd did not see O_NONBLOCK cleared");
+		if (fcntl(pidfd, F_SETFL, O_NONBLOCK) || ask(cmd[1], ans[0], 'f') != '1')
+			FAIL("the second child's pidfd did not see O_NONBLOCK set");
+		if (ask(cmd[1], ans[0], 's') != 's')
+			FAIL("the second child could not signal through its pidfd");
+		if (!readable(back[0], 5000) || read(back[0], &c, 1) != 1)
+			FAIL("the child did not answer the signal the second child sent");
 
 		/* the watches, with their wds */
 		fl = fcntl(ino, F_GETFL);
@@ -348,6 +405,15 @@ int main(int argc, char **argv)
 		printf("count %ld\n", n);
 		usleep(10000);
 	}
+	if (write(cmd[1], "q", 1) != 1)
+		FAIL("write to the second child: %m");
+	for (int tries = 0; waitpid(sharer, &st, WNOHANG) != sharer; tries++) {
+		if (tries == 500)
+			FAIL("the second child did not end within 5 s");
+		usleep(10000);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		FAIL("the second child ended with status %#x", st);
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0))
 		FAIL("pidfd_send_signal SIGTERM: %m");
 	if (!readable(pidfd, 5000))
