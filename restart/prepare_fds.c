@@ -428,7 +428,7 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		if (fd < 0)
 			return fd;
 		break;
-	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd, epoll: the loader let no other in */
+	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd, epoll, inotify (pidfds come later) */
 		fd = prepare_anon_open(f, img->path, fdno);
 		if (fd < 0)
 			return fd;

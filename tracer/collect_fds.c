@@ -11,8 +11,9 @@
  * pipe whose read end is not in the process is opened for reading through /proc/PID/fd/N (a
  * pipe may be opened like a FIFO); if even that fails the bytes are not saved and the file
  * says CKPT_FF_DATA_TRUNC. Sockets are described by collect_sock.c, on the same duplicate;
- * anonymous inodes (eventfd, timerfd, signalfd, epoll; others refused) by collect_anon.c, the
- * locks held through it by collect_locks.c, and a file of no known kind is refused.
+ * anonymous inodes (eventfd, timerfd, signalfd, epoll, pidfd, inotify; others refused) by
+ * collect_anon.c, the locks held through it by collect_locks.c, and a file of no known kind
+ * is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
