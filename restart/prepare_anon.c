@@ -306,6 +306,7 @@ int prepare_anon_pidfds_send(const struct fd_shared *fs, const struct restart_se
 				     .msg_controllen = sizeof(cbuf) };
 		struct cmsghdr *cm;
 		int first, n, ch, fd;
+		uint32_t j;
 
 		if (!is_pidfd(f) || !f->share_key)
 			continue;
@@ -313,7 +314,9 @@ int prepare_anon_pidfds_send(const struct fd_shared *fs, const struct restart_se
 		n = pidfd_holders(s, f->share_key, &first);
 		if (ch < 0 || first != im)
 			continue;
-		fd = open_pidfd(f, s->img[im].path, -1);
+		for (j = 0; j < p->nfds && p->fds[j].file != k; j++)
+			;
+		fd = open_pidfd(f, s->img[im].path, j < p->nfds ? p->fds[j].fd : -1);
 		if (fd < 0)
 			return fd;
 		/* above every saved fd number: installing the others must not replace it */

@@ -144,14 +144,10 @@ static const struct sysrestart_memo *tree_sys_memo(void *arg, pid_t tid)
 	return t ? &t->memo : NULL;
 }
 
-static int tree_pid_in_tree(void *arg, pid_t pid, pid_t *vpid)
+/* A traced process (a zombie is not: a restart in a new PID namespace may leave it out). */
+static int tree_pid_in_tree(void *arg, pid_t pid)
 {
-	struct tracee_proc *p = ptable_proc(((struct tree_arg *)arg)->tr, pid);
-
-	if (!p)
-		return 0;
-	*vpid = p->vpid;
-	return 1;
+	return ptable_proc(((struct tree_arg *)arg)->tr, pid) != NULL;
 }
 
 static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_file *f)

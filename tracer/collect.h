@@ -172,9 +172,9 @@ struct collect_tree {
 	/* The files the computation's starting command had at fds 0-2 (NULL: none known): a
 	 * process's fd N that holds the same file is marked CKPT_FDF_STDIO. */
 	const struct stdio_ident *stdio;
-	/* Whether pid (in the tracer's PID namespace) is a live process of the computation,
-	 * with *vpid its pid as the program sees it (0: the same); NULL: none is. */
-	int (*pid_in_tree)(void *arg, pid_t pid, pid_t *vpid);
+	/* Whether pid (in the tracer's PID namespace) is a live process of the computation;
+	 * NULL: none is. */
+	int (*pid_in_tree)(void *arg, pid_t pid);
 };
 
 /*

@@ -7,7 +7,8 @@
  * place would lie to the program.
  *
  * A pidfd is saved as the pid of the process it names, which must be a live process of the
- * computation (the restart makes exactly those again, with their pids); the restart opens it
+ * computation (the restart makes exactly those again, with their pids; a zombie's pidfd is
+ * refused, as a restart in a new PID namespace may leave zombies out); the restart opens it
  * in the restored process once the tree exists (one description again when several processes
  * share it, by its share key).
  *
@@ -209,8 +210,8 @@ static int epoll_of(pid_t pid, int fd, const char *buf, struct ckpt_anon *a, cha
 static int pidfd_of(pid_t pid, int fd, const char *buf, const struct ckpt_file *f,
 		    const struct collect_tree *tree, struct ckpt_anon *a, char *why, size_t whylen)
 {
-	int32_t target;
-	pid_t vpid = 0;
+	int32_t target, nspid[CKPT_MAX_NS_LEVELS];
+	int n;
 
 	if (procfs_status_ints(buf, "Pid", &target, 1) != 1)
 		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
@@ -225,13 +226,15 @@ static int pidfd_of(pid_t pid, int fd, const char *buf, const struct ckpt_file *
 		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
 					 "fd %d is a pidfd of thread %d (PIDFD_THREAD), which "
 					 "cannot be checkpointed yet", fd, target);
-	if (tree && tree->pid_in_tree ? !tree->pid_in_tree(tree->arg, target, &vpid) :
-					  target != pid)
+	if (tree && tree->pid_in_tree ? !tree->pid_in_tree(tree->arg, target) : target != pid)
 		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
 					 "fd %d is a pidfd of pid %d, which is not a live process "
 					 "of the computation (a restart would not make it again); "
 					 "it cannot be checkpointed", fd, target);
-	a->pid = vpid ? vpid : target;
+	/* NSpid: from the tracer's namespace down to the process's own, which is the
+	 * program's (the computation shares one) */
+	n = procfs_status_ints(buf, "NSpid", nspid, CKPT_MAX_NS_LEVELS);
+	a->pid = n > 0 ? nspid[n - 1] : target;
 	return 0;
 }
 
