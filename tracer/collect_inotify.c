@@ -3,9 +3,10 @@
  * "inotify wd:N ino:X sdev:X mask:X ..." line each in /proc/PID/fdinfo/FD, and for each a path
  * that names the watched inode, since the restart adds every watch again by path.
  *
- * The kernel names a watch by inode, device and file handle only. open_by_handle_at would turn
- * the handle into a file, but only with CAP_DAC_READ_SEARCH, which an unprivileged checkpoint
- * lacks; so the path is searched for, the same way for root and for a user: first the
+ * The kernel names a watch by inode, device and file handle only. With CAP_DAC_READ_SEARCH
+ * (root) open_by_handle_at turns the handle into a file, through any file of that device,
+ * and /proc/self/fd names it. Without (an unprivileged checkpoint: EPERM, tried once), or
+ * when that name is not the inode's in our view, the path is searched for: first the
  * process's own names (its cwd, the paths of its fds and their directories), then the
  * directories of each mount of the watched device, breadth first, without following symlinks
  * or leaving the device, within a budget of entries looked at. A path is taken only when
@@ -195,6 +196,59 @@ static int search(const struct paths *starts, dev_t dev, uint64_t ino, char **ou
 	return r;
 }
 
+/* The handle of fdinfo's "fhandle-bytes:%x fhandle-type:%x f_handle:<hex>" opened through
+ * a start point on dev and named by /proc/self/fd, if lstat agrees; else NULL in *out. 1 when
+ * the kernel said EPERM (no CAP_DAC_READ_SEARCH: not worth trying again). */
+static int by_handle(const char *line, const struct paths *starts, dev_t dev, uint64_t ino,
+		     char **out)
+{
+	union {
+		struct file_handle fh;
+		unsigned char b[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} h;
+	unsigned int nbytes, type, k;
+	const char *s = strstr(line, "fhandle-bytes:");
+	char link[4096], self[64];
+	int eperm = 0;
+
+	*out = NULL;
+	if (!s || sscanf(s, "fhandle-bytes:%x fhandle-type:%x", &nbytes, &type) != 2 ||
+	    nbytes > MAX_HANDLE_SZ || !(s = strstr(s, "f_handle:")))
+		return 0;
+	s += strlen("f_handle:");
+	for (k = 0; k < nbytes; k++)
+		if (sscanf(s + 2 * k, "%2hhx", &h.fh.f_handle[k]) != 1)
+			return 0;
+	h.fh.handle_bytes = nbytes;
+	h.fh.handle_type = (int)type;
+	for (size_t i = 0; i < starts->n && !*out && !eperm; i++) {
+		struct stat st;
+		int mfd, fd;
+		ssize_t n;
+
+		/* (an O_PATH mount fd is EBADF; only directories are opened: no side effect) */
+		if (lstat(starts->v[i], &st) || st.st_dev != dev || !S_ISDIR(st.st_mode))
+			continue;
+		mfd = open(starts->v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (mfd < 0)
+			continue;
+		fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
+		eperm = fd < 0 && errno == EPERM;
+		close(mfd);
+		if (fd < 0)
+			continue;
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		n = readlink(self, link, sizeof(link) - 1);
+		close(fd);
+		if (n <= 0 || link[0] != '/')
+			continue;
+		link[n] = 0;
+		if (is_inode(link, dev, ino))
+			*out = strdup(link);
+	}
+	return eperm;
+}
+
 static int by_wd(const void *a, const void *b)
 {
 	const struct ckpt_inotify_watch *x = a, *y = b;
@@ -230,6 +284,7 @@ int collect_inotify(pid_t pid, int fd, const char *buf, struct ckpt_anon *a, cha
 	uint32_t cap = 0;
 	int r = 0, have_starts = 0;
 	uint64_t cur_dev = 0;
+	int no_handles = 0;
 
 	a->kind = CKPT_ANON_INOTIFY;
 	for (l = buf; l && *l; l = next) {
@@ -279,7 +334,17 @@ int collect_inotify(pid_t pid, int fd, const char *buf, struct ckpt_anon *a, cha
 			cur_dev = w->dev;
 			have_starts = 1;
 		}
-		if (!r)
+		if (!r && !no_handles) {
+			char key[48];
+			const char *line;
+
+			snprintf(key, sizeof(key), "inotify wd:%d ", w->wd);
+			line = strstr(buf, key);
+			if (line)
+				no_handles = by_handle(line, &starts, (dev_t)w->dev, w->ino,
+						       &w->path);
+		}
+		if (!r && !w->path)
 			r = search(&starts, (dev_t)w->dev, w->ino, &w->path);
 		if (!r && !w->path)
 			r = collect_sock_fail(why, whylen, -EOPNOTSUPP,
