@@ -246,6 +246,15 @@ static void show_anon(FILE *f, uint32_t id, const struct ckpt_anon *a)
 			fprintf(f, " fd %d events %#x data %#" PRIx64, a->items[k].tfd,
 				a->items[k].events, a->items[k].data);
 		break;
+	case CKPT_ANON_PIDFD:
+		fprintf(f, " pid %d", a->pid);
+		break;
+	case CKPT_ANON_INOTIFY:
+		fprintf(f, " unread %" PRIu64 " watches %u", a->count, a->nwatches);
+		for (uint32_t k = 0; k < a->nwatches; k++)
+			fprintf(f, " wd %d mask %#x ino %" PRIu64 " %s", a->watches[k].wd,
+				a->watches[k].mask, a->watches[k].ino, a->watches[k].path);
+		break;
 	}
 	fputc('\n', f);
 }

@@ -421,6 +421,21 @@ static void files_json(struct json_writer *jw, const struct ckpt_proc *p)
 					json_object_end(jw);
 				}
 				json_array_end(jw);
+			} else if (a->kind == CKPT_ANON_PIDFD) {
+				json_int(jw, "pid", a->pid);
+			} else if (a->kind == CKPT_ANON_INOTIFY) {
+				json_uint(jw, "unread_bytes", a->count);
+				json_array_begin(jw, "watches");
+				for (uint32_t k = 0; k < a->nwatches; k++) {
+					json_object_begin(jw, NULL);
+					json_int(jw, "wd", a->watches[k].wd);
+					json_hex(jw, "mask", a->watches[k].mask);
+					json_uint(jw, "dev", a->watches[k].dev);
+					json_uint(jw, "ino", a->watches[k].ino);
+					json_string(jw, "path", a->watches[k].path);
+					json_object_end(jw);
+				}
+				json_array_end(jw);
 			}
 			json_object_end(jw);
 		}

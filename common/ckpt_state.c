@@ -166,6 +166,8 @@ const char *ckpt_anon_kind_name(uint32_t kind)
 		[CKPT_ANON_TIMERFD] = "timerfd",
 		[CKPT_ANON_SIGNALFD] = "signalfd",
 		[CKPT_ANON_EPOLL] = "epoll",
+		[CKPT_ANON_PIDFD] = "pidfd",
+		[CKPT_ANON_INOTIFY] = "inotify",
 	};
 
 	return kind < CKPT_ANON__MAX && names[kind] ? names[kind] : "?";
@@ -189,8 +191,12 @@ const char *ckpt_lock_type_name(uint32_t type)
 
 void ckpt_anon_free(struct ckpt_anon *a)
 {
-	if (a)
+	if (a) {
 		free(a->items);
+		for (uint32_t k = 0; k < a->nwatches && a->watches; k++)
+			free(a->watches[k].path);
+		free(a->watches);
+	}
 	free(a);
 }
 

@@ -22,8 +22,9 @@
 
 /* Version of the section encodings below; bumped on any incompatible change. */
 /* 2: sockets have a record (struct ckpt_sock); 3: eventfd, timerfd, signalfd and epoll have a
- * record (struct ckpt_anon); 4: files carry their locks (struct ckpt_lock) */
-#define CKPT_STATE_VERSION 4
+ * record (struct ckpt_anon); 4: files carry their locks (struct ckpt_lock); 5: pidfd and
+ * inotify records (ckpt_anon.pid, ckpt_anon.watches) */
+#define CKPT_STATE_VERSION 5
 
 /*
  * Section type numbers in the image container. The container's own types stay below 0x100;
@@ -60,6 +61,7 @@ enum ckpt_sec {
 #define CKPT_MAX_SOCK_PENDING 65536  /* connections waiting on one listener */
 #define CKPT_MAX_SOCK_OPTS 64	     /* integer options saved per socket */
 #define CKPT_MAX_EPOLL_ITEMS (1u << 20) /* files watched by one epoll set */
+#define CKPT_MAX_INOTIFY_WATCHES (1u << 20) /* watches of one inotify instance */
 #define CKPT_MAX_FILE_LOCKS 4096	     /* locks recorded on one file */
 #define CKPT_MAX_SCM_FILES 253	     /* fds one message carries (the kernel's SCM_MAX_FD) */
 #define CKPT_SOCK_ADDR_MAX 128	      /* sizeof(struct sockaddr_storage) */
@@ -347,6 +349,8 @@ enum ckpt_anon_kind {
 	CKPT_ANON_TIMERFD,     /* anon_inode:[timerfd] */
 	CKPT_ANON_SIGNALFD,    /* anon_inode:[signalfd] */
 	CKPT_ANON_EPOLL,       /* anon_inode:[eventpoll]: its interest list */
+	CKPT_ANON_PIDFD,       /* anon_inode:[pidfd]: the process it names */
+	CKPT_ANON_INOTIFY,     /* anon_inode:inotify: its watches */
 	CKPT_ANON__MAX
 };
 
@@ -362,9 +366,18 @@ struct ckpt_epoll_item {
 	uint64_t data;
 };
 
+/* One watch of an inotify instance, as fdinfo's "inotify wd:" line gives it, with a path
+ * found for its inode at checkpoint. */
+struct ckpt_inotify_watch {
+	int32_t wd;	/* the watch descriptor the program holds (> 0; increasing in the list) */
+	uint32_t mask;	/* IN_* events with IN_ONESHOT, IN_EXCL_UNLINK as the kernel keeps them */
+	uint64_t dev, ino; /* the watched inode at checkpoint (st_dev encoding) */
+	char *path;	/* an absolute path that named that inode at checkpoint */
+};
+
 /*
- * What /proc/PID/fdinfo tells of an eventfd, timerfd, signalfd or epoll set. Its O_NONBLOCK is
- * the file's oflags, its close-on-exec the fd's.
+ * What /proc/PID/fdinfo tells of an eventfd, timerfd, signalfd, epoll set, pidfd or inotify
+ * instance. Its O_NONBLOCK is the file's oflags, its close-on-exec the fd's.
  */
 struct ckpt_anon {
 	uint32_t kind;	     /* enum ckpt_anon_kind */
@@ -377,6 +390,9 @@ struct ckpt_anon {
 	uint64_t value_ns, interval_ns;
 	uint32_t nitems;		/* epoll: the interest list */
 	struct ckpt_epoll_item *items;
+	int32_t pid;			/* pidfd: the process, as the program sees its pid */
+	uint32_t nwatches;		/* inotify: the watches, by increasing wd; */
+	struct ckpt_inotify_watch *watches; /* count: bytes of events unread at checkpoint */
 };
 void ckpt_anon_free(struct ckpt_anon *a); /* and its items; NULL is fine */
 
@@ -534,7 +550,7 @@ const char *ckpt_pipe_end_name(int32_t end);	   /* "read", "write", "both" */
 const char *ckpt_sock_state_name(uint32_t state);  /* "listening", ... */
 const char *ckpt_sock_family_name(uint32_t family); /* "unix", "tcp4", "tcp6" */
 const char *ckpt_sock_type_name(uint32_t type);	   /* "stream", "dgram", "seqpacket" */
-const char *ckpt_anon_kind_name(uint32_t kind);	   /* "eventfd", "timerfd", "signalfd", "epoll" */
+const char *ckpt_anon_kind_name(uint32_t kind);	   /* "eventfd", "timerfd", ..., "inotify" */
 const char *ckpt_lock_kind_name(uint32_t kind);	   /* "posix", "ofd", "flock" */
 const char *ckpt_lock_type_name(uint32_t type);	   /* "read", "write" */
 /* A socket address (sockaddr bytes) for people: a unix path, "@name" for an abstract one

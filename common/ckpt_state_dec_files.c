@@ -181,7 +181,36 @@ static int timerfd_clock_ok(int32_t c)
 	       c == 8 /* REALTIME_ALARM */ || c == 9 /* BOOTTIME_ALARM */;
 }
 
-/* An eventfd's, timerfd's or signalfd's record (ckpt_anon), checked (file index i). */
+/* inotify_add_watch's mask bits the kernel keeps on a watch: events, IN_ONESHOT,
+ * IN_EXCL_UNLINK. */
+#define INOTIFY_EVENTS	  0xfffu
+#define INOTIFY_KEPT_BITS (INOTIFY_EVENTS | 0x80000000u | 0x04000000u)
+
+/* An inotify instance's watches (file index i): wds increasing, masks known, paths absolute. */
+static void get_watches(struct dec *d, uint32_t i, struct ckpt_anon *a)
+{
+	a->nwatches = get_count(d, CKPT_MAX_INOTIFY_WATCHES, 28, "inotify watches");
+	a->watches = dec_calloc(d, a->nwatches, sizeof(*a->watches));
+	for (uint32_t k = 0; k < a->nwatches && !d->why; k++) {
+		struct ckpt_inotify_watch *w = &a->watches[k];
+
+		w->wd = get_i32(d, "inotify wd");
+		w->mask = get_u32(d, "inotify mask");
+		w->dev = get_u64(d, "inotify dev");
+		w->ino = get_u64(d, "inotify inode");
+		w->path = get_str(d, "inotify path");
+		if (d->why)
+			break;
+		if (w->wd <= 0 || (k && w->wd <= a->watches[k - 1].wd))
+			dec_failf(d, "file %lu: inotify wd %s", i, "not positive and increasing");
+		else if (!(w->mask & INOTIFY_EVENTS) || (w->mask & ~INOTIFY_KEPT_BITS))
+			dec_failf(d, "file %lu: inotify mask %s", i, "unknown or without events");
+		else if (w->path[0] != '/')
+			dec_failf(d, "file %lu: inotify path %s", i, "not absolute");
+	}
+}
+
+/* An anonymous-inode file's record (ckpt_anon), checked (file index i). */
 static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 {
 	struct ckpt_anon *a = calloc(1, sizeof(*a));
@@ -207,6 +236,9 @@ static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 		if (!d->why && a->items[k].tfd < 0)
 			dec_failf(d, "file %lu: epoll watches %s", i, "a negative fd");
 	}
+	a->pid = get_i32(d, "pidfd pid");
+	if (!d->why)
+		get_watches(d, i, a);
 	if (a->kind == CKPT_ANON_EVENTFD)
 		ok_flags = CKPT_AF_SEMAPHORE;
 	else if (a->kind == CKPT_ANON_TIMERFD)
@@ -243,6 +275,12 @@ static struct ckpt_anon *get_anon(struct dec *d, uint32_t i)
 		dec_failf(d, "file %lu: a count on %s", i, "an epoll set");
 	else if (a->kind != CKPT_ANON_EPOLL && a->nitems)
 		dec_failf(d, "file %lu: watched fds on %s", i, "a file that is not an epoll set");
+	else if (a->kind == CKPT_ANON_PIDFD && (a->pid <= 0 || a->count))
+		dec_failf(d, "file %lu: pidfd %s", i, "without a process or with a count");
+	else if (a->kind != CKPT_ANON_PIDFD && a->pid)
+		dec_failf(d, "file %lu: a pid on %s", i, "a file that is not a pidfd");
+	else if (a->kind != CKPT_ANON_INOTIFY && a->nwatches)
+		dec_failf(d, "file %lu: watches on %s", i, "a file that is not an inotify instance");
 	if (d->why) {
 		ckpt_anon_free(a);
 		return NULL;

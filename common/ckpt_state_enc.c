@@ -304,6 +304,15 @@ int ckpt_encode_files(const struct ckpt_proc *p, struct ckpt_buf *b)
 				put_u32(b, f->anon->items[k].events);
 				put_u64(b, f->anon->items[k].data);
 			}
+			put_i32(b, f->anon->pid);
+			put_u32(b, f->anon->nwatches);
+			for (uint32_t k = 0; k < f->anon->nwatches; k++) {
+				put_i32(b, f->anon->watches[k].wd);
+				put_u32(b, f->anon->watches[k].mask);
+				put_u64(b, f->anon->watches[k].dev);
+				put_u64(b, f->anon->watches[k].ino);
+				put_str(b, f->anon->watches[k].path);
+			}
 		}
 	}
 	return b->err;

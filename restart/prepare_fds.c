@@ -428,7 +428,7 @@ static int open_file(struct fd_shared *fs, const struct restart_set *s, int im,
 		if (fd < 0)
 			return fd;
 		break;
-	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd, epoll: the loader let no other in */
+	case CKPT_FILE_ANON: /* eventfd, timerfd, signalfd, epoll, inotify (pidfds come later) */
 		fd = prepare_anon_open(f, img->path, fdno);
 		if (fd < 0)
 			return fd;
@@ -574,6 +574,14 @@ int prepare_fds_shared(struct restart_set *s, struct fd_shared *fs)
 				fs->file_obj[im][d->file] = FD_OBJ_OWN_PROC;
 				continue;
 			}
+			if (p->files[d->file].type == CKPT_FILE_ANON && p->files[d->file].anon &&
+			    p->files[d->file].anon->kind == CKPT_ANON_PIDFD) {
+				fs->file_obj[im][d->file] = FD_OBJ_PIDFD;
+				r = prepare_anon_pidfd_chan(fs, s, im, &p->files[d->file]);
+				if (r)
+					goto fail;
+				continue;
+			}
 			r = open_file(fs, s, im, &p->files[d->file], d->fd);
 			if (r < 0)
 				goto fail;
@@ -625,24 +633,53 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 {
 	const struct ckpt_proc *p = &s->img[img].proc;
 	struct fd_keep fk = { p, keep, nkeep };
+	int *made = calloc(p->nfiles + 1, sizeof(int));
 	uint32_t k;
 	int r;
+
+	if (!made)
+		return -ENOMEM;
+	r = prepare_anon_pidfds_send(fs, s, img, made);
+	if (r)
+		goto out;
 
 	for (k = 0; k < p->nfds; k++) {
 		const struct ckpt_fd *f = &p->fds[k];
 		uint32_t oi = fs->file_obj[img][f->file];
 		int from, own = -1;
+		uint32_t j;
 
 		if (in_list(f->fd, keep, nkeep)) {
 			pr_err("%s: fd %d collides with one the restore still needs", s->img[img].path,
 			       f->fd);
-			return -EBUSY;
+			r = -EBUSY;
+			goto out;
 		}
 		if (oi == FD_OBJ_OWN_PROC) {
 			own = open_own_proc(&s->img[img], &p->files[f->file], f->fd);
-			if (own < 0)
-				return own;
+			if (own < 0) {
+				r = own;
+				goto out;
+			}
 			from = own;
+		} else if (oi == FD_OBJ_PIDFD) {
+			/* one description: a dup of the fd that got it first, if one did */
+			for (j = 0; j < k && p->fds[j].file != f->file; j++)
+				;
+			if (j < k) {
+				from = p->fds[j].fd;
+			} else {
+				own = made[f->file];
+				made[f->file] = -1;
+				if (own < 0)
+					own = prepare_anon_pidfd(fs, s, &p->files[f->file],
+								 s->img[img].path, f->fd);
+				if (own < 0) {
+					r = own;
+					goto out;
+				}
+				from = own;
+			}
 		} else {
 			from = fs->obj[oi].fd;
 		}
@@ -656,7 +693,7 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 			r = -errno;
 			pr_err("%s: cannot put fd %d in place: %s", s->img[img].path, f->fd,
 			       strerror(-r));
-			return r;
+			goto out;
 		}
 	}
 	/* Epoll sets watch fds by number: every fd is in place now. */
@@ -664,16 +701,23 @@ int prepare_fds_install(const struct restart_set *s, int img, const struct fd_sh
 		r = prepare_anon_epoll_fill(&p->files[p->fds[k].file], p->fds[k].fd,
 					    s->img[img].path);
 		if (r)
-			return r;
+			goto out;
 	}
 		/* Close everything else: our own fds, and the other processes' shared objects. */
 	r = procfs_each_fd(0, close_unless_kept, &fk);
 	if (r) {
 		pr_err("cannot list /proc/self/fd: %s", strerror(-r));
-		return r;
+		goto out;
 	}
 	/* Only now: closing any other fd of a locked file would drop them. */
-	return prepare_locks_posix(p, s->img[img].path, keep, nkeep);
+	r = prepare_locks_posix(p, s->img[img].path, keep, nkeep);
+out:
+	/* (a pidfd made for a saved fd that was never reached: on failure only) */
+	for (k = 0; k < p->nfiles; k++)
+		if (made[k] >= 0)
+			close(made[k]);
+	free(made);
+	return r;
 }
 
 void prepare_fds_free(struct fd_shared *fs)

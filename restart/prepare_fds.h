@@ -46,12 +46,17 @@ struct fd_obj {
 
 /* file_obj value of a /proc file of a restored process: opened by that process itself */
 #define FD_OBJ_OWN_PROC (UINT32_MAX - 1)
+/* file_obj value of a pidfd: opened by the restored process itself, once the tree exists */
+#define FD_OBJ_PIDFD (UINT32_MAX - 2)
 
 /*
  * fd_obj.type of a memfd itself (keys: its saved device and inode): every description of it
  * and every shared mapping of it (prepare_image_shm()) come from this one object.
  */
 #define FD_OBJ_MEMFD (CKPT_FILE__MAX + 1)
+/* fd_obj.type of the channel that passes a pidfd shared by several processes from the one
+ * that opens it to the others (keys: the share key, and 0 the sending end, 1 the receiving). */
+#define FD_OBJ_PIDFD_CHAN (CKPT_FILE__MAX + 2)
 
 struct fd_shared {
 	struct fd_obj *obj;

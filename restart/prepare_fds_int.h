@@ -31,6 +31,19 @@ int prepare_sock_open(struct fd_shared *fs, const struct restart_set *s, int im,
 /* An eventfd, timerfd, signalfd or (empty) epoll set made again from f->anon
  * (prepare_anon.c), close-on-exec; returns the fd or -errno (logged, naming the image and fd). */
 int prepare_anon_open(const struct ckpt_file *f, const char *img, int fdno);
+/* Before the tree: a channel for pidfd file f of image im when another image holds the same
+ * description (one is opened and passed to the others); 0 or -errno, logged. */
+int prepare_anon_pidfd_chan(struct fd_shared *fs, const struct restart_set *s, int im,
+			    const struct ckpt_file *f);
+/* In restored process im, before any pidfd is received: the shared pidfds it is the first
+ * holder of, opened and sent to the others; made[file id] gets each fd (-1 elsewhere). */
+int prepare_anon_pidfds_send(const struct fd_shared *fs, const struct restart_set *s, int im,
+			     int *made);
+/* In the restored process, once every saved process exists: pidfd file f opened again on its
+ * pid, or received from its first holder when shared; close-on-exec; the fd or -errno
+ * (logged, naming the image, fd and pid). */
+int prepare_anon_pidfd(const struct fd_shared *fs, const struct restart_set *s,
+		       const struct ckpt_file *f, const char *img, int fdno);
 /* The watches of epoll file f, whose fd in this process is fd, added again through their fd
  * numbers (every saved fd must be in place); 0 for other files. -errno, logged. */
 int prepare_anon_epoll_fill(const struct ckpt_file *f, int fd, const char *img);

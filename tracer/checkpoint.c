@@ -145,6 +145,12 @@ static const struct sysrestart_memo *tree_sys_memo(void *arg, pid_t tid)
 	return t ? &t->memo : NULL;
 }
 
+/* A traced process (a zombie is not: a restart in a new PID namespace may leave it out). */
+static int tree_pid_in_tree(void *arg, pid_t pid)
+{
+	return ptable_proc(((struct tree_arg *)arg)->tr, pid) != NULL;
+}
+
 static uint64_t tree_fd_share(void *arg, pid_t pid, int fd, const struct ckpt_file *f)
 {
 	uint64_t key = (uint64_t)(uint32_t)pid << 32 | (uint32_t)fd;
@@ -295,7 +301,8 @@ static int ckpt_write(struct tracer *tr, struct tracee_proc *p, struct ckpt_step
 	char why[200] = "";
 	struct tree_arg ta = { p->pid, tr };
 	struct collect_tree dt = { tree_shm_owner, tree_fd_share, &ta, 1, why, sizeof(why),
-				   tree_sock_taken, tree_sys_memo, tracer_cfg(tr)->stdio, -1 };
+				   tree_sock_taken, tree_sys_memo, tracer_cfg(tr)->stdio,
+				   tree_pid_in_tree, -1 };
 	char dir[PATH_MAX], name[512];
 	struct ckpt_proc cp;
 	const char *prog;

@@ -102,10 +102,18 @@ int collect_sock(pid_t pid, int fd, int lfd, struct ckpt_file *f, struct sock_ta
 		 const struct collect_tree *tree, char *why, size_t whylen);
 
 /*
- * An anonymous-inode file (collect_anon.c): an eventfd, timerfd or signalfd described into
- * f->anon from its fdinfo; any other kind is -EOPNOTSUPP with the reason in why.
+ * An anonymous-inode file (collect_anon.c): an eventfd, timerfd, signalfd, epoll set, pidfd or
+ * inotify instance described into f->anon from its fdinfo (tree, which may be NULL, says which
+ * pids are the computation's); any other kind, or one of these in a state that cannot be made
+ * again, is -EOPNOTSUPP with the reason in why. in_flight: f is carried by SCM_RIGHTS on fd.
  */
-int collect_anon(pid_t pid, int fd, struct ckpt_file *f, char *why, size_t whylen);
+struct collect_tree;
+int collect_anon(pid_t pid, int fd, int in_flight, struct ckpt_file *f,
+		 const struct collect_tree *tree, char *why, size_t whylen);
+/* An inotify instance's watches from its fdinfo text buf, with a path found for each
+ * (collect_inotify.c); -EOPNOTSUPP with the reason in why when one has none. */
+int collect_inotify(pid_t pid, int fd, const char *buf, struct ckpt_anon *a, char *why,
+		    size_t whylen);
 
 /*
  * The locks held through pid's fd (collect_locks.c) into f->locks; POSIX locks get self_pid
@@ -164,6 +172,9 @@ struct collect_tree {
 	/* The files the computation's starting command had at fds 0-2 (NULL: none known): a
 	 * process's fd N that holds the same file is marked CKPT_FDF_STDIO. */
 	const struct stdio_ident *stdio;
+	/* Whether pid (in the tracer's PID namespace) is a live process of the computation;
+	 * NULL: none is. */
+	int (*pid_in_tree)(void *arg, pid_t pid);
 	/* Seccomp filters the process may have that are not its own: the ones the tracer itself
 	 * runs under (inherited from where the computation was started, and found again where
 	 * it restarts) plus ours (1 under dmtcp_launch's or dmtcp_restart's filter, 0 attached).

@@ -1,10 +1,16 @@
 /*
  * Collecting an anonymous-inode file (anon_inode:[eventfd] and the like) of a suspended
- * process: the kinds that can be made again at restart (eventfd, timerfd, signalfd, epoll) are
- * described from /proc/PID/fdinfo/FD into a struct ckpt_anon; every other kind (inotify,
- * fanotify, userfaultfd, io_uring, perf_event, bpf, pidfd...) fails the checkpoint with a
- * reason naming the fd and the kind, since restoring something else in its place would lie to
- * the program.
+ * process: the kinds that can be made again at restart (eventfd, timerfd, signalfd, epoll,
+ * pidfd, inotify: collect_inotify.c) are described from /proc/PID/fdinfo/FD into a struct
+ * ckpt_anon; every other kind (fanotify, userfaultfd, io_uring, perf_event, bpf...) fails the
+ * checkpoint with a reason naming the fd and the kind, since restoring something else in its
+ * place would lie to the program.
+ *
+ * A pidfd is saved as the pid of the process it names, which must be a live process of the
+ * computation (the restart makes exactly those again, with their pids; a zombie's pidfd is
+ * refused, as a restart in a new PID namespace may leave zombies out); the restart opens it
+ * in the restored process once the tree exists (one description again when several processes
+ * share it, by its share key).
  *
  * An epoll set is saved as its interest list: each watched file by the fd number it was added
  * with. The restart adds each again through that fd, so that fd must still be that file in the
@@ -13,6 +19,7 @@
  * file no fd number reaches) fails the checkpoint.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,7 +206,40 @@ static int epoll_of(pid_t pid, int fd, const char *buf, struct ckpt_anon *a, cha
 	return 0;
 }
 
-int collect_anon(pid_t pid, int fd, struct ckpt_file *f, char *why, size_t whylen)
+/* "Pid:" of a pidfd: the process it names, in the tracer's PID namespace; -1 once it is gone. */
+static int pidfd_of(pid_t pid, int fd, const char *buf, const struct ckpt_file *f,
+		    const struct collect_tree *tree, struct ckpt_anon *a, char *why, size_t whylen)
+{
+	int32_t target, nspid[CKPT_MAX_NS_LEVELS];
+	int n;
+
+	if (procfs_status_ints(buf, "Pid", &target, 1) != 1)
+		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+					 "fd %d is a pidfd whose process this kernel's "
+					 "/proc/%d/fdinfo/%d does not show", fd, pid, fd);
+	if (target <= 0)
+		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+					 "fd %d is a pidfd of a process that has ended and been "
+					 "reaped (pid -1 in /proc/%d/fdinfo/%d); it cannot be "
+					 "checkpointed", fd, pid, fd);
+	if (f->oflags & O_EXCL) /* PIDFD_THREAD */
+		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+					 "fd %d is a pidfd of thread %d (PIDFD_THREAD), which "
+					 "cannot be checkpointed yet", fd, target);
+	if (tree && tree->pid_in_tree ? !tree->pid_in_tree(tree->arg, target) : target != pid)
+		return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+					 "fd %d is a pidfd of pid %d, which is not a live process "
+					 "of the computation (a restart would not make it again); "
+					 "it cannot be checkpointed", fd, target);
+	/* NSpid: from the tracer's namespace down to the process's own, which is the
+	 * program's (the computation shares one) */
+	n = procfs_status_ints(buf, "NSpid", nspid, CKPT_MAX_NS_LEVELS);
+	a->pid = n > 0 ? nspid[n - 1] : target;
+	return 0;
+}
+
+int collect_anon(pid_t pid, int fd, int in_flight, struct ckpt_file *f,
+		 const struct collect_tree *tree, char *why, size_t whylen)
 {
 	const char *name = f->path + strlen("anon_inode:");
 	struct ckpt_anon *a;
@@ -215,6 +255,32 @@ int collect_anon(pid_t pid, int fd, struct ckpt_file *f, char *why, size_t whyle
 		r = procfs_read(pid, 0, fdname, &buf, NULL);
 		if (!r) {
 			r = epoll_of(pid, fd, buf, a, why, whylen);
+			free(buf);
+		}
+		if (r) {
+			ckpt_anon_free(a);
+			return r;
+		}
+		f->anon = a;
+		return 0;
+	}
+	if (!strcmp(name, "[pidfd]") || !strcmp(name, "inotify")) {
+		if (in_flight)
+			return collect_sock_fail(why, whylen, -EOPNOTSUPP,
+						 "fd %d has %s in flight (SCM_RIGHTS), which cannot "
+						 "be checkpointed yet", fd, kind_words(name));
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		snprintf(fdname, sizeof(fdname), "fdinfo/%d", fd);
+		r = procfs_read(pid, 0, fdname, &buf, NULL);
+		if (!r) {
+			if (name[0] == 'i') {
+				r = collect_inotify(pid, fd, buf, a, why, whylen);
+			} else {
+				a->kind = CKPT_ANON_PIDFD;
+				r = pidfd_of(pid, fd, buf, f, tree, a, why, whylen);
+			}
 			free(buf);
 		}
 		if (r) {

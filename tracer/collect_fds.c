@@ -11,8 +11,9 @@
  * pipe whose read end is not in the process is opened for reading through /proc/PID/fd/N (a
  * pipe may be opened like a FIFO); if even that fails the bytes are not saved and the file
  * says CKPT_FF_DATA_TRUNC. Sockets are described by collect_sock.c, on the same duplicate;
- * anonymous inodes (eventfd, timerfd, signalfd, epoll; others refused) by collect_anon.c, the
- * locks held through it by collect_locks.c, and a file of no known kind is refused.
+ * anonymous inodes (eventfd, timerfd, signalfd, epoll, pidfd, inotify; others refused) by
+ * collect_anon.c, the locks held through it by collect_locks.c, and a file of no known kind
+ * is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -393,7 +394,7 @@ static int add_file(struct fd_ctx *c, struct ckpt_proc *p, int fd, uint32_t *cap
 	if (!self && (rc = collect_locks(c->pid, p->pid, fd, f, c->why, c->whylen)))
 		return rc;
 	if (f->type == CKPT_FILE_ANON)
-		return collect_anon(c->pid, fd, f, c->why, c->whylen);
+		return collect_anon(c->pid, fd, self, f, c->tree, c->why, c->whylen);
 	if (f->type == CKPT_FILE_OTHER)
 		return collect_sock_fail(c->why, c->whylen, -EOPNOTSUPP,
 					 "fd %d (%s) is a file of a kind that cannot be "

@@ -198,9 +198,10 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	 * connection waiting and options, a unix socketpair end with seqpacket boundaries and a
 	 * message carrying fds and credentials; and anonymous inodes: a semaphore eventfd, an
 	 * absolute periodic timerfd with unread ticks, a signalfd, an epoll set watching the pipe
-	 * and the eventfd. The deleted file holds a POSIX, an OFD and a flock lock, the directory
-	 * a shared flock lock. */
-	p->nfiles = 12;
+	 * and the eventfd, a pidfd, an inotify instance with two watches (wds 1 and 3). The
+	 * deleted file holds a POSIX, an OFD and a flock lock, the directory a shared flock
+	 * lock. */
+	p->nfiles = 14;
 	p->files = zalloc(p->nfiles * sizeof(*p->files));
 	p->files[0] = (struct ckpt_file){ .type = CKPT_FILE_CHR, .oflags = 02, .mode = 020666 };
 	p->files[0].path = xstrdup("/dev/null");
@@ -316,7 +317,21 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	p->files[11].anon->items = zalloc(2 * sizeof(*p->files[11].anon->items));
 	p->files[11].anon->items[0] = (struct ckpt_epoll_item){ 3, 0x19, 0x1234 };
 	p->files[11].anon->items[1] = (struct ckpt_epoll_item){ 11, 0x80000019, 7 };
-	p->nfds = 12;
+	p->files[12] = (struct ckpt_file){ .id = 12, .type = CKPT_FILE_ANON, .oflags = 04002 };
+	p->files[12].path = xstrdup("anon_inode:[pidfd]");
+	p->files[12].anon = zalloc(sizeof(*p->files[12].anon));
+	*p->files[12].anon = (struct ckpt_anon){ .kind = CKPT_ANON_PIDFD, .pid = 4321 };
+	p->files[13] = (struct ckpt_file){ .id = 13, .type = CKPT_FILE_ANON, .oflags = 04000 };
+	p->files[13].path = xstrdup("anon_inode:inotify");
+	p->files[13].anon = zalloc(sizeof(*p->files[13].anon));
+	*p->files[13].anon = (struct ckpt_anon){ .kind = CKPT_ANON_INOTIFY, .count = 32,
+						 .nwatches = 2 };
+	p->files[13].anon->watches = zalloc(2 * sizeof(*p->files[13].anon->watches));
+	p->files[13].anon->watches[0] =
+		(struct ckpt_inotify_watch){ 1, 0x300, 0x801, 2, xstrdup("/") };
+	p->files[13].anon->watches[1] =
+		(struct ckpt_inotify_watch){ 3, 0x84000002, 0x801, 77, xstrdup("/tmp/x") };
+	p->nfds = 14;
 	p->fds = zalloc(p->nfds * sizeof(*p->fds));
 	p->fds[0] = (struct ckpt_fd){ 0, 0, 1 };
 	p->fds[1] = (struct ckpt_fd){ 1, 0, 1 };
@@ -330,6 +345,8 @@ static void sample_proc(struct ckpt_proc *p, int two_threads)
 	p->fds[9] = (struct ckpt_fd){ 12, 0, 9 };
 	p->fds[10] = (struct ckpt_fd){ 13, 1, 10 };
 	p->fds[11] = (struct ckpt_fd){ 14, 1, 11 };
+	p->fds[12] = (struct ckpt_fd){ 15, 1, 12 };
+	p->fds[13] = (struct ckpt_fd){ 16, 0, 13 };
 
 	/* Memory: data, heap, a deleted mapped file, stack, vdso; runs in three of them. */
 	p->nvmas = 5;

@@ -1,6 +1,8 @@
 #!/bin/bash
-# An anonymous-inode fd no checkpoint can save yet (l_badanon's inotify instance, userfaultfd,
-# io_uring, pidfd, fanotify: each that this system lets the user make; an epoll set that
+# An anonymous-inode fd no checkpoint can save yet (l_badanon's userfaultfd, io_uring,
+# fanotify: each that this system lets the user make; an inotify instance watching a deleted
+# file no path names; a pidfd of a process outside the computation, and one of a process
+# that ended and was reaped; an epoll set that
 # watches a file through an fd number that is gone, or that is now another file; a POSIX
 # message queue, a regular file in name only; a System V shared memory segment) fails the
 # checkpoint with one line naming the process, the fd and the kind; the program runs on,
@@ -11,7 +13,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/launch_lib.bash"
 
-kinds="inotify userfaultfd io_uring pidfd fanotify epoll-stale epoll-replaced mqueue sysvshm"
+kinds="inotify-deleted userfaultfd io_uring pidfd-outside pidfd-dead fanotify epoll-stale epoll-replaced mqueue sysvshm"
 start_coord
 b=$(basename "$(prog l_badanon)")
 d=$T/w
@@ -37,6 +39,12 @@ for k in $kinds; do
 		fail "a checkpoint of a $k fd succeeded: $(cat "$T/bc$i.out")"
 	fi
 	want="fd $fd is an? [a-z_ ]*$k[a-z_ ]* \(anon_inode:[^)]*\), which cannot be checkpointed yet"
+	[ $k = inotify-deleted ] &&
+		want="fd $fd is an inotify instance watching inode [0-9]+ on device [0-9]+:[0-9]+ \(wd 1\), for which no path was found"
+	[ $k = pidfd-outside ] &&
+		want="fd $fd is a pidfd of pid 1, which is not a live process of the computation"
+	[ $k = pidfd-dead ] &&
+		want="fd $fd is a pidfd of a process that has ended and been reaped"
 	[ ${k%-*} = epoll ] &&
 		want="fd $fd is an epoll set watching a file it was given as fd [0-9]+, which is no longer that file"
 	[ $k = mqueue ] &&

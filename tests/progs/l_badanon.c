@@ -1,7 +1,10 @@
 /*
  * l_badanon DIR KIND...: a program that holds, on demand, an anonymous-inode fd no checkpoint
- * can save yet, one KIND at a time: "inotify", "userfaultfd" (UFFD_USER_MODE_ONLY, so that it
- * works unprivileged), "fanotify", "io_uring", "pidfd", "epoll-stale" (an epoll set watching a pipe
+ * can save yet, one KIND at a time: "inotify-deleted" (an inotify instance watching a file
+ * of DIR that was deleted since, kept alive by an fd of it: no path names it any more),
+ * "userfaultfd" (UFFD_USER_MODE_ONLY, so that it works unprivileged), "fanotify", "io_uring",
+ * "pidfd-outside" (a pidfd of pid 1, which is not the computation's), "pidfd-dead" (a pidfd of
+ * a child that ended and was reaped), "epoll-stale" (an epoll set watching a pipe
  * through an fd that was closed since: the watch lives on with the pipe's other fd, but no fd
  * number reaches it any more), "epoll-replaced" (the same, and then another file opened at that
  * fd number), "mqueue" (a POSIX message queue: no anonymous inode, but a regular file in
@@ -26,6 +29,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +39,7 @@
 
 static char dir[4096];
 static void *sysv_at; /* the attached segment of "sysvshm" */
+static int aux_fd = -1; /* closed with the fd: the deleted file of "inotify-deleted" */
 
 static int exists(const char *name, int i)
 {
@@ -47,10 +52,13 @@ static int exists(const char *name, int i)
 
 static int make(const char *kind)
 {
-	if (!strcmp(kind, "inotify")) {
+	if (!strcmp(kind, "inotify-deleted")) {
 		int fd = inotify_init1(IN_CLOEXEC);
+		char p[4200];
 
-		if (fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE) < 0)
+		snprintf(p, sizeof(p), "%s/watched-deleted", dir);
+		aux_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0 || aux_fd < 0 || inotify_add_watch(fd, p, IN_MODIFY) < 0 || unlink(p))
 			return -1;
 		return fd;
 	}
@@ -107,8 +115,20 @@ static int make(const char *kind)
 		}
 		return fd;
 	}
-	if (!strcmp(kind, "pidfd"))
-		return (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (!strcmp(kind, "pidfd-outside"))
+		return (int)syscall(SYS_pidfd_open, 1, 0);
+	if (!strcmp(kind, "pidfd-dead")) {
+		pid_t c = fork();
+		int fd;
+
+		if (c == 0)
+			_exit(0);
+		/* a zombie until reaped: the pidfd is of it, then of no process */
+		fd = c < 0 ? -1 : (int)syscall(SYS_pidfd_open, c, 0);
+		if (c > 0 && waitpid(c, NULL, 0) != c)
+			return -1;
+		return fd;
+	}
 	errno = EINVAL;
 	return -1;
 }
@@ -154,6 +174,9 @@ int main(int argc, char **argv)
 				printf("FAIL fd %d changed: %s, was %s\n", fd, link, was);
 			close(fd);
 			fd = -1;
+			if (aux_fd >= 0)
+				close(aux_fd);
+			aux_fd = -1;
 			if (sysv_at && shmdt(sysv_at) == 0)
 				sysv_at = NULL;
 			printf("CLOSED %d\n", cur++);

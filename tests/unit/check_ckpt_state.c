@@ -78,8 +78,8 @@ static void sample(struct ckpt_proc *p)
 	p->sig->timers[0].signo = 14;
 	p->sig->timers[0].value_ns = 5;
 
-	p->nfiles = 5;
-	p->files = calloc(5, sizeof(*p->files));
+	p->nfiles = 7;
+	p->files = calloc(7, sizeof(*p->files));
 	p->files[0].id = 0;
 	p->files[0].type = CKPT_FILE_REG;
 	p->files[0].path = strdup("/memfd:x");
@@ -137,6 +137,24 @@ static void sample(struct ckpt_proc *p)
 	p->files[4].anon->nitems = 1;
 	p->files[4].anon->items = calloc(1, sizeof(*p->files[4].anon->items));
 	p->files[4].anon->items[0] = (struct ckpt_epoll_item){ 5, 0x19, 0xabcdef0123ull };
+	p->files[5].id = 5;
+	p->files[5].type = CKPT_FILE_ANON;
+	p->files[5].path = strdup("anon_inode:[pidfd]");
+	p->files[5].anon = calloc(1, sizeof(*p->files[5].anon));
+	p->files[5].anon->kind = CKPT_ANON_PIDFD;
+	p->files[5].anon->pid = 4242;
+	p->files[6].id = 6;
+	p->files[6].type = CKPT_FILE_ANON;
+	p->files[6].path = strdup("anon_inode:inotify");
+	p->files[6].anon = calloc(1, sizeof(*p->files[6].anon));
+	p->files[6].anon->kind = CKPT_ANON_INOTIFY;
+	p->files[6].anon->count = 48;
+	p->files[6].anon->nwatches = 2;
+	p->files[6].anon->watches = calloc(2, sizeof(*p->files[6].anon->watches));
+	p->files[6].anon->watches[0] = (struct ckpt_inotify_watch){ 1, 0x300, 0xfe00, 19,
+								    strdup("/etc") };
+	p->files[6].anon->watches[1] = (struct ckpt_inotify_watch){ 4, 0x84000002, 0xfe00, 77,
+								    strdup("/tmp/w") };
 	p->nfds = 3;
 	p->fds = calloc(3, sizeof(*p->fds));
 	p->fds[0] = (struct ckpt_fd){ 0, 0, 1 };
@@ -264,6 +282,17 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(q.files[4].anon->items[0].tfd, 5);
 	ck_assert_uint_eq(q.files[4].anon->items[0].events, 0x19);
 	ck_assert_uint_eq(q.files[4].anon->items[0].data, 0xabcdef0123ull);
+	ck_assert_int_eq(q.files[5].anon->kind, CKPT_ANON_PIDFD);
+	ck_assert_int_eq(q.files[5].anon->pid, 4242);
+	ck_assert_int_eq(q.files[6].anon->kind, CKPT_ANON_INOTIFY);
+	ck_assert_uint_eq(q.files[6].anon->count, 48);
+	ck_assert_int_eq(q.files[6].anon->nwatches, 2);
+	ck_assert_int_eq(q.files[6].anon->watches[1].wd, 4);
+	ck_assert_uint_eq(q.files[6].anon->watches[1].mask, 0x84000002);
+	ck_assert_uint_eq(q.files[6].anon->watches[1].dev, 0xfe00);
+	ck_assert_uint_eq(q.files[6].anon->watches[1].ino, 77);
+	ck_assert_str_eq(q.files[6].anon->watches[1].path, "/tmp/w");
+	ck_assert_str_eq(q.files[6].anon->watches[0].path, "/etc");
 	ck_assert_int_eq(q.fds[2].fd, 5);
 	ck_assert_int_eq(q.fds[2].fd_flags, 1);
 	ck_assert_str_eq(q.vmas[1].path, "[vdso]");
