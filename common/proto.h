@@ -119,9 +119,9 @@ enum proto_tag {
 			      ("stopped (job control)", "exited") */
 	F_THREAD,	   /* str, repeatable: "tid\tname\tnote" (common/where_line.h) */
 	F_FRAME,	   /* str, repeatable: "tid\tn\tip\toffset\tfunction\tobject" */
-	F_DETACHABLE,	   /* u64: HELLO: 1 when the process may run on untraced: it carries no
-			      seccomp filter of ours (taken by dmtcp_launch --attach) and lives
-			      in its tracer's PID namespace */
+	F_DETACHABLE,	   /* u64: HELLO: 1 when the process carries no seccomp filter of ours
+			      (taken by dmtcp_launch --attach, or restarted from such an image)
+			      and may run on untraced */
 	F_TAG__COUNT
 };
 

@@ -184,12 +184,10 @@ int coord_detach_peers(struct coord *co, const char **why)
 			continue;
 		if (!c->detachable) {
 			snprintf(msg, sizeof(msg),
-				 "%.60s[%llu]@%.60s cannot run without its tracer: it carries the "
-				 "seccomp filter of dmtcp_launch or dmtcp_restart, which cannot be "
-				 "taken off, or a restart gave it a PID namespace whose pid 1 ends "
-				 "with the restart (only processes taken with dmtcp_launch --attach, "
-				 "or restarted from their images with their own pids, can be let go); "
-				 "nothing was detached",
+				 "%.60s[%llu]@%.60s runs under the seccomp filter of dmtcp_launch or "
+				 "dmtcp_restart, which cannot be taken off: it cannot run without its "
+				 "tracer (only processes taken with dmtcp_launch --attach, and their "
+				 "restarts, can be let go); nothing was detached",
 				 c->prog, (unsigned long long)c->pid, c->host);
 			*why = msg;
 			return -EPERM;

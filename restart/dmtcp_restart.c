@@ -444,6 +444,12 @@ int main(int argc, char **argv)
 	if (r)
 		goto fail;
 	report_send(g_report_fd, LREP_PID, main_pid(&c));
+	/* An attached computation outlives its tracer: so must its PID namespace's pid 1. */
+	for (i = 0; i < c.set.n; i++)
+		if (c.set.img[i].info.flags & IMAGE_F_NOFILTER) {
+			prepare_tree_keep_reaper(&c.tree);
+			break;
+		}
 	/* From here on the processes are the program's: the restart only traces. */
 	prepare_tree_free(&c.tree);
 	prepare_image_shm_free(&c.shm);

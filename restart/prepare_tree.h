@@ -112,6 +112,14 @@ int prepare_tree_release(struct tree *t, int idx);
 int prepare_tree_gate_wait(struct tree *t, int idx);
 void prepare_tree_gate_open(struct tree *t, int idx);
 
+/*
+ * Once every process is past its gate (held by the tracer): the reaper stops dying with the
+ * restart (PR_SET_PDEATHSIG lifted, on SIGUSR1). For a computation restored without our
+ * filter (attached, IMAGE_F_NOFILTER), which must outlive its tracer: in a new PID namespace
+ * the reaper is its pid 1, whose end would kill every process in it.
+ */
+void prepare_tree_keep_reaper(struct tree *t);
+
 /* In a process after its release: the tree's fds it holds (to keep them while closing). */
 int prepare_tree_child_fds(const struct tree *t, int *fds, int max);
 

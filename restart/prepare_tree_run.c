@@ -266,12 +266,22 @@ static void drop_fds(int keep)
 	close_fds((unsigned)keep + 1, ~0U);
 }
 
+/* prepare_tree_keep_reaper(): the reaper outlives the restart from now on. */
+static void keep_reaper(int sig)
+{
+	(void)sig;
+	prctl(PR_SET_PDEATHSIG, 0);
+}
+
 static __attribute__((noreturn)) void reaper_main(struct tree *t, int sync_fd)
 {
+	struct sigaction sa = { .sa_handler = keep_reaper, .sa_flags = SA_RESTART };
 	int i, r, st, main_idx = -1, main_status = 0;
 	char c;
 	pid_t w;
 
+	/* (before the death signal: a pid 1 gets only the signals it has a handler for) */
+	sigaction(SIGUSR1, &sa, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (restart_gone(t))
 		_exit(fail_rc());
@@ -684,6 +694,13 @@ void prepare_tree_abort(struct tree *t)
 		}
 		t->reaper = 0;
 	}
+}
+
+void prepare_tree_keep_reaper(struct tree *t)
+{
+	if (t->reaper > 0 && kill(t->reaper, SIGUSR1) < 0)
+		pr_warn("cannot tell the restart's reaper (pid %d) to outlive the restart: %s",
+			t->reaper, strerror(errno));
 }
 
 void prepare_tree_free(struct tree *t)

@@ -388,24 +388,6 @@ static int attach_conn(struct peer *pe, int fd, int async)
 	return 0;
 }
 
-/*
- * May p run on untraced (F_DETACHABLE)? It must carry no filter of ours, and live in the
- * tracer's PID namespace: a restart that had to give it a namespace of its own made that
- * namespace's pid 1 the restart's reaper, which ends with the restart (and with it every
- * process in the namespace).
- */
-static int detachable(const struct tracee_proc *p)
-{
-	char mine[64], its[64];
-
-	if (!p->nofilter)
-		return 0;
-	if (procfs_readlink(getpid(), 0, "ns/pid", mine, sizeof(mine)) < 0 ||
-	    procfs_readlink(p->pid, 0, "ns/pid", its, sizeof(its)) < 0)
-		return 0;
-	return strcmp(mine, its) == 0;
-}
-
 /* The first message of a peer connection. */
 static void send_hello(struct peer *pe, const char *state)
 {
@@ -422,7 +404,7 @@ static void send_hello(struct peer *pe, const char *state)
 	proto_put_str(&m, F_UNIQUEPID, ptable_uniquepid(p));
 	proto_put_str(&m, F_HOST, tr->hostname);
 	proto_put_str(&m, F_STATE, state ? state : proc_state(p));
-	if (detachable(p))
+	if (p->nofilter)
 		proto_put_u64(&m, F_DETACHABLE, 1);
 	if (tracer_cfg(tr)->interval >= 0 && p->pid == tr->root_pid)
 		proto_put_u64(&m, F_INTERVAL, (uint64_t)tracer_cfg(tr)->interval);
@@ -514,7 +496,7 @@ int peer_open_restarted(struct tracee_proc *p, const struct restart_peer *rp)
 	proto_put_u64(&m, F_RESTART, 1);
 	proto_put_u64(&m, F_NUM_EXPECTED, rp->num_expected);
 	proto_put_u64(&m, F_VIRT_PID, (uint64_t)rp->pid);
-	if (detachable(p))
+	if (p->nofilter)
 		proto_put_u64(&m, F_DETACHABLE, 1);
 	if (tracer_cfg(tr)->interval >= 0)
 		proto_put_u64(&m, F_INTERVAL, (uint64_t)tracer_cfg(tr)->interval);

@@ -6,8 +6,10 @@
 #    tracer ended, no peer left; it counts on to its end and passes (no wait cut short, no
 #    EINTR, by the attach, the checkpoint or the detach);
 #  - an attached rs_threads is checkpointed, killed and restarted: its image says it ran
-#    without our filter (dmtcp_restart --show-image-like flags NOFILTER), the restarted
-#    process runs without one too, and --detach lets it go; it passes untraced;
+#    without our filter (--show: NOFILTER), the restarted process runs without one too, and
+#    it outlives its tracer: unprivileged (in the PID namespace the restart made for it,
+#    whose pid 1 must outlive the restart) --detach lets it go, as root its tracer is killed
+#    with SIGKILL; either way it runs to its end untraced;
 #  - a program stopped by SIGSTOP, attached, detached with 'd' typed on the coordinator's
 #    input, stays stopped untraced; SIGCONT lets it go on;
 #  - a computation that also holds a launched process (under the seccomp filter, which cannot
@@ -80,27 +82,25 @@ grep -q '^Seccomp:[[:space:]]*0' "/proc/$rpid/status" ||
 pid=$rpid
 tracer=$(tracer_of "$pid")
 [ "$tracer" != 0 ] || fail "the restarted program is not traced"
-if [ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]; then
-	# Unprivileged: restarted in a PID namespace of its own, whose pid 1 (the restart's
-	# reaper) ends with the restart: --detach is refused, naming the process.
-	rc=0
-	run_user "$BIN/dmtcp_command" --detach >"$T/nsrefused.out" 2>&1 || rc=$?
-	[ $rc = 2 ] && grep -q "PID namespace.*nothing was detached" "$T/nsrefused.out" ||
-		{ cat "$T/nsrefused.out"; fail "--detach of a process in the restart's PID namespace: status $rc"; }
-	log "restarted in its own PID namespace: --detach refused"
-	run_user "$BIN/dmtcp_command" -k >/dev/null 2>&1
-	rs_wait_rc thr1 137
-else
-	out2=$(run_user "$BIN/dmtcp_command" --detach 2>&1) || fail "dmtcp_command --detach after the restart failed: $out2"
+if [ "$UNPRIV" = 1 ]; then
+	# (in the PID namespace the restart made: its pid 1 must outlive the restart)
+	how="detached"
+	out2=$(run_user "$BIN/dmtcp_command" --detach 2>&1) ||
+		fail "dmtcp_command --detach after the restart failed: $out2"
 	wait_until 10 _untraced "$pid" || fail "the restarted rs_threads still traced after --detach"
 	wait_until 10 _gone "$tracer" || fail "the restart's tracer ($tracer) did not end after --detach"
-	wait_peers 0 10
 	# dmtcp_restart ends with its tracer, 0: the computation is no longer its own.
 	rs_wait_rc thr1 0
-	wait_for_line "$out" '^(PASS|FAIL)' 60
-	grep -q FAIL "$out" && fail "rs_threads after the detach: $(grep FAIL "$out")"
-	log "rs_threads: attached, restarted without a filter, detached, ran to its end untraced"
+else
+	# (no PTRACE_O_EXITKILL on a process restored from an attached image)
+	how="its tracer killed"
+	kill -KILL "$tracer"
+	wait_until 10 _untraced "$pid" || fail "the restarted rs_threads still traced after its tracer died"
 fi
+wait_peers 0 10
+wait_for_line "$out" '^(PASS|FAIL)' 60
+grep -q FAIL "$out" && fail "rs_threads after the detach: $(grep FAIL "$out")"
+log "rs_threads: attached, restarted without a filter, $how, ran to its end untraced"
 wait_peers 0 10
 
 # --- a stopped program, detached from the coordinator's input ----------------------------
