@@ -161,6 +161,27 @@ static void seize_refusal(pid_t pid, int err, char *why, size_t n)
 
 static int attach_children(struct tracer *tr, struct tracee_proc *p);
 
+/*
+ * The name a launch would have given pid: the file name of its argv[0] (a launch knows the
+ * command; comm is cut at 15 characters), else its comm.
+ */
+static void prog_name(pid_t pid, char *buf, size_t n)
+{
+	const char *base;
+	char *cmd = NULL;
+	size_t len = 0;
+
+	if (procfs_read(pid, 0, "cmdline", &cmd, &len) == 0 && len && cmd[0]) {
+		base = strrchr(cmd, '/');
+		snprintf(buf, n, "%s", base && base[1] ? base + 1 : cmd);
+		free(cmd);
+		return;
+	}
+	free(cmd);
+	if (procfs_comm(pid, 0, buf, n) < 0)
+		snprintf(buf, n, "?");
+}
+
 /* Has pid ended (a zombie, or exiting), or is it gone? */
 static int is_ending(pid_t pid)
 {
@@ -190,7 +211,7 @@ static int attach_one(struct tracer *tr, pid_t pid)
 {
 	struct tracee_proc *p;
 	pid_t tgid = 0, ppid = 0;
-	char comm[64], why[256];
+	char comm[256], why[256];
 	int r;
 
 	if (ptable_proc(tr, pid))
@@ -204,8 +225,7 @@ static int attach_one(struct tracer *tr, pid_t pid)
 	}
 	if (procfs_status_ids(pid, &tgid, &ppid) < 0)
 		return 0;
-	if (procfs_comm(pid, 0, comm, sizeof(comm)) < 0)
-		snprintf(comm, sizeof(comm), "?");
+	prog_name(pid, comm, sizeof(comm));
 	p = ptable_add_proc(tr, pid, ppid, comm);
 	if (!p)
 		return -ENOMEM;
