@@ -9,6 +9,7 @@
 #    the child is not held, so the parent can stop once the child execs; a checkpoint follows;
 #  - a program stopped by SIGSTOP stays stopped when attached and across a checkpoint, and is
 #    listed STOPPED; SIGCONT lets it go on;
+#  - two programs attached with one command share one tracer and are checkpointed together;
 #  - refusals, each with exit status DMTCP_FAIL_RC, the pid and the reason named, the target
 #    untouched: no such process, a thread id, a process already traced (by a first attach),
 #    another user's process (unprivileged variant), an ancestor of dmtcp_launch (root
@@ -126,6 +127,29 @@ kill -CONT "$spid"
 wait_until 5 _moved "$c1" || fail "SIGCONT did not let the attached program go on"
 wait_until 5 _listed_as RUNNING || { "$BIN/dmtcp_command" -l; fail "not listed RUNNING after SIGCONT"; }
 log "stopped: stayed stopped through the attach and a checkpoint, SIGCONT let it go"
+
+# --- two programs with one command ------------------------------------------------------------
+for k in 1 2; do
+	mkdir -m 777 "$T/two$k"
+	rs_out two$k.log
+	(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/two$k.pid" "$(prog l_stop)" "$T/two$k" \
+		>"$T/two$k.log" 2>&1 </dev/null 8>&-; echo $? >"$T/two$k.rc") &
+	track $!
+	wait_for_line "$T/two$k.log" '^READY'
+done
+attach two "$(cat "$T/two1.pid")" "$(cat "$T/two2.pid")"
+[ "$rc" = 0 ] || { cat "$T/two.out"; fail "attach of two programs: exit status $rc"; }
+_traced "$(cat "$T/two1.pid")" && _traced "$(cat "$T/two2.pid")" || fail "not both traced"
+[ "$(tracer_of "$(cat "$T/two1.pid")")" = "$(tracer_of "$(cat "$T/two2.pid")")" ] ||
+	fail "two programs attached by one command have two tracers"
+wait_peers 3 # with the stopped program's
+ckpt "of two attached programs"
+for k in 1 2; do
+	touch "$T/two$k/stop"
+	wait_until 20 test -s "$T/two$k.rc" || fail "l_stop $k did not end"
+	[ "$(cat "$T/two$k.rc")" = 0 ] || fail "l_stop $k: exit status $(cat "$T/two$k.rc")"
+done
+log "two programs attached with one command, one tracer, checkpointed"
 
 # --- refusals ----------------------------------------------------------------------------
 attach again "$spid"
