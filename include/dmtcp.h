@@ -13,10 +13,16 @@
 extern "C" {
 #endif
 
-/* Return values of dmtcp_checkpoint(). */
-#define DMTCP_NOT_PRESENT      0 /* not running under dmtcp */
+/*
+ * Return values of dmtcp_checkpoint(), with DMTCP's numbers so that a program written for DMTCP
+ * that compares against literal values behaves the same. DMTCP_IS_PRESENT is the value DMTCP
+ * gives for "running under dmtcp" in its status calls; defined for such programs, not yet
+ * returned by any call here.
+ */
 #define DMTCP_AFTER_CHECKPOINT 1 /* the checkpoint was taken; this is the original process */
 #define DMTCP_AFTER_RESTART    2 /* this process was restarted from that checkpoint */
+#define DMTCP_NOT_PRESENT      3 /* not running under dmtcp */
+#define DMTCP_IS_PRESENT       4
 
 /* 1 when the calling process is under checkpoint control, 0 otherwise. */
 int dmtcp_is_enabled(void);

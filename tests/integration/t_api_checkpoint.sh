@@ -12,7 +12,7 @@ b=$(basename "$p")
 touch "$T/stop.outside"
 out=$(run_user "$p" "$T/stop.outside")
 echo "$out" | grep -qx 'enabled 0' || fail "$b outside dmtcp: $out"
-echo "$out" | grep -qx 'checkpoint 0' || fail "$b outside dmtcp: dmtcp_checkpoint: $out"
+echo "$out" | grep -qx 'checkpoint 3' || fail "$b outside dmtcp: dmtcp_checkpoint: $out"
 echo "$out" | grep -q '^status ' || fail "$b outside dmtcp: local status accepted: $out"
 
 start_coord

@@ -7,7 +7,7 @@
  * then the local checkpoint count ("done N"); then waits until STOPFILE exists and prints
  * "PASS". Under dmtcp_launch R is 1 (DMTCP_AFTER_CHECKPOINT); in a process restarted from
  * that checkpoint the same call returns again, with 2 (DMTCP_AFTER_RESTART), and the count
- * starts again from 0 under the new tracer; outside dmtcp R is 0 and the count is refused.
+ * starts again from 0 under the new tracer; outside dmtcp R is 3 (DMTCP_NOT_PRESENT) and the count is refused.
  */
 #include <errno.h>
 #include <stdio.h>
