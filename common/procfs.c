@@ -297,6 +297,13 @@ int procfs_task_state(pid_t pid, pid_t tid)
 	return r ? r : (int)st.f[3];
 }
 
+int procfs_task_ended(pid_t pid, pid_t tid)
+{
+	int st = procfs_task_state(pid, tid);
+
+	return st < 0 || st == 'Z' || st == 'X';
+}
+
 int procfs_start_time(pid_t pid, unsigned long long *ticks)
 {
 	struct procfs_stat st;

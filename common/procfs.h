@@ -75,6 +75,8 @@ int procfs_parse_stat(const char *text, struct procfs_stat *st);
 int procfs_stat(pid_t pid, pid_t tid, struct procfs_stat *st);
 /* The state letter of a task (R, S, D, T, t, Z, X, ...), or -errno. */
 int procfs_task_state(pid_t pid, pid_t tid);
+/* 1 when the task has ended: a zombie, dead, or gone from /proc. */
+int procfs_task_ended(pid_t pid, pid_t tid);
 /* Start time of a process in clock ticks since boot (field 22). */
 int procfs_start_time(pid_t pid, unsigned long long *ticks);
 

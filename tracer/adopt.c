@@ -22,7 +22,6 @@
 static int seize_thread(struct tracee_proc *p, pid_t tid)
 {
 	long opts = p->nofilter ? TRACER_PTRACE_OPTS_NOFILTER : TRACER_PTRACE_OPTS;
-	int st;
 
 	if (ptrace(PTRACE_SEIZE, tid, 0, opts) < 0) {
 		int err = errno;
@@ -31,8 +30,7 @@ static int seize_thread(struct tracee_proc *p, pid_t tid)
 			return 0; /* exited meanwhile */
 		/* A leader that called pthread_exit is a zombie while its threads live: ptrace
 		 * refuses it, and a suspend needs nothing of it (suspend.c). */
-		st = procfs_task_state(p->pid, tid);
-		if (err == EPERM && (st == 'Z' || st == 'X'))
+		if (err == EPERM && procfs_task_ended(p->pid, tid))
 			return 0;
 		/* Created by a thread seized a moment ago: traced by us already (PTRACE_O_
 		 * TRACECLONE), its first stop on its way, as suspend.c's newborns. */

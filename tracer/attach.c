@@ -182,14 +182,6 @@ static void prog_name(pid_t pid, char *buf, size_t n)
 		snprintf(buf, n, "?");
 }
 
-/* Has pid ended (a zombie, or exiting), or is it gone? */
-static int is_ending(pid_t pid)
-{
-	int st = procfs_task_state(pid, pid);
-
-	return st < 0 || st == 'Z' || st == 'X';
-}
-
 /* Does p share its parent's memory (a vfork child before its exec)? kcmp(KCMP_VM). */
 static int shares_parent_vm(const struct tracee_proc *p)
 {
@@ -237,7 +229,7 @@ static int attach_one(struct tracer *tr, pid_t pid)
 		 * ended and waits to be reaped needs nothing of us), or forked by a process we
 		 * trace since the check above (its first stop brings it to the table). */
 		if (!p->threads && (r == -ESRCH || r == -EPERM) &&
-		    (is_ending(pid) || traced_by_us(pid))) {
+		    (procfs_task_ended(pid, pid) || traced_by_us(pid))) {
 			ptable_del_proc(tr, p);
 			return 0;
 		}

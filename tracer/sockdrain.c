@@ -90,9 +90,7 @@ static int socket_fds(pid_t pid, struct sock_fd **out, uint32_t *nout)
 /* A zombie or dead process, or one gone. */
 static int proc_dead(pid_t pid)
 {
-	int st = procfs_task_state(pid, 0);
-
-	return st < 0 || st == 'Z' || st == 'X';
+	return procfs_task_ended(pid, 0);
 }
 
 /* ESTABLISHED, FIN_WAIT1, CLOSE_WAIT, LAST_ACK, CLOSING: a state with bytes that may move. */

@@ -39,9 +39,7 @@ void suspend_begin(struct tracee_proc *p)
 /* A leader that called pthread_exit stays a zombie while other threads live: it never stops. */
 static int leader_is_zombie(pid_t pid)
 {
-	int st = procfs_task_state(pid, pid);
-
-	return st < 0 || st == 'Z' || st == 'X';
+	return procfs_task_ended(pid, pid);
 }
 
 /* A thread /proc shows and the table does not have: auto-attached by PTRACE_O_TRACECLONE,
