@@ -45,6 +45,22 @@ rs_run() {
 	track $!
 }
 
+# rs_bare NAME CMD...: run_user CMD without dmtcp, in the background (tests that attach to
+# it): its pid in $T/NAME.pid (the shell that writes it execs CMD), its stdout and stderr in
+# $T/NAME.log, its exit status in $T/NAME.rc when it ends.
+rs_bare() {
+	local name=$1
+	shift
+	rs_outfile "$name.log"
+	rm -f "$T/$name.rc" "$T/$name.pid"
+	(
+		run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/$name.pid" "$@" \
+			>"$T/$name.log" 2>&1 </dev/null 8>&-
+		echo $? >"$T/$name.rc.tmp" && mv "$T/$name.rc.tmp" "$T/$name.rc"
+	) &
+	track $!
+}
+
 # rs_wait_rc NAME EXPECTED [TIMEOUT]
 rs_wait_rc() {
 	wait_until "${3:-30}" test -s "$T/$1.rc" || { cat "$T/$1.err"; fail "$1 did not end"; }

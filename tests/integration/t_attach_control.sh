@@ -44,11 +44,7 @@ expect_refusal() { # NAME PATTERN
 # --- a churning program, attached, checkpointed, then its tracer killed -----------------
 d=$T/churn
 mkdir -m 777 "$d"
-rs_out() { : >"$T/$1"; chmod 666 "$T/$1"; }
-rs_out churn.log
-(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/churn.pid" "$(prog l_churn)" "$d" \
-	>"$T/churn.log" 2>&1 </dev/null 8>&-; echo $? >"$T/churn.rc") &
-track $!
+rs_bare churn "$(prog l_churn)" "$d"
 wait_for_line "$T/churn.log" '^READY'
 pid=$(cat "$T/churn.pid")
 attach churn "$pid"
@@ -78,10 +74,7 @@ wait_peers 0
 # --- a vfork in progress at the attach ---------------------------------------------------
 v=$T/vf
 mkdir -m 777 "$v"
-rs_out vf.log
-(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/vf.pid" "$(prog l_vfork)" "$v" >"$T/vf.log" 2>&1 </dev/null 8>&-
- echo $? >"$T/vf.rc") &
-track $!
+rs_bare vf "$(prog l_vfork)" "$v"
 wait_for_line "$T/vf.log" '^READY'
 vpid=$(cat "$T/vf.pid")
 touch "$v/vfork"
@@ -103,10 +96,7 @@ wait_peers 0
 # --- a stopped program -------------------------------------------------------------------
 s=$T/stop
 mkdir -m 777 "$s"
-rs_out stop.log
-(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/stop.pid" "$(prog l_stop)" "$s" \
-	>"$T/stop.log" 2>&1 </dev/null 8>&-; echo $? >"$T/stop.rc") &
-track $!
+rs_bare stop "$(prog l_stop)" "$s"
 wait_for_line "$T/stop.log" '^READY'
 spid=$(cat "$T/stop.pid")
 count() { tr -d ' \n' <"$s/count"; }
@@ -131,10 +121,7 @@ log "stopped: stayed stopped through the attach and a checkpoint, SIGCONT let it
 # --- two programs with one command ------------------------------------------------------------
 for k in 1 2; do
 	mkdir -m 777 "$T/two$k"
-	rs_out two$k.log
-	(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/two$k.pid" "$(prog l_stop)" "$T/two$k" \
-		>"$T/two$k.log" 2>&1 </dev/null 8>&-; echo $? >"$T/two$k.rc") &
-	track $!
+	rs_bare two$k "$(prog l_stop)" "$T/two$k"
 	wait_for_line "$T/two$k.log" '^READY'
 done
 attach two "$(cat "$T/two1.pid")" "$(cat "$T/two2.pid")"
@@ -166,7 +153,7 @@ attach nosuch "$none"
 expect_refusal nosuch "pid $none.*no such process"
 
 # a thread id: the coordinator's is single-threaded; take a thread of a process of ours
-rs_out thr.log
+rs_outfile thr.log
 (run_user "$(prog rs_threads)" "$T/thr.ready" 100000 >"$T/thr.log" 2>&1 </dev/null 8>&-) &
 track $!
 wait_for_file "$T/thr.ready"
@@ -197,11 +184,8 @@ yama=/proc/sys/kernel/yama/ptrace_scope
 if [ "$UNPRIV" = 1 ] && [ -w "$yama" ]; then
 	old_scope=$(cat "$yama")
 	trap 'echo "$old_scope" >"$yama"; rs_kill_leftovers; _launch_cleanup; _cleanup' EXIT
-	rs_out y.log
 	mkdir -m 777 "$T/ystop"
-	(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/y.pid" "$(prog l_stop)" "$T/ystop" \
-		>"$T/y.log" 2>&1 </dev/null 8>&-) &
-	track $!
+	rs_bare y "$(prog l_stop)" "$T/ystop"
 	wait_for_line "$T/y.log" '^READY'
 	echo 1 >"$yama"
 	attach yama "$(cat "$T/y.pid")"

@@ -106,10 +106,7 @@ wait_peers 0 10
 # --- a stopped program, detached from the coordinator's input ----------------------------
 s=$T/stop
 mkdir -m 777 "$s"
-rs_outfile stop.log
-(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/stop.pid" "$(prog l_stop)" "$s" \
-	>"$T/stop.log" 2>&1 </dev/null 8>&-; echo $? >"$T/stop.rc") &
-track $!
+rs_bare stop "$(prog l_stop)" "$s"
 wait_for_line "$T/stop.log" '^READY'
 spid=$(cat "$T/stop.pid")
 count() { tr -d ' \n' <"$s/count"; }

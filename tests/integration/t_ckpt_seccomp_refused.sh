@@ -41,13 +41,10 @@ grep -q '^PASS' "$T/launched.out" || { cat "$T/launched.out"; fail "launched: no
 wait_peers 0
 
 mkdir -m 777 "$T/a"
-rs_outfile att.log
-(run_user sh -c 'echo $$ >"$0"; exec "$@"' "$T/a.pid" "$p" "$T/a" >"$T/att.log" 2>&1 </dev/null 8>&-
- echo $? >"$T/att.rc") &
-track $!
+rs_bare att "$p" "$T/a"
 wait_for_line "$T/att.log" '^READY'
 rc=0
-run_user timeout 30 "$BIN/dmtcp_launch" --attach "$(cat "$T/a.pid")" >"$T/attach.out" 2>&1 || rc=$?
+run_user timeout 30 "$BIN/dmtcp_launch" --attach "$(cat "$T/att.pid")" >"$T/attach.out" 2>&1 || rc=$?
 [ $rc = 0 ] || { cat "$T/attach.out"; fail "attach: exit status $rc"; }
 wait_peers 1
 refused attached "$T/a"
